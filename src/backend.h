@@ -1,0 +1,126 @@
+/*
+ * The backend interface: what a slot does once the front end has checked a
+ * call's arguments and the session and login state.
+ *
+ * The software token (token/soft*.c) implements it today; a forwarding
+ * backend that passes calls to another PKCS#11 module (an HSM) implements the
+ * same table later.  The front end owns slots, sessions and the login state
+ * machine; a backend owns everything behind them: the token's objects, its
+ * keys and its operations.  Calls on one session are serialised by the front
+ * end (the session lock is held); calls on different sessions run in
+ * parallel, so a backend locks its own shared state.
+ */
+#ifndef CH_SRC_BACKEND_H
+#define CH_SRC_BACKEND_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "cipherhub/pkcs11.h"
+#include "cipherhub/vendor.h"
+#include "mech.h" /* ch_op_kind only: no OpenSSL type crosses this line */
+
+#define CH_NOBODY ((CK_USER_TYPE)-1)
+
+typedef struct ch_backend_ops ch_backend_ops;
+
+/* A slot as the front end sees it.  Slots are never freed before
+ * C_Finalize, so pointers to them stay valid. */
+typedef struct ch_slot {
+	CK_SLOT_ID id;
+	const ch_backend_ops *ops;
+	void *be; /* the backend's per-slot state */
+	pthread_mutex_t lock; /* guards user and the counts below */
+	CK_USER_TYPE user;    /* who is logged in: CH_NOBODY, CKU_SO, CKU_USER */
+	CK_ULONG sessions;
+	CK_ULONG rw_sessions;
+} ch_slot;
+
+/* A session.  The front end holds lock while a call works on it. */
+typedef struct ch_session {
+	CK_SESSION_HANDLE handle;
+	ch_slot *slot;
+	CK_FLAGS flags; /* CKF_SERIAL_SESSION, CKF_RW_SESSION */
+	void *be;       /* the backend's per-session state */
+	pthread_mutex_t lock;
+	int refs;
+	bool closed;
+} ch_session;
+
+/* Who the session acts for, read under the slot lock.  Backends call it
+ * before taking any lock of their own (lock order: front end first). */
+static inline CK_USER_TYPE ch_session_user(ch_session *s)
+{
+	CK_USER_TYPE u;
+
+	pthread_mutex_lock(&s->slot->lock);
+	u = s->slot->user;
+	pthread_mutex_unlock(&s->slot->lock);
+	return u;
+}
+
+static inline bool ch_session_rw(const ch_session *s)
+{
+	return (s->flags & CKF_RW_SESSION) != 0;
+}
+
+struct ch_backend_ops {
+	const char *name;
+
+	/* Token (PKCS#11 3.0 section 5.5).  The front end fills the session
+	 * counts of CK_TOKEN_INFO itself. */
+	CK_RV (*token_info)(void *be, CK_TOKEN_INFO *info);
+	CK_RV (*init_token)(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
+			    const CK_UTF8CHAR label[32]);
+	CK_RV (*init_pin)(void *be, const CK_UTF8CHAR *pin, CK_ULONG len);
+	CK_RV (*set_pin)(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
+			 const CK_UTF8CHAR *new_pin, CK_ULONG new_len);
+	CK_RV (*mechanism_list)(void *be, CK_MECHANISM_TYPE *list, CK_ULONG *count);
+	CK_RV (*mechanism_info)(void *be, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
+	CK_RV (*registration_info)(void *be, CH_REGISTRATION_INFO *info);
+
+	/* Login (5.6): verify the PIN and unlock; logout locks again. */
+	CK_RV (*login)(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len);
+	void (*logout)(void *be);
+
+	/* Sessions: set up and tear down s->be (session objects and any
+	 * operation in progress die with the session). */
+	CK_RV (*session_open)(ch_session *s);
+	void (*session_close)(ch_session *s);
+
+	/* Objects (5.7). */
+	CK_RV (*create_object)(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n,
+			       CK_OBJECT_HANDLE *h);
+	CK_RV (*copy_object)(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
+			     CK_OBJECT_HANDLE *out);
+	CK_RV (*destroy_object)(ch_session *s, CK_OBJECT_HANDLE h);
+	CK_RV (*object_size)(ch_session *s, CK_OBJECT_HANDLE h, CK_ULONG *size);
+	CK_RV (*get_attributes)(ch_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n);
+	CK_RV (*set_attributes)(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t,
+				CK_ULONG n);
+	CK_RV (*find_init)(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n);
+	CK_RV (*find)(ch_session *s, CK_OBJECT_HANDLE *out, CK_ULONG max, CK_ULONG *count);
+	CK_RV (*find_final)(ch_session *s);
+
+	/* Cryptographic operations (5.8-5.12): one of each kind per session. */
+	CK_RV (*op_init)(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m,
+			 CK_OBJECT_HANDLE key);
+	CK_RV (*op_oneshot)(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
+			    CK_BYTE *out, CK_ULONG *out_len);
+	CK_RV (*op_update)(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
+			   CK_BYTE *out, CK_ULONG *out_len);
+	CK_RV (*op_final)(ch_session *s, ch_op_kind kind, CK_BYTE *out, CK_ULONG *out_len);
+	CK_RV (*op_verify)(ch_session *s, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
+			   CK_ULONG sig_len);
+	CK_RV (*op_verify_final)(ch_session *s, const CK_BYTE *sig, CK_ULONG sig_len);
+
+	/* Key management (5.14) and random numbers (5.15). */
+	CK_RV (*generate_key)(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t,
+			      CK_ULONG n, CK_OBJECT_HANDLE *h);
+	CK_RV (*generate_key_pair)(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *pub_t,
+				   CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
+				   CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
+	CK_RV (*random)(ch_session *s, CK_BYTE *out, CK_ULONG len);
+};
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * General-purpose functions (PKCS#11 3.0 section 5.4): C_Initialize,
+ * C_Finalize, C_GetInfo; and the module state they set up.
+ *
+ * Fork: the state records the PID of the process that initialized it.  A
+ * forked child sees CKR_CRYPTOKI_NOT_INITIALIZED from every call until it
+ * calls C_Initialize, which abandons the parent's state without touching it
+ * (closing the parent's SQLite connection from the child is unsafe) and
+ * builds its own.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "module.h"
+
+ch_module ch_mod;
+
+/* Serialises C_Initialize and C_Finalize. */
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A parent's state inherited by a forked child: kept reachable, never used. */
+static ch_module abandoned;
+
+CK_RV ch_module_check(void)
+{
+	if (!ch_mod.initialized || ch_mod.pid != getpid())
+		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	return CKR_OK;
+}
+
+/* Checks CK_C_INITIALIZE_ARGS (5.4, C_Initialize).  We lock with the OS
+ * (pthreads); an application that supplies its own mutex functions without
+ * CKF_OS_LOCKING_OK would require us to use them, which we do not: the spec
+ * then allows CKR_CANT_LOCK. */
+static CK_RV check_init_args(const CK_C_INITIALIZE_ARGS *a)
+{
+	int given;
+
+	if (a == NULL)
+		return CKR_OK;
+	CH_CHECK_ARG(a->pReserved == NULL);
+	given = (a->CreateMutex != NULL) + (a->DestroyMutex != NULL) + (a->LockMutex != NULL) +
+		(a->UnlockMutex != NULL);
+	CH_CHECK_ARG(given == 0 || given == 4);
+	if (given == 4 && !(a->flags & CKF_OS_LOCKING_OK))
+		return CKR_CANT_LOCK;
+	return CKR_OK;
+}
+
+/* PKCS#11 3.0, 5.4 C_Initialize. */
+CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
+{
+	CK_RV rv;
+
+	if ((rv = check_init_args(pInitArgs)) != CKR_OK)
+		return rv;
+	pthread_mutex_lock(&init_lock);
+	if (ch_mod.initialized && ch_mod.pid == getpid()) {
+		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
+		goto out;
+	}
+	if (ch_mod.initialized) {
+		/* A forked child: leave the parent's state alone. */
+		abandoned = ch_mod;
+	}
+	memset(&ch_mod, 0, sizeof(ch_mod));
+	pthread_mutex_init(&ch_mod.lock, NULL);
+	if ((rv = ch_config_load(&ch_mod.cfg)) != CKR_OK)
+		goto out;
+	if (ch_log_setup((ch_log_level)ch_mod.cfg.log_level, ch_mod.cfg.log_file) != 0)
+		ch_log(CH_LOG_WARNING, "cannot open log file %s; logging to stderr",
+		       ch_mod.cfg.log_file);
+	/* A store that cannot be opened is logged and leaves the slot list
+	 * empty; the next C_GetSlotList tries again. */
+	(void)ch_soft_open(ch_mod.cfg.store_path, &ch_mod.cfg.kdf, &ch_mod.soft);
+	ch_mod.next_session = 1;
+	ch_mod.pid = getpid();
+	ch_mod.initialized = true;
+	rv = CKR_OK;
+out:
+	if (rv != CKR_OK && !ch_mod.initialized)
+		ch_config_free(&ch_mod.cfg);
+	pthread_mutex_unlock(&init_lock);
+	return rv;
+}
+
+/* PKCS#11 3.0, 5.4 C_Finalize. */
+CK_RV C_Finalize(CK_VOID_PTR pReserved)
+{
+	CK_RV rv;
+
+	CH_CHECK_ARG(pReserved == NULL);
+	pthread_mutex_lock(&init_lock);
+	if ((rv = ch_module_check()) != CKR_OK)
+		goto out;
+	ch_sessions_close(NULL);
+	pthread_mutex_lock(&ch_mod.lock);
+	ch_slots_free_unlocked();
+	free(ch_mod.session);
+	pthread_mutex_unlock(&ch_mod.lock);
+	ch_soft_close(ch_mod.soft);
+	ch_config_free(&ch_mod.cfg);
+	ch_log_close();
+	pthread_mutex_destroy(&ch_mod.lock);
+	memset(&ch_mod, 0, sizeof(ch_mod));
+out:
+	pthread_mutex_unlock(&init_lock);
+	return rv;
+}
+
+/* PKCS#11 3.0, 5.4 C_GetInfo. */
+CK_RV C_GetInfo(CK_INFO_PTR pInfo)
+{
+	CK_RV rv;
+
+	if ((rv = ch_module_check()) != CKR_OK)
+		return rv;
+	CH_CHECK_ARG(pInfo != NULL);
+	memset(pInfo, 0, sizeof(*pInfo));
+	pInfo->cryptokiVersion.major = 3;
+	pInfo->cryptokiVersion.minor = 0;
+	ch_pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "Cipher Hub");
+	ch_pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription),
+	    "Cipher Hub PKCS#11 module");
+	pInfo->libraryVersion.major = 0;
+	pInfo->libraryVersion.minor = 1;
+	return CKR_OK;
+}

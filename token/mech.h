@@ -1,0 +1,99 @@
+/*
+ * Mechanism registry: every CKM_* the software token implements, and the
+ * one place that runs a cryptographic operation over OpenSSL 3.
+ *
+ * Each mechanism family lives in its own file (mech_aes.c, mech_ec.c, ...)
+ * and contributes ch_mech entries to the table in mech.c.  Looking up a
+ * mechanism the table lacks answers CKR_MECHANISM_INVALID.  The backend sees
+ * only this header: keys come in as attribute sets (ch_attrs), results go out
+ * through PKCS#11 buffers, and no OpenSSL type crosses the line.
+ *
+ * Buffer convention (PKCS#11 3.0 section 5.2): a NULL output pointer asks
+ * for the length; a short buffer gets CKR_BUFFER_TOO_SMALL with the needed
+ * length; both leave the operation active.  The caller ends an operation
+ * after any other result of a one-shot or final call (ch_op_ends()).
+ */
+#ifndef CH_TOKEN_MECH_H
+#define CH_TOKEN_MECH_H
+
+#include <stdbool.h>
+
+#include "cipherhub/pkcs11.h"
+#include "attrs.h"
+
+typedef enum ch_op_kind {
+	CH_OP_ENCRYPT,
+	CH_OP_DECRYPT,
+	CH_OP_SIGN,
+	CH_OP_VERIFY,
+	CH_OP_DIGEST,
+	CH_OP_KINDS
+} ch_op_kind;
+
+typedef struct ch_mech ch_mech; /* one row of the registry; see mech_impl.h */
+typedef struct ch_op ch_op;     /* an operation in progress */
+
+/* The registry, for C_GetMechanismList and C_GetMechanismInfo. */
+CK_ULONG ch_mech_count(void);
+CK_MECHANISM_TYPE ch_mech_type_at(CK_ULONG i);
+/* CKR_OK, or CKR_MECHANISM_INVALID for a mechanism not in the table. */
+CK_RV ch_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
+
+/* The class and key type a key-generation mechanism produces
+ * (CKM_AES_KEY_GEN: CKO_SECRET_KEY/CKK_AES; CKM_EC_KEY_PAIR_GEN: the private
+ * key's, CKO_PRIVATE_KEY/CKK_EC).  CKR_MECHANISM_INVALID otherwise. */
+CK_RV ch_mech_keygen_type(CK_MECHANISM_TYPE type, bool pair, CK_KEY_TYPE *kt);
+
+/* C_GenerateKey: key was built by ch_object_build (class, key type, usage,
+ * CKA_VALUE_LEN where given); fills in the key material (CKA_VALUE ...).
+ * Returns CKR_MECHANISM_INVALID, CKR_MECHANISM_PARAM_INVALID,
+ * CKR_TEMPLATE_INCOMPLETE (no CKA_VALUE_LEN), CKR_KEY_SIZE_RANGE, ... */
+CK_RV ch_mech_generate_key(const CK_MECHANISM *m, ch_attrs *key);
+
+/* C_GenerateKeyPair: reads the domain parameters (CKA_EC_PARAMS,
+ * CKA_MODULUS_BITS ...) from pub, fills CKA_EC_POINT ... into pub and the
+ * private material (and a copy of the parameters) into priv. */
+CK_RV ch_mech_generate_key_pair(const CK_MECHANISM *m, ch_attrs *pub, ch_attrs *priv);
+
+/* Starts an operation of that kind with key (NULL for digests).  Checks, in
+ * this order: mechanism known and able to do that kind
+ * (CKR_MECHANISM_INVALID), its parameter (CKR_MECHANISM_PARAM_INVALID), the
+ * key's class and type (CKR_KEY_TYPE_INCONSISTENT), the key's usage
+ * attribute CKA_ENCRYPT/CKA_DECRYPT/CKA_SIGN/CKA_VERIFY
+ * (CKR_KEY_FUNCTION_NOT_PERMITTED), its size (CKR_KEY_SIZE_RANGE).  The
+ * operation keeps what it needs of the key; key may be freed after.  On
+ * success *op is set and the caller frees it with ch_op_free(). */
+CK_RV ch_op_init(ch_op_kind kind, const CK_MECHANISM *m, const ch_attrs *key, ch_op **op);
+
+/* Wipes and frees an operation.  Accepts NULL. */
+void ch_op_free(ch_op *op);
+
+ch_op_kind ch_op_kind_of(const ch_op *op);
+
+/* C_Encrypt, C_Decrypt, C_Sign, C_Digest: the whole data in one call. */
+CK_RV ch_op_oneshot(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+		    CK_ULONG *out_len);
+
+/* C_EncryptUpdate, C_DecryptUpdate (out/out_len used), C_SignUpdate,
+ * C_VerifyUpdate, C_DigestUpdate (out NULL, out_len NULL). */
+CK_RV ch_op_update(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+		   CK_ULONG *out_len);
+
+/* C_EncryptFinal, C_DecryptFinal, C_SignFinal, C_DigestFinal. */
+CK_RV ch_op_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len);
+
+/* C_Verify (data and signature at once) and C_VerifyFinal (after updates).
+ * CKR_OK, CKR_SIGNATURE_INVALID or CKR_SIGNATURE_LEN_RANGE. */
+CK_RV ch_op_verify(ch_op *op, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
+		   CK_ULONG sig_len);
+CK_RV ch_op_verify_final(ch_op *op, const CK_BYTE *sig, CK_ULONG sig_len);
+
+/* True when a one-shot or final call that returned rv with output pointer
+ * out has ended the operation (everything but a length query or a short
+ * buffer). */
+bool ch_op_ends(CK_RV rv, const CK_BYTE *out);
+
+/* C_GenerateRandom: len bytes from OpenSSL's DRBG. */
+CK_RV ch_random(CK_BYTE *out, CK_ULONG len);
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * The software token's cryptographic calls: operations (encrypt, decrypt,
+ * sign, verify, digest), key generation and random numbers.
+ *
+ * Each session has at most one operation of each kind.  An operation is
+ * started with a copy of its key's attributes (so the key may change or go
+ * while it runs) and then runs with no lock but the session's: sessions
+ * never wait on each other's crypto.
+ */
+#include "object.h"
+#include "soft_internal.h"
+
+static CK_RV need_user(ch_session *s)
+{
+	return ch_session_user(s) == CKU_USER ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+}
+
+CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
+{
+	soft_session *ss = s->be;
+	ch_attrs *a = NULL;
+	CK_RV rv;
+
+	if (ss->op[kind] != NULL)
+		return CKR_OPERATION_ACTIVE;
+	if (kind != CH_OP_DIGEST) {
+		if ((rv = need_user(s)) != CKR_OK)
+			return rv;
+		rv = soft_object_read(s, key, &a);
+		if (rv == CKR_OBJECT_HANDLE_INVALID)
+			rv = CKR_KEY_HANDLE_INVALID;
+		if (rv != CKR_OK)
+			return rv;
+	}
+	rv = ch_op_init(kind, m, a, &ss->op[kind]);
+	ch_attrs_free(a);
+	return rv;
+}
+
+/* Ends the operation of that kind. */
+static void op_end(soft_session *ss, ch_op_kind kind)
+{
+	ch_op_free(ss->op[kind]);
+	ss->op[kind] = NULL;
+}
+
+CK_RV soft_op_oneshot(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
+		      CK_BYTE *out, CK_ULONG *out_len)
+{
+	soft_session *ss = s->be;
+	CK_RV rv;
+
+	if (ss->op[kind] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = ch_op_oneshot(ss->op[kind], in, in_len, out, out_len);
+	if (ch_op_ends(rv, out))
+		op_end(ss, kind);
+	return rv;
+}
+
+CK_RV soft_op_update(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
+		     CK_BYTE *out, CK_ULONG *out_len)
+{
+	soft_session *ss = s->be;
+	CK_RV rv;
+
+	if (ss->op[kind] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = ch_op_update(ss->op[kind], in, in_len, out, out_len);
+	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
+		op_end(ss, kind);
+	return rv;
+}
+
+CK_RV soft_op_final(ch_session *s, ch_op_kind kind, CK_BYTE *out, CK_ULONG *out_len)
+{
+	soft_session *ss = s->be;
+	CK_RV rv;
+
+	if (ss->op[kind] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = ch_op_final(ss->op[kind], out, out_len);
+	if (ch_op_ends(rv, out))
+		op_end(ss, kind);
+	return rv;
+}
+
+CK_RV soft_op_verify(ch_session *s, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
+		     CK_ULONG sig_len)
+{
+	soft_session *ss = s->be;
+	CK_RV rv;
+
+	if (ss->op[CH_OP_VERIFY] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = ch_op_verify(ss->op[CH_OP_VERIFY], data, len, sig, sig_len);
+	op_end(ss, CH_OP_VERIFY);
+	return rv;
+}
+
+CK_RV soft_op_verify_final(ch_session *s, const CK_BYTE *sig, CK_ULONG sig_len)
+{
+	soft_session *ss = s->be;
+	CK_RV rv;
+
+	if (ss->op[CH_OP_VERIFY] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = ch_op_verify_final(ss->op[CH_OP_VERIFY], sig, sig_len);
+	op_end(ss, CH_OP_VERIFY);
+	return rv;
+}
+
+CK_RV soft_generate_key(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t, CK_ULONG n,
+			CK_OBJECT_HANDLE *h)
+{
+	ch_object_env env = {.so = false};
+	ch_attrs *a = NULL;
+	CK_KEY_TYPE kt;
+	CK_RV rv;
+
+	if ((rv = need_user(s)) != CKR_OK || (rv = ch_mech_keygen_type(m->mechanism, false, &kt)) != CKR_OK)
+		return rv;
+	if ((rv = ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, kt, t, n, &env, &a)) != CKR_OK ||
+	    (rv = ch_mech_generate_key(m, a)) != CKR_OK ||
+	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, a)) != CKR_OK)
+		goto out;
+	rv = soft_object_add(s, a, h);
+	a = NULL; /* transferred */
+out:
+	ch_attrs_free(a);
+	return rv;
+}
+
+CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *pub_t,
+			     CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
+			     CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+{
+	ch_object_env env = {.so = false};
+	ch_attrs *pa = NULL, *va = NULL;
+	CK_KEY_TYPE kt;
+	CK_RV rv;
+
+	if ((rv = need_user(s)) != CKR_OK || (rv = ch_mech_keygen_type(m->mechanism, true, &kt)) != CKR_OK)
+		return rv;
+	if ((rv = ch_object_build(CH_ORIGIN_GENERATE, CKO_PUBLIC_KEY, kt, pub_t, pub_n, &env,
+				  &pa)) != CKR_OK ||
+	    (rv = ch_object_build(CH_ORIGIN_GENERATE, CKO_PRIVATE_KEY, kt, priv_t, priv_n, &env,
+				  &va)) != CKR_OK ||
+	    (rv = ch_mech_generate_key_pair(m, pa, va)) != CKR_OK ||
+	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, pa)) != CKR_OK ||
+	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, va)) != CKR_OK)
+		goto out;
+	rv = soft_object_add(s, pa, pub);
+	pa = NULL; /* transferred */
+	if (rv != CKR_OK)
+		goto out;
+	rv = soft_object_add(s, va, priv);
+	va = NULL; /* transferred */
+	if (rv != CKR_OK)
+		(void)soft_destroy_object(s, *pub);
+out:
+	ch_attrs_free(pa);
+	ch_attrs_free(va);
+	return rv;
+}
+
+CK_RV soft_random(ch_session *s, CK_BYTE *out, CK_ULONG len)
+{
+	return ch_random(out, len);
+}

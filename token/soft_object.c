@@ -1,0 +1,413 @@
+/*
+ * The software token's objects: creation, copies, changes, reads and
+ * searches, for session objects (in memory, owned by one session, visible to
+ * every session of the application on that slot) and token objects (sealed
+ * in the store, see objstore.h).
+ *
+ * The attribute rules themselves live in object.c; this file decides where an
+ * object lives, who may see or change it, and moves it to and from the store.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "object.h"
+#include "objstore.h"
+#include "soft_internal.h"
+
+static soft_slot *slot_of(ch_session *s)
+{
+	return s->slot->be;
+}
+
+static ch_object_env env_of(ch_session *s)
+{
+	ch_object_env env = {.so = ch_session_user(s) == CKU_SO};
+	return env;
+}
+
+static soft_sobj *sobj_find(soft_slot *sl, CK_OBJECT_HANDLE h)
+{
+	for (size_t i = 0; i < sl->nsobj; i++)
+		if (sl->sobj[i].handle == h)
+			return &sl->sobj[i];
+	return NULL;
+}
+
+static bool is_session_handle(CK_OBJECT_HANDLE h)
+{
+	return h >= SOFT_SESSION_HANDLE_BASE;
+}
+
+/* Reads object h for user; slot lock held. */
+static CK_RV read_locked(soft_slot *sl, CK_USER_TYPE user, CK_OBJECT_HANDLE h, ch_attrs **out)
+{
+	ch_attrs *a = NULL;
+	CK_RV rv;
+
+	*out = NULL;
+	if (h == CK_INVALID_HANDLE)
+		return CKR_OBJECT_HANDLE_INVALID;
+	if (is_session_handle(h)) {
+		soft_sobj *o = sobj_find(sl, h);
+
+		if (o == NULL)
+			return CKR_OBJECT_HANDLE_INVALID;
+		if ((a = ch_attrs_dup(o->attrs)) == NULL)
+			return CKR_HOST_MEMORY;
+	} else {
+		pthread_mutex_lock(&sl->sf->lock);
+		rv = ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, &a);
+		pthread_mutex_unlock(&sl->sf->lock);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	/* Private objects exist only for the logged-in user (the SO sees public
+	 * objects only). */
+	if (ch_object_is_private(a) && user != CKU_USER) {
+		ch_attrs_free(a);
+		return CKR_OBJECT_HANDLE_INVALID;
+	}
+	*out = a;
+	return CKR_OK;
+}
+
+CK_RV soft_object_read(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out)
+{
+	soft_slot *sl = slot_of(s);
+	CK_USER_TYPE user = ch_session_user(s);
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->lock);
+	rv = read_locked(sl, user, h, out);
+	pthread_mutex_unlock(&sl->lock);
+	return rv;
+}
+
+/* May session s, acting for user, write an object with these attributes
+ * (token/private)?  Slot lock held. */
+static CK_RV may_write(ch_session *s, CK_USER_TYPE user, soft_slot *sl, const ch_attrs *a)
+{
+	if (ch_object_is_token(a) && !ch_session_rw(s))
+		return CKR_SESSION_READ_ONLY;
+	if (ch_object_is_private(a) && user != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	/* Token objects are sealed and MACed under the registration key. */
+	if (ch_object_is_token(a) && sl->seal == NULL)
+		return CKR_USER_NOT_LOGGED_IN;
+	return CKR_OK;
+}
+
+/* Writes a token object (new when *id == 0) in one transaction; slot lock held. */
+static CK_RV store_save(soft_slot *sl, const ch_attrs *a, int64_t *id)
+{
+	ch_soft *sf = sl->sf;
+	CK_RV rv;
+
+	pthread_mutex_lock(&sf->lock);
+	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
+		rv = ch_objstore_save(sf->store, sl->seal, (int64_t)sl->id, a, id);
+		if (rv == CKR_OK)
+			rv = ch_store_commit(sf->store);
+		else
+			ch_store_rollback(sf->store);
+	}
+	pthread_mutex_unlock(&sf->lock);
+	return rv;
+}
+
+static CK_RV set_unique_id(ch_attrs *a)
+{
+	uint8_t raw[16];
+	char hex[33];
+	CK_RV rv;
+
+	if ((rv = ch_seal_random(raw, sizeof(raw))) != CKR_OK)
+		return rv;
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	return ch_attrs_set(a, CKA_UNIQUE_ID, hex, 32);
+}
+
+CK_RV soft_object_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE *h)
+{
+	soft_slot *sl = slot_of(s);
+	CK_USER_TYPE user = ch_session_user(s); /* before the slot lock: lock order */
+	soft_sobj *nv;
+	int64_t id = 0;
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->lock);
+	if ((rv = may_write(s, user, sl, a)) != CKR_OK || (rv = set_unique_id(a)) != CKR_OK)
+		goto out;
+	if (ch_object_is_token(a)) {
+		if ((rv = store_save(sl, a, &id)) == CKR_OK)
+			*h = (CK_OBJECT_HANDLE)id;
+		goto out;
+	}
+	if (sl->nsobj == sl->cap) {
+		size_t ncap = sl->cap ? sl->cap * 2 : 16;
+		if ((nv = realloc(sl->sobj, ncap * sizeof(*nv))) == NULL) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		sl->sobj = nv;
+		sl->cap = ncap;
+	}
+	pthread_mutex_lock(&sl->sf->lock);
+	*h = sl->sf->next_sobj++;
+	pthread_mutex_unlock(&sl->sf->lock);
+	sl->sobj[sl->nsobj].handle = *h;
+	sl->sobj[sl->nsobj].owner = s->handle;
+	sl->sobj[sl->nsobj].attrs = a;
+	sl->nsobj++;
+	a = NULL; /* transferred */
+	rv = CKR_OK;
+out:
+	pthread_mutex_unlock(&sl->lock);
+	ch_attrs_free(a);
+	return rv;
+}
+
+static void sobj_remove(soft_slot *sl, soft_sobj *o)
+{
+	ch_attrs_free(o->attrs);
+	*o = sl->sobj[--sl->nsobj];
+}
+
+void soft_object_drop_session(soft_slot *sl, CK_SESSION_HANDLE owner)
+{
+	for (size_t i = 0; i < sl->nsobj;) {
+		if (sl->sobj[i].owner == owner)
+			sobj_remove(sl, &sl->sobj[i]);
+		else
+			i++;
+	}
+}
+
+CK_RV soft_create_object(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h)
+{
+	ch_object_env env = env_of(s);
+	ch_attrs *a = NULL;
+	CK_RV rv;
+
+	rv = ch_object_build(CH_ORIGIN_CREATE, CK_UNAVAILABLE_INFORMATION,
+			     CK_UNAVAILABLE_INFORMATION, t, n, &env, &a);
+	if (rv != CKR_OK)
+		return rv;
+	return soft_object_add(s, a, h);
+}
+
+CK_RV soft_copy_object(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
+		       CK_OBJECT_HANDLE *out)
+{
+	ch_object_env env = env_of(s);
+	ch_attrs *cur = NULL, *copy = NULL;
+	CK_RV rv;
+
+	if ((rv = soft_object_read(s, h, &cur)) != CKR_OK)
+		goto out;
+	if ((rv = ch_object_copy(cur, t, n, &env, &copy)) != CKR_OK)
+		goto out;
+	rv = soft_object_add(s, copy, out);
+	copy = NULL; /* transferred */
+out:
+	ch_attrs_free(cur);
+	ch_attrs_free(copy);
+	return rv;
+}
+
+CK_RV soft_destroy_object(ch_session *s, CK_OBJECT_HANDLE h)
+{
+	soft_slot *sl = slot_of(s);
+	CK_USER_TYPE user = ch_session_user(s);
+	ch_attrs *a = NULL;
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->lock);
+	if ((rv = read_locked(sl, user, h, &a)) != CKR_OK ||
+	    (rv = ch_object_may_destroy(a)) != CKR_OK || (rv = may_write(s, user, sl, a)) != CKR_OK)
+		goto out;
+	if (is_session_handle(h)) {
+		sobj_remove(sl, sobj_find(sl, h));
+		goto out;
+	}
+	pthread_mutex_lock(&sl->sf->lock);
+	if ((rv = ch_store_begin(sl->sf->store)) == CKR_OK) {
+		rv = ch_store_obj_delete(sl->sf->store, (int64_t)h);
+		if (rv == CKR_OK)
+			rv = ch_store_commit(sl->sf->store);
+		else
+			ch_store_rollback(sl->sf->store);
+	}
+	pthread_mutex_unlock(&sl->sf->lock);
+out:
+	pthread_mutex_unlock(&sl->lock);
+	ch_attrs_free(a);
+	return rv;
+}
+
+CK_RV soft_object_size(ch_session *s, CK_OBJECT_HANDLE h, CK_ULONG *size)
+{
+	ch_attrs *a = NULL;
+	CK_RV rv = soft_object_read(s, h, &a);
+
+	if (rv == CKR_OK)
+		*size = ch_object_size(a);
+	ch_attrs_free(a);
+	return rv;
+}
+
+CK_RV soft_get_attributes(ch_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	ch_attrs *a = NULL;
+	CK_RV rv = soft_object_read(s, h, &a);
+
+	if (rv == CKR_OK)
+		rv = ch_object_get(a, t, n);
+	ch_attrs_free(a);
+	return rv;
+}
+
+CK_RV soft_set_attributes(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	soft_slot *sl = slot_of(s);
+	CK_USER_TYPE user = ch_session_user(s);
+	ch_object_env env = {.so = user == CKU_SO};
+	ch_attrs *cur = NULL, *next = NULL;
+	int64_t id = (int64_t)h;
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->lock);
+	if ((rv = read_locked(sl, user, h, &cur)) != CKR_OK ||
+	    (rv = ch_object_set(cur, t, n, &env, &next)) != CKR_OK ||
+	    (rv = may_write(s, user, sl, next)) != CKR_OK)
+		goto out;
+	if (is_session_handle(h)) {
+		soft_sobj *o = sobj_find(sl, h);
+
+		ch_attrs_free(o->attrs);
+		o->attrs = next;
+		next = NULL; /* transferred */
+	} else {
+		rv = store_save(sl, next, &id);
+	}
+out:
+	pthread_mutex_unlock(&sl->lock);
+	ch_attrs_free(cur);
+	ch_attrs_free(next);
+	return rv;
+}
+
+/* ---- searches ---- */
+
+void soft_find_clear(soft_session *ss)
+{
+	free(ss->found);
+	ss->found = NULL;
+	ss->nfound = ss->pos = 0;
+	ss->finding = false;
+}
+
+static CK_RV found_add(soft_session *ss, CK_OBJECT_HANDLE h, size_t *cap)
+{
+	if (ss->nfound == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		CK_OBJECT_HANDLE *nv = realloc(ss->found, ncap * sizeof(*nv));
+		if (nv == NULL)
+			return CKR_HOST_MEMORY;
+		ss->found = nv;
+		*cap = ncap;
+	}
+	ss->found[ss->nfound++] = h;
+	return CKR_OK;
+}
+
+typedef struct find_ctx {
+	int64_t *ids;
+	size_t n, cap;
+} find_ctx;
+
+static int find_collect(void *arg, int64_t id)
+{
+	find_ctx *f = arg;
+
+	if (f->n == f->cap) {
+		size_t ncap = f->cap ? f->cap * 2 : 64;
+		int64_t *nv = realloc(f->ids, ncap * sizeof(*nv));
+		if (nv == NULL)
+			return 1;
+		f->ids = nv;
+		f->cap = ncap;
+	}
+	f->ids[f->n++] = id;
+	return 0;
+}
+
+CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	soft_session *ss = s->be;
+	soft_slot *sl = slot_of(s);
+	CK_USER_TYPE user = ch_session_user(s);
+	find_ctx f = {0};
+	size_t cap = 0;
+	CK_RV rv = CKR_OK;
+
+	if (ss->finding)
+		return CKR_OPERATION_ACTIVE;
+	pthread_mutex_lock(&sl->lock);
+	for (size_t i = 0; rv == CKR_OK && i < sl->nsobj; i++) {
+		const ch_attrs *a = sl->sobj[i].attrs;
+
+		if ((!ch_object_is_private(a) || user == CKU_USER) && ch_attrs_match(a, t, n))
+			rv = found_add(ss, sl->sobj[i].handle, &cap);
+	}
+	if (rv != CKR_OK || !sl->initialized)
+		goto out;
+	pthread_mutex_lock(&sl->sf->lock);
+	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, user == CKU_USER, t, n,
+			      find_collect, &f);
+	for (size_t i = 0; rv == CKR_OK && i < f.n; i++) {
+		ch_attrs *a = NULL;
+
+		/* Objects that fail to load (tampered: logged) are left out. */
+		if (ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, f.ids[i], &a) ==
+			    CKR_OK &&
+		    (!ch_object_is_private(a) || user == CKU_USER) && ch_attrs_match(a, t, n))
+			rv = found_add(ss, (CK_OBJECT_HANDLE)f.ids[i], &cap);
+		ch_attrs_free(a);
+	}
+	pthread_mutex_unlock(&sl->sf->lock);
+out:
+	pthread_mutex_unlock(&sl->lock);
+	free(f.ids);
+	if (rv == CKR_OK)
+		ss->finding = true;
+	else
+		soft_find_clear(ss);
+	return rv;
+}
+
+CK_RV soft_find(ch_session *s, CK_OBJECT_HANDLE *out, CK_ULONG max, CK_ULONG *count)
+{
+	soft_session *ss = s->be;
+	CK_ULONG k = 0;
+
+	if (!ss->finding)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	while (k < max && ss->pos < ss->nfound)
+		out[k++] = ss->found[ss->pos++];
+	*count = k;
+	return CKR_OK;
+}
+
+CK_RV soft_find_final(ch_session *s)
+{
+	soft_session *ss = s->be;
+
+	if (!ss->finding)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	soft_find_clear(ss);
+	return CKR_OK;
+}

@@ -1,0 +1,575 @@
+/*
+ * The software token's slots: registrations, their tokens, PINs and login.
+ *
+ * A registration is a row in the store plus a random registration key that
+ * exists in clear only in memory, while someone is logged in; in the store it
+ * is wrapped under each PIN (seal.h).  The free slot is the ID the next
+ * registration will take; C_InitToken on it creates that registration.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "log.h"
+#include "util.h"
+#include "mech.h"
+#include "object.h"
+#include "objstore.h"
+#include "soft_internal.h"
+
+#define PIN_MIN 4
+#define PIN_MAX 255
+
+static const char default_participant[] = "";
+
+/* ---- the store and its slots ---- */
+
+CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, ch_soft **out)
+{
+	ch_soft *sf = calloc(1, sizeof(*sf));
+	CK_RV rv = CKR_HOST_MEMORY;
+
+	*out = NULL;
+	if (sf == NULL)
+		goto out;
+	pthread_mutex_init(&sf->lock, NULL);
+	sf->kdf = *kdf;
+	sf->next_sobj = SOFT_SESSION_HANDLE_BASE;
+	if ((rv = ch_store_open(path, &sf->store)) != CKR_OK)
+		goto out;
+	*out = sf;
+	sf = NULL; /* transferred */
+out:
+	ch_soft_close(sf);
+	return rv;
+}
+
+static void slot_free(soft_slot *sl)
+{
+	if (sl == NULL)
+		return;
+	for (size_t i = 0; i < sl->nsobj; i++)
+		ch_attrs_free(sl->sobj[i].attrs);
+	free(sl->sobj);
+	ch_seal_free(sl->seal);
+	OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));
+	pthread_mutex_destroy(&sl->lock);
+	free(sl);
+}
+
+void ch_soft_close(ch_soft *sf)
+{
+	if (sf == NULL)
+		return;
+	for (size_t i = 0; i < sf->nslot; i++)
+		slot_free(sf->slot[i]);
+	free(sf->slot);
+	ch_store_close(sf->store);
+	pthread_mutex_destroy(&sf->lock);
+	free(sf);
+}
+
+/* The slot with that ID, created (uninitialized) if new.  sf->lock held. */
+static soft_slot *slot_get(ch_soft *sf, CK_SLOT_ID id)
+{
+	soft_slot *sl, **nv;
+
+	for (size_t i = 0; i < sf->nslot; i++)
+		if (sf->slot[i]->id == id)
+			return sf->slot[i];
+	if ((sl = calloc(1, sizeof(*sl))) == NULL)
+		return NULL;
+	if ((nv = realloc(sf->slot, (sf->nslot + 1) * sizeof(*nv))) == NULL) {
+		free(sl);
+		return NULL;
+	}
+	sf->slot = nv;
+	sl->sf = sf;
+	sl->id = id;
+	pthread_mutex_init(&sl->lock, NULL);
+	sf->slot[sf->nslot++] = sl;
+	return sl;
+}
+
+static int slot_from_row(void *arg, const ch_reg_row *r)
+{
+	ch_soft *sf = arg;
+	soft_slot *sl = slot_get(sf, (CK_SLOT_ID)r->id);
+
+	if (sl == NULL)
+		return 1;
+	sl->reg = *r;
+	sl->initialized = true;
+	return 0;
+}
+
+CK_RV ch_soft_slots(ch_soft *sf, void (*add)(void *arg, CK_SLOT_ID id, void *be), void *arg)
+{
+	int64_t next;
+	CK_RV rv = CKR_OK;
+
+	pthread_mutex_lock(&sf->lock);
+	/* data_version moves only for other connections' commits. */
+	if (ch_store_changed(sf->store) || sf->stale || sf->nslot == 0) {
+		sf->stale = false;
+		if ((rv = ch_store_reg_each(sf->store, slot_from_row, sf)) != CKR_OK ||
+		    (rv = ch_store_reg_next_id(sf->store, &next)) != CKR_OK)
+			goto out;
+		if (slot_get(sf, (CK_SLOT_ID)next) == NULL) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < sf->nslot; i++)
+		add(arg, sf->slot[i]->id, sf->slot[i]);
+out:
+	pthread_mutex_unlock(&sf->lock);
+	return rv;
+}
+
+CK_RV soft_slot_refresh(soft_slot *sl)
+{
+	ch_reg_row r;
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->sf->lock);
+	rv = ch_store_reg_get(sl->sf->store, (int64_t)sl->id, &r);
+	pthread_mutex_unlock(&sl->sf->lock);
+	if (rv == CKR_OK) {
+		sl->reg = r;
+		sl->initialized = true;
+	} else if (rv == CKR_SLOT_ID_INVALID) {
+		rv = CKR_OK; /* still free */
+	}
+	return rv;
+}
+
+/* ---- token information ---- */
+
+static CK_RV soft_token_info(void *be, CK_TOKEN_INFO *info)
+{
+	soft_slot *sl = be;
+	char serial[17];
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->lock);
+	rv = soft_slot_refresh(sl);
+	memset(info, 0, sizeof(*info));
+	ch_pad(info->label, sizeof(info->label), sl->initialized ? sl->reg.label : "");
+	ch_pad(info->manufacturerID, sizeof(info->manufacturerID), "Cipher Hub");
+	ch_pad(info->model, sizeof(info->model), "registration");
+	for (int i = 0; i < 8; i++)
+		snprintf(serial + 2 * i, 3, "%02x", sl->reg.uuid[i]);
+	ch_pad(info->serialNumber, sizeof(info->serialNumber), sl->initialized ? serial : "");
+	info->flags = CKF_RNG;
+	if (sl->initialized) {
+		info->flags |= CKF_TOKEN_INITIALIZED | CKF_LOGIN_REQUIRED;
+		if (sl->reg.user_pin_set)
+			info->flags |= CKF_USER_PIN_INITIALIZED;
+	}
+	pthread_mutex_unlock(&sl->lock);
+	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
+	info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
+	info->ulMaxPinLen = PIN_MAX;
+	info->ulMinPinLen = PIN_MIN;
+	info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
+	info->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
+	info->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
+	info->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+	info->hardwareVersion.major = 0;
+	info->hardwareVersion.minor = 1;
+	info->firmwareVersion.major = 0;
+	info->firmwareVersion.minor = 1;
+	return rv;
+}
+
+static CK_RV soft_registration_info(void *be, CH_REGISTRATION_INFO *info)
+{
+	soft_slot *sl = be;
+	ch_wrapped_key w;
+	CK_RV rv;
+
+	memset(info, 0, sizeof(*info));
+	pthread_mutex_lock(&sl->lock);
+	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
+		goto out;
+	if (!sl->initialized) {
+		rv = CKR_TOKEN_NOT_RECOGNIZED;
+		goto out;
+	}
+	memcpy(info->uuid, sl->reg.uuid, CH_UUID_LEN);
+	ch_pad(info->name, sizeof(info->name), sl->reg.label);
+	info->schemaVersion = CH_STORE_SCHEMA_VERSION;
+	pthread_mutex_lock(&sl->sf->lock);
+	rv = ch_store_obj_count(sl->sf->store, (int64_t)sl->id, &info->objectCount);
+	if (rv == CKR_OK)
+		rv = ch_store_cred_get(sl->sf->store, (int64_t)sl->id, CKU_SO, default_participant,
+				       &w);
+	pthread_mutex_unlock(&sl->sf->lock);
+	if (rv == CKR_OK) {
+		info->kdfIterationsOrCost =
+			w.kdf.alg == CH_KDF_SCRYPT ? w.kdf.log2n : w.kdf.iterations;
+		ch_pad(info->kdfName, sizeof(info->kdfName), ch_kdf_name(w.kdf.alg));
+	}
+out:
+	pthread_mutex_unlock(&sl->lock);
+	return rv;
+}
+
+static CK_RV soft_mechanism_list(void *be, CK_MECHANISM_TYPE *list, CK_ULONG *count)
+{
+	CK_ULONG n = ch_mech_count();
+	CK_RV rv = CKR_OK;
+
+	if (list != NULL) {
+		if (*count < n)
+			rv = CKR_BUFFER_TOO_SMALL;
+		else
+			for (CK_ULONG i = 0; i < n; i++)
+				list[i] = ch_mech_type_at(i);
+	}
+	*count = n;
+	return rv;
+}
+
+static CK_RV soft_mechanism_info(void *be, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
+{
+	return ch_mech_info(type, info);
+}
+
+/* ---- PINs and login ---- */
+
+static CK_RV pin_check(CK_ULONG len)
+{
+	return len < PIN_MIN || len > PIN_MAX ? CKR_PIN_LEN_RANGE : CKR_OK;
+}
+
+/* Opens the wrapped key of who with pin into regkey.  Slot lock held. */
+static CK_RV unwrap(soft_slot *sl, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len,
+		    uint8_t regkey[CH_REGKEY_LEN])
+{
+	ch_wrapped_key w;
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->sf->lock);
+	rv = ch_store_cred_get(sl->sf->store, (int64_t)sl->id, who, default_participant, &w);
+	pthread_mutex_unlock(&sl->sf->lock);
+	if (rv == CKR_USER_PIN_NOT_INITIALIZED && who == CKU_SO)
+		rv = CKR_PIN_INCORRECT;
+	if (rv != CKR_OK)
+		return rv;
+	/* The KDF runs without the store lock: other slots keep working. */
+	return ch_pin_unwrap(&w, pin, len, sl->reg.uuid, who, default_participant, regkey);
+}
+
+typedef struct id_list {
+	int64_t *v;
+	size_t n, cap;
+} id_list;
+
+static int collect_id(void *arg, int64_t id)
+{
+	id_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		int64_t *nv = realloc(l->v, ncap * sizeof(*nv));
+		if (nv == NULL)
+			return 1;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = id;
+	return 0;
+}
+
+/* Destroys every destroyable object of a registration (C_InitToken on an
+ * initialized token).  Store lock and transaction held. */
+static CK_RV erase_objects(soft_slot *sl, const ch_seal *seal)
+{
+	id_list ids = {0};
+	CK_RV rv;
+
+	rv = ch_store_find(sl->sf->store, (int64_t)sl->id, true, NULL, 0, collect_id, &ids);
+	for (size_t i = 0; rv == CKR_OK && i < ids.n; i++) {
+		ch_attrs *a = NULL;
+		CK_RV lrv = ch_objstore_load(sl->sf->store, seal, (int64_t)sl->id, ids.v[i], &a);
+
+		/* Unreadable (tampered) objects are erased too. */
+		if (lrv != CKR_OK || ch_object_may_destroy(a) == CKR_OK)
+			rv = ch_store_obj_delete(sl->sf->store, ids.v[i]);
+		ch_attrs_free(a);
+	}
+	free(ids.v);
+	return rv;
+}
+
+static void label_from(char out[33], const CK_UTF8CHAR label[32])
+{
+	int n = 32;
+
+	memcpy(out, label, 32);
+	while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\0'))
+		n--;
+	out[n] = '\0';
+}
+
+static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
+			     const CK_UTF8CHAR label[32])
+{
+	soft_slot *sl = be;
+	ch_soft *sf = sl->sf;
+	uint8_t regkey[CH_REGKEY_LEN];
+	ch_wrapped_key w;
+	ch_seal *seal = NULL;
+	ch_reg_row r;
+	bool fresh;
+	CK_RV rv;
+
+	if ((rv = pin_check(len)) != CKR_OK)
+		return rv;
+	pthread_mutex_lock(&sl->lock);
+	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
+		goto out;
+	fresh = !sl->initialized;
+	if (fresh) {
+		memset(&r, 0, sizeof(r));
+		r.id = (int64_t)sl->id;
+		if ((rv = ch_seal_random(r.uuid, sizeof(r.uuid))) != CKR_OK ||
+		    (rv = ch_seal_random(regkey, sizeof(regkey))) != CKR_OK)
+			goto out;
+	} else {
+		r = sl->reg;
+		if ((rv = unwrap(sl, CKU_SO, so_pin, len, regkey)) != CKR_OK)
+			goto out;
+		if ((seal = ch_seal_new(regkey, r.uuid)) == NULL) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+	}
+	label_from(r.label, label);
+	r.user_pin_set = 0;
+	/* The KDF runs before the transaction: writers are not held up by it. */
+	if ((rv = ch_pin_wrap(&sf->kdf, so_pin, len, r.uuid, CKU_SO, default_participant, regkey,
+			      &w)) != CKR_OK)
+		goto out;
+
+	pthread_mutex_lock(&sf->lock);
+	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
+		if (fresh) {
+			rv = ch_store_reg_insert(sf->store, &r);
+		} else {
+			rv = ch_store_reg_update(sf->store, &r);
+			if (rv == CKR_OK)
+				rv = erase_objects(sl, seal);
+			if (rv == CKR_OK)
+				rv = ch_store_cred_delete_all(sf->store, r.id, CKU_USER);
+		}
+		if (rv == CKR_OK)
+			rv = ch_store_cred_put(sf->store, r.id, CKU_SO, default_participant, &w);
+		if (rv == CKR_OK)
+			rv = ch_store_commit(sf->store);
+		else
+			ch_store_rollback(sf->store);
+		sf->stale = true;
+	}
+	pthread_mutex_unlock(&sf->lock);
+	if (rv != CKR_OK)
+		goto out;
+	sl->reg = r;
+	sl->initialized = true;
+	for (size_t i = 0; i < sl->nsobj; i++)
+		ch_attrs_free(sl->sobj[i].attrs);
+	sl->nsobj = 0;
+	ch_log(CH_LOG_INFO, "registration \"%s\" (slot %lu) %s", r.label, (unsigned long)sl->id,
+	       fresh ? "created" : "re-initialized");
+out:
+	pthread_mutex_unlock(&sl->lock);
+	ch_seal_free(seal);
+	OPENSSL_cleanse(regkey, sizeof(regkey));
+	return rv;
+}
+
+static CK_RV soft_login(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len)
+{
+	soft_slot *sl = be;
+	uint8_t regkey[CH_REGKEY_LEN];
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->lock);
+	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
+		goto out;
+	if (!sl->initialized) {
+		rv = CKR_USER_PIN_NOT_INITIALIZED;
+		goto out;
+	}
+	if ((rv = unwrap(sl, who, pin, len, regkey)) != CKR_OK)
+		goto out;
+	ch_seal_free(sl->seal);
+	if ((sl->seal = ch_seal_new(regkey, sl->reg.uuid)) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	memcpy(sl->regkey, regkey, sizeof(regkey));
+	rv = CKR_OK;
+out:
+	pthread_mutex_unlock(&sl->lock);
+	OPENSSL_cleanse(regkey, sizeof(regkey));
+	return rv;
+}
+
+static void soft_logout(void *be)
+{
+	soft_slot *sl = be;
+
+	pthread_mutex_lock(&sl->lock);
+	ch_seal_free(sl->seal);
+	sl->seal = NULL;
+	OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));
+	pthread_mutex_unlock(&sl->lock);
+}
+
+/* Stores a credential for who under pin, the registration key being in
+ * memory (someone logged in); sets user_pin_set for CKU_USER. */
+static CK_RV put_credential(soft_slot *sl, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len)
+{
+	ch_soft *sf = sl->sf;
+	ch_wrapped_key w;
+	ch_reg_row r = sl->reg;
+	CK_RV rv;
+
+	if ((rv = ch_pin_wrap(&sf->kdf, pin, len, sl->reg.uuid, who, default_participant,
+			      sl->regkey, &w)) != CKR_OK)
+		return rv;
+	pthread_mutex_lock(&sf->lock);
+	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
+		rv = ch_store_cred_put(sf->store, (int64_t)sl->id, who, default_participant, &w);
+		if (rv == CKR_OK && who == CKU_USER && !r.user_pin_set) {
+			r.user_pin_set = 1;
+			rv = ch_store_reg_update(sf->store, &r);
+		}
+		if (rv == CKR_OK)
+			rv = ch_store_commit(sf->store);
+		else
+			ch_store_rollback(sf->store);
+	}
+	pthread_mutex_unlock(&sf->lock);
+	if (rv == CKR_OK)
+		sl->reg = r;
+	return rv;
+}
+
+static CK_RV soft_init_pin(void *be, const CK_UTF8CHAR *pin, CK_ULONG len)
+{
+	soft_slot *sl = be;
+	CK_RV rv;
+
+	if ((rv = pin_check(len)) != CKR_OK)
+		return rv;
+	pthread_mutex_lock(&sl->lock);
+	if (sl->seal == NULL)
+		rv = CKR_USER_NOT_LOGGED_IN;
+	else
+		rv = put_credential(sl, CKU_USER, pin, len);
+	pthread_mutex_unlock(&sl->lock);
+	return rv;
+}
+
+static CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
+			  const CK_UTF8CHAR *new_pin, CK_ULONG new_len)
+{
+	soft_slot *sl = be;
+	uint8_t regkey[CH_REGKEY_LEN], saved[CH_REGKEY_LEN];
+	bool had = false;
+	CK_RV rv;
+
+	if ((rv = pin_check(new_len)) != CKR_OK)
+		return rv;
+	pthread_mutex_lock(&sl->lock);
+	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
+		goto out;
+	if (!sl->initialized) {
+		rv = CKR_USER_PIN_NOT_INITIALIZED;
+		goto out;
+	}
+	if ((rv = unwrap(sl, who, old_pin, old_len, regkey)) != CKR_OK)
+		goto out;
+	/* put_credential wraps sl->regkey; use the one just opened. */
+	had = sl->seal != NULL;
+	memcpy(saved, sl->regkey, sizeof(saved));
+	memcpy(sl->regkey, regkey, sizeof(regkey));
+	rv = put_credential(sl, who, new_pin, new_len);
+	if (had)
+		memcpy(sl->regkey, saved, sizeof(saved));
+	else
+		OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));
+out:
+	pthread_mutex_unlock(&sl->lock);
+	OPENSSL_cleanse(regkey, sizeof(regkey));
+	OPENSSL_cleanse(saved, sizeof(saved));
+	return rv;
+}
+
+/* ---- sessions ---- */
+
+static CK_RV soft_session_open(ch_session *s)
+{
+	soft_session *ss = calloc(1, sizeof(*ss));
+
+	if (ss == NULL)
+		return CKR_HOST_MEMORY;
+	s->be = ss;
+	return CKR_OK;
+}
+
+static void soft_session_close(ch_session *s)
+{
+	soft_session *ss = s->be;
+	soft_slot *sl = s->slot->be;
+
+	if (ss != NULL) {
+		for (int k = 0; k < CH_OP_KINDS; k++)
+			ch_op_free(ss->op[k]);
+		soft_find_clear(ss);
+		free(ss);
+		s->be = NULL;
+	}
+	pthread_mutex_lock(&sl->lock);
+	soft_object_drop_session(sl, s->handle);
+	pthread_mutex_unlock(&sl->lock);
+}
+
+const ch_backend_ops ch_soft_ops = {
+	.name = "soft",
+	.token_info = soft_token_info,
+	.init_token = soft_init_token,
+	.init_pin = soft_init_pin,
+	.set_pin = soft_set_pin,
+	.mechanism_list = soft_mechanism_list,
+	.mechanism_info = soft_mechanism_info,
+	.registration_info = soft_registration_info,
+	.login = soft_login,
+	.logout = soft_logout,
+	.session_open = soft_session_open,
+	.session_close = soft_session_close,
+	.create_object = soft_create_object,
+	.copy_object = soft_copy_object,
+	.destroy_object = soft_destroy_object,
+	.object_size = soft_object_size,
+	.get_attributes = soft_get_attributes,
+	.set_attributes = soft_set_attributes,
+	.find_init = soft_find_init,
+	.find = soft_find,
+	.find_final = soft_find_final,
+	.op_init = soft_op_init,
+	.op_oneshot = soft_op_oneshot,
+	.op_update = soft_op_update,
+	.op_final = soft_op_final,
+	.op_verify = soft_op_verify,
+	.op_verify_final = soft_op_verify_final,
+	.generate_key = soft_generate_key,
+	.generate_key_pair = soft_generate_key_pair,
+	.random = soft_random,
+};

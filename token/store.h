@@ -1,0 +1,152 @@
+/*
+ * The raw store: one SQLite database holding every registration of a Cipher
+ * Hub installation, its wrapped keys and its token objects.
+ *
+ * This layer moves rows and knows nothing of encryption: values arrive here
+ * already sealed (seal.h) and leave still sealed.  It owns the schema and its
+ * migrations, the connection settings (WAL, busy timeout, foreign keys), and
+ * the transactions that make every change atomic.
+ *
+ * Several processes may open one store at once; WAL lets readers run beside a
+ * writer, BEGIN IMMEDIATE serialises writers, and ch_store_changed() tells a
+ * caller cheaply (PRAGMA data_version) that another connection committed, so
+ * caches can be refreshed without restarting.
+ *
+ * A ch_store is not thread-safe by itself: the caller holds a lock around
+ * every call and around each transaction.
+ */
+#ifndef CH_TOKEN_STORE_H
+#define CH_TOKEN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cipherhub/pkcs11.h"
+#include "seal.h"
+
+#define CH_STORE_SCHEMA_VERSION 1
+
+typedef struct ch_store ch_store;
+
+/* Opens (creating it and its directory, private to the user, if needed) the
+ * store at path and brings its schema up to date.  CKR_OK with *out, or
+ * CKR_DEVICE_ERROR (logged: cannot create, cannot open, not a Cipher Hub
+ * store, schema newer than this module). */
+CK_RV ch_store_open(const char *path, ch_store **out);
+
+/* Closes the store.  Accepts NULL. */
+void ch_store_close(ch_store *st);
+
+/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Begin waits for other
+ * writers (busy timeout); commit returns CKR_DEVICE_ERROR if it failed, in
+ * which case the transaction has been rolled back. */
+CK_RV ch_store_begin(ch_store *st);
+CK_RV ch_store_commit(ch_store *st);
+void ch_store_rollback(ch_store *st);
+
+/* True when another connection has committed since the last call. */
+bool ch_store_changed(ch_store *st);
+
+/* ---- registrations ---- */
+
+typedef struct ch_reg_row {
+	int64_t id; /* the slot ID */
+	uint8_t uuid[CH_UUID_LEN];
+	char label[33]; /* NUL-terminated, at most 32 bytes */
+	int user_pin_set;
+} ch_reg_row;
+
+/* Calls fn for every registration in slot-ID order; stops at a non-zero
+ * return.  CKR_OK or CKR_DEVICE_ERROR. */
+CK_RV ch_store_reg_each(ch_store *st, int (*fn)(void *arg, const ch_reg_row *r), void *arg);
+
+/* Reads one registration.  CKR_OK, CKR_SLOT_ID_INVALID when absent, or
+ * CKR_DEVICE_ERROR. */
+CK_RV ch_store_reg_get(ch_store *st, int64_t id, ch_reg_row *out);
+
+/* The slot ID the next registration will get. */
+CK_RV ch_store_reg_next_id(ch_store *st, int64_t *out);
+
+/* Inserts a registration with the given ID (in a transaction).
+ * CKR_OK, CKR_DEVICE_ERROR (including: ID already taken). */
+CK_RV ch_store_reg_insert(ch_store *st, const ch_reg_row *r);
+
+/* Updates label and user_pin_set of registration r->id. */
+CK_RV ch_store_reg_update(ch_store *st, const ch_reg_row *r);
+
+/* ---- credentials (PIN-wrapped registration keys) ---- */
+
+/* Reads the wrapped key of (reg, who, name).  CKR_OK, CKR_USER_PIN_NOT_INITIALIZED
+ * when absent, CKR_DEVICE_ERROR. */
+CK_RV ch_store_cred_get(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
+			ch_wrapped_key *out);
+CK_RV ch_store_cred_put(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
+			const ch_wrapped_key *w);
+/* Deletes every credential of user type who in reg. */
+CK_RV ch_store_cred_delete_all(ch_store *st, int64_t reg, CK_USER_TYPE who);
+
+/* ---- objects ---- */
+
+typedef struct ch_row {
+	CK_ATTRIBUTE_TYPE type;
+	int sealed;
+	uint8_t *value; /* sealed: nonce||ct||tag; else the plain value */
+	size_t len;
+	uint8_t lookup[CH_LOOKUP_LEN];
+	int has_lookup;
+} ch_row;
+
+typedef struct ch_rows {
+	int64_t id;
+	int64_t reg;
+	int private_;
+	int64_t gen;
+	uint8_t mac[CH_MAC_LEN];
+	ch_row *v; /* sorted by type */
+	size_t n;
+} ch_rows;
+
+/* Frees rows loaded by ch_store_obj_load (values are sealed or public, but
+ * are wiped anyway).  Accepts NULL. */
+void ch_rows_free(ch_rows *r);
+
+/* Reserves a new object ID in reg (inside a transaction). */
+CK_RV ch_store_obj_new(ch_store *st, int64_t reg, int private_, int64_t *id);
+
+/* Replaces all rows and the MAC of object r->id, bumping its generation
+ * (inside a transaction). */
+CK_RV ch_store_obj_write(ch_store *st, const ch_rows *r);
+
+/* Loads object id.  CKR_OK with *out (caller frees), CKR_OBJECT_HANDLE_INVALID
+ * when absent, CKR_DEVICE_ERROR. */
+CK_RV ch_store_obj_load(ch_store *st, int64_t id, ch_rows **out);
+
+/* The generation of object id (bumped on every write), or -1 when absent. */
+int64_t ch_store_obj_gen(ch_store *st, int64_t id);
+
+/* Deletes an object and its rows.  CKR_OK (also when absent) or CKR_DEVICE_ERROR. */
+CK_RV ch_store_obj_delete(ch_store *st, int64_t id);
+
+/* Deletes every object of reg. */
+CK_RV ch_store_obj_delete_all(ch_store *st, int64_t reg);
+
+/* One condition of a find: an attribute row of that type whose plain value
+ * equals value, or whose blind index equals lookup. */
+typedef struct ch_find_cond {
+	CK_ATTRIBUTE_TYPE type;
+	const uint8_t *value;
+	size_t len;
+	const uint8_t *lookup; /* NULL when the caller has no index key */
+} ch_find_cond;
+
+/* Calls fn with the ID of every object of reg that may match: private ones
+ * only when with_private, and only those with a row satisfying each
+ * condition.  The caller confirms each candidate after loading it. */
+CK_RV ch_store_find(ch_store *st, int64_t reg, bool with_private, const ch_find_cond *c, size_t n,
+		    int (*fn)(void *arg, int64_t id), void *arg);
+
+/* Number of objects in reg. */
+CK_RV ch_store_obj_count(ch_store *st, int64_t reg, CK_ULONG *out);
+
+#endif
