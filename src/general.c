@@ -21,8 +21,14 @@ ch_module ch_mod;
 /* Serialises C_Initialize and C_Finalize. */
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* A parent's state inherited by a forked child: kept reachable, never used. */
-static ch_module abandoned;
+/* States inherited from parents by a forked child: never used or freed (the
+ * parent still owns what they point to), only kept reachable.  Not static, so
+ * the stores into it cannot be optimised away. */
+typedef struct ch_abandoned {
+	ch_module mod;
+	struct ch_abandoned *prev;
+} ch_abandoned;
+ch_abandoned *ch_mod_abandoned;
 
 CK_RV ch_module_check(void)
 {
@@ -64,7 +70,13 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 	}
 	if (ch_mod.initialized) {
 		/* A forked child: leave the parent's state alone. */
-		abandoned = ch_mod;
+		ch_abandoned *a = malloc(sizeof(*a));
+
+		if (a != NULL) {
+			a->mod = ch_mod;
+			a->prev = ch_mod_abandoned;
+			ch_mod_abandoned = a;
+		}
 	}
 	memset(&ch_mod, 0, sizeof(ch_mod));
 	pthread_mutex_init(&ch_mod.lock, NULL);

@@ -34,6 +34,9 @@ typedef struct ch_module {
 
 extern ch_module ch_mod;
 
+/* Parents' states a forked child inherited (general.c); never touched. */
+extern struct ch_abandoned *ch_mod_abandoned;
+
 /* CKR_OK when C_Initialize has run in this process, else
  * CKR_CRYPTOKI_NOT_INITIALIZED. */
 CK_RV ch_module_check(void);

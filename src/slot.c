@@ -93,7 +93,8 @@ CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PT
 	CH_CHECK_ARG(pulCount != NULL);
 	pthread_mutex_lock(&ch_mod.lock);
 	ch_slots_refresh_unlocked();
-	qsort(ch_mod.slot, ch_mod.nslot, sizeof(*ch_mod.slot), slot_cmp);
+	if (ch_mod.nslot > 1)
+		qsort(ch_mod.slot, ch_mod.nslot, sizeof(*ch_mod.slot), slot_cmp);
 	if (pSlotList != NULL) {
 		if (*pulCount < ch_mod.nslot) {
 			rv = CKR_BUFFER_TOO_SMALL;

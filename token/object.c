@@ -73,7 +73,7 @@
  * its type and length, as the store keeps them. */
 #define CH_OBJECT_ATTR_OVERHEAD 16
 
-/* Longest serialised template we accept, and most entries in one. */
+/* Most entries an array attribute (CKA_WRAP_TEMPLATE ...) may hold. */
 #define CH_TEMPLATE_MAX_ENTRIES 64
 
 /* ---------------------------------------------------------------------- */

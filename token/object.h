@@ -77,7 +77,9 @@ CK_RV ch_object_finish(ch_origin origin, CK_MECHANISM_TYPE mech, ch_attrs *a);
  * CKR_ACTION_PROHIBITED when CKA_MODIFIABLE is FALSE;
  * CKR_ATTRIBUTE_READ_ONLY for attributes that cannot change (or change in
  * that direction: CKA_SENSITIVE only FALSE->TRUE, CKA_EXTRACTABLE only
- * TRUE->FALSE, ...). */
+ * TRUE->FALSE, ...); also CKR_ATTRIBUTE_TYPE_INVALID (not an attribute of
+ * the class), CKR_ATTRIBUTE_VALUE_INVALID, CKR_TEMPLATE_INCONSISTENT (a type
+ * given twice), CKR_HOST_MEMORY, CKR_GENERAL_ERROR (cur is not an object). */
 CK_RV ch_object_set(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
 		    const ch_object_env *env, ch_attrs **out);
 

@@ -18,19 +18,24 @@ static bool structural(CK_ATTRIBUTE_TYPE type)
 	return type == CKA_CLASS || type == CKA_TOKEN || type == CKA_PRIVATE;
 }
 
-/* Types that can hold key material in some class: a find never pre-filters
- * on them in SQL (a secret value has no blind index); the in-memory match
- * decides. */
-static bool maybe_secret(CK_ATTRIBUTE_TYPE type)
+/* Attributes a find pre-filters on in SQL: byte strings and CK_ULONGs whose
+ * stored form is exactly what a template gives.  Everything else (booleans,
+ * which a template may give as any non-zero byte; key material, which has no
+ * blind index) is left to the in-memory match. */
+static bool prefilter(CK_ATTRIBUTE_TYPE type)
 {
 	switch (type) {
-	case CKA_VALUE:
-	case CKA_PRIVATE_EXPONENT:
-	case CKA_PRIME_1:
-	case CKA_PRIME_2:
-	case CKA_EXPONENT_1:
-	case CKA_EXPONENT_2:
-	case CKA_COEFFICIENT:
+	case CKA_CLASS:
+	case CKA_KEY_TYPE:
+	case CKA_CERTIFICATE_TYPE:
+	case CKA_LABEL:
+	case CKA_ID:
+	case CKA_APPLICATION:
+	case CKA_OBJECT_ID:
+	case CKA_SUBJECT:
+	case CKA_ISSUER:
+	case CKA_SERIAL_NUMBER:
+	case CKA_UNIQUE_ID:
 		return true;
 	default:
 		return false;
@@ -199,7 +204,7 @@ CK_RV ch_objstore_find(ch_store *st, const ch_seal *seal, int64_t reg, bool with
 	if (c == NULL || lookup == NULL)
 		goto out;
 	for (CK_ULONG i = 0; i < n; i++) {
-		if (maybe_secret(t[i].type) || t[i].pValue == NULL ||
+		if (!prefilter(t[i].type) || t[i].pValue == NULL ||
 		    t[i].ulValueLen == CK_UNAVAILABLE_INFORMATION)
 			continue;
 		c[k].type = t[i].type;

@@ -360,7 +360,7 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 	for (size_t i = 0; rv == CKR_OK && i < sl->nsobj; i++) {
 		const ch_attrs *a = sl->sobj[i].attrs;
 
-		if ((!ch_object_is_private(a) || user == CKU_USER) && ch_attrs_match(a, t, n))
+		if ((!ch_object_is_private(a) || user == CKU_USER) && ch_object_match(a, t, n))
 			rv = found_add(ss, sl->sobj[i].handle, &cap);
 	}
 	if (rv != CKR_OK || !sl->initialized)
@@ -374,7 +374,7 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 		/* Objects that fail to load (tampered: logged) are left out. */
 		if (ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, f.ids[i], &a) ==
 			    CKR_OK &&
-		    (!ch_object_is_private(a) || user == CKU_USER) && ch_attrs_match(a, t, n))
+		    (!ch_object_is_private(a) || user == CKU_USER) && ch_object_match(a, t, n))
 			rv = found_add(ss, (CK_OBJECT_HANDLE)f.ids[i], &cap);
 		ch_attrs_free(a);
 	}

@@ -239,6 +239,25 @@ static int is_empty(ch_store *st)
 	return empty;
 }
 
+/* True for an empty database or one with our meta table; logs otherwise. */
+static int is_ours_or_empty(ch_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ours = 0;
+
+	rc = sqlite3_prepare_v2(st->db,
+				"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+				-1, &s, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		ours = sqlite3_column_int(s, 0) == 1 || is_empty(st);
+	else
+		log_db(st, "read");
+	sqlite3_finalize(s);
+	if (!ours && rc == SQLITE_OK)
+		ch_log(CH_LOG_ERROR, "store %s: not a Cipher Hub store", st->path);
+	return ours;
+}
+
 /* Brings the schema to CH_STORE_SCHEMA_VERSION in one transaction. */
 static CK_RV migrate(ch_store *st)
 {
@@ -309,6 +328,10 @@ CK_RV ch_store_open(const char *path, ch_store **out)
 	}
 	sqlite3_busy_timeout(st->db, 10000);
 	sqlite3_extended_result_codes(st->db, 1);
+	/* Refuse somebody else's database before changing anything in it (not
+	 * even its journal mode). */
+	if (!is_ours_or_empty(st))
+		goto out;
 	if (!exec_sql(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
 			  "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"))
 		goto out;

@@ -8,6 +8,9 @@
 #include "check.h"
 #include "attrs.h"
 
+/* A result pointer that a failing call must reset to NULL. */
+static ch_attrs not_set;
+
 /* True when a->v is strictly ascending by type. */
 static bool sorted(const ch_attrs *a)
 {
@@ -217,7 +220,7 @@ static void test_attrs_from_template_copies_every_entry(void)
 static void test_attrs_from_template_rejects_duplicate_types(void)
 {
 	CK_ATTRIBUTE t[] = {{CKA_LABEL, "a", 1}, {CKA_ID, "i", 1}, {CKA_LABEL, "b", 1}};
-	ch_attrs *a = (ch_attrs *)&a; /* must be reset to NULL */
+	ch_attrs *a = &not_set;
 
 	CHECK_RV(ch_attrs_from_template(t, 3, &a), CKR_TEMPLATE_INCONSISTENT);
 	CHECK(a == NULL);
@@ -226,7 +229,7 @@ static void test_attrs_from_template_rejects_duplicate_types(void)
 static void test_attrs_from_template_rejects_null_value_with_length(void)
 {
 	CK_ATTRIBUTE t[] = {{CKA_LABEL, "a", 1}, {CKA_ID, NULL, 4}};
-	ch_attrs *a = (ch_attrs *)&a;
+	ch_attrs *a = &not_set;
 
 	CHECK_RV(ch_attrs_from_template(t, 2, &a), CKR_ATTRIBUTE_VALUE_INVALID);
 	CHECK(a == NULL);

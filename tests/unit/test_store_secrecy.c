@@ -115,9 +115,13 @@ static CK_RV generate_readable_key(CK_SESSION_HANDLE h, CK_BYTE value[32], CK_OB
 	CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
 	CK_ULONG len = 32, vlen = 32;
 	CK_ATTRIBUTE t[] = {
-	    CH_T_ULONG(CKA_VALUE_LEN, &len),  CH_T_BOOL(CKA_TOKEN, true),
-	    CH_T_BOOL(CKA_PRIVATE, true),     CH_T_BOOL(CKA_SENSITIVE, false),
-	    CH_T_BOOL(CKA_EXTRACTABLE, true), CH_T_STR(CKA_LABEL, "secrecy-generated"),
+	    CH_T_ULONG(CKA_VALUE_LEN, &len),
+	    CH_T_BOOL(CKA_TOKEN, true),
+	    CH_T_BOOL(CKA_PRIVATE, true),
+	    CH_T_BOOL(CKA_SENSITIVE, false),
+	    CH_T_BOOL(CKA_EXTRACTABLE, true),
+	    CH_T_BOOL(CKA_ENCRYPT, true),
+	    CH_T_STR(CKA_LABEL, "secrecy-generated"),
 	};
 	CK_RV rv = P11->C_GenerateKey(h, &m, t, CH_T_ARRAY_LEN(t), o);
 

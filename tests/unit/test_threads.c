@@ -128,8 +128,9 @@ static void *work(void *arg)
 
 	snprintf(label, sizeof(label), "thread-%d", w->id);
 	STEP(w, ch_t_open(w->slot, true, &h));
-	STEP(w, ch_t_gen_aes(h, false, label, &aes));
-	STEP(w, ch_t_gen_ec(h, false, label, &pub, &priv));
+	/* The keys are session objects with another label than the data. */
+	STEP(w, ch_t_gen_aes(h, false, "thread-keys", &aes));
+	STEP(w, ch_t_gen_ec(h, false, "thread-keys", &pub, &priv));
 	for (int i = 0; i < ITERATIONS; i++) {
 		CK_ULONG ct_len = sizeof(ct), pt_len = sizeof(pt), slen = sizeof(sig);
 		long n;
