@@ -33,11 +33,14 @@ ch_expect_lines "the test copy differs from conf/cipherhub.module in its module:
 	'^[<>] ' 2
 
 # in_p11kit CMD ARGS...: run a program that loads the module, in a mount namespace where p11-kit's
-# module configs are just ours.
+# module configs are just ours.  Root makes the namespace directly; anyone else through a user
+# namespace (unshare -r) in which they are root.
+ns_flags=(-m)
+[[ $(id -u) == 0 ]] || ns_flags=(-r -m)
 in_p11kit()
 {
 	# shellcheck disable=SC2016 # the inner script expands its own arguments
-	ch_run unshare -m --propagation private bash -c \
+	ch_run unshare "${ns_flags[@]}" --propagation private bash -c \
 		'mount --bind "$1" "$2" && shift 2 && exec "$@"' _ "$D/modules" "$SYS_CONFIGS" \
 		env "${CH_MOD_ENV[@]}" "$@"
 }

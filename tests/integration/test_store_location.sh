@@ -146,8 +146,9 @@ write_conf "$D/plain.conf"
 export CIPHERHUB_CONF=$D/plain.conf
 export CIPHERHUB_STORE=$D/notes.db
 ch_p11 -L
-ch_expect_ok "-L with a foreign file as the store still runs"
-ch_expect_text "... and lists no slot" 'No slots.'
+# pkcs11-tool 0.23 exits 1 when there is no slot, so its status says nothing here; "No slots."
+# shows that C_GetSlotList answered (a crash would also be reported by ch_p11).
+ch_expect_text "-L with a foreign file as the store lists no slot" 'No slots.'
 ch_expect_lines "... not one" '^Slot [0-9]+ ' 0
 ch_expect_same_file "the foreign file is left as it was" "$D/notes.orig" "$D/notes.db"
 

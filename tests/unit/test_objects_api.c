@@ -851,7 +851,7 @@ static void test_token_objects_persist_across_reinitialize(void)
 {
 	ch_t_env e;
 	CK_SESSION_HANDLE h;
-	CK_OBJECT_HANDLE o, found;
+	CK_OBJECT_HANDLE o, found = CK_INVALID_HANDLE;
 	CK_ULONG n;
 	CK_ATTRIBUTE t[] = {CH_T_STR(CKA_LABEL, "persistent")};
 
