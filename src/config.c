@@ -81,7 +81,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	}
 	if (!ok && p->error[0] == '\0')
 		snprintf(p->error, sizeof(p->error), "[%s] %s = %s: unknown key or bad value",
-			 section, name, value);
+		         section, name, value);
 	return ok;
 }
 
@@ -105,7 +105,7 @@ static char *default_store(void)
 CK_RV ch_config_load(ch_config *cfg)
 {
 	const char *file = getenv("CIPHERHUB_CONF"), *store = getenv("CIPHERHUB_STORE");
-	parse_ctx p = {.cfg = cfg};
+	parse_ctx p = { .cfg = cfg };
 	CK_RV rv = CKR_GENERAL_ERROR;
 	int line;
 

@@ -12,8 +12,7 @@
 
 #define DATA_OK(p, n) ((p) != NULL || (n) == 0)
 
-static CK_RV op_init(CK_SESSION_HANDLE h, ch_op_kind kind, CK_MECHANISM_PTR m,
-		     CK_OBJECT_HANDLE key)
+static CK_RV op_init(CK_SESSION_HANDLE h, ch_op_kind kind, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key)
 {
 	ch_session *s;
 	CK_RV rv;
@@ -28,7 +27,7 @@ static CK_RV op_init(CK_SESSION_HANDLE h, ch_op_kind kind, CK_MECHANISM_PTR m,
 }
 
 static CK_RV op_oneshot(CK_SESSION_HANDLE h, ch_op_kind kind, CK_BYTE_PTR in, CK_ULONG in_len,
-			CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+                        CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
 	ch_session *s;
 	CK_RV rv;
@@ -44,7 +43,7 @@ static CK_RV op_oneshot(CK_SESSION_HANDLE h, ch_op_kind kind, CK_BYTE_PTR in, CK
 
 /* out and out_len are NULL for the kinds that produce nothing per part. */
 static CK_RV op_update(CK_SESSION_HANDLE h, ch_op_kind kind, CK_BYTE_PTR in, CK_ULONG in_len,
-		       CK_BYTE_PTR out, CK_ULONG_PTR out_len, bool has_output)
+                       CK_BYTE_PTR out, CK_ULONG_PTR out_len, bool has_output)
 {
 	ch_session *s;
 	CK_RV rv;
@@ -79,21 +78,21 @@ CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_
 }
 
 CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-		CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
+                CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
 {
 	return op_oneshot(hSession, CH_OP_ENCRYPT, pData, ulDataLen, pEncryptedData,
-			  pulEncryptedDataLen);
+	                  pulEncryptedDataLen);
 }
 
 CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
-		      CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
+                      CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
 {
 	return op_update(hSession, CH_OP_ENCRYPT, pPart, ulPartLen, pEncryptedPart,
-			 pulEncryptedPartLen, true);
+	                 pulEncryptedPartLen, true);
 }
 
 CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
-		     CK_ULONG_PTR pulLastEncryptedPartLen)
+                     CK_ULONG_PTR pulLastEncryptedPartLen)
 {
 	return op_final(hSession, CH_OP_ENCRYPT, pLastEncryptedPart, pulLastEncryptedPartLen);
 }
@@ -105,21 +104,20 @@ CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_
 }
 
 CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG ulEncryptedDataLen,
-		CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+                CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
 {
 	return op_oneshot(hSession, CH_OP_DECRYPT, pEncryptedData, ulEncryptedDataLen, pData,
-			  pulDataLen);
+	                  pulDataLen);
 }
 
 CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
-		      CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
+                      CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
 {
 	return op_update(hSession, CH_OP_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart,
-			 pulPartLen, true);
+	                 pulPartLen, true);
 }
 
-CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
-		     CK_ULONG_PTR pulLastPartLen)
+CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen)
 {
 	return op_final(hSession, CH_OP_DECRYPT, pLastPart, pulLastPartLen);
 }
@@ -131,7 +129,7 @@ CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 }
 
 CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-	       CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
+               CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
 	return op_oneshot(hSession, CH_OP_DIGEST, pData, ulDataLen, pDigest, pulDigestLen);
 }
@@ -153,7 +151,7 @@ CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJ
 }
 
 CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-	     CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
+             CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
 	return op_oneshot(hSession, CH_OP_SIGN, pData, ulDataLen, pSignature, pulSignatureLen);
 }
@@ -163,8 +161,7 @@ CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPar
 	return op_update(hSession, CH_OP_SIGN, pPart, ulPartLen, NULL, NULL, false);
 }
 
-CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-		  CK_ULONG_PTR pulSignatureLen)
+CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
 	return op_final(hSession, CH_OP_SIGN, pSignature, pulSignatureLen);
 }
@@ -176,7 +173,7 @@ CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_O
 }
 
 CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
-	       CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
+               CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
 {
 	ch_session *s;
 	CK_RV rv;
@@ -211,7 +208,7 @@ CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG
 
 /* 5.18 Key management. */
 CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-		    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
+                    CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
 {
 	ch_session *s;
 	CK_RV rv;
@@ -226,9 +223,9 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 }
 
 CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-			CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
-			CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
-			CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
+                        CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
+                        CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
+                        CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
 {
 	ch_session *s;
 	CK_RV rv;
@@ -239,10 +236,9 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	    phPrivateKey == NULL)
 		rv = CKR_ARGUMENTS_BAD;
 	else
-		rv = s->slot->ops->generate_key_pair(s, pMechanism, pPublicKeyTemplate,
-						     ulPublicKeyAttributeCount, pPrivateKeyTemplate,
-						     ulPrivateKeyAttributeCount, phPublicKey,
-						     phPrivateKey);
+		rv = s->slot->ops->generate_key_pair(
+		        s, pMechanism, pPublicKeyTemplate, ulPublicKeyAttributeCount,
+		        pPrivateKeyTemplate, ulPrivateKeyAttributeCount, phPublicKey, phPrivateKey);
 	ch_session_put(s);
 	return rv;
 }

@@ -49,7 +49,7 @@ static CK_RV check_init_args(const CK_C_INITIALIZE_ARGS *a)
 		return CKR_OK;
 	CH_CHECK_ARG(a->pReserved == NULL);
 	given = (a->CreateMutex != NULL) + (a->DestroyMutex != NULL) + (a->LockMutex != NULL) +
-		(a->UnlockMutex != NULL);
+	        (a->UnlockMutex != NULL);
 	CH_CHECK_ARG(given == 0 || given == 4);
 	if (given == 4 && !(a->flags & CKF_OS_LOCKING_OK))
 		return CKR_CANT_LOCK;
@@ -136,7 +136,7 @@ CK_RV C_GetInfo(CK_INFO_PTR pInfo)
 	pInfo->cryptokiVersion.minor = 0;
 	ch_pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "Cipher Hub");
 	ch_pad(pInfo->libraryDescription, sizeof(pInfo->libraryDescription),
-	    "Cipher Hub PKCS#11 module");
+	       "Cipher Hub PKCS#11 module");
 	pInfo->libraryVersion.major = 0;
 	pInfo->libraryVersion.minor = 1;
 	return CKR_OK;

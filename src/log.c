@@ -12,7 +12,7 @@
 static ch_log_level log_level = CH_LOG_WARNING;
 static FILE *log_file; /* NULL: stderr */
 
-static const char *const level_names[] = {"error", "warning", "info", "debug"};
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
 int ch_log_level_parse(const char *s)
 {
@@ -48,7 +48,7 @@ void ch_log(ch_log_level level, const char *fmt, ...)
 	if (level > log_level)
 		return;
 	n = snprintf(line, sizeof(line), "cipherhub[%ld]: %s: ", (long)getpid(),
-		     level_names[level]);
+	             level_names[level]);
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);

@@ -64,21 +64,21 @@ void ch_sessions_close(ch_slot *slot);
 
 /* The argument check of the style guide: logs the failed condition and
  * returns CKR_ARGUMENTS_BAD. */
-#define CH_CHECK_ARG(cond)                                                                   \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			ch_log(CH_LOG_DEBUG, "%s: bad argument: %s", __func__, #cond);       \
-			return CKR_ARGUMENTS_BAD;                                            \
-		}                                                                            \
+#define CH_CHECK_ARG(cond)                                                                         \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			ch_log(CH_LOG_DEBUG, "%s: bad argument: %s", __func__, #cond);             \
+			return CKR_ARGUMENTS_BAD;                                                  \
+		}                                                                                  \
 	} while (0)
 
 /* Starts an entry point that works on a session: checks initialization and
  * takes the session (locked) into s, or returns the error. */
-#define CH_SESSION_ENTER(h, s)                                                               \
-	do {                                                                                 \
-		CK_RV enter_rv_ = ch_session_get((h), &(s));                                 \
-		if (enter_rv_ != CKR_OK)                                                     \
-			return enter_rv_;                                                    \
+#define CH_SESSION_ENTER(h, s)                                                                     \
+	do {                                                                                       \
+		CK_RV enter_rv_ = ch_session_get((h), &(s));                                       \
+		if (enter_rv_ != CKR_OK)                                                           \
+			return enter_rv_;                                                          \
 	} while (0)
 
 #endif

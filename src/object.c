@@ -11,7 +11,7 @@
 
 /* PKCS#11 3.0, 5.7 C_CreateObject. */
 CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
-		     CK_OBJECT_HANDLE_PTR phObject)
+                     CK_OBJECT_HANDLE_PTR phObject)
 {
 	ch_session *s;
 	CK_RV rv;
@@ -26,8 +26,8 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
 }
 
 /* PKCS#11 3.0, 5.7 C_CopyObject. */
-CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-		   CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
+CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
+                   CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
 {
 	ch_session *s;
 	CK_RV rv;
@@ -70,7 +70,7 @@ CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_U
 
 /* PKCS#11 3.0, 5.7 C_GetAttributeValue. */
 CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-			  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+                          CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
 	ch_session *s;
 	CK_RV rv;
@@ -86,7 +86,7 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 
 /* PKCS#11 3.0, 5.7 C_SetAttributeValue. */
 CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-			  CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
+                          CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
 	ch_session *s;
 	CK_RV rv;
@@ -117,7 +117,7 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
 
 /* PKCS#11 3.0, 5.7 C_FindObjects. */
 CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
-		    CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
+                    CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
 {
 	ch_session *s;
 	CK_RV rv;

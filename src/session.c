@@ -113,7 +113,7 @@ void ch_sessions_close(ch_slot *slot)
 /* PKCS#11 3.0, 5.6 C_OpenSession.  Notification callbacks are accepted and
  * never called (we have no surrender points). */
 CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
-		    CK_SESSION_HANDLE_PTR phSession)
+                    CK_SESSION_HANDLE_PTR phSession)
 {
 	ch_slot *sl;
 	ch_session *s = NULL, **nv;
@@ -229,7 +229,7 @@ static CK_RV login_allowed(ch_slot *sl, CK_USER_TYPE who)
 	if (who == CKU_CONTEXT_SPECIFIC)
 		/* No key of ours needs CKA_ALWAYS_AUTHENTICATE yet. */
 		return sl->user == CH_NOBODY ? CKR_USER_NOT_LOGGED_IN
-					     : CKR_OPERATION_NOT_INITIALIZED;
+		                             : CKR_OPERATION_NOT_INITIALIZED;
 	if (sl->user == who)
 		return CKR_USER_ALREADY_LOGGED_IN;
 	if (sl->user != CH_NOBODY)
@@ -242,7 +242,7 @@ static CK_RV login_allowed(ch_slot *sl, CK_USER_TYPE who)
 /* PKCS#11 3.0, 5.6 C_Login.  The login holds for every session of the
  * application on that slot. */
 CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
-	      CK_ULONG ulPinLen)
+              CK_ULONG ulPinLen)
 {
 	ch_session *s;
 	ch_slot *sl;
@@ -273,7 +273,7 @@ out:
  * participants work; until then only the default participant (no name)
  * exists, and a name is an unknown user. */
 CK_RV C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
-		  CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername, CK_ULONG ulUsernameLen)
+                  CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername, CK_ULONG ulUsernameLen)
 {
 	CK_RV rv;
 

@@ -151,7 +151,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 
 /* PKCS#11 3.0, 5.5 C_GetMechanismList. */
 CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
-			 CK_ULONG_PTR pulCount)
+                         CK_ULONG_PTR pulCount)
 {
 	ch_slot *sl;
 	CK_RV rv;
@@ -181,7 +181,7 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
 /* PKCS#11 3.0, 5.5 C_InitToken: on the free slot, creates a registration
  * named label; on a registration, erases it (right SO PIN required). */
 CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
-		  CK_UTF8CHAR_PTR pLabel)
+                  CK_UTF8CHAR_PTR pLabel)
 {
 	ch_slot *sl;
 	CK_RV rv;
@@ -230,7 +230,7 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPin
 /* PKCS#11 3.0, 5.5 C_SetPIN: the logged-in user's PIN, or the user PIN when
  * nobody is logged in. */
 CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
-	       CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
+               CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
 {
 	ch_session *s;
 	CK_USER_TYPE who;
@@ -243,8 +243,8 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 	else if (!ch_session_rw(s))
 		rv = CKR_SESSION_READ_ONLY;
 	else
-		rv = s->slot->ops->set_pin(s->slot->be, who == CH_NOBODY ? CKU_USER : who,
-					   pOldPin, ulOldLen, pNewPin, ulNewLen);
+		rv = s->slot->ops->set_pin(s->slot->be, who == CH_NOBODY ? CKU_USER : who, pOldPin,
+		                           ulOldLen, pNewPin, ulNewLen);
 	ch_session_put(s);
 	return rv;
 }

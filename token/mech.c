@@ -37,57 +37,57 @@
 /* The registry.  Sizes are bytes for AES and field bits for EC (PKCS#11 3.0
  * sections 2.3 and 2.13). */
 static const ch_mech mech_table[] = {
-    {
-        .type = CKM_AES_KEY_GEN,
-        .info = {16, 32, CKF_GENERATE},
-        .key_use = CH_KEY_SECRET,
-        .key_type = CKK_AES,
-        .ops = &ch_aes_keygen_ops,
-    },
-    {
-        .type = CKM_AES_GCM,
-        .info = {16, 32, CKF_ENCRYPT | CKF_DECRYPT},
-        .key_use = CH_KEY_SECRET,
-        .key_type = CKK_AES,
-        .ops = &ch_aes_gcm_ops,
-    },
-    {
-        .type = CKM_EC_KEY_PAIR_GEN,
-        .info = {256, 521, CKF_GENERATE_KEY_PAIR | EC_FLAGS},
-        .key_use = CH_KEY_PAIR,
-        .key_type = CKK_EC,
-        .ops = &ch_ec_keygen_ops,
-    },
-    {
-        .type = CKM_ECDSA,
-        .info = {256, 521, CKF_SIGN | CKF_VERIFY | EC_FLAGS},
-        .flags = CH_MECH_SINGLE_PART,
-        .key_use = CH_KEY_PAIR,
-        .key_type = CKK_EC,
-        .ops = &ch_ecdsa_ops,
-        .arg = CH_MD_NONE,
-    },
-    {
-        .type = CKM_ECDSA_SHA256,
-        .info = {256, 521, CKF_SIGN | CKF_VERIFY | EC_FLAGS},
-        .key_use = CH_KEY_PAIR,
-        .key_type = CKK_EC,
-        .ops = &ch_ecdsa_ops,
-        .arg = CH_MD_SHA256,
-    },
+	{
+	        .type = CKM_AES_KEY_GEN,
+	        .info = { 16, 32, CKF_GENERATE },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &ch_aes_keygen_ops,
+	},
+	{
+	        .type = CKM_AES_GCM,
+	        .info = { 16, 32, CKF_ENCRYPT | CKF_DECRYPT },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &ch_aes_gcm_ops,
+	},
+	{
+	        .type = CKM_EC_KEY_PAIR_GEN,
+	        .info = { 256, 521, CKF_GENERATE_KEY_PAIR | EC_FLAGS },
+	        .key_use = CH_KEY_PAIR,
+	        .key_type = CKK_EC,
+	        .ops = &ch_ec_keygen_ops,
+	},
+	{
+	        .type = CKM_ECDSA,
+	        .info = { 256, 521, CKF_SIGN | CKF_VERIFY | EC_FLAGS },
+	        .flags = CH_MECH_SINGLE_PART,
+	        .key_use = CH_KEY_PAIR,
+	        .key_type = CKK_EC,
+	        .ops = &ch_ecdsa_ops,
+	        .arg = CH_MD_NONE,
+	},
+	{
+	        .type = CKM_ECDSA_SHA256,
+	        .info = { 256, 521, CKF_SIGN | CKF_VERIFY | EC_FLAGS },
+	        .key_use = CH_KEY_PAIR,
+	        .key_type = CKK_EC,
+	        .ops = &ch_ecdsa_ops,
+	        .arg = CH_MD_SHA256,
+	},
 };
 
 #define MECH_COUNT (sizeof(mech_table) / sizeof(mech_table[0]))
 
 /* Names to fetch, indexed by ch_cipher_id and ch_md_id. */
 static const char *const cipher_names[CH_CIPHERS] = {
-    [CH_CIPHER_AES_128_GCM] = "AES-128-GCM",
-    [CH_CIPHER_AES_192_GCM] = "AES-192-GCM",
-    [CH_CIPHER_AES_256_GCM] = "AES-256-GCM",
+	[CH_CIPHER_AES_128_GCM] = "AES-128-GCM",
+	[CH_CIPHER_AES_192_GCM] = "AES-192-GCM",
+	[CH_CIPHER_AES_256_GCM] = "AES-256-GCM",
 };
 
 static const char *const md_names[CH_MDS] = {
-    [CH_MD_SHA256] = "SHA2-256",
+	[CH_MD_SHA256] = "SHA2-256",
 };
 
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
@@ -205,8 +205,9 @@ static CK_RV generate_key_pair(const CK_MECHANISM *m, ch_attrs *pub, ch_attrs *p
 static CK_FLAGS kind_flag(ch_op_kind kind)
 {
 	static const CK_FLAGS flags[CH_OP_KINDS] = {
-	    [CH_OP_ENCRYPT] = CKF_ENCRYPT, [CH_OP_DECRYPT] = CKF_DECRYPT, [CH_OP_SIGN] = CKF_SIGN,
-	    [CH_OP_VERIFY] = CKF_VERIFY,   [CH_OP_DIGEST] = CKF_DIGEST,
+		[CH_OP_ENCRYPT] = CKF_ENCRYPT, [CH_OP_DECRYPT] = CKF_DECRYPT,
+		[CH_OP_SIGN] = CKF_SIGN,       [CH_OP_VERIFY] = CKF_VERIFY,
+		[CH_OP_DIGEST] = CKF_DIGEST,
 	};
 
 	return (int)kind >= 0 && kind < CH_OP_KINDS ? flags[kind] : 0;

@@ -71,13 +71,11 @@ void ch_op_free(ch_op *op);
 ch_op_kind ch_op_kind_of(const ch_op *op);
 
 /* C_Encrypt, C_Decrypt, C_Sign, C_Digest: the whole data in one call. */
-CK_RV ch_op_oneshot(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-		    CK_ULONG *out_len);
+CK_RV ch_op_oneshot(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len);
 
 /* C_EncryptUpdate, C_DecryptUpdate (out/out_len used), C_SignUpdate,
  * C_VerifyUpdate, C_DigestUpdate (out NULL, out_len NULL). */
-CK_RV ch_op_update(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-		   CK_ULONG *out_len);
+CK_RV ch_op_update(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len);
 
 /* C_EncryptFinal, C_DecryptFinal, C_SignFinal, C_DigestFinal. */
 CK_RV ch_op_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len);
@@ -85,7 +83,7 @@ CK_RV ch_op_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len);
 /* C_Verify (data and signature at once) and C_VerifyFinal (after updates).
  * CKR_OK, CKR_SIGNATURE_INVALID or CKR_SIGNATURE_LEN_RANGE. */
 CK_RV ch_op_verify(ch_op *op, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
-		   CK_ULONG sig_len);
+                   CK_ULONG sig_len);
 CK_RV ch_op_verify_final(ch_op *op, const CK_BYTE *sig, CK_ULONG sig_len);
 
 /* True when a one-shot or final call that returned rv with output pointer

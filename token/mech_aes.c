@@ -63,7 +63,7 @@ out:
 }
 
 const ch_mech_ops ch_aes_keygen_ops = {
-    .generate_key = aes_generate_key,
+	.generate_key = aes_generate_key,
 };
 
 /* Runs len bytes through the cipher, in chunks EVP can take.  out NULL
@@ -295,11 +295,11 @@ static CK_RV gcm_oneshot(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE 
 }
 
 const ch_mech_ops ch_aes_gcm_ops = {
-    .state_size = sizeof(gcm_state),
-    .param = gcm_param,
-    .start = gcm_start,
-    .out_len = gcm_out_len,
-    .oneshot = gcm_oneshot,
-    .update = gcm_update,
-    .final = gcm_final,
+	.state_size = sizeof(gcm_state),
+	.param = gcm_param,
+	.start = gcm_start,
+	.out_len = gcm_out_len,
+	.oneshot = gcm_oneshot,
+	.update = gcm_update,
+	.final = gcm_final,
 };

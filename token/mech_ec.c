@@ -38,14 +38,14 @@ typedef struct ec_curve {
 	size_t bytes;  /* field (and scalar, and r, s) size in bytes */
 } ec_curve;
 
-static const CK_BYTE oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
-static const CK_BYTE oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
-static const CK_BYTE oid_p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
+static const CK_BYTE oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const CK_BYTE oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+static const CK_BYTE oid_p521[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23 };
 
 static const ec_curve curves[] = {
-    {"P-256", oid_p256, sizeof(oid_p256), 256, 32},
-    {"P-384", oid_p384, sizeof(oid_p384), 384, 48},
-    {"P-521", oid_p521, sizeof(oid_p521), 521, 66},
+	{ "P-256", oid_p256, sizeof(oid_p256), 256, 32 },
+	{ "P-384", oid_p384, sizeof(oid_p384), 384, 48 },
+	{ "P-521", oid_p521, sizeof(oid_p521), 521, 66 },
 };
 
 #define EC_POINT_MAX   (2 * 66 + 1) /* uncompressed P-521 point */
@@ -235,7 +235,7 @@ out:
 }
 
 const ch_mech_ops ch_ec_keygen_ops = {
-    .generate_key_pair = ec_generate_key_pair,
+	.generate_key_pair = ec_generate_key_pair,
 };
 
 /* Per-operation state of CKM_ECDSA and CKM_ECDSA_SHA*. */
@@ -497,12 +497,12 @@ static CK_RV ecdsa_verify_final(ch_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
 }
 
 const ch_mech_ops ch_ecdsa_ops = {
-    .state_size = sizeof(ecdsa_state),
-    .start = ecdsa_start,
-    .out_len = ecdsa_out_len,
-    .oneshot = ecdsa_oneshot,
-    .update = ecdsa_update,
-    .final = ecdsa_final,
-    .verify = ecdsa_verify,
-    .verify_final = ecdsa_verify_final,
+	.state_size = sizeof(ecdsa_state),
+	.start = ecdsa_start,
+	.out_len = ecdsa_out_len,
+	.oneshot = ecdsa_oneshot,
+	.update = ecdsa_update,
+	.final = ecdsa_final,
+	.verify = ecdsa_verify,
+	.verify_final = ecdsa_verify_final,
 };

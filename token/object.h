@@ -54,9 +54,8 @@ typedef struct ch_object_env {
  * NULL: CKR_TEMPLATE_INCOMPLETE, CKR_TEMPLATE_INCONSISTENT,
  * CKR_ATTRIBUTE_TYPE_INVALID, CKR_ATTRIBUTE_VALUE_INVALID,
  * CKR_ATTRIBUTE_READ_ONLY, CKR_HOST_MEMORY. */
-CK_RV ch_object_build(ch_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt,
-		      const CK_ATTRIBUTE *t, CK_ULONG n, const ch_object_env *env,
-		      ch_attrs **out);
+CK_RV ch_object_build(ch_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, const CK_ATTRIBUTE *t,
+                      CK_ULONG n, const ch_object_env *env, ch_attrs **out);
 
 /* Completes an object built for GENERATE, UNWRAP or DERIVE once the key
  * material is in: checks that everything the class requires is present and
@@ -81,14 +80,14 @@ CK_RV ch_object_finish(ch_origin origin, CK_MECHANISM_TYPE mech, ch_attrs *a);
  * the class), CKR_ATTRIBUTE_VALUE_INVALID, CKR_TEMPLATE_INCONSISTENT (a type
  * given twice), CKR_HOST_MEMORY, CKR_GENERAL_ERROR (cur is not an object). */
 CK_RV ch_object_set(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
-		    const ch_object_env *env, ch_attrs **out);
+                    const ch_object_env *env, ch_attrs **out);
 
 /* C_CopyObject: like ch_object_set, but CKA_TOKEN, CKA_PRIVATE and
  * CKA_MODIFIABLE may also be given; CKR_ACTION_PROHIBITED when CKA_COPYABLE
  * is FALSE.  The copy's CKA_UNIQUE_ID is removed (the store assigns a new
  * one). */
 CK_RV ch_object_copy(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
-		     const ch_object_env *env, ch_attrs **out);
+                     const ch_object_env *env, ch_attrs **out);
 
 /* C_DestroyObject: CKR_ACTION_PROHIBITED when CKA_DESTROYABLE is FALSE. */
 CK_RV ch_object_may_destroy(const ch_attrs *a);

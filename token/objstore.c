@@ -66,7 +66,7 @@ static CK_RV rows_mac(const ch_seal *seal, const ch_rows *r, uint8_t mac[CH_MAC_
 }
 
 CK_RV ch_objstore_save(ch_store *st, const ch_seal *seal, int64_t reg, const ch_attrs *a,
-		       int64_t *id)
+                       int64_t *id)
 {
 	ch_rows r;
 	bool priv = ch_object_is_private(a);
@@ -101,7 +101,7 @@ CK_RV ch_objstore_save(ch_store *st, const ch_seal *seal, int64_t reg, const ch_
 			continue;
 		}
 		rv = ch_seal_encrypt(seal, (uint64_t)r.id, at->type, at->value, at->len,
-				     &row->value, &row->len);
+		                     &row->value, &row->len);
 		if (rv != CKR_OK)
 			goto out;
 		if (!secret) {
@@ -163,7 +163,7 @@ CK_RV ch_objstore_load(ch_store *st, const ch_seal *seal, int64_t reg, int64_t i
 			continue; /* secret material of a public object: needs a login */
 		} else {
 			rv = ch_seal_decrypt(seal, (uint64_t)id, row->type, row->value, row->len,
-					     &plain, &plain_len);
+			                     &plain, &plain_len);
 			if (rv == CKR_DEVICE_ERROR) {
 				rv = tampered(reg, id, "sealed value does not open");
 				goto out;
@@ -193,11 +193,11 @@ out:
 }
 
 CK_RV ch_objstore_find(ch_store *st, const ch_seal *seal, int64_t reg, bool with_private,
-		       const CK_ATTRIBUTE *t, CK_ULONG n, int (*fn)(void *arg, int64_t id),
-		       void *arg)
+                       const CK_ATTRIBUTE *t, CK_ULONG n, int (*fn)(void *arg, int64_t id),
+                       void *arg)
 {
 	ch_find_cond *c = calloc(n ? n : 1, sizeof(*c));
-	uint8_t (*lookup)[CH_LOOKUP_LEN] = calloc(n ? n : 1, CH_LOOKUP_LEN);
+	uint8_t(*lookup)[CH_LOOKUP_LEN] = calloc(n ? n : 1, CH_LOOKUP_LEN);
 	size_t k = 0;
 	CK_RV rv = CKR_HOST_MEMORY;
 
@@ -212,7 +212,7 @@ CK_RV ch_objstore_find(ch_store *st, const ch_seal *seal, int64_t reg, bool with
 		c[k].len = t[i].ulValueLen;
 		if (seal != NULL) {
 			rv = ch_seal_lookup(seal, t[i].type, t[i].pValue, t[i].ulValueLen,
-					    lookup[k]);
+			                    lookup[k]);
 			if (rv != CKR_OK)
 				goto out;
 			c[k].lookup = lookup[k];

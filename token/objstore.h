@@ -21,7 +21,7 @@
  * is set), else replaces object *id.  Requires seal (someone logged in) and
  * an open transaction.  CKR_OK, CKR_HOST_MEMORY, CKR_DEVICE_ERROR. */
 CK_RV ch_objstore_save(ch_store *st, const ch_seal *seal, int64_t reg, const ch_attrs *a,
-		       int64_t *id);
+                       int64_t *id);
 
 /* Loads object id of registration reg.  With seal, verifies the MAC and opens
  * sealed values; without (nobody logged in), only public objects load and
@@ -34,7 +34,7 @@ CK_RV ch_objstore_load(ch_store *st, const ch_seal *seal, int64_t reg, int64_t i
 /* Candidate IDs for a find template, pre-filtered in SQL: fn is called for
  * each; the caller loads and confirms.  with_private: include private objects. */
 CK_RV ch_objstore_find(ch_store *st, const ch_seal *seal, int64_t reg, bool with_private,
-		       const CK_ATTRIBUTE *t, CK_ULONG n, int (*fn)(void *arg, int64_t id),
-		       void *arg);
+                       const CK_ATTRIBUTE *t, CK_ULONG n, int (*fn)(void *arg, int64_t id),
+                       void *arg);
 
 #endif

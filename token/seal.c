@@ -82,7 +82,7 @@ CK_RV ch_seal_random(uint8_t *out, size_t len)
  * success, 0 on any failure (including a bad tag).
  */
 static int gcm(int enc, const uint8_t key[32], const uint8_t *aad, size_t aad_len,
-	       const uint8_t *in, size_t in_len, uint8_t *out)
+               const uint8_t *in, size_t in_len, uint8_t *out)
 {
 	EVP_CIPHER_CTX *ctx = NULL;
 	int ok = 0, n = 0, fin = 0;
@@ -103,7 +103,7 @@ static int gcm(int enc, const uint8_t key[32], const uint8_t *aad, size_t aad_le
 		    !EVP_EncryptUpdate(ctx, out + NONCE_LEN, &n, in, (int)body) ||
 		    !EVP_EncryptFinal_ex(ctx, out + NONCE_LEN + n, &fin) ||
 		    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
-					 out + NONCE_LEN + body))
+		                         out + NONCE_LEN + body))
 			goto out;
 	} else {
 		uint8_t tag[TAG_LEN];
@@ -125,7 +125,7 @@ out:
 }
 
 static int pin_kek(const ch_kdf_params *kdf, const CK_UTF8CHAR *pin, CK_ULONG pin_len,
-		   const uint8_t salt[CH_SALT_LEN], uint8_t kek[32])
+                   const uint8_t salt[CH_SALT_LEN], uint8_t kek[32])
 {
 	if (kdf->alg == CH_KDF_SCRYPT) {
 		uint64_t n = (uint64_t)1 << kdf->log2n;
@@ -134,17 +134,17 @@ static int pin_kek(const ch_kdf_params *kdf, const CK_UTF8CHAR *pin, CK_ULONG pi
 		if (kdf->log2n < 1 || kdf->log2n > 30)
 			return 0;
 		return EVP_PBE_scrypt((const char *)pin, pin_len, salt, CH_SALT_LEN, n, kdf->r,
-				      kdf->p, maxmem, kek, 32) == 1;
+		                      kdf->p, maxmem, kek, 32) == 1;
 	}
 	if (kdf->alg != CH_KDF_PBKDF2_SHA256 || kdf->iterations < 1 || kdf->iterations > INT32_MAX)
 		return 0;
 	return PKCS5_PBKDF2_HMAC((const char *)pin, (int)pin_len, salt, CH_SALT_LEN,
-				 (int)kdf->iterations, EVP_sha256(), 32, kek) == 1;
+	                         (int)kdf->iterations, EVP_sha256(), 32, kek) == 1;
 }
 
 /* Associated data of a wrapped registration key. */
 static size_t pin_aad(uint8_t *buf, size_t cap, const uint8_t uuid[CH_UUID_LEN], CK_USER_TYPE who,
-		      const char *name)
+                      const char *name)
 {
 	size_t name_len = strlen(name), len = 6 + CH_UUID_LEN + 8 + name_len;
 
@@ -158,8 +158,8 @@ static size_t pin_aad(uint8_t *buf, size_t cap, const uint8_t uuid[CH_UUID_LEN],
 }
 
 CK_RV ch_pin_wrap(const ch_kdf_params *kdf, const CK_UTF8CHAR *pin, CK_ULONG pin_len,
-		  const uint8_t uuid[CH_UUID_LEN], CK_USER_TYPE who, const char *name,
-		  const uint8_t regkey[CH_REGKEY_LEN], ch_wrapped_key *out)
+                  const uint8_t uuid[CH_UUID_LEN], CK_USER_TYPE who, const char *name,
+                  const uint8_t regkey[CH_REGKEY_LEN], ch_wrapped_key *out)
 {
 	uint8_t kek[32], aad[300];
 	size_t aad_len;
@@ -182,8 +182,8 @@ out:
 }
 
 CK_RV ch_pin_unwrap(const ch_wrapped_key *w, const CK_UTF8CHAR *pin, CK_ULONG pin_len,
-		    const uint8_t uuid[CH_UUID_LEN], CK_USER_TYPE who, const char *name,
-		    uint8_t regkey[CH_REGKEY_LEN])
+                    const uint8_t uuid[CH_UUID_LEN], CK_USER_TYPE who, const char *name,
+                    uint8_t regkey[CH_REGKEY_LEN])
 {
 	uint8_t kek[32], aad[300];
 	size_t aad_len;
@@ -213,9 +213,9 @@ static int derive(const uint8_t regkey[CH_REGKEY_LEN], const char *info, uint8_t
 		return 0;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)regkey,
-						      CH_REGKEY_LEN);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
-						      strlen(info));
+	                                              CH_REGKEY_LEN);
+	params[2] =
+	        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
 	params[3] = OSSL_PARAM_construct_end();
 	ok = EVP_KDF_derive(ctx, out, 32, params) == 1;
 	EVP_KDF_CTX_free(ctx);
@@ -277,7 +277,7 @@ static void attr_aad(const ch_seal *s, uint64_t obj, CK_ATTRIBUTE_TYPE type, uin
 }
 
 CK_RV ch_seal_encrypt(const ch_seal *s, uint64_t obj, CK_ATTRIBUTE_TYPE type, const uint8_t *in,
-		      size_t len, uint8_t **out, size_t *out_len)
+                      size_t len, uint8_t **out, size_t *out_len)
 {
 	uint8_t aad[38], *buf;
 
@@ -295,7 +295,7 @@ CK_RV ch_seal_encrypt(const ch_seal *s, uint64_t obj, CK_ATTRIBUTE_TYPE type, co
 }
 
 CK_RV ch_seal_decrypt(const ch_seal *s, uint64_t obj, CK_ATTRIBUTE_TYPE type, const uint8_t *in,
-		      size_t len, uint8_t **out, size_t *out_len)
+                      size_t len, uint8_t **out, size_t *out_len)
 {
 	uint8_t aad[38], *buf;
 	size_t plain;
@@ -318,7 +318,7 @@ CK_RV ch_seal_decrypt(const ch_seal *s, uint64_t obj, CK_ATTRIBUTE_TYPE type, co
 
 /* HMAC with a duplicate of a keyed context over a list of pieces. */
 static int hmac_pieces(EVP_MAC_CTX *keyed, const uint8_t *const *piece, const size_t *len, size_t n,
-		       uint8_t *out, size_t out_len)
+                       uint8_t *out, size_t out_len)
 {
 	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed);
 	uint8_t full[32];
@@ -341,19 +341,19 @@ out:
 }
 
 CK_RV ch_seal_lookup(const ch_seal *s, CK_ATTRIBUTE_TYPE type, const uint8_t *value, size_t len,
-		     uint8_t out[CH_LOOKUP_LEN])
+                     uint8_t out[CH_LOOKUP_LEN])
 {
 	uint8_t t[8];
-	const uint8_t *piece[2] = {t, value};
-	size_t lens[2] = {sizeof(t), len};
+	const uint8_t *piece[2] = { t, value };
+	size_t lens[2] = { sizeof(t), len };
 
 	put_be64(t, type);
 	return hmac_pieces(s->index, piece, lens, 2, out, CH_LOOKUP_LEN) ? CKR_OK
-									  : CKR_FUNCTION_FAILED;
+	                                                                 : CKR_FUNCTION_FAILED;
 }
 
 CK_RV ch_seal_mac(const ch_seal *s, uint64_t obj, const ch_stored_attr *rows, size_t n,
-		  uint8_t out[CH_MAC_LEN])
+                  uint8_t out[CH_MAC_LEN])
 {
 	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(s->mac);
 	uint8_t head[6 + CH_UUID_LEN + 8], row[13];

@@ -25,11 +25,11 @@
 
 #include "cipherhub/pkcs11.h"
 
-#define CH_REGKEY_LEN   32
-#define CH_UUID_LEN     16
-#define CH_MAC_LEN      32
-#define CH_LOOKUP_LEN   16
-#define CH_SALT_LEN     16
+#define CH_REGKEY_LEN    32
+#define CH_UUID_LEN      16
+#define CH_MAC_LEN       32
+#define CH_LOOKUP_LEN    16
+#define CH_SALT_LEN      16
 #define CH_SEAL_OVERHEAD (12 + 16) /* nonce + tag around every sealed value */
 
 typedef enum ch_kdf_alg {
@@ -68,15 +68,15 @@ CK_RV ch_seal_random(uint8_t *out, size_t len);
  * data binds the result to the registration (uuid), the user type and the
  * participant name.  CKR_OK, CKR_HOST_MEMORY or CKR_FUNCTION_FAILED. */
 CK_RV ch_pin_wrap(const ch_kdf_params *kdf, const CK_UTF8CHAR *pin, CK_ULONG pin_len,
-		  const uint8_t uuid[CH_UUID_LEN], CK_USER_TYPE who, const char *name,
-		  const uint8_t regkey[CH_REGKEY_LEN], ch_wrapped_key *out);
+                  const uint8_t uuid[CH_UUID_LEN], CK_USER_TYPE who, const char *name,
+                  const uint8_t regkey[CH_REGKEY_LEN], ch_wrapped_key *out);
 
 /* Opens a wrapped key with pin.  CKR_OK with regkey filled (caller wipes),
  * CKR_PIN_INCORRECT when the PIN (or anything bound in) does not match,
  * CKR_FUNCTION_FAILED on an OpenSSL failure.  Costs one KDF run. */
 CK_RV ch_pin_unwrap(const ch_wrapped_key *w, const CK_UTF8CHAR *pin, CK_ULONG pin_len,
-		    const uint8_t uuid[CH_UUID_LEN], CK_USER_TYPE who, const char *name,
-		    uint8_t regkey[CH_REGKEY_LEN]);
+                    const uint8_t uuid[CH_UUID_LEN], CK_USER_TYPE who, const char *name,
+                    uint8_t regkey[CH_REGKEY_LEN]);
 
 typedef struct ch_seal ch_seal;
 
@@ -88,17 +88,17 @@ void ch_seal_free(ch_seal *s);
 /* Encrypts one attribute value of object obj.  *out (malloc'd, len +
  * CH_SEAL_OVERHEAD bytes) is ciphertext and may be freed plainly. */
 CK_RV ch_seal_encrypt(const ch_seal *s, uint64_t obj, CK_ATTRIBUTE_TYPE type, const uint8_t *in,
-		      size_t len, uint8_t **out, size_t *out_len);
+                      size_t len, uint8_t **out, size_t *out_len);
 
 /* Decrypts and authenticates one sealed value.  CKR_OK with *out (caller
  * wipes and frees) or CKR_DEVICE_ERROR when the value does not open: wrong
  * object, wrong type, edited bytes.  Nothing is released on failure. */
 CK_RV ch_seal_decrypt(const ch_seal *s, uint64_t obj, CK_ATTRIBUTE_TYPE type, const uint8_t *in,
-		      size_t len, uint8_t **out, size_t *out_len);
+                      size_t len, uint8_t **out, size_t *out_len);
 
 /* The blind index of a searchable value. */
 CK_RV ch_seal_lookup(const ch_seal *s, CK_ATTRIBUTE_TYPE type, const uint8_t *value, size_t len,
-		     uint8_t out[CH_LOOKUP_LEN]);
+                     uint8_t out[CH_LOOKUP_LEN]);
 
 /* One row of an object as stored, for the object MAC. */
 typedef struct ch_stored_attr {
@@ -110,6 +110,6 @@ typedef struct ch_stored_attr {
 
 /* MAC over an object's stored rows (sorted by type, as given). */
 CK_RV ch_seal_mac(const ch_seal *s, uint64_t obj, const ch_stored_attr *rows, size_t n,
-		  uint8_t out[CH_MAC_LEN]);
+                  uint8_t out[CH_MAC_LEN]);
 
 #endif

@@ -45,7 +45,7 @@ static void op_end(soft_session *ss, ch_op_kind kind)
 }
 
 CK_RV soft_op_oneshot(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
-		      CK_BYTE *out, CK_ULONG *out_len)
+                      CK_BYTE *out, CK_ULONG *out_len)
 {
 	soft_session *ss = s->be;
 	CK_RV rv;
@@ -59,7 +59,7 @@ CK_RV soft_op_oneshot(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULON
 }
 
 CK_RV soft_op_update(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
-		     CK_BYTE *out, CK_ULONG *out_len)
+                     CK_BYTE *out, CK_ULONG *out_len)
 {
 	soft_session *ss = s->be;
 	CK_RV rv;
@@ -86,7 +86,7 @@ CK_RV soft_op_final(ch_session *s, ch_op_kind kind, CK_BYTE *out, CK_ULONG *out_
 }
 
 CK_RV soft_op_verify(ch_session *s, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
-		     CK_ULONG sig_len)
+                     CK_ULONG sig_len)
 {
 	soft_session *ss = s->be;
 	CK_RV rv;
@@ -111,16 +111,18 @@ CK_RV soft_op_verify_final(ch_session *s, const CK_BYTE *sig, CK_ULONG sig_len)
 }
 
 CK_RV soft_generate_key(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t, CK_ULONG n,
-			CK_OBJECT_HANDLE *h)
+                        CK_OBJECT_HANDLE *h)
 {
-	ch_object_env env = {.so = false};
+	ch_object_env env = { .so = false };
 	ch_attrs *a = NULL;
 	CK_KEY_TYPE kt;
 	CK_RV rv;
 
-	if ((rv = need_user(s)) != CKR_OK || (rv = ch_mech_keygen_type(m->mechanism, false, &kt)) != CKR_OK)
+	if ((rv = need_user(s)) != CKR_OK ||
+	    (rv = ch_mech_keygen_type(m->mechanism, false, &kt)) != CKR_OK)
 		return rv;
-	if ((rv = ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, kt, t, n, &env, &a)) != CKR_OK ||
+	if ((rv = ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, kt, t, n, &env, &a)) !=
+	            CKR_OK ||
 	    (rv = ch_mech_generate_key(m, a)) != CKR_OK ||
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, a)) != CKR_OK)
 		goto out;
@@ -132,20 +134,21 @@ out:
 }
 
 CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *pub_t,
-			     CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
-			     CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+                             CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
+                             CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
-	ch_object_env env = {.so = false};
+	ch_object_env env = { .so = false };
 	ch_attrs *pa = NULL, *va = NULL;
 	CK_KEY_TYPE kt;
 	CK_RV rv;
 
-	if ((rv = need_user(s)) != CKR_OK || (rv = ch_mech_keygen_type(m->mechanism, true, &kt)) != CKR_OK)
+	if ((rv = need_user(s)) != CKR_OK ||
+	    (rv = ch_mech_keygen_type(m->mechanism, true, &kt)) != CKR_OK)
 		return rv;
 	if ((rv = ch_object_build(CH_ORIGIN_GENERATE, CKO_PUBLIC_KEY, kt, pub_t, pub_n, &env,
-				  &pa)) != CKR_OK ||
+	                          &pa)) != CKR_OK ||
 	    (rv = ch_object_build(CH_ORIGIN_GENERATE, CKO_PRIVATE_KEY, kt, priv_t, priv_n, &env,
-				  &va)) != CKR_OK ||
+	                          &va)) != CKR_OK ||
 	    (rv = ch_mech_generate_key_pair(m, pa, va)) != CKR_OK ||
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, pa)) != CKR_OK ||
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, va)) != CKR_OK)

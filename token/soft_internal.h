@@ -35,7 +35,7 @@ typedef struct soft_slot {
 	bool initialized; /* a registration exists for this slot */
 	ch_reg_row reg;   /* its row, refreshed with the slot list */
 	pthread_mutex_t lock;
-	ch_seal *seal; /* working keys while someone is logged in */
+	ch_seal *seal;                 /* working keys while someone is logged in */
 	uint8_t regkey[CH_REGKEY_LEN]; /* valid while seal != NULL; wiped on logout */
 	soft_sobj *sobj;
 	size_t nsobj, cap;
@@ -83,7 +83,7 @@ void soft_find_clear(soft_session *ss);
  * backend.h for their contracts). */
 CK_RV soft_create_object(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h);
 CK_RV soft_copy_object(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
-		       CK_OBJECT_HANDLE *out);
+                       CK_OBJECT_HANDLE *out);
 CK_RV soft_destroy_object(ch_session *s, CK_OBJECT_HANDLE h);
 CK_RV soft_object_size(ch_session *s, CK_OBJECT_HANDLE h, CK_ULONG *size);
 CK_RV soft_get_attributes(ch_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n);
@@ -93,18 +93,18 @@ CK_RV soft_find(ch_session *s, CK_OBJECT_HANDLE *out, CK_ULONG max, CK_ULONG *co
 CK_RV soft_find_final(ch_session *s);
 CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
 CK_RV soft_op_oneshot(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
-		      CK_BYTE *out, CK_ULONG *out_len);
+                      CK_BYTE *out, CK_ULONG *out_len);
 CK_RV soft_op_update(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
-		     CK_BYTE *out, CK_ULONG *out_len);
+                     CK_BYTE *out, CK_ULONG *out_len);
 CK_RV soft_op_final(ch_session *s, ch_op_kind kind, CK_BYTE *out, CK_ULONG *out_len);
 CK_RV soft_op_verify(ch_session *s, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
-		     CK_ULONG sig_len);
+                     CK_ULONG sig_len);
 CK_RV soft_op_verify_final(ch_session *s, const CK_BYTE *sig, CK_ULONG sig_len);
 CK_RV soft_generate_key(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t, CK_ULONG n,
-			CK_OBJECT_HANDLE *h);
+                        CK_OBJECT_HANDLE *h);
 CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *pub_t,
-			     CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
-			     CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
+                             CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
+                             CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
 CK_RV soft_random(ch_session *s, CK_BYTE *out, CK_ULONG len);
 
 #endif

@@ -23,7 +23,7 @@ static soft_slot *slot_of(ch_session *s)
 
 static ch_object_env env_of(ch_session *s)
 {
-	ch_object_env env = {.so = ch_session_user(s) == CKU_SO};
+	ch_object_env env = { .so = ch_session_user(s) == CKU_SO };
 	return env;
 }
 
@@ -193,14 +193,14 @@ CK_RV soft_create_object(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OB
 	CK_RV rv;
 
 	rv = ch_object_build(CH_ORIGIN_CREATE, CK_UNAVAILABLE_INFORMATION,
-			     CK_UNAVAILABLE_INFORMATION, t, n, &env, &a);
+	                     CK_UNAVAILABLE_INFORMATION, t, n, &env, &a);
 	if (rv != CKR_OK)
 		return rv;
 	return soft_object_add(s, a, h);
 }
 
 CK_RV soft_copy_object(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
-		       CK_OBJECT_HANDLE *out)
+                       CK_OBJECT_HANDLE *out)
 {
 	ch_object_env env = env_of(s);
 	ch_attrs *cur = NULL, *copy = NULL;
@@ -274,7 +274,7 @@ CK_RV soft_set_attributes(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE 
 {
 	soft_slot *sl = slot_of(s);
 	CK_USER_TYPE user = ch_session_user(s);
-	ch_object_env env = {.so = user == CKU_SO};
+	ch_object_env env = { .so = user == CKU_SO };
 	ch_attrs *cur = NULL, *next = NULL;
 	int64_t id = (int64_t)h;
 	CK_RV rv;
@@ -350,7 +350,7 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 	soft_session *ss = s->be;
 	soft_slot *sl = slot_of(s);
 	CK_USER_TYPE user = ch_session_user(s);
-	find_ctx f = {0};
+	find_ctx f = { 0 };
 	size_t cap = 0;
 	CK_RV rv = CKR_OK;
 
@@ -367,13 +367,13 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 		goto out;
 	pthread_mutex_lock(&sl->sf->lock);
 	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, user == CKU_USER, t, n,
-			      find_collect, &f);
+	                      find_collect, &f);
 	for (size_t i = 0; rv == CKR_OK && i < f.n; i++) {
 		ch_attrs *a = NULL;
 
 		/* Objects that fail to load (tampered: logged) are left out. */
 		if (ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, f.ids[i], &a) ==
-			    CKR_OK &&
+		            CKR_OK &&
 		    (!ch_object_is_private(a) || user == CKU_USER) && ch_object_match(a, t, n))
 			rv = found_add(ss, (CK_OBJECT_HANDLE)f.ids[i], &cap);
 		ch_attrs_free(a);

@@ -206,11 +206,11 @@ static CK_RV soft_registration_info(void *be, CH_REGISTRATION_INFO *info)
 	rv = ch_store_obj_count(sl->sf->store, (int64_t)sl->id, &info->objectCount);
 	if (rv == CKR_OK)
 		rv = ch_store_cred_get(sl->sf->store, (int64_t)sl->id, CKU_SO, default_participant,
-				       &w);
+		                       &w);
 	pthread_mutex_unlock(&sl->sf->lock);
 	if (rv == CKR_OK) {
 		info->kdfIterationsOrCost =
-			w.kdf.alg == CH_KDF_SCRYPT ? w.kdf.log2n : w.kdf.iterations;
+		        w.kdf.alg == CH_KDF_SCRYPT ? w.kdf.log2n : w.kdf.iterations;
 		ch_pad(info->kdfName, sizeof(info->kdfName), ch_kdf_name(w.kdf.alg));
 	}
 out:
@@ -248,7 +248,7 @@ static CK_RV pin_check(CK_ULONG len)
 
 /* Opens the wrapped key of who with pin into regkey.  Slot lock held. */
 static CK_RV unwrap(soft_slot *sl, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len,
-		    uint8_t regkey[CH_REGKEY_LEN])
+                    uint8_t regkey[CH_REGKEY_LEN])
 {
 	ch_wrapped_key w;
 	CK_RV rv;
@@ -289,7 +289,7 @@ static int collect_id(void *arg, int64_t id)
  * initialized token).  Store lock and transaction held. */
 static CK_RV erase_objects(soft_slot *sl, const ch_seal *seal)
 {
-	id_list ids = {0};
+	id_list ids = { 0 };
 	CK_RV rv;
 
 	rv = ch_store_find(sl->sf->store, (int64_t)sl->id, true, NULL, 0, collect_id, &ids);
@@ -317,7 +317,7 @@ static void label_from(char out[33], const CK_UTF8CHAR label[32])
 }
 
 static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
-			     const CK_UTF8CHAR label[32])
+                             const CK_UTF8CHAR label[32])
 {
 	soft_slot *sl = be;
 	ch_soft *sf = sl->sf;
@@ -353,7 +353,7 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 	r.user_pin_set = 0;
 	/* The KDF runs before the transaction: writers are not held up by it. */
 	if ((rv = ch_pin_wrap(&sf->kdf, so_pin, len, r.uuid, CKU_SO, default_participant, regkey,
-			      &w)) != CKR_OK)
+	                      &w)) != CKR_OK)
 		goto out;
 
 	pthread_mutex_lock(&sf->lock);
@@ -441,7 +441,7 @@ static CK_RV put_credential(soft_slot *sl, CK_USER_TYPE who, const CK_UTF8CHAR *
 	CK_RV rv;
 
 	if ((rv = ch_pin_wrap(&sf->kdf, pin, len, sl->reg.uuid, who, default_participant,
-			      sl->regkey, &w)) != CKR_OK)
+	                      sl->regkey, &w)) != CKR_OK)
 		return rv;
 	pthread_mutex_lock(&sf->lock);
 	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
@@ -478,7 +478,7 @@ static CK_RV soft_init_pin(void *be, const CK_UTF8CHAR *pin, CK_ULONG len)
 }
 
 static CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
-			  const CK_UTF8CHAR *new_pin, CK_ULONG new_len)
+                          const CK_UTF8CHAR *new_pin, CK_ULONG new_len)
 {
 	soft_slot *sl = be;
 	uint8_t regkey[CH_REGKEY_LEN], saved[CH_REGKEY_LEN];

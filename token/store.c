@@ -70,21 +70,22 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_REG_GET] = "SELECT id, uuid, label, user_pin_set FROM registrations WHERE id = ?1",
 	[S_REG_NEXT] = "SELECT coalesce(max(id), 0) + 1 FROM registrations",
 	[S_REG_INSERT] = "INSERT INTO registrations(id, uuid, label, user_pin_set, created) "
-			 "VALUES(?1, ?2, ?3, ?4, ?5)",
+	                 "VALUES(?1, ?2, ?3, ?4, ?5)",
 	[S_REG_UPDATE] = "UPDATE registrations SET label = ?2, user_pin_set = ?3 WHERE id = ?1",
 	[S_CRED_GET] = "SELECT kdf, iterations, log2n, r, p, salt, wrapped FROM credentials "
-		       "WHERE reg = ?1 AND user_type = ?2 AND name = ?3",
-	[S_CRED_PUT] = "INSERT OR REPLACE INTO credentials(reg, user_type, name, kdf, iterations, "
-		       "log2n, r, p, salt, wrapped) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	               "WHERE reg = ?1 AND user_type = ?2 AND name = ?3",
+	[S_CRED_PUT] =
+	        "INSERT OR REPLACE INTO credentials(reg, user_type, name, kdf, iterations, "
+	        "log2n, r, p, salt, wrapped) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[S_CRED_DELETE] = "DELETE FROM credentials WHERE reg = ?1 AND user_type = ?2",
 	[S_OBJ_NEW] = "INSERT INTO objects(reg, private, gen, mac) VALUES(?1, ?2, 0, x'')",
 	[S_OBJ_UPDATE] = "UPDATE objects SET private = ?2, mac = ?3, gen = gen + 1 WHERE id = ?1",
 	[S_ATTR_DELETE] = "DELETE FROM attributes WHERE obj = ?1",
 	[S_ATTR_INSERT] = "INSERT INTO attributes(obj, type, sealed, value, lookup) "
-			  "VALUES(?1, ?2, ?3, ?4, ?5)",
+	                  "VALUES(?1, ?2, ?3, ?4, ?5)",
 	[S_OBJ_GET] = "SELECT reg, private, gen, mac FROM objects WHERE id = ?1",
 	[S_ATTR_GET] = "SELECT type, sealed, value, lookup FROM attributes WHERE obj = ?1 "
-		       "ORDER BY type",
+	               "ORDER BY type",
 	[S_OBJ_GEN] = "SELECT gen FROM objects WHERE id = ?1",
 	[S_OBJ_DELETE] = "DELETE FROM objects WHERE id = ?1",
 	[S_OBJ_DELETE_ALL] = "DELETE FROM objects WHERE reg = ?1",
@@ -144,7 +145,7 @@ static sqlite3_stmt *stmt(ch_store *st, enum stmt_id id)
 
 	if (s == NULL) {
 		if (sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s,
-				       NULL) != SQLITE_OK) {
+		                       NULL) != SQLITE_OK) {
 			log_db(st, "prepare");
 			return NULL;
 		}
@@ -211,9 +212,8 @@ static int schema_version(ch_store *st, int64_t *v)
 	int ok = 0, rc;
 
 	*v = 0;
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s,
-			       NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
+	                       &s, NULL) != SQLITE_OK) {
 		/* No meta table: a new, empty database, or not ours. */
 		sqlite3_finalize(s);
 		return 1;
@@ -232,7 +232,7 @@ static int is_empty(ch_store *st)
 	int empty = 0;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master", -1, &s, NULL) ==
-		    SQLITE_OK &&
+	            SQLITE_OK &&
 	    sqlite3_step(s) == SQLITE_ROW)
 		empty = sqlite3_column_int64(s, 0) == 0;
 	sqlite3_finalize(s);
@@ -245,9 +245,9 @@ static int is_ours_or_empty(ch_store *st)
 	sqlite3_stmt *s = NULL;
 	int rc, ours = 0;
 
-	rc = sqlite3_prepare_v2(st->db,
-				"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
-				-1, &s, NULL);
+	rc = sqlite3_prepare_v2(
+	        st->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+	        -1, &s, NULL);
 	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
 		ours = sqlite3_column_int(s, 0) == 1 || is_empty(st);
 	else
@@ -287,8 +287,8 @@ static CK_RV migrate(ch_store *st)
 		       (long long)v + 1);
 	}
 	snprintf(sql, sizeof(sql),
-		 "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', %d)",
-		 CH_STORE_SCHEMA_VERSION);
+	         "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', %d)",
+	         CH_STORE_SCHEMA_VERSION);
 	if (!exec_sql(st, sql))
 		goto out;
 	rv = CKR_OK;
@@ -333,7 +333,7 @@ CK_RV ch_store_open(const char *path, ch_store **out)
 	if (!is_ours_or_empty(st))
 		goto out;
 	if (!exec_sql(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			  "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"))
+	                  "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"))
 		goto out;
 	if ((rv = migrate(st)) != CKR_OK)
 		goto out;
@@ -498,7 +498,7 @@ CK_RV ch_store_reg_update(ch_store *st, const ch_reg_row *r)
 /* ---- credentials ---- */
 
 CK_RV ch_store_cred_get(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
-			ch_wrapped_key *out)
+                        ch_wrapped_key *out)
 {
 	sqlite3_stmt *s = stmt(st, S_CRED_GET);
 	CK_RV rv = CKR_DEVICE_ERROR;
@@ -513,7 +513,7 @@ CK_RV ch_store_cred_get(ch_store *st, int64_t reg, CK_USER_TYPE who, const char 
 	if (rc == SQLITE_DONE) {
 		rv = CKR_USER_PIN_NOT_INITIALIZED;
 	} else if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 5) == CH_SALT_LEN &&
-		   sqlite3_column_bytes(s, 6) == (int)sizeof(out->blob)) {
+	           sqlite3_column_bytes(s, 6) == (int)sizeof(out->blob)) {
 		out->kdf.alg = (ch_kdf_alg)sqlite3_column_int(s, 0);
 		out->kdf.iterations = (uint32_t)sqlite3_column_int64(s, 1);
 		out->kdf.log2n = (uint32_t)sqlite3_column_int64(s, 2);
@@ -531,7 +531,7 @@ CK_RV ch_store_cred_get(ch_store *st, int64_t reg, CK_USER_TYPE who, const char 
 }
 
 CK_RV ch_store_cred_put(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
-			const ch_wrapped_key *w)
+                        const ch_wrapped_key *w)
 {
 	sqlite3_stmt *s = stmt(st, S_CRED_PUT);
 
@@ -609,7 +609,7 @@ CK_RV ch_store_obj_write(ch_store *st, const ch_rows *r)
 		sqlite3_bind_int64(s, 2, (int64_t)a->type);
 		sqlite3_bind_int(s, 3, a->sealed);
 		sqlite3_bind_blob(s, 4, a->len ? (const void *)a->value : "", (int)a->len,
-				  SQLITE_STATIC);
+		                  SQLITE_STATIC);
 		if (a->has_lookup)
 			sqlite3_bind_blob(s, 5, a->lookup, CH_LOOKUP_LEN, SQLITE_STATIC);
 		if (!run(st, s, "insert attribute"))
@@ -748,11 +748,11 @@ CK_RV ch_store_obj_count(ch_store *st, int64_t reg, CK_ULONG *out)
 }
 
 CK_RV ch_store_find(ch_store *st, int64_t reg, bool with_private, const ch_find_cond *c, size_t n,
-		    int (*fn)(void *arg, int64_t id), void *arg)
+                    int (*fn)(void *arg, int64_t id), void *arg)
 {
 	static const char cond_sql[] =
-		" AND EXISTS(SELECT 1 FROM attributes a WHERE a.obj = o.id AND a.type = ? AND"
-		" ((a.sealed = 0 AND a.value = ?) OR (a.sealed = 1 AND a.lookup = ?)))";
+	        " AND EXISTS(SELECT 1 FROM attributes a WHERE a.obj = o.id AND a.type = ? AND"
+	        " ((a.sealed = 0 AND a.value = ?) OR (a.sealed = 1 AND a.lookup = ?)))";
 	char *sql = NULL;
 	sqlite3_stmt *s = NULL;
 	CK_RV rv = CKR_DEVICE_ERROR;
@@ -777,7 +777,7 @@ CK_RV ch_store_find(ch_store *st, int64_t reg, bool with_private, const ch_find_
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_bind_int64(s, k++, (int64_t)c[i].type);
 		sqlite3_bind_blob(s, k++, c[i].len ? (const void *)c[i].value : "", (int)c[i].len,
-				  SQLITE_STATIC);
+		                  SQLITE_STATIC);
 		if (c[i].lookup != NULL)
 			sqlite3_bind_blob(s, k, c[i].lookup, CH_LOOKUP_LEN, SQLITE_STATIC);
 		k++;

@@ -80,9 +80,9 @@ CK_RV ch_store_reg_update(ch_store *st, const ch_reg_row *r);
 /* Reads the wrapped key of (reg, who, name).  CKR_OK, CKR_USER_PIN_NOT_INITIALIZED
  * when absent, CKR_DEVICE_ERROR. */
 CK_RV ch_store_cred_get(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
-			ch_wrapped_key *out);
+                        ch_wrapped_key *out);
 CK_RV ch_store_cred_put(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
-			const ch_wrapped_key *w);
+                        const ch_wrapped_key *w);
 /* Deletes every credential of user type who in reg. */
 CK_RV ch_store_cred_delete_all(ch_store *st, int64_t reg, CK_USER_TYPE who);
 
@@ -144,7 +144,7 @@ typedef struct ch_find_cond {
  * only when with_private, and only those with a row satisfying each
  * condition.  The caller confirms each candidate after loading it. */
 CK_RV ch_store_find(ch_store *st, int64_t reg, bool with_private, const ch_find_cond *c, size_t n,
-		    int (*fn)(void *arg, int64_t id), void *arg);
+                    int (*fn)(void *arg, int64_t id), void *arg);
 
 /* Number of objects in reg. */
 CK_RV ch_store_obj_count(ch_store *st, int64_t reg, CK_ULONG *out);

@@ -58,7 +58,7 @@ static CK_BBOOL ch_t_false __attribute__((unused)) = CK_FALSE;
 
 /* The CKA_EC_PARAMS of P-256: the DER of OID 1.2.840.10045.3.1.7. */
 static const CK_BYTE ch_t_p256_params[]
-    __attribute__((unused)) = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+        __attribute__((unused)) = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 
 /* The module's 3.0 function table, set by ch_t_load(). */
 static CK_FUNCTION_LIST_3_0_PTR ch_p11;
@@ -117,7 +117,7 @@ typedef struct ch_t_case {
 static inline bool ch_t_load(void)
 {
 	const char *path = getenv("CH_TEST_MODULE");
-	CK_VERSION v3 = {3, 0};
+	CK_VERSION v3 = { 3, 0 };
 	CK_INTERFACE_PTR iface = NULL;
 	CK_C_GetInterface get;
 	void *lib;
@@ -545,7 +545,7 @@ static inline long ch_t_count(CK_SESSION_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n)
 /* Number of objects with that label. */
 static inline long ch_t_count_label(CK_SESSION_HANDLE h, const char *label)
 {
-	CK_ATTRIBUTE t[] = {CH_T_STR(CKA_LABEL, label)};
+	CK_ATTRIBUTE t[] = { CH_T_STR(CKA_LABEL, label) };
 
 	return ch_t_count(h, t, 1);
 }
@@ -554,7 +554,7 @@ static inline long ch_t_count_label(CK_SESSION_HANDLE h, const char *label)
 static inline CK_RV ch_t_get(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type,
                              void *buf, CK_ULONG *len)
 {
-	CK_ATTRIBUTE a = {type, buf, *len};
+	CK_ATTRIBUTE a = { type, buf, *len };
 	CK_RV rv = P11->C_GetAttributeValue(h, o, &a, 1);
 
 	*len = a.ulValueLen;
@@ -578,12 +578,12 @@ static inline CK_RV ch_t_create_data(CK_SESSION_HANDLE h, bool token, bool priv,
 {
 	CK_OBJECT_CLASS cls = CKO_DATA;
 	CK_ATTRIBUTE t[] = {
-	    CH_T_ULONG(CKA_CLASS, &cls),
-	    CH_T_BOOL(CKA_TOKEN, token),
-	    CH_T_BOOL(CKA_PRIVATE, priv),
-	    CH_T_STR(CKA_LABEL, label),
-	    CH_T_STR(CKA_APPLICATION, "cipherhub-tests"),
-	    CH_T_ATTR(CKA_VALUE, value, vlen),
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_BOOL(CKA_TOKEN, token),
+		CH_T_BOOL(CKA_PRIVATE, priv),
+		CH_T_STR(CKA_LABEL, label),
+		CH_T_STR(CKA_APPLICATION, "cipherhub-tests"),
+		CH_T_ATTR(CKA_VALUE, value, vlen),
 	};
 
 	return P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), o);
@@ -598,11 +598,11 @@ static inline CK_RV ch_t_create_aes(CK_SESSION_HANDLE h, bool token, bool priv, 
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE kt = CKK_AES;
 	CK_ATTRIBUTE t[] = {
-	    CH_T_ULONG(CKA_CLASS, &cls),         CH_T_ULONG(CKA_KEY_TYPE, &kt),
-	    CH_T_BOOL(CKA_TOKEN, token),         CH_T_BOOL(CKA_PRIVATE, priv),
-	    CH_T_BOOL(CKA_SENSITIVE, sensitive), CH_T_BOOL(CKA_EXTRACTABLE, extractable),
-	    CH_T_BOOL(CKA_ENCRYPT, true),        CH_T_BOOL(CKA_DECRYPT, true),
-	    CH_T_STR(CKA_LABEL, label),          CH_T_ATTR(CKA_VALUE, key, klen),
+		CH_T_ULONG(CKA_CLASS, &cls),         CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_TOKEN, token),         CH_T_BOOL(CKA_PRIVATE, priv),
+		CH_T_BOOL(CKA_SENSITIVE, sensitive), CH_T_BOOL(CKA_EXTRACTABLE, extractable),
+		CH_T_BOOL(CKA_ENCRYPT, true),        CH_T_BOOL(CKA_DECRYPT, true),
+		CH_T_STR(CKA_LABEL, label),          CH_T_ATTR(CKA_VALUE, key, klen),
 	};
 
 	return P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), o);
@@ -612,12 +612,12 @@ static inline CK_RV ch_t_create_aes(CK_SESSION_HANDLE h, bool token, bool priv, 
 static inline CK_RV ch_t_gen_aes(CK_SESSION_HANDLE h, bool token, const char *label,
                                  CK_OBJECT_HANDLE *o)
 {
-	CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
+	CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
 	CK_ULONG len = 32;
 	CK_ATTRIBUTE t[] = {
-	    CH_T_ULONG(CKA_VALUE_LEN, &len), CH_T_BOOL(CKA_TOKEN, token),
-	    CH_T_BOOL(CKA_ENCRYPT, true),    CH_T_BOOL(CKA_DECRYPT, true),
-	    CH_T_STR(CKA_LABEL, label),
+		CH_T_ULONG(CKA_VALUE_LEN, &len), CH_T_BOOL(CKA_TOKEN, token),
+		CH_T_BOOL(CKA_ENCRYPT, true),    CH_T_BOOL(CKA_DECRYPT, true),
+		CH_T_STR(CKA_LABEL, label),
 	};
 
 	return P11->C_GenerateKey(h, &m, t, CH_T_ARRAY_LEN(t), o);
@@ -627,17 +627,17 @@ static inline CK_RV ch_t_gen_aes(CK_SESSION_HANDLE h, bool token, const char *la
 static inline CK_RV ch_t_gen_ec(CK_SESSION_HANDLE h, bool token, const char *label,
                                 CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
-	CK_MECHANISM m = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
 	CK_ATTRIBUTE pt[] = {
-	    CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params, sizeof(ch_t_p256_params)),
-	    CH_T_BOOL(CKA_TOKEN, token),
-	    CH_T_BOOL(CKA_VERIFY, true),
-	    CH_T_STR(CKA_LABEL, label),
+		CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params, sizeof(ch_t_p256_params)),
+		CH_T_BOOL(CKA_TOKEN, token),
+		CH_T_BOOL(CKA_VERIFY, true),
+		CH_T_STR(CKA_LABEL, label),
 	};
 	CK_ATTRIBUTE st[] = {
-	    CH_T_BOOL(CKA_TOKEN, token),    CH_T_BOOL(CKA_PRIVATE, true),
-	    CH_T_BOOL(CKA_SENSITIVE, true), CH_T_BOOL(CKA_SIGN, true),
-	    CH_T_STR(CKA_LABEL, label),
+		CH_T_BOOL(CKA_TOKEN, token),    CH_T_BOOL(CKA_PRIVATE, true),
+		CH_T_BOOL(CKA_SENSITIVE, true), CH_T_BOOL(CKA_SIGN, true),
+		CH_T_STR(CKA_LABEL, label),
 	};
 
 	return P11->C_GenerateKeyPair(h, &m, pt, CH_T_ARRAY_LEN(pt), st, CH_T_ARRAY_LEN(st), pub,

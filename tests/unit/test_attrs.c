@@ -22,8 +22,8 @@ static bool sorted(const ch_attrs *a)
 
 static void test_attrs_set_keeps_types_sorted_and_get_finds_each(void)
 {
-	static const CK_ATTRIBUTE_TYPE types[] = {CKA_VALUE, CKA_CLASS,    CKA_LABEL,   CKA_ID,
-	                                          CKA_TOKEN, CKA_KEY_TYPE, CKA_MODULUS, CKA_SIGN};
+	static const CK_ATTRIBUTE_TYPE types[] = { CKA_VALUE, CKA_CLASS,    CKA_LABEL,   CKA_ID,
+		                                   CKA_TOKEN, CKA_KEY_TYPE, CKA_MODULUS, CKA_SIGN };
 	size_t nt = sizeof(types) / sizeof(types[0]);
 	ch_attrs *a = ch_attrs_new();
 
@@ -162,7 +162,7 @@ static void test_attrs_readers_return_default_when_absent_or_malformed(void)
 {
 	ch_attrs *a = ch_attrs_new();
 	CK_ULONG out = 77;
-	CK_BYTE two[2] = {1, 1};
+	CK_BYTE two[2] = { 1, 1 };
 
 	if (!CHECK(a != NULL))
 		return;
@@ -191,10 +191,10 @@ static void test_attrs_from_template_copies_every_entry(void)
 	CK_OBJECT_CLASS cls = CKO_DATA;
 	CK_BBOOL yes = CK_TRUE;
 	CK_ATTRIBUTE t[] = {
-	    {CKA_LABEL, "x", 1},
-	    {CKA_CLASS, &cls, sizeof(cls)},
-	    {CKA_TOKEN, &yes, sizeof(yes)},
-	    {CKA_ID, NULL, 0},
+		{ CKA_LABEL, "x", 1 },
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_ID, NULL, 0 },
 	};
 	ch_attrs *a = NULL;
 
@@ -219,7 +219,7 @@ static void test_attrs_from_template_copies_every_entry(void)
 
 static void test_attrs_from_template_rejects_duplicate_types(void)
 {
-	CK_ATTRIBUTE t[] = {{CKA_LABEL, "a", 1}, {CKA_ID, "i", 1}, {CKA_LABEL, "b", 1}};
+	CK_ATTRIBUTE t[] = { { CKA_LABEL, "a", 1 }, { CKA_ID, "i", 1 }, { CKA_LABEL, "b", 1 } };
 	ch_attrs *a = &not_set;
 
 	CHECK_RV(ch_attrs_from_template(t, 3, &a), CKR_TEMPLATE_INCONSISTENT);
@@ -228,7 +228,7 @@ static void test_attrs_from_template_rejects_duplicate_types(void)
 
 static void test_attrs_from_template_rejects_null_value_with_length(void)
 {
-	CK_ATTRIBUTE t[] = {{CKA_LABEL, "a", 1}, {CKA_ID, NULL, 4}};
+	CK_ATTRIBUTE t[] = { { CKA_LABEL, "a", 1 }, { CKA_ID, NULL, 4 } };
 	ch_attrs *a = &not_set;
 
 	CHECK_RV(ch_attrs_from_template(t, 2, &a), CKR_ATTRIBUTE_VALUE_INVALID);
@@ -246,33 +246,35 @@ static void test_attrs_match_requires_every_entry_equal(void)
 	CHECK_RV(ch_attrs_set(a, CKA_LABEL, "payments", 8), CKR_OK);
 	CHECK_RV(ch_attrs_set(a, CKA_ID, NULL, 0), CKR_OK);
 	{
-		CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, "payments", 8}};
+		CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) },
+			             { CKA_LABEL, "payments", 8 } };
 		CHECK(ch_attrs_match(a, t, 2));
 		CHECK(ch_attrs_match(a, t, 0)); /* the empty template matches all */
 	}
 	{
-		CK_ATTRIBUTE t[] = {{CKA_CLASS, &other, sizeof(other)}, {CKA_LABEL, "payments", 8}};
+		CK_ATTRIBUTE t[] = { { CKA_CLASS, &other, sizeof(other) },
+			             { CKA_LABEL, "payments", 8 } };
 		CHECK(!ch_attrs_match(a, t, 2));
 	}
 	{
-		CK_ATTRIBUTE t[] = {{CKA_LABEL, "payment", 7}};
+		CK_ATTRIBUTE t[] = { { CKA_LABEL, "payment", 7 } };
 		CHECK(!ch_attrs_match(a, t, 1));
 	}
 	{
-		CK_ATTRIBUTE t[] = {{CKA_LABEL, "paymenTs", 8}};
+		CK_ATTRIBUTE t[] = { { CKA_LABEL, "paymenTs", 8 } };
 		CHECK(!ch_attrs_match(a, t, 1));
 	}
 	{
 		/* A longer value that starts with the stored one. */
-		CK_ATTRIBUTE t[] = {{CKA_LABEL, "payments-eu", 11}};
+		CK_ATTRIBUTE t[] = { { CKA_LABEL, "payments-eu", 11 } };
 		CHECK(!ch_attrs_match(a, t, 1));
 	}
 	{
-		CK_ATTRIBUTE t[] = {{CKA_SUBJECT, "", 0}};
+		CK_ATTRIBUTE t[] = { { CKA_SUBJECT, "", 0 } };
 		CHECK(!ch_attrs_match(a, t, 1));
 	}
 	{
-		CK_ATTRIBUTE t[] = {{CKA_ID, NULL, 0}};
+		CK_ATTRIBUTE t[] = { { CKA_ID, NULL, 0 } };
 		CHECK(ch_attrs_match(a, t, 1));
 	}
 	ch_attrs_free(a);

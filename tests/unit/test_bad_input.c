@@ -26,9 +26,9 @@ typedef struct fixture {
 	long objects;                /* token objects of "t" the user sees */
 } fixture;
 
-static const CK_BYTE some_key[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
-                                     12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
-                                     23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const CK_BYTE some_key[32] = { 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+	                              12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+	                              23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
 
 /* A new RW session of the user (the login is the slot's). */
 static CK_SESSION_HANDLE fresh(const fixture *f)
@@ -153,7 +153,7 @@ static void null_general_and_slot(fixture *f)
 	CK_SLOT_ID ids[8], free_slot;
 	CK_ULONG n = 8;
 	CK_UTF8CHAR label[32];
-	CK_VERSION v3 = {3, 0};
+	CK_VERSION v3 = { 3, 0 };
 
 	ch_t_pad(label, sizeof(label), "never");
 	CHECK_RV(P11->C_GetInfo(NULL), CKR_ARGUMENTS_BAD);
@@ -165,7 +165,7 @@ static void null_general_and_slot(fixture *f)
 	CHECK_RV(P11->C_GetSlotInfo(f->e.slot, NULL), CKR_ARGUMENTS_BAD);
 	CHECK_RV(P11->C_GetTokenInfo(f->e.slot, NULL), CKR_ARGUMENTS_BAD);
 	CHECK_RV(P11->C_GetMechanismList(f->e.slot, NULL, NULL), CKR_ARGUMENTS_BAD);
-	CHECK_RV(P11->C_GetMechanismList(f->e.slot, (CK_MECHANISM_TYPE[8]){0}, NULL),
+	CHECK_RV(P11->C_GetMechanismList(f->e.slot, (CK_MECHANISM_TYPE[8]){ 0 }, NULL),
 	         CKR_ARGUMENTS_BAD);
 	CHECK_RV(P11->C_GetMechanismInfo(f->e.slot, CKM_AES_GCM, NULL), CKR_ARGUMENTS_BAD);
 	if (CHECK_RV(ch_t_free_slot(&free_slot), CKR_OK)) {
@@ -207,7 +207,7 @@ static void null_objects(fixture *f)
 	CK_SESSION_HANDLE h = f->h;
 	CK_OBJECT_HANDLE o, got[4];
 	CK_OBJECT_CLASS cls = CKO_DATA;
-	CK_ATTRIBUTE t[] = {CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true)};
+	CK_ATTRIBUTE t[] = { CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true) };
 	CK_ULONG n;
 
 	CHECK_RV(P11->C_CreateObject(h, NULL, 2, &o), CKR_ARGUMENTS_BAD);
@@ -227,14 +227,15 @@ static void null_objects(fixture *f)
 
 static void null_crypto(fixture *f)
 {
-	CK_MECHANISM gcm, ecdsa = {CKM_ECDSA, NULL, 0}, gen = {CKM_AES_KEY_GEN, NULL, 0},
-	                  pair = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_MECHANISM gcm, ecdsa = { CKM_ECDSA, NULL, 0 }, gen = { CKM_AES_KEY_GEN, NULL, 0 },
+	                  pair = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
 	CK_GCM_PARAMS gp;
-	CK_BYTE iv[12] = {0}, data[32] = {0}, out[128];
+	CK_BYTE iv[12] = { 0 }, data[32] = { 0 }, out[128];
 	CK_ULONG len = sizeof(out), vlen = 32;
 	CK_OBJECT_HANDLE k, k2;
-	CK_ATTRIBUTE kt[] = {CH_T_ULONG(CKA_VALUE_LEN, &vlen)};
-	CK_ATTRIBUTE pt[] = {CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params, sizeof(ch_t_p256_params))};
+	CK_ATTRIBUTE kt[] = { CH_T_ULONG(CKA_VALUE_LEN, &vlen) };
+	CK_ATTRIBUTE pt[] = { CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params,
+		                        sizeof(ch_t_p256_params)) };
 	CK_SESSION_HANDLE h;
 
 	ch_t_gcm(&gcm, &gp, iv, NULL, 0);
@@ -299,16 +300,18 @@ static void session_calls(fixture *f, CK_SESSION_HANDLE bad)
 	CK_ULONG len = sizeof(buf), n;
 	CK_OBJECT_HANDLE o, o2, got[4];
 	CK_OBJECT_CLASS cls = CKO_DATA;
-	CK_ATTRIBUTE t[] = {CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true)};
-	CK_ATTRIBUTE get[] = {CH_T_ATTR(CKA_LABEL, buf, sizeof(buf))};
-	CK_ATTRIBUTE set[] = {CH_T_STR(CKA_LABEL, "x")};
-	CK_MECHANISM gcm, ecdsa = {CKM_ECDSA, NULL, 0}, sha = {CKM_SHA256, NULL, 0},
-	                  gen = {CKM_AES_KEY_GEN, NULL, 0}, pair = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_ATTRIBUTE t[] = { CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true) };
+	CK_ATTRIBUTE get[] = { CH_T_ATTR(CKA_LABEL, buf, sizeof(buf)) };
+	CK_ATTRIBUTE set[] = { CH_T_STR(CKA_LABEL, "x") };
+	CK_MECHANISM gcm, ecdsa = { CKM_ECDSA, NULL, 0 }, sha = { CKM_SHA256, NULL, 0 },
+	                  gen = { CKM_AES_KEY_GEN, NULL, 0 },
+	                  pair = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
 	CK_GCM_PARAMS gp;
-	CK_BYTE iv[12] = {0};
+	CK_BYTE iv[12] = { 0 };
 	CK_ULONG vlen = 32;
-	CK_ATTRIBUTE kt[] = {CH_T_ULONG(CKA_VALUE_LEN, &vlen)};
-	CK_ATTRIBUTE pt[] = {CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params, sizeof(ch_t_p256_params))};
+	CK_ATTRIBUTE kt[] = { CH_T_ULONG(CKA_VALUE_LEN, &vlen) };
+	CK_ATTRIBUTE pt[] = { CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params,
+		                        sizeof(ch_t_p256_params)) };
 	const CK_UTF8CHAR_PTR pin = (CK_UTF8CHAR_PTR)CH_T_USER_PIN;
 	CK_ULONG pin_len = strlen(CH_T_USER_PIN);
 	const CK_RV want = CKR_SESSION_HANDLE_INVALID;
@@ -351,7 +354,7 @@ static void bad_sessions(fixture *f)
 	session_calls(f, 0xdead);
 	session_calls(f, f->closed);
 	/* The good session is still good. */
-	CHECK_RV(P11->C_GetSessionInfo(f->h, &(CK_SESSION_INFO){0}), CKR_OK);
+	CHECK_RV(P11->C_GetSessionInfo(f->h, &(CK_SESSION_INFO){ 0 }), CKR_OK);
 }
 
 static void test_invalid_session_handles(void)
@@ -366,11 +369,11 @@ static void object_calls(fixture *f, CK_OBJECT_HANDLE bad)
 	CK_BYTE buf[64];
 	CK_ULONG n;
 	CK_OBJECT_HANDLE o;
-	CK_ATTRIBUTE get[] = {CH_T_ATTR(CKA_LABEL, buf, sizeof(buf))};
-	CK_ATTRIBUTE set[] = {CH_T_STR(CKA_LABEL, "x")};
-	CK_MECHANISM gcm, ecdsa = {CKM_ECDSA, NULL, 0};
+	CK_ATTRIBUTE get[] = { CH_T_ATTR(CKA_LABEL, buf, sizeof(buf)) };
+	CK_ATTRIBUTE set[] = { CH_T_STR(CKA_LABEL, "x") };
+	CK_MECHANISM gcm, ecdsa = { CKM_ECDSA, NULL, 0 };
 	CK_GCM_PARAMS gp;
-	CK_BYTE iv[12] = {0};
+	CK_BYTE iv[12] = { 0 };
 
 	fprintf(stderr, "    object handle 0x%lx\n", (unsigned long)bad);
 	ch_t_gcm(&gcm, &gp, iv, NULL, 0);
@@ -405,7 +408,7 @@ static void test_invalid_object_and_key_handles(void)
 
 static void bad_slots(fixture *f)
 {
-	static const CK_SLOT_ID bad[] = {0, 999, 0xffffffffUL};
+	static const CK_SLOT_ID bad[] = { 0, 999, 0xffffffffUL };
 	CK_UTF8CHAR label[32];
 
 	ch_t_pad(label, sizeof(label), "never");
@@ -423,13 +426,13 @@ static void bad_slots(fixture *f)
 		CHECK_RV(P11->C_GetTokenInfo(s, &ti), CKR_SLOT_ID_INVALID);
 		CHECK_RV(P11->C_GetMechanismList(s, mechs, &n), CKR_SLOT_ID_INVALID);
 		CHECK_RV(P11->C_GetMechanismInfo(s, CKM_AES_GCM, &mi), CKR_SLOT_ID_INVALID);
-		CHECK_RV(
-		    P11->C_InitToken(s, (CK_UTF8CHAR_PTR)CH_T_SO_PIN, strlen(CH_T_SO_PIN), label),
-		    CKR_SLOT_ID_INVALID);
+		CHECK_RV(P11->C_InitToken(s, (CK_UTF8CHAR_PTR)CH_T_SO_PIN, strlen(CH_T_SO_PIN),
+		                          label),
+		         CKR_SLOT_ID_INVALID);
 		CHECK_RV(ch_t_open(s, true, &h), CKR_SLOT_ID_INVALID);
 		CHECK_RV(P11->C_CloseAllSessions(s), CKR_SLOT_ID_INVALID);
 	}
-	CHECK_RV(P11->C_GetSessionInfo(f->h, &(CK_SESSION_INFO){0}), CKR_OK);
+	CHECK_RV(P11->C_GetSessionInfo(f->h, &(CK_SESSION_INFO){ 0 }), CKR_OK);
 }
 
 static void test_invalid_slot_ids(void)
@@ -441,14 +444,14 @@ static void bad_attribute_types(fixture *f)
 {
 	CK_SESSION_HANDLE h = f->h;
 	CK_OBJECT_CLASS cls = CKO_DATA;
-	CK_BYTE v[4] = {1, 2, 3, 4}, buf[16];
+	CK_BYTE v[4] = { 1, 2, 3, 4 }, buf[16];
 	CK_OBJECT_HANDLE o;
-	CK_ATTRIBUTE create[] = {CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true),
-	                         CH_T_ATTR(UNKNOWN_ATTRIBUTE, v, 4)};
-	CK_ATTRIBUTE get[] = {CH_T_ATTR(UNKNOWN_ATTRIBUTE, buf, sizeof(buf))};
-	CK_ATTRIBUTE set[] = {CH_T_ATTR(UNKNOWN_ATTRIBUTE, v, 4)};
+	CK_ATTRIBUTE create[] = { CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true),
+		                  CH_T_ATTR(UNKNOWN_ATTRIBUTE, v, 4) };
+	CK_ATTRIBUTE get[] = { CH_T_ATTR(UNKNOWN_ATTRIBUTE, buf, sizeof(buf)) };
+	CK_ATTRIBUTE set[] = { CH_T_ATTR(UNKNOWN_ATTRIBUTE, v, 4) };
 	/* An attribute the spec defines, but not for this class. */
-	CK_ATTRIBUTE foreign[] = {CH_T_ATTR(CKA_MODULUS, v, 4)};
+	CK_ATTRIBUTE foreign[] = { CH_T_ATTR(CKA_MODULUS, v, 4) };
 
 	CHECK_RV(P11->C_CreateObject(h, create, 3, &o), CKR_ATTRIBUTE_TYPE_INVALID);
 	CHECK_RV(P11->C_GetAttributeValue(h, f->data, get, 1), CKR_ATTRIBUTE_TYPE_INVALID);
@@ -465,9 +468,9 @@ static void test_unknown_attribute_types(void)
 }
 
 static const ch_t_case tests[] = {
-    CH_T_CASE(test_null_pointers_are_arguments_bad), CH_T_CASE(test_invalid_session_handles),
-    CH_T_CASE(test_invalid_object_and_key_handles),  CH_T_CASE(test_invalid_slot_ids),
-    CH_T_CASE(test_unknown_attribute_types),
+	CH_T_CASE(test_null_pointers_are_arguments_bad), CH_T_CASE(test_invalid_session_handles),
+	CH_T_CASE(test_invalid_object_and_key_handles),  CH_T_CASE(test_invalid_slot_ids),
+	CH_T_CASE(test_unknown_attribute_types),
 };
 
 int main(void)

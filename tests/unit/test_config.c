@@ -15,7 +15,7 @@
 
 /* Rewrites e's configuration: the cheap KDF, the log file, then the text. */
 static bool write_conf(const ch_t_env *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 static bool write_conf(const ch_t_env *e, const char *fmt, ...)
 {
@@ -186,7 +186,7 @@ static void check_store_refused(const ch_t_env *e, const char *what)
 		n = 99;
 		rv = P11->C_GetSlotList(CK_TRUE, NULL, &n);
 		CHECK(rv == CKR_DEVICE_ERROR || (rv == CKR_OK && n == 0));
-		CHECK_RV(P11->C_GetSlotInfo(1, &(CK_SLOT_INFO){0}), CKR_SLOT_ID_INVALID);
+		CHECK_RV(P11->C_GetSlotInfo(1, &(CK_SLOT_INFO){ 0 }), CKR_SLOT_ID_INVALID);
 		CHECK_RV(P11->C_Finalize(NULL), CKR_OK);
 	} else {
 		CHECK_RV(rv, CKR_DEVICE_ERROR);
@@ -247,7 +247,7 @@ static void test_store_that_is_not_a_store_fails_cleanly(void)
 	/* Once the path is fixed, the same process works. */
 	REQUIRE(rmdir(e.store) == 0);
 	REQUIRE_RV(ch_t_initialize(), CKR_OK);
-	CHECK(ch_t_slots((CK_SLOT_ID[4]){0}, 4) == 1);
+	CHECK(ch_t_slots((CK_SLOT_ID[4]){ 0 }, 4) == 1);
 out:
 	free(after);
 	ch_t_env_free(&e);
@@ -261,12 +261,12 @@ static void test_broken_configuration_fails_initialize(void)
 	static const struct {
 		const char *what, *body, *line;
 	} bad[] = {
-	    {"a line that is not INI", "[store]\nthis is not a key value pair\n", "line 6"},
-	    {"an unknown key", "[pin]\npbkdf2_iteratoins = 5\n", "line 6"},
-	    {"a bad number", "[pin]\npbkdf2_iterations = lots\n", "line 6"},
-	    {"an unknown KDF", "[pin]\nkdf = md5\n", "line 6"},
-	    {"an unknown log level", "[log]\nlevel = chatty\n", "line 6"},
-	    {"an unknown section", "[stroe]\npath = /tmp/x.db\n", "line 6"},
+		{ "a line that is not INI", "[store]\nthis is not a key value pair\n", "line 6" },
+		{ "an unknown key", "[pin]\npbkdf2_iteratoins = 5\n", "line 6" },
+		{ "a bad number", "[pin]\npbkdf2_iterations = lots\n", "line 6" },
+		{ "an unknown KDF", "[pin]\nkdf = md5\n", "line 6" },
+		{ "an unknown log level", "[log]\nlevel = chatty\n", "line 6" },
+		{ "an unknown section", "[stroe]\npath = /tmp/x.db\n", "line 6" },
 	};
 
 	REQUIRE(ch_t_load() && ch_t_env_new(&e));
@@ -332,7 +332,7 @@ typedef struct saved_env {
 static saved_env env_save(const char *name)
 {
 	const char *v = getenv(name);
-	saved_env s = {name, v != NULL ? strdup(v) : NULL};
+	saved_env s = { name, v != NULL ? strdup(v) : NULL };
 
 	return s;
 }
@@ -365,7 +365,7 @@ static void test_default_store_without_any_configuration(void)
 	snprintf(dir, sizeof(dir), "%s/xdg/cipherhub", e.dir);
 	snprintf(path, sizeof(path), "%s/xdg/cipherhub/store.db", e.dir);
 	REQUIRE_RV(ch_t_initialize(), CKR_OK);
-	CHECK(ch_t_slots((CK_SLOT_ID[4]){0}, 4) == 1);
+	CHECK(ch_t_slots((CK_SLOT_ID[4]){ 0 }, 4) == 1);
 	CHECK_RV(P11->C_Finalize(NULL), CKR_OK);
 	CHECK(mode_of(dir) == 0700);
 	CHECK(mode_of(path) == 0600);
@@ -376,7 +376,7 @@ static void test_default_store_without_any_configuration(void)
 	setenv("HOME", path, 1);
 	snprintf(path, sizeof(path), "%s/home/.local/share/cipherhub/store.db", e.dir);
 	REQUIRE_RV(ch_t_initialize(), CKR_OK);
-	CHECK(ch_t_slots((CK_SLOT_ID[4]){0}, 4) == 1);
+	CHECK(ch_t_slots((CK_SLOT_ID[4]){ 0 }, 4) == 1);
 	CHECK_RV(P11->C_Finalize(NULL), CKR_OK);
 	CHECK(mode_of(path) == 0600);
 
@@ -387,7 +387,7 @@ static void test_default_store_without_any_configuration(void)
 	setenv("HOME", path, 1);
 	snprintf(path, sizeof(path), "%s/home2/.local/share/cipherhub/store.db", e.dir);
 	REQUIRE_RV(ch_t_initialize(), CKR_OK);
-	CHECK(ch_t_slots((CK_SLOT_ID[4]){0}, 4) == 1);
+	CHECK(ch_t_slots((CK_SLOT_ID[4]){ 0 }, 4) == 1);
 	CHECK_RV(P11->C_Finalize(NULL), CKR_OK);
 	CHECK(exists(path));
 	CHECK(!exists("relative/data/cipherhub/store.db"));
@@ -398,12 +398,12 @@ out:
 }
 
 static const ch_t_case tests[] = {
-    CH_T_CASE(test_env_store_wins_over_config_path),
-    CH_T_CASE(test_store_in_missing_directory_created_private),
-    CH_T_CASE(test_store_that_is_not_a_store_fails_cleanly),
-    CH_T_CASE(test_broken_configuration_fails_initialize),
-    CH_T_CASE(test_scrypt_kdf_from_configuration_works),
-    CH_T_CASE(test_default_store_without_any_configuration),
+	CH_T_CASE(test_env_store_wins_over_config_path),
+	CH_T_CASE(test_store_in_missing_directory_created_private),
+	CH_T_CASE(test_store_that_is_not_a_store_fails_cleanly),
+	CH_T_CASE(test_broken_configuration_fails_initialize),
+	CH_T_CASE(test_scrypt_kdf_from_configuration_works),
+	CH_T_CASE(test_default_store_without_any_configuration),
 };
 
 int main(void)

@@ -80,8 +80,8 @@ static int fork_child(const ch_t_env *e, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o
 		int status;
 
 		if (quiet)
-			status =
-			    ch_t_initialize() == CKR_OK && P11->C_Finalize(NULL) == CKR_OK ? 0 : 1;
+			status = ch_t_initialize() == CKR_OK && P11->C_Finalize(NULL) == CKR_OK ? 0
+			                                                                        : 1;
 		else
 			status = child_checks(e, h, o);
 		fflush(NULL);
@@ -122,7 +122,7 @@ static void test_child_needs_c_initialize_then_works(void)
 	CHECK(ch_t_count_label(h, "from-forked-child") == 1);
 	{
 		CK_OBJECT_HANDLE pub, priv;
-		CK_MECHANISM m = {CKM_ECDSA_SHA256, NULL, 0};
+		CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
 		CK_BYTE sig[128];
 		CK_ULONG slen = sizeof(sig);
 
@@ -170,8 +170,8 @@ out:
 }
 
 static const ch_t_case tests[] = {
-    CH_T_CASE(test_child_needs_c_initialize_then_works),
-    CH_T_CASE(test_parent_unharmed_by_children_that_exit),
+	CH_T_CASE(test_child_needs_c_initialize_then_works),
+	CH_T_CASE(test_parent_unharmed_by_children_that_exit),
 };
 
 int main(void)

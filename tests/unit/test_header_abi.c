@@ -64,15 +64,17 @@ static const struct {
 	const char *key;
 	const char *why;
 } p11kit_wrong[] = {
-    {"const CKR_EXCEEDED_MAX_ITERATIONS",
-     "p11-kit has 0x1c0; PKCS#11 2.40 and 3.0 (5.1) define 0x1b5"},
-    {"const CKR_FIPS_SELF_TEST_FAILED",
-     "p11-kit has 0x1c1; PKCS#11 2.40 and 3.0 (5.1) define 0x1b6"},
-    {"const CKR_LIBRARY_LOAD_FAILED", "p11-kit has 0x1c2; PKCS#11 2.40 and 3.0 (5.1) define 0x1b7"},
-    {"const CKR_PIN_TOO_WEAK", "p11-kit has 0x1c3; PKCS#11 2.40 and 3.0 (5.1) define 0x1b8"},
-    {"const CKR_PUBLIC_KEY_INVALID", "p11-kit has 0x1c4; PKCS#11 2.40 and 3.0 (5.1) define 0x1b9"},
-    {"const CRYPTOKI_VERSION_MINOR", "p11-kit's header is 2.40, ours 3.0"},
-    {"const CRYPTOKI_VERSION_MAJOR", "p11-kit's header is 2.40, ours 3.0"},
+	{ "const CKR_EXCEEDED_MAX_ITERATIONS",
+	  "p11-kit has 0x1c0; PKCS#11 2.40 and 3.0 (5.1) define 0x1b5" },
+	{ "const CKR_FIPS_SELF_TEST_FAILED",
+	  "p11-kit has 0x1c1; PKCS#11 2.40 and 3.0 (5.1) define 0x1b6" },
+	{ "const CKR_LIBRARY_LOAD_FAILED",
+	  "p11-kit has 0x1c2; PKCS#11 2.40 and 3.0 (5.1) define 0x1b7" },
+	{ "const CKR_PIN_TOO_WEAK", "p11-kit has 0x1c3; PKCS#11 2.40 and 3.0 (5.1) define 0x1b8" },
+	{ "const CKR_PUBLIC_KEY_INVALID",
+	  "p11-kit has 0x1c4; PKCS#11 2.40 and 3.0 (5.1) define 0x1b9" },
+	{ "const CRYPTOKI_VERSION_MINOR", "p11-kit's header is 2.40, ours 3.0" },
+	{ "const CRYPTOKI_VERSION_MAJOR", "p11-kit's header is 2.40, ours 3.0" },
 };
 
 /* Names p11-kit defines that are not PKCS#11 3.0: its own additions. */
@@ -80,9 +82,9 @@ static const struct {
 	const char *key;
 	const char *why;
 } p11kit_only[] = {
-    {"const CKC_OPENPGP", "p11-kit's vendor-defined certificate type"},
-    {"const CK_OTP_FORMAT",
-     "p11-kit's name for the OTP parameter type 7, CK_OTP_OUTPUT_FORMAT in the spec"},
+	{ "const CKC_OPENPGP", "p11-kit's vendor-defined certificate type" },
+	{ "const CK_OTP_FORMAT",
+	  "p11-kit's name for the OTP parameter type 7, CK_OTP_OUTPUT_FORMAT in the spec" },
 };
 
 /* ---- records ---- */
@@ -139,7 +141,7 @@ static int set_parse(abi_set *s, const char *text)
 
 static const abi_rec *set_find(const abi_set *s, const char *key)
 {
-	abi_rec k = {(char *)key, NULL};
+	abi_rec k = { (char *)key, NULL };
 
 	return s->n ? bsearch(&k, s->r, s->n, sizeof(*s->r), rec_cmp) : NULL;
 }
@@ -240,8 +242,8 @@ static void test_header_matches_p11kit(const abi_set *ours)
 {
 	char path[PATH_MAX];
 	const char *prog = p11kit_program(path, sizeof(path));
-	unsigned counts[3] = {0, 0, 0}; /* const, size, field compared */
-	abi_set theirs = {0};
+	unsigned counts[3] = { 0, 0, 0 }; /* const, size, field compared */
+	abi_set theirs = { 0 };
 	char *text = NULL;
 	FILE *p = NULL;
 	size_t i;
@@ -482,7 +484,7 @@ static void test_rv_names_complete(const abi_set *ours)
 
 int main(int argc, char **argv)
 {
-	abi_set ours = {0};
+	abi_set ours = { 0 };
 	char *text = NULL;
 	size_t len = 0;
 	FILE *mem;

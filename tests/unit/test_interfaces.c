@@ -22,7 +22,8 @@
 #include "cipherhub/pkcs11.h"
 #include "cipherhub/vendor.h"
 
-static const char *const exported[] = {"C_GetFunctionList", "C_GetInterfaceList", "C_GetInterface"};
+static const char *const exported[] = { "C_GetFunctionList", "C_GetInterfaceList",
+	                                "C_GetInterface" };
 #define N_EXPORTED (sizeof(exported) / sizeof(exported[0]))
 
 static int is_exported_name(const char *name)
@@ -38,9 +39,9 @@ static int is_exported_name(const char *name)
 /* The dynamic symbol table lists the three entry points and nothing else. */
 static void test_exports_exactly_the_three_entry_points(void *mod, const char *path)
 {
-	static const char *const hidden[] = {"C_Initialize",    "C_WrapKey",
-	                                     "C_LoginUser",     "CH_GetRegistrationInfo",
-	                                     "ch_module_check", "ch_session_get"};
+	static const char *const hidden[] = { "C_Initialize",    "C_WrapKey",
+		                              "C_LoginUser",     "CH_GetRegistrationInfo",
+		                              "ch_module_check", "ch_session_get" };
 	char cmd[4096], line[512];
 	unsigned seen = 0, others = 0;
 	FILE *p;
@@ -159,8 +160,8 @@ static void test_interface_list_two_call_convention(CK_C_GetInterfaceList get_if
 
 static void test_interface_lookup(CK_C_GetInterface get_iface, CK_C_GetFunctionList get_list)
 {
-	CK_VERSION v30 = {3, 0}, v240 = {2, 40}, v31 = {3, 1},
-	           vch = {CH_INTERFACE_VERSION_MAJOR, CH_INTERFACE_VERSION_MINOR};
+	CK_VERSION v30 = { 3, 0 }, v240 = { 2, 40 }, v31 = { 3, 1 },
+	           vch = { CH_INTERFACE_VERSION_MAJOR, CH_INTERFACE_VERSION_MINOR };
 	CK_INTERFACE_PTR in = NULL;
 	CK_INTERFACE sentinel;
 	CK_FUNCTION_LIST_PTR fl = NULL;

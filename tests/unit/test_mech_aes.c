@@ -134,9 +134,9 @@ static void test_registry_lists_and_describes_mechanisms(void)
 
 static void test_aes_keygen_sizes_and_errors(void)
 {
-	static const CK_ULONG sizes[] = {16, 24, 32};
-	CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
-	CK_BYTE junk[4] = {0};
+	static const CK_ULONG sizes[] = { 16, 24, 32 };
+	CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_BYTE junk[4] = { 0 };
 	ch_attrs *a = NULL, *b = NULL;
 	const ch_attr *va, *vb;
 	size_t i;
@@ -174,9 +174,9 @@ static void test_aes_keygen_sizes_and_errors(void)
 	m.pParameter = junk;
 	m.ulParameterLen = sizeof(junk);
 	CHECK_RV(ch_mech_generate_key(&m, a), CKR_MECHANISM_PARAM_INVALID);
-	m = (CK_MECHANISM){CKM_AES_GCM, NULL, 0};
+	m = (CK_MECHANISM){ CKM_AES_GCM, NULL, 0 };
 	CHECK_RV(ch_mech_generate_key(&m, a), CKR_MECHANISM_INVALID);
-	m = (CK_MECHANISM){CKM_ECDSA, NULL, 0};
+	m = (CK_MECHANISM){ CKM_ECDSA, NULL, 0 };
 	CHECK_RV(ch_mech_generate_key(&m, a), CKR_MECHANISM_INVALID);
 	ch_attrs_free(a);
 }
@@ -193,7 +193,7 @@ static bool gcm_accepts(long long iv_bits, long long tag_bits)
 static void gcm_vector(const json_t *t, long long iv_bits, long long tag_bits, unsigned *n_valid,
                        unsigned *n_invalid, unsigned *n_param)
 {
-	vec_bytes key = {0}, iv = {0}, aad = {0}, msg = {0}, ct = {0}, tag = {0};
+	vec_bytes key = { 0 }, iv = { 0 }, aad = { 0 }, msg = { 0 }, ct = { 0 }, tag = { 0 };
 	long long id = vec_int(t, "tcId");
 	const char *result = vec_str(t, "result");
 	CK_GCM_PARAMS p;
@@ -313,7 +313,7 @@ static void fill_inputs(void)
 
 static void test_gcm_multipart_equals_single_part(void)
 {
-	static const size_t chunks[] = {1, 7, 15, 16, 17, 100, 999, 1000, 4096};
+	static const size_t chunks[] = { 1, 7, 15, 16, 17, 100, 999, 1000, 4096 };
 	CK_BYTE one[sizeof(msg) + 16], parts[sizeof(msg) + 16], back[sizeof(msg) + 16];
 	CK_ULONG n1 = sizeof(one), n2, n3;
 	CK_GCM_PARAMS p;
@@ -328,9 +328,9 @@ static void test_gcm_multipart_equals_single_part(void)
 	CHECK_UL(n1, sizeof(msg) + 16);
 	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
 		n2 = sizeof(parts);
-		CHECK_RV(
-		    run_parts(CH_OP_ENCRYPT, &m, k, msg, sizeof(msg), chunks[i], parts, n2, &n2),
-		    CKR_OK);
+		CHECK_RV(run_parts(CH_OP_ENCRYPT, &m, k, msg, sizeof(msg), chunks[i], parts, n2,
+		                   &n2),
+		         CKR_OK);
 		CHECK_UL(n2, n1);
 		CHECK(memcmp(one, parts, n1) == 0);
 		n3 = sizeof(back);
@@ -523,7 +523,7 @@ out:
 
 static void test_gcm_ciphertext_shorter_than_tag(void)
 {
-	CK_BYTE ct[16] = {0}, out[16];
+	CK_BYTE ct[16] = { 0 }, out[16];
 	CK_ULONG room;
 	CK_GCM_PARAMS p;
 	CK_MECHANISM m;
@@ -590,17 +590,17 @@ static void test_gcm_empty_message_and_short_tag_round_trip(void)
 
 static void test_gcm_parameter_errors(void)
 {
-	static const CK_ULONG bad_tags[] = {0, 8, 24, 31, 33, 100, 136, 256};
+	static const CK_ULONG bad_tags[] = { 0, 8, 24, 31, 33, 100, 136, 256 };
 	CK_GCM_PARAMS p;
 	CK_MECHANISM m;
-	CK_BYTE iv[200] = {0};
+	CK_BYTE iv[200] = { 0 };
 	ch_attrs *k = aes_key(k256, 32), *bad = aes_key(k256, 20);
 	ch_op *op = NULL;
 	size_t i;
 
 	if (!CHECK(k != NULL && bad != NULL))
 		goto out;
-	m = (CK_MECHANISM){CKM_AES_GCM, NULL, 0};
+	m = (CK_MECHANISM){ CKM_AES_GCM, NULL, 0 };
 	CHECK_RV(ch_op_init(CH_OP_ENCRYPT, &m, k, &op), CKR_MECHANISM_PARAM_INVALID);
 	CHECK(op == NULL);
 	gcm_mech(&m, &p, iv, 12, NULL, 0, 128);
@@ -732,7 +732,7 @@ out:
 
 static void test_random(void)
 {
-	CK_BYTE a[64] = {0}, b[64] = {0};
+	CK_BYTE a[64] = { 0 }, b[64] = { 0 };
 
 	CHECK_RV(ch_random(a, sizeof(a)), CKR_OK);
 	CHECK_RV(ch_random(b, sizeof(b)), CKR_OK);

@@ -12,20 +12,21 @@
 #include "mech.h"
 #include "vectors.h"
 
-static const CK_BYTE oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
-static const CK_BYTE oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
-static const CK_BYTE oid_p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
+static const CK_BYTE oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const CK_BYTE oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+static const CK_BYTE oid_p521[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23 };
 
 /* "abc" and its SHA-256 (FIPS 180-2, appendix B.1). */
-static const CK_BYTE abc[] = {'a', 'b', 'c'};
+static const CK_BYTE abc[] = { 'a', 'b', 'c' };
 static const CK_BYTE abc_sha256[] = {
-    0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
-    0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+	0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+	0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+	0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
 };
 
-static const CK_MECHANISM mech_gen = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
-static const CK_MECHANISM mech_ecdsa = {CKM_ECDSA, NULL, 0};
-static const CK_MECHANISM mech_sha256 = {CKM_ECDSA_SHA256, NULL, 0};
+static const CK_MECHANISM mech_gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+static const CK_MECHANISM mech_ecdsa = { CKM_ECDSA, NULL, 0 };
+static const CK_MECHANISM mech_sha256 = { CKM_ECDSA_SHA256, NULL, 0 };
 
 /* A bare EC key object of that class with the given usage flag. */
 static ch_attrs *ec_obj(CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE usage, bool allowed)
@@ -131,9 +132,10 @@ out:
 
 static void test_ec_mechanism_info(void)
 {
-	static const CK_MECHANISM_TYPE types[] = {CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_ECDSA_SHA256};
-	static const CK_FLAGS use[] = {CKF_GENERATE_KEY_PAIR, CKF_SIGN | CKF_VERIFY,
-	                               CKF_SIGN | CKF_VERIFY};
+	static const CK_MECHANISM_TYPE types[] = { CKM_EC_KEY_PAIR_GEN, CKM_ECDSA,
+		                                   CKM_ECDSA_SHA256 };
+	static const CK_FLAGS use[] = { CKF_GENERATE_KEY_PAIR, CKF_SIGN | CKF_VERIFY,
+		                        CKF_SIGN | CKF_VERIFY };
 	CK_MECHANISM_INFO info;
 	CK_KEY_TYPE kt = 0;
 	size_t i;
@@ -216,38 +218,38 @@ static void test_ec_keygen_two_pairs_differ(void)
 
 static void test_ec_keygen_params_errors(void)
 {
-	static const CK_BYTE secp256k1[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a};
-	static const CK_BYTE implicit_ca[] = {0x05, 0x00};
-	static const CK_BYTE explicit_seq[] = {0x30, 0x03, 0x02, 0x01, 0x01};
-	static const CK_BYTE curve_name[] = {0x13, 0x05, 'P', '-', '2', '5', '6'};
-	static const CK_BYTE short_len[] = {0x06, 0x09, 0x2a, 0x86, 0x48,
-	                                    0xce, 0x3d, 0x03, 0x01, 0x07};
-	static const CK_BYTE trailing[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
-	                                   0x3d, 0x03, 0x01, 0x07, 0x00};
-	static const CK_BYTE open_oid[] = {0x06, 0x02, 0x2a, 0x86};
-	static const CK_BYTE padded_oid[] = {0x06, 0x03, 0x2a, 0x80, 0x01};
-	static const CK_BYTE octets[] = {0x04, 0x01, 0x00};
-	static const CK_BYTE one[] = {0x06};
+	static const CK_BYTE secp256k1[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a };
+	static const CK_BYTE implicit_ca[] = { 0x05, 0x00 };
+	static const CK_BYTE explicit_seq[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	static const CK_BYTE curve_name[] = { 0x13, 0x05, 'P', '-', '2', '5', '6' };
+	static const CK_BYTE short_len[] = { 0x06, 0x09, 0x2a, 0x86, 0x48,
+		                             0xce, 0x3d, 0x03, 0x01, 0x07 };
+	static const CK_BYTE trailing[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+		                            0x3d, 0x03, 0x01, 0x07, 0x00 };
+	static const CK_BYTE open_oid[] = { 0x06, 0x02, 0x2a, 0x86 };
+	static const CK_BYTE padded_oid[] = { 0x06, 0x03, 0x2a, 0x80, 0x01 };
+	static const CK_BYTE octets[] = { 0x04, 0x01, 0x00 };
+	static const CK_BYTE one[] = { 0x06 };
 	static const struct {
 		const CK_BYTE *v;
 		CK_ULONG len;
 		CK_RV rv;
 	} cases[] = {
-	    {secp256k1, sizeof(secp256k1), CKR_CURVE_NOT_SUPPORTED},
-	    {implicit_ca, sizeof(implicit_ca), CKR_CURVE_NOT_SUPPORTED},
-	    {explicit_seq, sizeof(explicit_seq), CKR_CURVE_NOT_SUPPORTED},
-	    {curve_name, sizeof(curve_name), CKR_CURVE_NOT_SUPPORTED},
-	    {short_len, sizeof(short_len), CKR_ATTRIBUTE_VALUE_INVALID},
-	    {trailing, sizeof(trailing), CKR_ATTRIBUTE_VALUE_INVALID},
-	    {open_oid, sizeof(open_oid), CKR_ATTRIBUTE_VALUE_INVALID},
-	    {padded_oid, sizeof(padded_oid), CKR_ATTRIBUTE_VALUE_INVALID},
-	    {octets, sizeof(octets), CKR_ATTRIBUTE_VALUE_INVALID},
-	    {one, sizeof(one), CKR_ATTRIBUTE_VALUE_INVALID},
-	    {oid_p256, 0, CKR_ATTRIBUTE_VALUE_INVALID},
+		{ secp256k1, sizeof(secp256k1), CKR_CURVE_NOT_SUPPORTED },
+		{ implicit_ca, sizeof(implicit_ca), CKR_CURVE_NOT_SUPPORTED },
+		{ explicit_seq, sizeof(explicit_seq), CKR_CURVE_NOT_SUPPORTED },
+		{ curve_name, sizeof(curve_name), CKR_CURVE_NOT_SUPPORTED },
+		{ short_len, sizeof(short_len), CKR_ATTRIBUTE_VALUE_INVALID },
+		{ trailing, sizeof(trailing), CKR_ATTRIBUTE_VALUE_INVALID },
+		{ open_oid, sizeof(open_oid), CKR_ATTRIBUTE_VALUE_INVALID },
+		{ padded_oid, sizeof(padded_oid), CKR_ATTRIBUTE_VALUE_INVALID },
+		{ octets, sizeof(octets), CKR_ATTRIBUTE_VALUE_INVALID },
+		{ one, sizeof(one), CKR_ATTRIBUTE_VALUE_INVALID },
+		{ oid_p256, 0, CKR_ATTRIBUTE_VALUE_INVALID },
 	};
 	ch_attrs *pub = NULL, *priv = NULL;
-	CK_BYTE junk[8] = {0};
-	CK_MECHANISM m = {CKM_EC_KEY_PAIR_GEN, junk, sizeof(junk)};
+	CK_BYTE junk[8] = { 0 };
+	CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, junk, sizeof(junk) };
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -260,9 +262,9 @@ static void test_ec_keygen_params_errors(void)
 	if (CHECK(pub != NULL && priv != NULL) &&
 	    CHECK_RV(ch_attrs_set(pub, CKA_EC_PARAMS, oid_p256, sizeof(oid_p256)), CKR_OK)) {
 		CHECK_RV(ch_mech_generate_key_pair(&m, pub, priv), CKR_MECHANISM_PARAM_INVALID);
-		m = (CK_MECHANISM){CKM_ECDSA, NULL, 0};
+		m = (CK_MECHANISM){ CKM_ECDSA, NULL, 0 };
 		CHECK_RV(ch_mech_generate_key_pair(&m, pub, priv), CKR_MECHANISM_INVALID);
-		m = (CK_MECHANISM){CKM_AES_KEY_GEN, NULL, 0};
+		m = (CK_MECHANISM){ CKM_AES_KEY_GEN, NULL, 0 };
 		CHECK_RV(ch_mech_generate_key_pair(&m, pub, priv), CKR_MECHANISM_INVALID);
 		CHECK(ch_attrs_get(priv, CKA_VALUE) == NULL);
 	}
@@ -307,7 +309,7 @@ typedef struct ecdsa_counts {
  * valid one, is also verified in parts. */
 static void ecdsa_vector(const ch_attrs *key, const json_t *t, bool parts, ecdsa_counts *c)
 {
-	vec_bytes msg = {0}, sig = {0};
+	vec_bytes msg = { 0 }, sig = { 0 };
 	long long id = vec_int(t, "tcId");
 	CK_RV want;
 
@@ -340,8 +342,8 @@ static void test_ecdsa_wycheproof_p256_sha256(void)
 {
 	json_t *root = vec_load("wycheproof/testvectors_v1/ecdsa_secp256r1_sha256_p1363_test.json");
 	const json_t *groups, *g, *pk, *tests;
-	ecdsa_counts c = {0};
-	vec_bytes pt = {0};
+	ecdsa_counts c = { 0 };
+	vec_bytes pt = { 0 };
 	ch_attrs *key;
 	size_t i, j;
 
@@ -518,8 +520,8 @@ static void test_ecdsa_signature_length_and_tamper(void)
 static void test_ecdsa_key_class_type_and_usage(void)
 {
 	ch_attrs *pub = NULL, *priv = NULL, *aes = NULL;
-	CK_BYTE junk[4] = {0}, v[32] = {1};
-	CK_MECHANISM with_param = {CKM_ECDSA_SHA256, junk, sizeof(junk)};
+	CK_BYTE junk[4] = { 0 }, v[32] = { 1 };
+	CK_MECHANISM with_param = { CKM_ECDSA_SHA256, junk, sizeof(junk) };
 	ch_op *op = NULL;
 
 	if (!CHECK_RV(gen_pair(oid_p256, sizeof(oid_p256), &pub, &priv), CKR_OK))
@@ -555,7 +557,7 @@ static void test_ecdsa_key_class_type_and_usage(void)
 
 static void test_ecdsa_malformed_keys(void)
 {
-	static const CK_BYTE secp256k1[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a};
+	static const CK_BYTE secp256k1[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a };
 	ch_attrs *pub = NULL, *priv = NULL;
 	const ch_attr *pt, *d;
 	CK_BYTE point[67], scalar[33], sig[64];

@@ -105,7 +105,7 @@ static int child_main(int argc, char **argv)
 /* Starts a child doing job on label (count may be NULL). */
 static pid_t start(const char *job, const char *label, const char *count)
 {
-	char *args[] = {"child", (char *)job, (char *)label, (char *)count, NULL};
+	char *args[] = { "child", (char *)job, (char *)label, (char *)count, NULL };
 
 	return ch_t_spawn_self(args);
 }
@@ -123,7 +123,7 @@ static void test_object_created_by_another_process_is_seen_without_reinit(void)
 	ch_t_env e;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE found[4], mine;
-	CK_ATTRIBUTE t[] = {CH_T_STR(CKA_LABEL, "from-child")};
+	CK_ATTRIBUTE t[] = { CH_T_STR(CKA_LABEL, "from-child") };
 	CK_BYTE buf[128];
 	CK_ULONG n, len = sizeof(buf);
 
@@ -189,7 +189,7 @@ static void test_concurrent_writers_lose_nothing(void)
 	ch_t_env e;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE o, all[3 * BULK];
-	CK_ATTRIBUTE by_app[] = {CH_T_STR(CKA_APPLICATION, "cipherhub-tests")};
+	CK_ATTRIBUTE by_app[] = { CH_T_STR(CKA_APPLICATION, "cipherhub-tests") };
 	CK_ULONG n;
 	pid_t a = -1, b = -1;
 	char count[16];
@@ -238,9 +238,9 @@ out:
 }
 
 static const ch_t_case tests[] = {
-    CH_T_CASE(test_object_created_by_another_process_is_seen_without_reinit),
-    CH_T_CASE(test_registration_created_by_another_process_appears),
-    CH_T_CASE(test_concurrent_writers_lose_nothing),
+	CH_T_CASE(test_object_created_by_another_process_is_seen_without_reinit),
+	CH_T_CASE(test_registration_created_by_another_process_appears),
+	CH_T_CASE(test_concurrent_writers_lose_nothing),
 };
 
 int main(int argc, char **argv)

@@ -22,18 +22,18 @@ static CK_OBJECT_CLASS c_data = CKO_DATA, c_cert = CKO_CERTIFICATE, c_pub = CKO_
 static CK_KEY_TYPE k_aes = CKK_AES, k_rsa = CKK_RSA, k_ec = CKK_EC, k_generic = CKK_GENERIC_SECRET,
                    k_chacha = CKK_CHACHA20, k_hmac = CKK_SHA256_HMAC;
 static CK_CERTIFICATE_TYPE x509 = CKC_X_509;
-static CK_BYTE aes32[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
-                            17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static CK_BYTE aes32[32] = { 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+	                     17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
 /* P-256 OID, a point and a scalar: shapes only, not a real key. */
-static CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
-static CK_BYTE point[] = {0x04, 0x41, 0x04, 1, 2, 3};
-static CK_BYTE scalar[] = {9, 8, 7, 6, 5};
-static CK_BYTE modulus[] = {0x00, 0x01, 0xff, 0x11}; /* 17 significant bits */
-static CK_BYTE pubexp[] = {0x01, 0x00, 0x01};
-static CK_BYTE privexp[] = {0x12, 0x34};
+static CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static CK_BYTE point[] = { 0x04, 0x41, 0x04, 1, 2, 3 };
+static CK_BYTE scalar[] = { 9, 8, 7, 6, 5 };
+static CK_BYTE modulus[] = { 0x00, 0x01, 0xff, 0x11 }; /* 17 significant bits */
+static CK_BYTE pubexp[] = { 0x01, 0x00, 0x01 };
+static CK_BYTE privexp[] = { 0x12, 0x34 };
 
-static const ch_object_env user = {.so = false};
-static const ch_object_env so = {.so = true};
+static const ch_object_env user = { .so = false };
+static const ch_object_env so = { .so = true };
 
 /* clang-format off */
 #define A(type, var)     {(type), &(var), sizeof(var)}
@@ -53,9 +53,9 @@ static CK_RV create_aes(const CK_ATTRIBUTE *extra, CK_ULONG n, const ch_object_e
                         ch_attrs **out)
 {
 	CK_ATTRIBUTE t[24] = {
-	    A(CKA_CLASS, c_secret),
-	    A(CKA_KEY_TYPE, k_aes),
-	    AB(CKA_VALUE, aes32),
+		A(CKA_CLASS, c_secret),
+		A(CKA_KEY_TYPE, k_aes),
+		AB(CKA_VALUE, aes32),
 	};
 
 	if (n > N(t) - 3)
@@ -143,11 +143,11 @@ static void test_create_secret_key_gets_spec_and_token_defaults(void)
 
 static void test_create_private_defaults_by_class(void)
 {
-	CK_ATTRIBUTE data[] = {A(CKA_CLASS, c_data)};
-	CK_ATTRIBUTE pub[] = {A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_ec), AB(CKA_EC_PARAMS, p256),
-	                      AB(CKA_EC_POINT, point)};
-	CK_ATTRIBUTE priv[] = {A(CKA_CLASS, c_priv), A(CKA_KEY_TYPE, k_ec), AB(CKA_EC_PARAMS, p256),
-	                       AB(CKA_VALUE, scalar)};
+	CK_ATTRIBUTE data[] = { A(CKA_CLASS, c_data) };
+	CK_ATTRIBUTE pub[] = { A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_ec), AB(CKA_EC_PARAMS, p256),
+		               AB(CKA_EC_POINT, point) };
+	CK_ATTRIBUTE priv[] = { A(CKA_CLASS, c_priv), A(CKA_KEY_TYPE, k_ec),
+		                AB(CKA_EC_PARAMS, p256), AB(CKA_VALUE, scalar) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(create(data, N(data), &user, &a), CKR_OK);
@@ -175,8 +175,10 @@ static void test_create_private_defaults_by_class(void)
 
 static void test_create_caller_values_override_defaults(void)
 {
-	CK_ATTRIBUTE extra[] = {A(CKA_TOKEN, yes),     A(CKA_PRIVATE, no),  A(CKA_ENCRYPT, yes),
-	                        A(CKA_SENSITIVE, yes), AS(CKA_LABEL, "k1"), AS(CKA_ID, "\x01\x02")};
+	CK_ATTRIBUTE extra[] = {
+		A(CKA_TOKEN, yes),     A(CKA_PRIVATE, no),  A(CKA_ENCRYPT, yes),
+		A(CKA_SENSITIVE, yes), AS(CKA_LABEL, "k1"), AS(CKA_ID, "\x01\x02")
+	};
 	ch_attrs *a = aes_key(extra, N(extra));
 
 	if (a == NULL)
@@ -194,7 +196,7 @@ static void test_create_caller_values_override_defaults(void)
 static void test_create_stores_booleans_normalised(void)
 {
 	CK_BBOOL odd = 0x5a;
-	CK_ATTRIBUTE extra[] = {A(CKA_TOKEN, odd)};
+	CK_ATTRIBUTE extra[] = { A(CKA_TOKEN, odd) };
 	ch_attrs *a = aes_key(extra, N(extra));
 
 	if (a == NULL)
@@ -205,7 +207,7 @@ static void test_create_stores_booleans_normalised(void)
 
 static void test_create_requires_class(void)
 {
-	CK_ATTRIBUTE t[] = {A(CKA_KEY_TYPE, k_aes), AB(CKA_VALUE, aes32)};
+	CK_ATTRIBUTE t[] = { A(CKA_KEY_TYPE, k_aes), AB(CKA_VALUE, aes32) };
 	ch_attrs *a = &not_set;
 
 	CHECK_RV(create(t, N(t), &user, &a), CKR_TEMPLATE_INCOMPLETE);
@@ -215,41 +217,41 @@ static void test_create_requires_class(void)
 /* Footnote 1, for every class and key type family. */
 static void test_create_requires_footnote_1_attributes(void)
 {
-	CK_ATTRIBUTE no_key_type[] = {A(CKA_CLASS, c_secret), AB(CKA_VALUE, aes32)};
-	CK_ATTRIBUTE no_value[] = {A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_aes)};
-	CK_ATTRIBUTE no_cert_type[] = {A(CKA_CLASS, c_cert), AS(CKA_SUBJECT, "s"),
-	                               AS(CKA_VALUE, "v")};
-	CK_ATTRIBUTE no_subject[] = {A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
-	                             AS(CKA_VALUE, "v")};
-	CK_ATTRIBUTE no_cert_value[] = {A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
-	                                AS(CKA_SUBJECT, "s")};
-	CK_ATTRIBUTE rsa_no_exp[] = {A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_rsa),
-	                             AB(CKA_MODULUS, modulus)};
-	CK_ATTRIBUTE rsa_no_mod[] = {A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_rsa),
-	                             AB(CKA_PUBLIC_EXPONENT, pubexp)};
-	CK_ATTRIBUTE rsa_priv_no_d[] = {A(CKA_CLASS, c_priv), A(CKA_KEY_TYPE, k_rsa),
-	                                AB(CKA_MODULUS, modulus)};
-	CK_ATTRIBUTE ec_pub_no_point[] = {A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_ec),
-	                                  AB(CKA_EC_PARAMS, p256)};
-	CK_ATTRIBUTE ec_pub_no_params[] = {A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_ec),
-	                                   AB(CKA_EC_POINT, point)};
-	CK_ATTRIBUTE ec_priv_no_value[] = {A(CKA_CLASS, c_priv), A(CKA_KEY_TYPE, k_ec),
-	                                   AB(CKA_EC_PARAMS, p256)};
+	CK_ATTRIBUTE no_key_type[] = { A(CKA_CLASS, c_secret), AB(CKA_VALUE, aes32) };
+	CK_ATTRIBUTE no_value[] = { A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_aes) };
+	CK_ATTRIBUTE no_cert_type[] = { A(CKA_CLASS, c_cert), AS(CKA_SUBJECT, "s"),
+		                        AS(CKA_VALUE, "v") };
+	CK_ATTRIBUTE no_subject[] = { A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
+		                      AS(CKA_VALUE, "v") };
+	CK_ATTRIBUTE no_cert_value[] = { A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
+		                         AS(CKA_SUBJECT, "s") };
+	CK_ATTRIBUTE rsa_no_exp[] = { A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_rsa),
+		                      AB(CKA_MODULUS, modulus) };
+	CK_ATTRIBUTE rsa_no_mod[] = { A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_rsa),
+		                      AB(CKA_PUBLIC_EXPONENT, pubexp) };
+	CK_ATTRIBUTE rsa_priv_no_d[] = { A(CKA_CLASS, c_priv), A(CKA_KEY_TYPE, k_rsa),
+		                         AB(CKA_MODULUS, modulus) };
+	CK_ATTRIBUTE ec_pub_no_point[] = { A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_ec),
+		                           AB(CKA_EC_PARAMS, p256) };
+	CK_ATTRIBUTE ec_pub_no_params[] = { A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_ec),
+		                            AB(CKA_EC_POINT, point) };
+	CK_ATTRIBUTE ec_priv_no_value[] = { A(CKA_CLASS, c_priv), A(CKA_KEY_TYPE, k_ec),
+		                            AB(CKA_EC_PARAMS, p256) };
 	const struct {
 		const CK_ATTRIBUTE *t;
 		CK_ULONG n;
 	} cases[] = {
-	    {no_key_type, N(no_key_type)},
-	    {no_value, N(no_value)},
-	    {no_cert_type, N(no_cert_type)},
-	    {no_subject, N(no_subject)},
-	    {no_cert_value, N(no_cert_value)},
-	    {rsa_no_exp, N(rsa_no_exp)},
-	    {rsa_no_mod, N(rsa_no_mod)},
-	    {rsa_priv_no_d, N(rsa_priv_no_d)},
-	    {ec_pub_no_point, N(ec_pub_no_point)},
-	    {ec_pub_no_params, N(ec_pub_no_params)},
-	    {ec_priv_no_value, N(ec_priv_no_value)},
+		{ no_key_type, N(no_key_type) },
+		{ no_value, N(no_value) },
+		{ no_cert_type, N(no_cert_type) },
+		{ no_subject, N(no_subject) },
+		{ no_cert_value, N(no_cert_value) },
+		{ rsa_no_exp, N(rsa_no_exp) },
+		{ rsa_no_mod, N(rsa_no_mod) },
+		{ rsa_priv_no_d, N(rsa_priv_no_d) },
+		{ ec_pub_no_point, N(ec_pub_no_point) },
+		{ ec_pub_no_params, N(ec_pub_no_params) },
+		{ ec_priv_no_value, N(ec_priv_no_value) },
 	};
 
 	for (size_t i = 0; i < N(cases); i++) {
@@ -264,29 +266,29 @@ static void test_create_requires_footnote_1_attributes(void)
 
 static void test_create_complete_objects_of_every_class(void)
 {
-	CK_ATTRIBUTE cert[] = {A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
-	                       AS(CKA_SUBJECT, "subject"), AS(CKA_VALUE, "der")};
-	CK_ATTRIBUTE rsa_pub[] = {A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_rsa),
-	                          AB(CKA_MODULUS, modulus), AB(CKA_PUBLIC_EXPONENT, pubexp)};
-	CK_ATTRIBUTE rsa_priv[] = {A(CKA_CLASS, c_priv),
-	                           A(CKA_KEY_TYPE, k_rsa),
-	                           AB(CKA_MODULUS, modulus),
-	                           AB(CKA_PRIVATE_EXPONENT, privexp),
-	                           AB(CKA_PUBLIC_EXPONENT, pubexp),
-	                           AB(CKA_PRIME_1, privexp),
-	                           AB(CKA_PRIME_2, privexp),
-	                           AB(CKA_EXPONENT_1, privexp),
-	                           AB(CKA_EXPONENT_2, privexp),
-	                           AB(CKA_COEFFICIENT, privexp)};
+	CK_ATTRIBUTE cert[] = { A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
+		                AS(CKA_SUBJECT, "subject"), AS(CKA_VALUE, "der") };
+	CK_ATTRIBUTE rsa_pub[] = { A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_rsa),
+		                   AB(CKA_MODULUS, modulus), AB(CKA_PUBLIC_EXPONENT, pubexp) };
+	CK_ATTRIBUTE rsa_priv[] = { A(CKA_CLASS, c_priv),
+		                    A(CKA_KEY_TYPE, k_rsa),
+		                    AB(CKA_MODULUS, modulus),
+		                    AB(CKA_PRIVATE_EXPONENT, privexp),
+		                    AB(CKA_PUBLIC_EXPONENT, pubexp),
+		                    AB(CKA_PRIME_1, privexp),
+		                    AB(CKA_PRIME_2, privexp),
+		                    AB(CKA_EXPONENT_1, privexp),
+		                    AB(CKA_EXPONENT_2, privexp),
+		                    AB(CKA_COEFFICIENT, privexp) };
 	CK_KEY_TYPE ed = CKK_EC_EDWARDS, mont = CKK_EC_MONTGOMERY;
-	CK_ATTRIBUTE ed_priv[] = {A(CKA_CLASS, c_priv), A(CKA_KEY_TYPE, ed),
-	                          AB(CKA_EC_PARAMS, p256), AB(CKA_VALUE, scalar)};
-	CK_ATTRIBUTE mont_pub[] = {A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, mont),
-	                           AB(CKA_EC_PARAMS, p256), AB(CKA_EC_POINT, point)};
-	CK_ATTRIBUTE hmac[] = {A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_hmac),
-	                       AS(CKA_VALUE, "any length key")};
-	CK_ATTRIBUTE chacha[] = {A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_chacha),
-	                         AB(CKA_VALUE, aes32)};
+	CK_ATTRIBUTE ed_priv[] = { A(CKA_CLASS, c_priv), A(CKA_KEY_TYPE, ed),
+		                   AB(CKA_EC_PARAMS, p256), AB(CKA_VALUE, scalar) };
+	CK_ATTRIBUTE mont_pub[] = { A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, mont),
+		                    AB(CKA_EC_PARAMS, p256), AB(CKA_EC_POINT, point) };
+	CK_ATTRIBUTE hmac[] = { A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_hmac),
+		                AS(CKA_VALUE, "any length key") };
+	CK_ATTRIBUTE chacha[] = { A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_chacha),
+		                  AB(CKA_VALUE, aes32) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(create(cert, N(cert), &user, &a), CKR_OK);
@@ -320,7 +322,7 @@ static void test_create_complete_objects_of_every_class(void)
 /* Footnote 2, on attributes the token alone computes. */
 static void test_create_rejects_local(void)
 {
-	CK_ATTRIBUTE extra[] = {A(CKA_LOCAL, yes)};
+	CK_ATTRIBUTE extra[] = { A(CKA_LOCAL, yes) };
 	ch_attrs *a = &not_set;
 
 	CHECK_RV(create_aes(extra, N(extra), &user, &a), CKR_ATTRIBUTE_READ_ONLY);
@@ -330,8 +332,8 @@ static void test_create_rejects_local(void)
 static void test_create_rejects_computed_attributes(void)
 {
 	CK_ULONG mech = CKM_AES_KEY_GEN;
-	CK_ATTRIBUTE cases[] = {A(CKA_KEY_GEN_MECHANISM, mech), A(CKA_ALWAYS_SENSITIVE, no),
-	                        A(CKA_NEVER_EXTRACTABLE, no), AS(CKA_UNIQUE_ID, "1234")};
+	CK_ATTRIBUTE cases[] = { A(CKA_KEY_GEN_MECHANISM, mech), A(CKA_ALWAYS_SENSITIVE, no),
+		                 A(CKA_NEVER_EXTRACTABLE, no), AS(CKA_UNIQUE_ID, "1234") };
 
 	for (size_t i = 0; i < N(cases); i++) {
 		ch_attrs *a = NULL;
@@ -345,7 +347,7 @@ static void test_create_rejects_computed_attributes(void)
 static void test_create_rejects_value_len(void)
 {
 	CK_ULONG len = 32;
-	CK_ATTRIBUTE extra[] = {A(CKA_VALUE_LEN, len)};
+	CK_ATTRIBUTE extra[] = { A(CKA_VALUE_LEN, len) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(create_aes(extra, N(extra), &user, &a), CKR_TEMPLATE_INCONSISTENT);
@@ -355,8 +357,8 @@ static void test_create_rejects_value_len(void)
 static void test_create_rejects_modulus_bits(void)
 {
 	CK_ULONG bits = 2048;
-	CK_ATTRIBUTE t[] = {A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_rsa), AB(CKA_MODULUS, modulus),
-	                    AB(CKA_PUBLIC_EXPONENT, pubexp), A(CKA_MODULUS_BITS, bits)};
+	CK_ATTRIBUTE t[] = { A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_rsa), AB(CKA_MODULUS, modulus),
+		             AB(CKA_PUBLIC_EXPONENT, pubexp), A(CKA_MODULUS_BITS, bits) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(create(t, N(t), &user, &a), CKR_TEMPLATE_INCONSISTENT);
@@ -366,10 +368,10 @@ static void test_create_rejects_modulus_bits(void)
 /* Footnote 10. */
 static void test_trusted_only_so_may_set_true(void)
 {
-	CK_ATTRIBUTE t[] = {A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
-	                    AS(CKA_SUBJECT, "s"), AS(CKA_VALUE, "v"), A(CKA_TRUSTED, yes)};
-	CK_ATTRIBUTE untrust[] = {A(CKA_TRUSTED, no)};
-	CK_ATTRIBUTE trust[] = {A(CKA_TRUSTED, yes)};
+	CK_ATTRIBUTE t[] = { A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
+		             AS(CKA_SUBJECT, "s"), AS(CKA_VALUE, "v"), A(CKA_TRUSTED, yes) };
+	CK_ATTRIBUTE untrust[] = { A(CKA_TRUSTED, no) };
+	CK_ATTRIBUTE trust[] = { A(CKA_TRUSTED, yes) };
 	ch_attrs *a = NULL, *b = NULL;
 
 	CHECK_RV(create(t, N(t), &user, &a), CKR_ATTRIBUTE_READ_ONLY);
@@ -403,14 +405,14 @@ static void test_trusted_only_so_may_set_true(void)
 static void test_create_rejects_unknown_and_foreign_types(void)
 {
 	CK_ULONG v = 1;
-	CK_ATTRIBUTE unknown[] = {{0x7777UL, &v, sizeof(v)}};
-	CK_ATTRIBUTE vendor[] = {{CKA_VENDOR_DEFINED | 1, &v, sizeof(v)}};
-	CK_ATTRIBUTE foreign[] = {AB(CKA_MODULUS, modulus)};      /* RSA, not AES */
-	CK_ATTRIBUTE not_secret[] = {A(CKA_VERIFY_RECOVER, yes)}; /* public keys only */
-	CK_ATTRIBUTE pub_sign[] = {A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_ec),
-	                           AB(CKA_EC_PARAMS, p256), AB(CKA_EC_POINT, point),
-	                           A(CKA_SIGN, yes)};
-	CK_ATTRIBUTE data_key_type[] = {A(CKA_CLASS, c_data), A(CKA_KEY_TYPE, k_aes)};
+	CK_ATTRIBUTE unknown[] = { { 0x7777UL, &v, sizeof(v) } };
+	CK_ATTRIBUTE vendor[] = { { CKA_VENDOR_DEFINED | 1, &v, sizeof(v) } };
+	CK_ATTRIBUTE foreign[] = { AB(CKA_MODULUS, modulus) };      /* RSA, not AES */
+	CK_ATTRIBUTE not_secret[] = { A(CKA_VERIFY_RECOVER, yes) }; /* public keys only */
+	CK_ATTRIBUTE pub_sign[] = { A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_ec),
+		                    AB(CKA_EC_PARAMS, p256), AB(CKA_EC_POINT, point),
+		                    A(CKA_SIGN, yes) };
+	CK_ATTRIBUTE data_key_type[] = { A(CKA_CLASS, c_data), A(CKA_KEY_TYPE, k_aes) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(create_aes(unknown, 1, &user, &a), CKR_ATTRIBUTE_TYPE_INVALID);
@@ -424,23 +426,23 @@ static void test_create_rejects_unknown_and_foreign_types(void)
 
 static void test_create_checks_value_sizes_and_forms(void)
 {
-	CK_BYTE two[2] = {1, 0};
+	CK_BYTE two[2] = { 1, 0 };
 	unsigned int small = 5;
-	CK_BYTE bad_utf8[] = {'a', 0xc0, 0x80};   /* overlong NUL */
-	CK_BYTE surrogate[] = {0xed, 0xa0, 0x80}; /* U+D800 */
-	CK_BYTE cut_utf8[] = {'a', 0xe2, 0x82};   /* truncated */
+	CK_BYTE bad_utf8[] = { 'a', 0xc0, 0x80 };   /* overlong NUL */
+	CK_BYTE surrogate[] = { 0xed, 0xa0, 0x80 }; /* U+D800 */
+	CK_BYTE cut_utf8[] = { 'a', 0xe2, 0x82 };   /* truncated */
 	CK_ATTRIBUTE cases[] = {
-	    {CKA_TOKEN, two, sizeof(two)},  /* bool of 2 bytes */
-	    {CKA_SENSITIVE, NULL, 0},       /* bool of 0 bytes */
-	    {CKA_ID, NULL, 3},              /* length without a value */
-	    AS(CKA_START_DATE, "2024131"),  /* 7 bytes */
-	    AS(CKA_START_DATE, "20241301"), /* month 13 */
-	    AS(CKA_END_DATE, "2024x101"),   /* not digits */
-	    AS(CKA_END_DATE, "20240100"),   /* day 0 */
-	    AB(CKA_LABEL, bad_utf8),        /* not UTF-8 */
-	    AB(CKA_LABEL, surrogate),
-	    AB(CKA_LABEL, cut_utf8),
-	    AS(CKA_ALLOWED_MECHANISMS, "abc"), /* not whole CK_ULONGs */
+		{ CKA_TOKEN, two, sizeof(two) }, /* bool of 2 bytes */
+		{ CKA_SENSITIVE, NULL, 0 },      /* bool of 0 bytes */
+		{ CKA_ID, NULL, 3 },             /* length without a value */
+		AS(CKA_START_DATE, "2024131"),   /* 7 bytes */
+		AS(CKA_START_DATE, "20241301"),  /* month 13 */
+		AS(CKA_END_DATE, "2024x101"),    /* not digits */
+		AS(CKA_END_DATE, "20240100"),    /* day 0 */
+		AB(CKA_LABEL, bad_utf8),         /* not UTF-8 */
+		AB(CKA_LABEL, surrogate),
+		AB(CKA_LABEL, cut_utf8),
+		AS(CKA_ALLOWED_MECHANISMS, "abc"), /* not whole CK_ULONGs */
 	};
 
 	for (size_t i = 0; i < N(cases); i++) {
@@ -452,9 +454,9 @@ static void test_create_checks_value_sizes_and_forms(void)
 		ch_attrs_free(a);
 	}
 	if (sizeof(small) != sizeof(CK_ULONG)) {
-		CK_ATTRIBUTE t[] = {{CKA_CLASS, &small, sizeof(small)},
-		                    A(CKA_KEY_TYPE, k_aes),
-		                    AB(CKA_VALUE, aes32)};
+		CK_ATTRIBUTE t[] = { { CKA_CLASS, &small, sizeof(small) },
+			             A(CKA_KEY_TYPE, k_aes),
+			             AB(CKA_VALUE, aes32) };
 		ch_attrs *a = NULL;
 
 		CHECK_RV(create(t, N(t), &user, &a), CKR_ATTRIBUTE_VALUE_INVALID);
@@ -462,10 +464,10 @@ static void test_create_checks_value_sizes_and_forms(void)
 	}
 	{
 		/* Good forms pass: a date, UTF-8 beyond ASCII, a mechanism list. */
-		CK_MECHANISM_TYPE mechs[] = {CKM_AES_GCM, CKM_AES_KEY_WRAP};
-		CK_ATTRIBUTE good[] = {AS(CKA_START_DATE, "20240229"),
-		                       AS(CKA_LABEL, "cl\xc3\xa9 \xf0\x9f\x94\x91"),
-		                       AB(CKA_ALLOWED_MECHANISMS, mechs)};
+		CK_MECHANISM_TYPE mechs[] = { CKM_AES_GCM, CKM_AES_KEY_WRAP };
+		CK_ATTRIBUTE good[] = { AS(CKA_START_DATE, "20240229"),
+			                AS(CKA_LABEL, "cl\xc3\xa9 \xf0\x9f\x94\x91"),
+			                AB(CKA_ALLOWED_MECHANISMS, mechs) };
 		ch_attrs *a = aes_key(good, N(good));
 
 		CHECK(a != NULL && ch_attrs_get(a, CKA_ALLOWED_MECHANISMS)->len == sizeof(mechs));
@@ -478,11 +480,11 @@ static void test_create_rejects_unknown_class_key_and_certificate_type(void)
 	CK_OBJECT_CLASS mech_class = CKO_MECHANISM;
 	CK_KEY_TYPE des3 = CKK_DES3;
 	CK_CERTIFICATE_TYPE wtls = CKC_WTLS;
-	CK_ATTRIBUTE bad_class[] = {A(CKA_CLASS, mech_class)};
-	CK_ATTRIBUTE bad_kt[] = {A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, des3),
-	                         AB(CKA_VALUE, aes32)};
-	CK_ATTRIBUTE bad_cert[] = {A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, wtls),
-	                           AS(CKA_SUBJECT, "s"), AS(CKA_VALUE, "v")};
+	CK_ATTRIBUTE bad_class[] = { A(CKA_CLASS, mech_class) };
+	CK_ATTRIBUTE bad_kt[] = { A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, des3),
+		                  AB(CKA_VALUE, aes32) };
+	CK_ATTRIBUTE bad_cert[] = { A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, wtls),
+		                    AS(CKA_SUBJECT, "s"), AS(CKA_VALUE, "v") };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(create(bad_class, N(bad_class), &user, &a), CKR_ATTRIBUTE_VALUE_INVALID);
@@ -493,8 +495,8 @@ static void test_create_rejects_unknown_class_key_and_certificate_type(void)
 
 static void test_create_rejects_key_type_of_another_class(void)
 {
-	CK_ATTRIBUTE t[] = {A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_aes), AB(CKA_VALUE, aes32)};
-	CK_ATTRIBUTE u[] = {A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_rsa), AB(CKA_VALUE, aes32)};
+	CK_ATTRIBUTE t[] = { A(CKA_CLASS, c_pub), A(CKA_KEY_TYPE, k_aes), AB(CKA_VALUE, aes32) };
+	CK_ATTRIBUTE u[] = { A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_rsa), AB(CKA_VALUE, aes32) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(create(t, N(t), &user, &a), CKR_TEMPLATE_INCONSISTENT);
@@ -504,7 +506,7 @@ static void test_create_rejects_key_type_of_another_class(void)
 
 static void test_create_rejects_duplicate_attribute(void)
 {
-	CK_ATTRIBUTE extra[] = {A(CKA_ENCRYPT, yes), A(CKA_ENCRYPT, no)};
+	CK_ATTRIBUTE extra[] = { A(CKA_ENCRYPT, yes), A(CKA_ENCRYPT, no) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(create_aes(extra, N(extra), &user, &a), CKR_TEMPLATE_INCONSISTENT);
@@ -513,12 +515,13 @@ static void test_create_rejects_duplicate_attribute(void)
 
 static void test_aes_value_length_checked(void)
 {
-	static const CK_ULONG lens[] = {0, 1, 15, 17, 20, 31, 33, 64};
-	CK_BYTE buf[64] = {0};
+	static const CK_ULONG lens[] = { 0, 1, 15, 17, 20, 31, 33, 64 };
+	CK_BYTE buf[64] = { 0 };
 
 	for (size_t i = 0; i < N(lens); i++) {
-		CK_ATTRIBUTE t[] = {
-		    A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_aes), {CKA_VALUE, buf, lens[i]}};
+		CK_ATTRIBUTE t[] = { A(CKA_CLASS, c_secret),
+			             A(CKA_KEY_TYPE, k_aes),
+			             { CKA_VALUE, buf, lens[i] } };
 		ch_attrs *a = NULL;
 
 		if (!CHECK_RV(create(t, N(t), &user, &a), CKR_ATTRIBUTE_VALUE_INVALID))
@@ -526,8 +529,9 @@ static void test_aes_value_length_checked(void)
 		CHECK(a == NULL);
 	}
 	for (CK_ULONG len = 16; len <= 32; len += 8) {
-		CK_ATTRIBUTE t[] = {
-		    A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_aes), {CKA_VALUE, buf, len}};
+		CK_ATTRIBUTE t[] = { A(CKA_CLASS, c_secret),
+			             A(CKA_KEY_TYPE, k_aes),
+			             { CKA_VALUE, buf, len } };
 		ch_attrs *a = NULL;
 
 		CHECK_RV(create(t, N(t), &user, &a), CKR_OK);
@@ -535,8 +539,9 @@ static void test_aes_value_length_checked(void)
 		ch_attrs_free(a);
 	}
 	{
-		CK_ATTRIBUTE t[] = {
-		    A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_chacha), {CKA_VALUE, buf, 16}};
+		CK_ATTRIBUTE t[] = { A(CKA_CLASS, c_secret),
+			             A(CKA_KEY_TYPE, k_chacha),
+			             { CKA_VALUE, buf, 16 } };
 		ch_attrs *a = NULL;
 
 		CHECK_RV(create(t, N(t), &user, &a), CKR_ATTRIBUTE_VALUE_INVALID);
@@ -546,9 +551,9 @@ static void test_aes_value_length_checked(void)
 static void test_certificate_category_range_checked(void)
 {
 	CK_ULONG cat = 4;
-	CK_ATTRIBUTE t[] = {A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
-	                    AS(CKA_SUBJECT, "s"), AS(CKA_VALUE, "v"),
-	                    A(CKA_CERTIFICATE_CATEGORY, cat)};
+	CK_ATTRIBUTE t[] = { A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
+		             AS(CKA_SUBJECT, "s"), AS(CKA_VALUE, "v"),
+		             A(CKA_CERTIFICATE_CATEGORY, cat) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(create(t, N(t), &user, &a), CKR_ATTRIBUTE_VALUE_INVALID);
@@ -565,13 +570,13 @@ static void test_certificate_category_range_checked(void)
 /* Footnote 3. */
 static void test_generate_requires_footnote_3_attributes(void)
 {
-	CK_ATTRIBUTE none[] = {A(CKA_ENCRYPT, yes)};
-	CK_ATTRIBUTE ec_pub[] = {A(CKA_VERIFY, yes)};
+	CK_ATTRIBUTE none[] = { A(CKA_ENCRYPT, yes) };
+	CK_ATTRIBUTE ec_pub[] = { A(CKA_VERIFY, yes) };
 	ch_attrs *a = NULL;
 
-	CHECK_RV(
-	    ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, CKK_AES, none, N(none), &user, &a),
-	    CKR_TEMPLATE_INCOMPLETE);
+	CHECK_RV(ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, CKK_AES, none, N(none), &user,
+	                         &a),
+	         CKR_TEMPLATE_INCOMPLETE);
 	CHECK_RV(ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, CKK_GENERIC_SECRET, none,
 	                         N(none), &user, &a),
 	         CKR_TEMPLATE_INCOMPLETE);
@@ -593,10 +598,10 @@ static void test_generate_requires_footnote_3_attributes(void)
 static void test_generate_rejects_footnote_4_attributes(void)
 {
 	CK_ULONG len = 32;
-	CK_ATTRIBUTE value[] = {A(CKA_VALUE_LEN, len), AB(CKA_VALUE, aes32)};
-	CK_ATTRIBUTE ec_priv[] = {AB(CKA_EC_PARAMS, p256)};
-	CK_ATTRIBUTE ec_pub[] = {AB(CKA_EC_PARAMS, p256), AB(CKA_EC_POINT, point)};
-	CK_ATTRIBUTE rsa_pub[] = {A(CKA_MODULUS_BITS, len), AB(CKA_MODULUS, modulus)};
+	CK_ATTRIBUTE value[] = { A(CKA_VALUE_LEN, len), AB(CKA_VALUE, aes32) };
+	CK_ATTRIBUTE ec_priv[] = { AB(CKA_EC_PARAMS, p256) };
+	CK_ATTRIBUTE ec_pub[] = { AB(CKA_EC_PARAMS, p256), AB(CKA_EC_POINT, point) };
+	CK_ATTRIBUTE rsa_pub[] = { A(CKA_MODULUS_BITS, len), AB(CKA_MODULUS, modulus) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, CKK_AES, value, N(value),
@@ -617,11 +622,11 @@ static void test_generate_rejects_footnote_4_attributes(void)
 static void test_generate_rejects_other_class_or_key_type(void)
 {
 	CK_ULONG len = 32;
-	CK_ATTRIBUTE other_kt[] = {A(CKA_VALUE_LEN, len), A(CKA_KEY_TYPE, k_generic)};
-	CK_ATTRIBUTE other_class[] = {A(CKA_VALUE_LEN, len), A(CKA_CLASS, c_priv)};
-	CK_ATTRIBUTE same[] = {A(CKA_VALUE_LEN, len), A(CKA_CLASS, c_secret),
-	                       A(CKA_KEY_TYPE, k_aes)};
-	CK_ATTRIBUTE data[] = {A(CKA_CLASS, c_data)};
+	CK_ATTRIBUTE other_kt[] = { A(CKA_VALUE_LEN, len), A(CKA_KEY_TYPE, k_generic) };
+	CK_ATTRIBUTE other_class[] = { A(CKA_VALUE_LEN, len), A(CKA_CLASS, c_priv) };
+	CK_ATTRIBUTE same[] = { A(CKA_VALUE_LEN, len), A(CKA_CLASS, c_secret),
+		                A(CKA_KEY_TYPE, k_aes) };
+	CK_ATTRIBUTE data[] = { A(CKA_CLASS, c_data) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, CKK_AES, other_kt, N(other_kt),
@@ -634,22 +639,22 @@ static void test_generate_rejects_other_class_or_key_type(void)
 	                         CK_UNAVAILABLE_INFORMATION, data, N(data), &user, &a),
 	         CKR_TEMPLATE_INCONSISTENT);
 	CHECK(a == NULL);
-	CHECK_RV(
-	    ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, CKK_AES, same, N(same), &user, &a),
-	    CKR_OK);
+	CHECK_RV(ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, CKK_AES, same, N(same), &user,
+	                         &a),
+	         CKR_OK);
 	ch_attrs_free(a);
 }
 
 static void test_finish_generate_sets_local_and_lifelong_flags(void)
 {
 	CK_ULONG len = 16;
-	CK_ATTRIBUTE t[] = {A(CKA_VALUE_LEN, len), A(CKA_SENSITIVE, yes), A(CKA_EXTRACTABLE, no),
-	                    A(CKA_ENCRYPT, yes)};
+	CK_ATTRIBUTE t[] = { A(CKA_VALUE_LEN, len), A(CKA_SENSITIVE, yes), A(CKA_EXTRACTABLE, no),
+		             A(CKA_ENCRYPT, yes) };
 	ch_attrs *a = NULL;
 
-	if (!CHECK_RV(
-	        ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, CKK_AES, t, N(t), &user, &a),
-	        CKR_OK))
+	if (!CHECK_RV(ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, CKK_AES, t, N(t), &user,
+	                              &a),
+	              CKR_OK))
 		return;
 	CHECK(has_bool(a, CKA_LOCAL, false));                    /* not finished yet */
 	CHECK_RV(ch_attrs_set(a, CKA_VALUE, aes32, 16), CKR_OK); /* the mechanism's part */
@@ -675,8 +680,8 @@ static void test_finish_generate_sets_local_and_lifelong_flags(void)
 static void test_finish_key_pair_from_generate(void)
 {
 	CK_ULONG bits = 2048;
-	CK_ATTRIBUTE pub_t[] = {A(CKA_MODULUS_BITS, bits), A(CKA_VERIFY, yes)};
-	CK_ATTRIBUTE priv_t[] = {A(CKA_SIGN, yes), A(CKA_SENSITIVE, yes)};
+	CK_ATTRIBUTE pub_t[] = { A(CKA_MODULUS_BITS, bits), A(CKA_VERIFY, yes) };
+	CK_ATTRIBUTE priv_t[] = { A(CKA_SIGN, yes), A(CKA_SENSITIVE, yes) };
 	ch_attrs *pub = NULL, *priv = NULL;
 
 	CHECK_RV(ch_object_build(CH_ORIGIN_GENERATE, CKO_PUBLIC_KEY, CKK_RSA, pub_t, N(pub_t),
@@ -712,13 +717,13 @@ out:
 static void test_finish_rejects_wrong_material(void)
 {
 	CK_ULONG len = 16;
-	CK_ATTRIBUTE t[] = {A(CKA_VALUE_LEN, len)};
+	CK_ATTRIBUTE t[] = { A(CKA_VALUE_LEN, len) };
 	ch_attrs *a = NULL;
 	size_t n_before;
 
-	if (!CHECK_RV(
-	        ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, CKK_AES, t, N(t), &user, &a),
-	        CKR_OK))
+	if (!CHECK_RV(ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, CKK_AES, t, N(t), &user,
+	                              &a),
+	              CKR_OK))
 		return;
 	CHECK_RV(ch_attrs_set(a, CKA_VALUE, aes32, 32), CKR_OK);
 	n_before = a->n;
@@ -737,16 +742,16 @@ static void test_finish_rejects_wrong_material(void)
 static void test_unwrap_requires_key_type_and_rejects_footnote_6(void)
 {
 	CK_ULONG len = 32;
-	CK_ATTRIBUTE no_kt[] = {A(CKA_CLASS, c_secret)};
-	CK_ATTRIBUTE no_class[] = {A(CKA_KEY_TYPE, k_aes)};
-	CK_ATTRIBUTE with_len[] = {A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_aes),
-	                           A(CKA_VALUE_LEN, len)};
-	CK_ATTRIBUTE with_value[] = {A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_aes),
-	                             AB(CKA_VALUE, aes32)};
-	CK_ATTRIBUTE rsa_mod[] = {A(CKA_CLASS, c_priv), A(CKA_KEY_TYPE, k_rsa),
-	                          AB(CKA_MODULUS, modulus)};
-	CK_ATTRIBUTE good[] = {A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_aes),
-	                       A(CKA_SENSITIVE, yes), A(CKA_EXTRACTABLE, no)};
+	CK_ATTRIBUTE no_kt[] = { A(CKA_CLASS, c_secret) };
+	CK_ATTRIBUTE no_class[] = { A(CKA_KEY_TYPE, k_aes) };
+	CK_ATTRIBUTE with_len[] = { A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_aes),
+		                    A(CKA_VALUE_LEN, len) };
+	CK_ATTRIBUTE with_value[] = { A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_aes),
+		                      AB(CKA_VALUE, aes32) };
+	CK_ATTRIBUTE rsa_mod[] = { A(CKA_CLASS, c_priv), A(CKA_KEY_TYPE, k_rsa),
+		                   AB(CKA_MODULUS, modulus) };
+	CK_ATTRIBUTE good[] = { A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_aes),
+		                A(CKA_SENSITIVE, yes), A(CKA_EXTRACTABLE, no) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(ch_object_build(CH_ORIGIN_UNWRAP, CK_UNAVAILABLE_INFORMATION,
@@ -785,10 +790,10 @@ static void test_unwrap_requires_key_type_and_rejects_footnote_6(void)
 static void test_derive_allows_value_len_but_not_value(void)
 {
 	CK_ULONG len = 16;
-	CK_ATTRIBUTE with_len[] = {A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_generic),
-	                           A(CKA_VALUE_LEN, len)};
-	CK_ATTRIBUTE with_value[] = {A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_generic),
-	                             AB(CKA_VALUE, aes32)};
+	CK_ATTRIBUTE with_len[] = { A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_generic),
+		                    A(CKA_VALUE_LEN, len) };
+	CK_ATTRIBUTE with_value[] = { A(CKA_CLASS, c_secret), A(CKA_KEY_TYPE, k_generic),
+		                      AB(CKA_VALUE, aes32) };
 	ch_attrs *a = NULL;
 
 	CHECK_RV(ch_object_build(CH_ORIGIN_DERIVE, CKO_SECRET_KEY, CK_UNAVAILABLE_INFORMATION,
@@ -813,8 +818,8 @@ static void test_derive_allows_value_len_but_not_value(void)
 /* Footnote 8. */
 static void test_set_changes_modifiable_attributes(void)
 {
-	CK_ATTRIBUTE t[] = {AS(CKA_LABEL, "renamed"), A(CKA_ENCRYPT, yes),
-	                    AS(CKA_END_DATE, "20301231")};
+	CK_ATTRIBUTE t[] = { AS(CKA_LABEL, "renamed"), A(CKA_ENCRYPT, yes),
+		             AS(CKA_END_DATE, "20301231") };
 	ch_attrs *a = aes_key(NULL, 0), *b = NULL;
 
 	if (a == NULL)
@@ -836,10 +841,11 @@ static void test_set_rejects_attributes_without_footnote_8(void)
 {
 	CK_ULONG len = 16, kt = CKK_GENERIC_SECRET, cls = CKO_DATA;
 	CK_ATTRIBUTE cases[] = {
-	    AB(CKA_VALUE, aes32),  A(CKA_VALUE_LEN, len), A(CKA_KEY_TYPE, kt),
-	    A(CKA_CLASS, cls),     A(CKA_TOKEN, yes),     A(CKA_PRIVATE, no),
-	    A(CKA_MODIFIABLE, no), A(CKA_LOCAL, yes),     A(CKA_ALWAYS_SENSITIVE, yes),
-	    AS(CKA_UNIQUE_ID, "x")};
+		AB(CKA_VALUE, aes32),  A(CKA_VALUE_LEN, len), A(CKA_KEY_TYPE, kt),
+		A(CKA_CLASS, cls),     A(CKA_TOKEN, yes),     A(CKA_PRIVATE, no),
+		A(CKA_MODIFIABLE, no), A(CKA_LOCAL, yes),     A(CKA_ALWAYS_SENSITIVE, yes),
+		AS(CKA_UNIQUE_ID, "x")
+	};
 	ch_attrs *a = aes_key(NULL, 0);
 
 	if (a == NULL)
@@ -856,8 +862,8 @@ static void test_set_rejects_attributes_without_footnote_8(void)
 
 static void test_set_rejects_type_invalid_for_class(void)
 {
-	CK_ATTRIBUTE t[] = {A(CKA_VERIFY_RECOVER, yes)};
-	CK_ATTRIBUTE v[] = {{CKA_VENDOR_DEFINED, &yes, 1}};
+	CK_ATTRIBUTE t[] = { A(CKA_VERIFY_RECOVER, yes) };
+	CK_ATTRIBUTE v[] = { { CKA_VENDOR_DEFINED, &yes, 1 } };
 	ch_attrs *a = aes_key(NULL, 0), *b = NULL;
 
 	if (a == NULL)
@@ -870,9 +876,9 @@ static void test_set_rejects_type_invalid_for_class(void)
 
 static void test_set_checks_values(void)
 {
-	CK_BYTE two[2] = {0, 0};
-	CK_ATTRIBUTE t[] = {{CKA_ENCRYPT, two, 2}};
-	CK_ATTRIBUTE dup[] = {A(CKA_ENCRYPT, yes), A(CKA_ENCRYPT, yes)};
+	CK_BYTE two[2] = { 0, 0 };
+	CK_ATTRIBUTE t[] = { { CKA_ENCRYPT, two, 2 } };
+	CK_ATTRIBUTE dup[] = { A(CKA_ENCRYPT, yes), A(CKA_ENCRYPT, yes) };
 	ch_attrs *a = aes_key(NULL, 0), *b = NULL;
 
 	if (a == NULL)
@@ -885,7 +891,7 @@ static void test_set_checks_values(void)
 
 static void test_set_is_all_or_nothing(void)
 {
-	CK_ATTRIBUTE t[] = {AS(CKA_LABEL, "new"), A(CKA_SIGN, yes), AB(CKA_VALUE, aes32)};
+	CK_ATTRIBUTE t[] = { AS(CKA_LABEL, "new"), A(CKA_SIGN, yes), AB(CKA_VALUE, aes32) };
 	ch_attrs *a = aes_key(NULL, 0), *b = &not_set;
 
 	if (a == NULL)
@@ -899,8 +905,8 @@ static void test_set_is_all_or_nothing(void)
 
 static void test_set_prohibited_when_not_modifiable(void)
 {
-	CK_ATTRIBUTE extra[] = {A(CKA_MODIFIABLE, no)};
-	CK_ATTRIBUTE t[] = {AS(CKA_LABEL, "x")};
+	CK_ATTRIBUTE extra[] = { A(CKA_MODIFIABLE, no) };
+	CK_ATTRIBUTE t[] = { AS(CKA_LABEL, "x") };
 	ch_attrs *a = aes_key(extra, 1), *b = NULL;
 
 	if (a == NULL)
@@ -914,8 +920,8 @@ static void test_set_prohibited_when_not_modifiable(void)
 /* Footnote 11. */
 static void test_object_sensitive_cannot_be_unset(void)
 {
-	CK_ATTRIBUTE on[] = {A(CKA_SENSITIVE, yes)};
-	CK_ATTRIBUTE off[] = {A(CKA_SENSITIVE, no)};
+	CK_ATTRIBUTE on[] = { A(CKA_SENSITIVE, yes) };
+	CK_ATTRIBUTE off[] = { A(CKA_SENSITIVE, no) };
 	ch_attrs *a = aes_key(NULL, 0), *b = NULL, *c = NULL;
 
 	if (a == NULL)
@@ -939,8 +945,8 @@ out:
 
 static void test_wrap_with_trusted_cannot_be_unset(void)
 {
-	CK_ATTRIBUTE on[] = {A(CKA_WRAP_WITH_TRUSTED, yes)};
-	CK_ATTRIBUTE off[] = {A(CKA_WRAP_WITH_TRUSTED, no)};
+	CK_ATTRIBUTE on[] = { A(CKA_WRAP_WITH_TRUSTED, yes) };
+	CK_ATTRIBUTE off[] = { A(CKA_WRAP_WITH_TRUSTED, no) };
 	ch_attrs *a = aes_key(NULL, 0), *b = NULL, *c = NULL;
 
 	if (a == NULL)
@@ -956,8 +962,8 @@ static void test_wrap_with_trusted_cannot_be_unset(void)
 /* Footnote 12. */
 static void test_extractable_cannot_be_restored(void)
 {
-	CK_ATTRIBUTE off[] = {A(CKA_EXTRACTABLE, no)};
-	CK_ATTRIBUTE on[] = {A(CKA_EXTRACTABLE, yes)};
+	CK_ATTRIBUTE off[] = { A(CKA_EXTRACTABLE, no) };
+	CK_ATTRIBUTE on[] = { A(CKA_EXTRACTABLE, yes) };
 	ch_attrs *a = aes_key(NULL, 0), *b = NULL, *c = NULL;
 
 	if (a == NULL)
@@ -973,9 +979,9 @@ static void test_extractable_cannot_be_restored(void)
 
 static void test_copyable_and_destroyable_only_tighten(void)
 {
-	CK_ATTRIBUTE off[] = {A(CKA_COPYABLE, no), A(CKA_DESTROYABLE, no)};
-	CK_ATTRIBUTE on_c[] = {A(CKA_COPYABLE, yes)};
-	CK_ATTRIBUTE on_d[] = {A(CKA_DESTROYABLE, yes)};
+	CK_ATTRIBUTE off[] = { A(CKA_COPYABLE, no), A(CKA_DESTROYABLE, no) };
+	CK_ATTRIBUTE on_c[] = { A(CKA_COPYABLE, yes) };
+	CK_ATTRIBUTE on_d[] = { A(CKA_DESTROYABLE, yes) };
 	ch_attrs *a = aes_key(NULL, 0), *b = NULL, *c = NULL;
 
 	if (a == NULL)
@@ -991,12 +997,12 @@ static void test_copyable_and_destroyable_only_tighten(void)
 
 static void test_certificate_only_id_issuer_serial_change(void)
 {
-	CK_ATTRIBUTE t[] = {A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
-	                    AS(CKA_SUBJECT, "s"), AS(CKA_VALUE, "v")};
-	CK_ATTRIBUTE ok[] = {AS(CKA_ID, "id"), AS(CKA_ISSUER, "i"), AS(CKA_SERIAL_NUMBER, "1"),
-	                     AS(CKA_LABEL, "l")};
-	CK_ATTRIBUTE subject[] = {AS(CKA_SUBJECT, "other")};
-	CK_ATTRIBUTE value[] = {AS(CKA_VALUE, "other")};
+	CK_ATTRIBUTE t[] = { A(CKA_CLASS, c_cert), A(CKA_CERTIFICATE_TYPE, x509),
+		             AS(CKA_SUBJECT, "s"), AS(CKA_VALUE, "v") };
+	CK_ATTRIBUTE ok[] = { AS(CKA_ID, "id"), AS(CKA_ISSUER, "i"), AS(CKA_SERIAL_NUMBER, "1"),
+		              AS(CKA_LABEL, "l") };
+	CK_ATTRIBUTE subject[] = { AS(CKA_SUBJECT, "other") };
+	CK_ATTRIBUTE value[] = { AS(CKA_VALUE, "other") };
 	ch_attrs *a = NULL, *b = NULL;
 
 	if (!CHECK_RV(create(t, N(t), &user, &a), CKR_OK))
@@ -1012,8 +1018,9 @@ static void test_certificate_only_id_issuer_serial_change(void)
 
 static void test_data_object_value_may_change(void)
 {
-	CK_ATTRIBUTE t[] = {A(CKA_CLASS, c_data), AS(CKA_VALUE, "v1"), AS(CKA_APPLICATION, "app")};
-	CK_ATTRIBUTE u[] = {AS(CKA_VALUE, "v2 longer")};
+	CK_ATTRIBUTE t[] = { A(CKA_CLASS, c_data), AS(CKA_VALUE, "v1"),
+		             AS(CKA_APPLICATION, "app") };
+	CK_ATTRIBUTE u[] = { AS(CKA_VALUE, "v2 longer") };
 	ch_attrs *a = NULL, *b = NULL;
 
 	if (!CHECK_RV(create(t, N(t), &user, &a), CKR_OK))
@@ -1031,7 +1038,7 @@ static void test_data_object_value_may_change(void)
 
 static void test_copy_respects_copyable(void)
 {
-	CK_ATTRIBUTE extra[] = {A(CKA_COPYABLE, no)};
+	CK_ATTRIBUTE extra[] = { A(CKA_COPYABLE, no) };
 	ch_attrs *a = aes_key(extra, 1), *b = &not_set;
 
 	if (a == NULL)
@@ -1044,7 +1051,7 @@ static void test_copy_respects_copyable(void)
 
 static void test_copy_may_change_token_and_private(void)
 {
-	CK_ATTRIBUTE t[] = {A(CKA_TOKEN, yes), A(CKA_PRIVATE, no), AS(CKA_LABEL, "copy")};
+	CK_ATTRIBUTE t[] = { A(CKA_TOKEN, yes), A(CKA_PRIVATE, no), AS(CKA_LABEL, "copy") };
 	ch_attrs *a = aes_key(NULL, 0), *b = NULL;
 
 	if (a == NULL)
@@ -1066,8 +1073,8 @@ static void test_copy_may_change_token_and_private(void)
 
 static void test_copy_modifiable_only_true_to_false(void)
 {
-	CK_ATTRIBUTE freeze[] = {A(CKA_MODIFIABLE, no)};
-	CK_ATTRIBUTE thaw[] = {A(CKA_MODIFIABLE, yes)};
+	CK_ATTRIBUTE freeze[] = { A(CKA_MODIFIABLE, no) };
+	CK_ATTRIBUTE thaw[] = { A(CKA_MODIFIABLE, yes) };
 	ch_attrs *a = aes_key(NULL, 0), *b = NULL, *c = NULL;
 
 	if (a == NULL)
@@ -1085,9 +1092,9 @@ static void test_copy_modifiable_only_true_to_false(void)
 
 static void test_copy_of_unmodifiable_keeps_everything_else(void)
 {
-	CK_ATTRIBUTE extra[] = {A(CKA_MODIFIABLE, no)};
-	CK_ATTRIBUTE usage[] = {A(CKA_ENCRYPT, yes)};
-	CK_ATTRIBUTE where[] = {A(CKA_TOKEN, yes), A(CKA_PRIVATE, yes)};
+	CK_ATTRIBUTE extra[] = { A(CKA_MODIFIABLE, no) };
+	CK_ATTRIBUTE usage[] = { A(CKA_ENCRYPT, yes) };
+	CK_ATTRIBUTE where[] = { A(CKA_TOKEN, yes), A(CKA_PRIVATE, yes) };
 	ch_attrs *a = aes_key(extra, 1), *b = NULL;
 
 	if (a == NULL)
@@ -1102,10 +1109,10 @@ static void test_copy_of_unmodifiable_keeps_everything_else(void)
 
 static void test_copy_keeps_one_way_flags(void)
 {
-	CK_ATTRIBUTE extra[] = {A(CKA_SENSITIVE, yes), A(CKA_EXTRACTABLE, no)};
-	CK_ATTRIBUTE unsens[] = {A(CKA_SENSITIVE, no)};
-	CK_ATTRIBUTE extr[] = {A(CKA_EXTRACTABLE, yes)};
-	CK_ATTRIBUTE local[] = {A(CKA_LOCAL, yes)};
+	CK_ATTRIBUTE extra[] = { A(CKA_SENSITIVE, yes), A(CKA_EXTRACTABLE, no) };
+	CK_ATTRIBUTE unsens[] = { A(CKA_SENSITIVE, no) };
+	CK_ATTRIBUTE extr[] = { A(CKA_EXTRACTABLE, yes) };
+	CK_ATTRIBUTE local[] = { A(CKA_LOCAL, yes) };
 	ch_attrs *a = aes_key(extra, 2), *b = NULL;
 
 	if (a == NULL)
@@ -1119,7 +1126,7 @@ static void test_copy_keeps_one_way_flags(void)
 
 static void test_destroy_respects_destroyable(void)
 {
-	CK_ATTRIBUTE extra[] = {A(CKA_DESTROYABLE, no)};
+	CK_ATTRIBUTE extra[] = { A(CKA_DESTROYABLE, no) };
 	ch_attrs *a = aes_key(NULL, 0), *b = aes_key(extra, 1);
 
 	CHECK_RV(ch_object_may_destroy(a), CKR_OK);
@@ -1134,10 +1141,10 @@ static void test_destroy_respects_destroyable(void)
 
 static void test_secret_value_hidden_when_sensitive(void)
 {
-	CK_ATTRIBUTE extra[] = {A(CKA_SENSITIVE, yes)};
+	CK_ATTRIBUTE extra[] = { A(CKA_SENSITIVE, yes) };
 	ch_attrs *a = aes_key(extra, 1);
 	CK_BYTE buf[64];
-	CK_ATTRIBUTE t[] = {{CKA_VALUE, buf, sizeof(buf)}};
+	CK_ATTRIBUTE t[] = { { CKA_VALUE, buf, sizeof(buf) } };
 
 	if (a == NULL)
 		return;
@@ -1153,10 +1160,10 @@ static void test_secret_value_hidden_when_sensitive(void)
 
 static void test_secret_value_hidden_when_unextractable(void)
 {
-	CK_ATTRIBUTE extra[] = {A(CKA_EXTRACTABLE, no)};
+	CK_ATTRIBUTE extra[] = { A(CKA_EXTRACTABLE, no) };
 	ch_attrs *a = aes_key(extra, 1);
 	CK_BYTE buf[64];
-	CK_ATTRIBUTE t[] = {{CKA_VALUE, buf, sizeof(buf)}};
+	CK_ATTRIBUTE t[] = { { CKA_VALUE, buf, sizeof(buf) } };
 
 	if (a == NULL)
 		return;
@@ -1169,7 +1176,7 @@ static void test_secret_value_readable_when_neither(void)
 {
 	ch_attrs *a = aes_key(NULL, 0);
 	CK_BYTE buf[64];
-	CK_ATTRIBUTE t[] = {{CKA_VALUE, buf, sizeof(buf)}};
+	CK_ATTRIBUTE t[] = { { CKA_VALUE, buf, sizeof(buf) } };
 
 	if (a == NULL)
 		return;
@@ -1181,19 +1188,19 @@ static void test_secret_value_readable_when_neither(void)
 
 static void test_rsa_private_components_hidden_but_public_ones_not(void)
 {
-	CK_ATTRIBUTE tmpl[] = {A(CKA_CLASS, c_priv),
-	                       A(CKA_KEY_TYPE, k_rsa),
-	                       AB(CKA_MODULUS, modulus),
-	                       AB(CKA_PRIVATE_EXPONENT, privexp),
-	                       AB(CKA_PUBLIC_EXPONENT, pubexp),
-	                       AB(CKA_PRIME_1, privexp),
-	                       AB(CKA_COEFFICIENT, privexp),
-	                       A(CKA_SENSITIVE, yes)};
-	CK_ATTRIBUTE t[] = {{CKA_PRIVATE_EXPONENT, NULL, 0},
-	                    {CKA_PRIME_1, NULL, 0},
-	                    {CKA_COEFFICIENT, NULL, 0},
-	                    {CKA_MODULUS, NULL, 0},
-	                    {CKA_PUBLIC_EXPONENT, NULL, 0}};
+	CK_ATTRIBUTE tmpl[] = { A(CKA_CLASS, c_priv),
+		                A(CKA_KEY_TYPE, k_rsa),
+		                AB(CKA_MODULUS, modulus),
+		                AB(CKA_PRIVATE_EXPONENT, privexp),
+		                AB(CKA_PUBLIC_EXPONENT, pubexp),
+		                AB(CKA_PRIME_1, privexp),
+		                AB(CKA_COEFFICIENT, privexp),
+		                A(CKA_SENSITIVE, yes) };
+	CK_ATTRIBUTE t[] = { { CKA_PRIVATE_EXPONENT, NULL, 0 },
+		             { CKA_PRIME_1, NULL, 0 },
+		             { CKA_COEFFICIENT, NULL, 0 },
+		             { CKA_MODULUS, NULL, 0 },
+		             { CKA_PUBLIC_EXPONENT, NULL, 0 } };
 	ch_attrs *a = NULL;
 
 	if (!CHECK_RV(create(tmpl, N(tmpl), &user, &a), CKR_OK))
@@ -1216,9 +1223,9 @@ static void test_rsa_private_components_hidden_but_public_ones_not(void)
 
 static void test_get_null_pvalue_returns_length(void)
 {
-	CK_ATTRIBUTE extra[] = {AS(CKA_LABEL, "twelve chars")};
+	CK_ATTRIBUTE extra[] = { AS(CKA_LABEL, "twelve chars") };
 	ch_attrs *a = aes_key(extra, 1);
-	CK_ATTRIBUTE t[] = {{CKA_LABEL, NULL, 0}, {CKA_CLASS, NULL, 99}, {CKA_ID, NULL, 5}};
+	CK_ATTRIBUTE t[] = { { CKA_LABEL, NULL, 0 }, { CKA_CLASS, NULL, 99 }, { CKA_ID, NULL, 5 } };
 
 	if (a == NULL)
 		return;
@@ -1231,10 +1238,10 @@ static void test_get_null_pvalue_returns_length(void)
 
 static void test_get_buffer_too_small_marks_unavailable(void)
 {
-	CK_ATTRIBUTE extra[] = {AS(CKA_LABEL, "twelve chars")};
+	CK_ATTRIBUTE extra[] = { AS(CKA_LABEL, "twelve chars") };
 	ch_attrs *a = aes_key(extra, 1);
 	char buf[11];
-	CK_ATTRIBUTE t[] = {{CKA_LABEL, buf, sizeof(buf)}};
+	CK_ATTRIBUTE t[] = { { CKA_LABEL, buf, sizeof(buf) } };
 
 	if (a == NULL)
 		return;
@@ -1247,7 +1254,7 @@ static void test_get_unknown_type_marks_unavailable(void)
 {
 	ch_attrs *a = aes_key(NULL, 0);
 	CK_BYTE buf[8];
-	CK_ATTRIBUTE t[] = {{CKA_MODULUS, buf, sizeof(buf)}};
+	CK_ATTRIBUTE t[] = { { CKA_MODULUS, buf, sizeof(buf) } };
 
 	if (a == NULL)
 		return;
@@ -1258,16 +1265,16 @@ static void test_get_unknown_type_marks_unavailable(void)
 
 static void test_get_processes_every_entry(void)
 {
-	CK_ATTRIBUTE extra[] = {A(CKA_SENSITIVE, yes), AS(CKA_LABEL, "label")};
+	CK_ATTRIBUTE extra[] = { A(CKA_SENSITIVE, yes), AS(CKA_LABEL, "label") };
 	ch_attrs *a = aes_key(extra, N(extra));
 	CK_BYTE small[2], big[64];
 	CK_ULONG cls = 0;
 	CK_ATTRIBUTE t[] = {
-	    {CKA_VALUE, big, sizeof(big)},     /* hidden */
-	    {CKA_LABEL, small, sizeof(small)}, /* too small */
-	    {CKA_MODULUS, big, sizeof(big)},   /* not an AES attribute */
-	    {CKA_CLASS, &cls, sizeof(cls)},    /* fine */
-	    {CKA_ID, NULL, 0},                 /* fine, length only */
+		{ CKA_VALUE, big, sizeof(big) },     /* hidden */
+		{ CKA_LABEL, small, sizeof(small) }, /* too small */
+		{ CKA_MODULUS, big, sizeof(big) },   /* not an AES attribute */
+		{ CKA_CLASS, &cls, sizeof(cls) },    /* fine */
+		{ CKA_ID, NULL, 0 },                 /* fine, length only */
 	};
 	CK_RV rv;
 
@@ -1292,12 +1299,12 @@ static void test_get_processes_every_entry(void)
 static void test_wrap_template_stored_and_returned_by_nested_rules(void)
 {
 	CK_BBOOL odd = 7;
-	CK_ATTRIBUTE inner[] = {A(CKA_SENSITIVE, odd), A(CKA_EXTRACTABLE, no)};
-	CK_ATTRIBUTE extra[] = {{CKA_WRAP_TEMPLATE, inner, sizeof(inner)}};
+	CK_ATTRIBUTE inner[] = { A(CKA_SENSITIVE, odd), A(CKA_EXTRACTABLE, no) };
+	CK_ATTRIBUTE extra[] = { { CKA_WRAP_TEMPLATE, inner, sizeof(inner) } };
 	ch_attrs *a = aes_key(extra, 1), *set = NULL;
 	CK_ATTRIBUTE out[2];
 	CK_BYTE v0 = 0x55, v1 = 0x55;
-	CK_ATTRIBUTE t[] = {{CKA_WRAP_TEMPLATE, NULL, 0}};
+	CK_ATTRIBUTE t[] = { { CKA_WRAP_TEMPLATE, NULL, 0 } };
 
 	if (a == NULL)
 		return;
@@ -1341,9 +1348,9 @@ static void test_wrap_template_stored_and_returned_by_nested_rules(void)
 
 	/* Matching compares the stored template, whatever the caller's order. */
 	{
-		CK_ATTRIBUTE rev[] = {A(CKA_EXTRACTABLE, no), A(CKA_SENSITIVE, yes)};
-		CK_ATTRIBUTE f[] = {{CKA_WRAP_TEMPLATE, rev, sizeof(rev)}};
-		CK_ATTRIBUTE g[] = {{CKA_WRAP_TEMPLATE, rev, sizeof(rev[0])}};
+		CK_ATTRIBUTE rev[] = { A(CKA_EXTRACTABLE, no), A(CKA_SENSITIVE, yes) };
+		CK_ATTRIBUTE f[] = { { CKA_WRAP_TEMPLATE, rev, sizeof(rev) } };
+		CK_ATTRIBUTE g[] = { { CKA_WRAP_TEMPLATE, rev, sizeof(rev[0]) } };
 
 		CHECK(ch_object_match(a, f, 1));
 		CHECK(!ch_object_match(a, g, 1));
@@ -1353,18 +1360,18 @@ static void test_wrap_template_stored_and_returned_by_nested_rules(void)
 
 static void test_array_attribute_values_checked(void)
 {
-	CK_BYTE two[2] = {1, 1};
-	CK_ATTRIBUTE nested_inner[] = {A(CKA_ENCRYPT, yes)};
-	CK_ATTRIBUTE nested[] = {{CKA_WRAP_TEMPLATE, nested_inner, sizeof(nested_inner)}};
-	CK_ATTRIBUTE bad_bool[] = {{CKA_ENCRYPT, two, 2}};
-	CK_ATTRIBUTE unknown[] = {{0x7777UL, two, 2}};
-	CK_ATTRIBUTE dup[] = {A(CKA_ENCRYPT, yes), A(CKA_ENCRYPT, no)};
+	CK_BYTE two[2] = { 1, 1 };
+	CK_ATTRIBUTE nested_inner[] = { A(CKA_ENCRYPT, yes) };
+	CK_ATTRIBUTE nested[] = { { CKA_WRAP_TEMPLATE, nested_inner, sizeof(nested_inner) } };
+	CK_ATTRIBUTE bad_bool[] = { { CKA_ENCRYPT, two, 2 } };
+	CK_ATTRIBUTE unknown[] = { { 0x7777UL, two, 2 } };
+	CK_ATTRIBUTE dup[] = { A(CKA_ENCRYPT, yes), A(CKA_ENCRYPT, no) };
 	CK_ATTRIBUTE cases[] = {
-	    {CKA_UNWRAP_TEMPLATE, nested, sizeof(nested)},
-	    {CKA_UNWRAP_TEMPLATE, bad_bool, sizeof(bad_bool)},
-	    {CKA_UNWRAP_TEMPLATE, unknown, sizeof(unknown)},
-	    {CKA_UNWRAP_TEMPLATE, dup, sizeof(dup)},
-	    {CKA_DERIVE_TEMPLATE, dup, sizeof(dup) - 1},
+		{ CKA_UNWRAP_TEMPLATE, nested, sizeof(nested) },
+		{ CKA_UNWRAP_TEMPLATE, bad_bool, sizeof(bad_bool) },
+		{ CKA_UNWRAP_TEMPLATE, unknown, sizeof(unknown) },
+		{ CKA_UNWRAP_TEMPLATE, dup, sizeof(dup) },
+		{ CKA_DERIVE_TEMPLATE, dup, sizeof(dup) - 1 },
 	};
 
 	for (size_t i = 0; i < N(cases); i++) {
@@ -1377,7 +1384,7 @@ static void test_array_attribute_values_checked(void)
 	/* Not after creation (no footnote 8). */
 	{
 		ch_attrs *a = aes_key(NULL, 0), *b = NULL;
-		CK_ATTRIBUTE ok[] = {{CKA_DERIVE_TEMPLATE, nested_inner, sizeof(nested_inner)}};
+		CK_ATTRIBUTE ok[] = { { CKA_DERIVE_TEMPLATE, nested_inner, sizeof(nested_inner) } };
 
 		CHECK_RV(ch_object_set(a, ok, 1, &user, &b), CKR_ATTRIBUTE_READ_ONLY);
 		ch_attrs_free(a);
@@ -1391,13 +1398,13 @@ static void test_array_attribute_values_checked(void)
 static void test_match_normalises_booleans_and_hides_secrets(void)
 {
 	CK_BBOOL odd = 0x80;
-	CK_ATTRIBUTE extra[] = {A(CKA_ENCRYPT, yes), AS(CKA_LABEL, "k")};
+	CK_ATTRIBUTE extra[] = { A(CKA_ENCRYPT, yes), AS(CKA_LABEL, "k") };
 	ch_attrs *a = aes_key(extra, N(extra));
-	CK_ATTRIBUTE by_odd[] = {A(CKA_ENCRYPT, odd), A(CKA_CLASS, c_secret)};
-	CK_ATTRIBUTE by_false[] = {A(CKA_ENCRYPT, no)};
-	CK_ATTRIBUTE by_value[] = {AB(CKA_VALUE, aes32)};
-	CK_ATTRIBUTE by_label[] = {AS(CKA_LABEL, "k")};
-	CK_ATTRIBUTE sens[] = {A(CKA_SENSITIVE, yes)};
+	CK_ATTRIBUTE by_odd[] = { A(CKA_ENCRYPT, odd), A(CKA_CLASS, c_secret) };
+	CK_ATTRIBUTE by_false[] = { A(CKA_ENCRYPT, no) };
+	CK_ATTRIBUTE by_value[] = { AB(CKA_VALUE, aes32) };
+	CK_ATTRIBUTE by_label[] = { AS(CKA_LABEL, "k") };
+	CK_ATTRIBUTE sens[] = { A(CKA_SENSITIVE, yes) };
 	ch_attrs *b = NULL;
 
 	if (a == NULL)
@@ -1443,7 +1450,7 @@ static void test_accessors_fail_safe_on_missing_attributes(void)
 	CHECK_RV(ch_object_may_destroy(a), CKR_OK);
 	/* Not an object: nothing can be set, copied or finished on it. */
 	{
-		CK_ATTRIBUTE t[] = {AS(CKA_LABEL, "x")};
+		CK_ATTRIBUTE t[] = { AS(CKA_LABEL, "x") };
 		ch_attrs *b = NULL;
 
 		CHECK_RV(ch_object_set(a, t, 1, &user, &b), CKR_GENERAL_ERROR);
@@ -1455,7 +1462,7 @@ static void test_accessors_fail_safe_on_missing_attributes(void)
 	CHECK_RV(ch_attrs_set(a, CKA_VALUE, aes32, 16), CKR_OK);
 	{
 		CK_BYTE buf[16];
-		CK_ATTRIBUTE t[] = {{CKA_VALUE, buf, sizeof(buf)}};
+		CK_ATTRIBUTE t[] = { { CKA_VALUE, buf, sizeof(buf) } };
 
 		CHECK_RV(ch_object_get(a, t, 1), CKR_ATTRIBUTE_SENSITIVE);
 	}

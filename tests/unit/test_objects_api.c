@@ -19,21 +19,21 @@
 /* RFC 6979 A.2.5: the P-256 private key x and its public point (Ux, Uy). */
 static const char ec_d_hex[] = "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721";
 static const char ec_point_hex[] =
-    "044104"
-    "60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"
-    "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299";
+        "044104"
+        "60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"
+        "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299";
 
 /* GCM test case 16: 256-bit key, 96-bit IV, 20 bytes of AAD, 60 of text. */
 static const char gcm_key_hex[] =
-    "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308";
+        "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308";
 static const char gcm_iv_hex[] = "cafebabefacedbaddecaf888";
 static const char gcm_aad_hex[] = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
 static const char gcm_pt_hex[] = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
                                  "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39";
 static const char gcm_ct_tag_hex[] =
-    "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
-    "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f66276fc6ece"
-    "0f4e1768cddf8853bb2d551b";
+        "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+        "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f66276fc6ece"
+        "0f4e1768cddf8853bb2d551b";
 
 static const char rsa_n_hex[] = "a0bb049104fcdfe7faf887f570ff066f7e4031015f60bc4c30948f5b3cdbfa49"
                                 "46d2f2e9bba193ac28c687baeb234f64cb5d6b32d06deb4d79dc00d42f3290c7"
@@ -74,21 +74,21 @@ static const char rsa_qi_hex[] = "661897ae69c1e26ce8a8df4213f26560cba7f066cc918b
 
 /* A self-signed certificate (CN=cipherhub test) and its subject. */
 static const char cert_der_hex[] =
-    "3082011f3081c6a00302010202021092300a06082a8648ce3d04030230193117"
-    "301506035504030c0e6369706865726875622074657374301e170d3234303130"
-    "313030303030305a170d3434303130313030303030305a301931173015060355"
-    "04030c0e63697068657268756220746573743059301306072a8648ce3d020106"
-    "082a8648ce3d0301070342000460fed4ba255a9d31c961eb74c6356d68c049b8"
-    "923b61fa6ce669622e60f29fb67903fe1008b8bc99a41ae9e95628bc64f2f1b2"
-    "0c2d7e9f5177a3c294d4462299300a06082a8648ce3d04030203480030450220"
-    "65ec836ee30c0e4654d43a14a5373c2bb1a0f3257072663245a731a288025846"
-    "022100b4eece69f1d9e4bd95a3010fc4d3fbb00304768b66b0c4223600bfa992"
-    "82f207";
+        "3082011f3081c6a00302010202021092300a06082a8648ce3d04030230193117"
+        "301506035504030c0e6369706865726875622074657374301e170d3234303130"
+        "313030303030305a170d3434303130313030303030305a301931173015060355"
+        "04030c0e63697068657268756220746573743059301306072a8648ce3d020106"
+        "082a8648ce3d0301070342000460fed4ba255a9d31c961eb74c6356d68c049b8"
+        "923b61fa6ce669622e60f29fb67903fe1008b8bc99a41ae9e95628bc64f2f1b2"
+        "0c2d7e9f5177a3c294d4462299300a06082a8648ce3d04030203480030450220"
+        "65ec836ee30c0e4654d43a14a5373c2bb1a0f3257072663245a731a288025846"
+        "022100b4eece69f1d9e4bd95a3010fc4d3fbb00304768b66b0c4223600bfa992"
+        "82f207";
 static const char cert_subject_hex[] = "30193117301506035504030c0e6369706865726875622074657374";
 
-static const CK_BYTE key32[32] = {0x10, 0x21, 0x32, 0x43, 0x54, 0x65, 0x76, 0x87, 0x98, 0xa9, 0xba,
-                                  0xcb, 0xdc, 0xed, 0xfe, 0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69,
-                                  0x78, 0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0, 0x01};
+static const CK_BYTE key32[32] = { 0x10, 0x21, 0x32, 0x43, 0x54, 0x65, 0x76, 0x87, 0x98, 0xa9, 0xba,
+	                           0xcb, 0xdc, 0xed, 0xfe, 0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69,
+	                           0x78, 0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0, 0x01 };
 
 typedef struct blob {
 	CK_BYTE v[512];
@@ -125,15 +125,15 @@ static CK_RV create_ec_private(CK_SESSION_HANDLE h, bool token, CK_OBJECT_HANDLE
 	CK_KEY_TYPE kt = CKK_EC;
 	blob d = unhex(ec_d_hex);
 	CK_ATTRIBUTE t[] = {
-	    CH_T_ULONG(CKA_CLASS, &cls),
-	    CH_T_ULONG(CKA_KEY_TYPE, &kt),
-	    CH_T_BOOL(CKA_TOKEN, token),
-	    CH_T_BOOL(CKA_PRIVATE, true),
-	    CH_T_BOOL(CKA_SENSITIVE, true),
-	    CH_T_BOOL(CKA_SIGN, true),
-	    CH_T_STR(CKA_LABEL, "ec-known"),
-	    CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params, sizeof(ch_t_p256_params)),
-	    CH_T_ATTR(CKA_VALUE, d.v, d.n),
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_TOKEN, token),
+		CH_T_BOOL(CKA_PRIVATE, true),
+		CH_T_BOOL(CKA_SENSITIVE, true),
+		CH_T_BOOL(CKA_SIGN, true),
+		CH_T_STR(CKA_LABEL, "ec-known"),
+		CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params, sizeof(ch_t_p256_params)),
+		CH_T_ATTR(CKA_VALUE, d.v, d.n),
 	};
 
 	return P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), o);
@@ -145,13 +145,13 @@ static CK_RV create_ec_public(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE *o)
 	CK_KEY_TYPE kt = CKK_EC;
 	blob pt = unhex(ec_point_hex);
 	CK_ATTRIBUTE t[] = {
-	    CH_T_ULONG(CKA_CLASS, &cls),
-	    CH_T_ULONG(CKA_KEY_TYPE, &kt),
-	    CH_T_BOOL(CKA_TOKEN, false),
-	    CH_T_BOOL(CKA_VERIFY, true),
-	    CH_T_STR(CKA_LABEL, "ec-known"),
-	    CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params, sizeof(ch_t_p256_params)),
-	    CH_T_ATTR(CKA_EC_POINT, pt.v, pt.n),
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_TOKEN, false),
+		CH_T_BOOL(CKA_VERIFY, true),
+		CH_T_STR(CKA_LABEL, "ec-known"),
+		CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params, sizeof(ch_t_p256_params)),
+		CH_T_ATTR(CKA_EC_POINT, pt.v, pt.n),
 	};
 
 	return P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), o);
@@ -167,9 +167,9 @@ static void test_data_object_roundtrip(void)
 	char label[32], app[32];
 	CK_BYTE value[32];
 	CK_ATTRIBUTE t[] = {
-	    CH_T_ATTR(CKA_CLASS, NULL, 0),       CH_T_ATTR(CKA_TOKEN, NULL, 0),
-	    CH_T_ATTR(CKA_PRIVATE, NULL, 0),     CH_T_ATTR(CKA_LABEL, NULL, 0),
-	    CH_T_ATTR(CKA_APPLICATION, NULL, 0), CH_T_ATTR(CKA_VALUE, NULL, 0),
+		CH_T_ATTR(CKA_CLASS, NULL, 0),       CH_T_ATTR(CKA_TOKEN, NULL, 0),
+		CH_T_ATTR(CKA_PRIVATE, NULL, 0),     CH_T_ATTR(CKA_LABEL, NULL, 0),
+		CH_T_ATTR(CKA_APPLICATION, NULL, 0), CH_T_ATTR(CKA_VALUE, NULL, 0),
 	};
 
 	REQUIRE(ch_t_setup(&e));
@@ -213,12 +213,12 @@ static void test_get_attribute_value_reports_every_entry(void)
 	CK_OBJECT_CLASS cls = 0;
 	char small[1], dummy[8];
 	CK_ATTRIBUTE t1[] = {
-	    CH_T_ATTR(CKA_LABEL, small, sizeof(small)),
-	    CH_T_ATTR(CKA_CLASS, &cls, sizeof(cls)),
+		CH_T_ATTR(CKA_LABEL, small, sizeof(small)),
+		CH_T_ATTR(CKA_CLASS, &cls, sizeof(cls)),
 	};
 	CK_ATTRIBUTE t2[] = {
-	    CH_T_ATTR(UNKNOWN_ATTRIBUTE, dummy, sizeof(dummy)),
-	    CH_T_ATTR(CKA_CLASS, &cls, sizeof(cls)),
+		CH_T_ATTR(UNKNOWN_ATTRIBUTE, dummy, sizeof(dummy)),
+		CH_T_ATTR(CKA_CLASS, &cls, sizeof(cls)),
 	};
 
 	REQUIRE(ch_t_setup(&e));
@@ -246,8 +246,8 @@ static void test_secret_key_value_sensitive_or_unextractable_is_unavailable(void
 	CK_BYTE buf[32];
 	CK_ULONG vlen = 0;
 	CK_ATTRIBUTE t[] = {
-	    CH_T_ATTR(CKA_VALUE, buf, sizeof(buf)),
-	    CH_T_ATTR(CKA_VALUE_LEN, &vlen, sizeof(vlen)),
+		CH_T_ATTR(CKA_VALUE, buf, sizeof(buf)),
+		CH_T_ATTR(CKA_VALUE_LEN, &vlen, sizeof(vlen)),
 	};
 
 	REQUIRE(ch_t_setup(&e));
@@ -285,39 +285,39 @@ static void test_every_class_can_be_created_from_known_components(void)
 	                cert_cls = CKO_CERTIFICATE;
 	CK_KEY_TYPE rsa = CKK_RSA;
 	CK_CERTIFICATE_TYPE x509 = CKC_X_509;
-	CK_BYTE e65537[] = {0x01, 0x00, 0x01}, buf[512];
+	CK_BYTE e65537[] = { 0x01, 0x00, 0x01 }, buf[512];
 	CK_ULONG len;
 	blob n = unhex(rsa_n_hex), d = unhex(rsa_d_hex), p = unhex(rsa_p_hex), q = unhex(rsa_q_hex),
 	     dp = unhex(rsa_dp_hex), dq = unhex(rsa_dq_hex), qi = unhex(rsa_qi_hex),
 	     der = unhex(cert_der_hex), subj = unhex(cert_subject_hex), point = unhex(ec_point_hex);
 	CK_ATTRIBUTE rpub[] = {
-	    CH_T_ULONG(CKA_CLASS, &pub_cls),  CH_T_ULONG(CKA_KEY_TYPE, &rsa),
-	    CH_T_BOOL(CKA_TOKEN, true),       CH_T_STR(CKA_LABEL, "rsa-known"),
-	    CH_T_ATTR(CKA_MODULUS, n.v, n.n), CH_T_ATTR(CKA_PUBLIC_EXPONENT, e65537, 3),
+		CH_T_ULONG(CKA_CLASS, &pub_cls),  CH_T_ULONG(CKA_KEY_TYPE, &rsa),
+		CH_T_BOOL(CKA_TOKEN, true),       CH_T_STR(CKA_LABEL, "rsa-known"),
+		CH_T_ATTR(CKA_MODULUS, n.v, n.n), CH_T_ATTR(CKA_PUBLIC_EXPONENT, e65537, 3),
 	};
 	CK_ATTRIBUTE rpriv[] = {
-	    CH_T_ULONG(CKA_CLASS, &priv_cls),
-	    CH_T_ULONG(CKA_KEY_TYPE, &rsa),
-	    CH_T_BOOL(CKA_TOKEN, true),
-	    CH_T_BOOL(CKA_PRIVATE, true),
-	    CH_T_BOOL(CKA_SENSITIVE, true),
-	    CH_T_STR(CKA_LABEL, "rsa-known"),
-	    CH_T_ATTR(CKA_MODULUS, n.v, n.n),
-	    CH_T_ATTR(CKA_PUBLIC_EXPONENT, e65537, 3),
-	    CH_T_ATTR(CKA_PRIVATE_EXPONENT, d.v, d.n),
-	    CH_T_ATTR(CKA_PRIME_1, p.v, p.n),
-	    CH_T_ATTR(CKA_PRIME_2, q.v, q.n),
-	    CH_T_ATTR(CKA_EXPONENT_1, dp.v, dp.n),
-	    CH_T_ATTR(CKA_EXPONENT_2, dq.v, dq.n),
-	    CH_T_ATTR(CKA_COEFFICIENT, qi.v, qi.n),
+		CH_T_ULONG(CKA_CLASS, &priv_cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &rsa),
+		CH_T_BOOL(CKA_TOKEN, true),
+		CH_T_BOOL(CKA_PRIVATE, true),
+		CH_T_BOOL(CKA_SENSITIVE, true),
+		CH_T_STR(CKA_LABEL, "rsa-known"),
+		CH_T_ATTR(CKA_MODULUS, n.v, n.n),
+		CH_T_ATTR(CKA_PUBLIC_EXPONENT, e65537, 3),
+		CH_T_ATTR(CKA_PRIVATE_EXPONENT, d.v, d.n),
+		CH_T_ATTR(CKA_PRIME_1, p.v, p.n),
+		CH_T_ATTR(CKA_PRIME_2, q.v, q.n),
+		CH_T_ATTR(CKA_EXPONENT_1, dp.v, dp.n),
+		CH_T_ATTR(CKA_EXPONENT_2, dq.v, dq.n),
+		CH_T_ATTR(CKA_COEFFICIENT, qi.v, qi.n),
 	};
 	CK_ATTRIBUTE ct[] = {
-	    CH_T_ULONG(CKA_CLASS, &cert_cls),
-	    CH_T_ULONG(CKA_CERTIFICATE_TYPE, &x509),
-	    CH_T_BOOL(CKA_TOKEN, true),
-	    CH_T_STR(CKA_LABEL, "cert-known"),
-	    CH_T_ATTR(CKA_SUBJECT, subj.v, subj.n),
-	    CH_T_ATTR(CKA_VALUE, der.v, der.n),
+		CH_T_ULONG(CKA_CLASS, &cert_cls),
+		CH_T_ULONG(CKA_CERTIFICATE_TYPE, &x509),
+		CH_T_BOOL(CKA_TOKEN, true),
+		CH_T_STR(CKA_LABEL, "cert-known"),
+		CH_T_ATTR(CKA_SUBJECT, subj.v, subj.n),
+		CH_T_ATTR(CKA_VALUE, der.v, der.n),
 	};
 
 	REQUIRE(n.n == 256 && d.n == 256 && p.n == 128 && der.n > 200 && point.n == 67);
@@ -351,7 +351,7 @@ static void test_every_class_can_be_created_from_known_components(void)
 
 	/* Each class is found by class. */
 	{
-		CK_ATTRIBUTE by_cls[] = {CH_T_ULONG(CKA_CLASS, &cert_cls)};
+		CK_ATTRIBUTE by_cls[] = { CH_T_ULONG(CKA_CLASS, &cert_cls) };
 		CHECK(ch_t_count(h, by_cls, 1) == 1);
 		by_cls[0].pValue = &priv_cls;
 		CHECK(ch_t_count(h, by_cls, 1) == 2);
@@ -365,7 +365,7 @@ static void test_created_ec_keys_sign_and_verify(void)
 	ch_t_env e;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE priv, pub;
-	CK_MECHANISM m = {CKM_ECDSA, NULL, 0};
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
 	CK_BYTE digest[32], sig[128];
 	CK_ULONG slen;
 
@@ -396,11 +396,11 @@ static void test_unique_id_assigned_distinct_and_read_only(void)
 	char ida[128], idb[128], idc[128];
 	CK_ULONG la = sizeof(ida), lb = sizeof(idb), lc = sizeof(idc);
 	CK_OBJECT_CLASS cls = CKO_DATA;
-	CK_ATTRIBUTE set[] = {CH_T_STR(CKA_UNIQUE_ID, "forged")};
+	CK_ATTRIBUTE set[] = { CH_T_STR(CKA_UNIQUE_ID, "forged") };
 	CK_ATTRIBUTE create[] = {
-	    CH_T_ULONG(CKA_CLASS, &cls),
-	    CH_T_BOOL(CKA_TOKEN, false),
-	    CH_T_STR(CKA_UNIQUE_ID, "forged"),
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_BOOL(CKA_TOKEN, false),
+		CH_T_STR(CKA_UNIQUE_ID, "forged"),
 	};
 
 	REQUIRE(ch_t_setup(&e));
@@ -424,7 +424,7 @@ static void test_unique_id_assigned_distinct_and_read_only(void)
 	REQUIRE_RV(ch_t_initialize(), CKR_OK);
 	REQUIRE_RV(ch_t_user_session(&e, false, &h), CKR_OK);
 	{
-		CK_ATTRIBUTE by_id[] = {CH_T_ATTR(CKA_UNIQUE_ID, ida, la)};
+		CK_ATTRIBUTE by_id[] = { CH_T_ATTR(CKA_UNIQUE_ID, ida, la) };
 		CHECK(ch_t_count(h, by_id, 1) == 1);
 	}
 out:
@@ -439,30 +439,31 @@ static void test_create_template_errors(void)
 	CK_OBJECT_CLASS data = CKO_DATA, secret = CKO_SECRET_KEY, cert_cls = CKO_CERTIFICATE;
 	CK_KEY_TYPE aes = CKK_AES;
 	CK_CERTIFICATE_TYPE x509 = CKC_X_509;
-	CK_BYTE three[3] = {1, 2, 3};
+	CK_BYTE three[3] = { 1, 2, 3 };
 	long before;
-	CK_ATTRIBUTE no_class[] = {CH_T_BOOL(CKA_TOKEN, false), CH_T_STR(CKA_LABEL, "x")};
-	CK_ATTRIBUTE no_key_type[] = {CH_T_ULONG(CKA_CLASS, &secret),
-	                              CH_T_ATTR(CKA_VALUE, key32, 32)};
-	CK_ATTRIBUTE no_value[] = {CH_T_ULONG(CKA_CLASS, &secret), CH_T_ULONG(CKA_KEY_TYPE, &aes)};
-	CK_ATTRIBUTE cert_no_value[] = {CH_T_ULONG(CKA_CLASS, &cert_cls),
-	                                CH_T_ULONG(CKA_CERTIFICATE_TYPE, &x509),
-	                                CH_T_ATTR(CKA_SUBJECT, three, 3)};
-	CK_ATTRIBUTE short_aes[] = {CH_T_ULONG(CKA_CLASS, &secret), CH_T_ULONG(CKA_KEY_TYPE, &aes),
-	                            CH_T_ATTR(CKA_VALUE, key32, 15)};
-	CK_ATTRIBUTE bad_class_len[] = {CH_T_ATTR(CKA_CLASS, three, 3)};
-	CK_ATTRIBUTE bad_bool_len[] = {CH_T_ULONG(CKA_CLASS, &data),
-	                               CH_T_ATTR(CKA_TOKEN, three, 3)};
-	CK_ATTRIBUTE unknown[] = {CH_T_ULONG(CKA_CLASS, &data),
-	                          CH_T_ATTR(UNKNOWN_ATTRIBUTE, three, 3)};
-	CK_ATTRIBUTE local[] = {CH_T_ULONG(CKA_CLASS, &secret), CH_T_ULONG(CKA_KEY_TYPE, &aes),
-	                        CH_T_ATTR(CKA_VALUE, key32, 32), CH_T_BOOL(CKA_LOCAL, true)};
-	CK_ATTRIBUTE always[] = {CH_T_ULONG(CKA_CLASS, &secret), CH_T_ULONG(CKA_KEY_TYPE, &aes),
-	                         CH_T_ATTR(CKA_VALUE, key32, 32),
-	                         CH_T_BOOL(CKA_ALWAYS_SENSITIVE, true)};
-	CK_ATTRIBUTE never[] = {CH_T_ULONG(CKA_CLASS, &secret), CH_T_ULONG(CKA_KEY_TYPE, &aes),
-	                        CH_T_ATTR(CKA_VALUE, key32, 32),
-	                        CH_T_BOOL(CKA_NEVER_EXTRACTABLE, true)};
+	CK_ATTRIBUTE no_class[] = { CH_T_BOOL(CKA_TOKEN, false), CH_T_STR(CKA_LABEL, "x") };
+	CK_ATTRIBUTE no_key_type[] = { CH_T_ULONG(CKA_CLASS, &secret),
+		                       CH_T_ATTR(CKA_VALUE, key32, 32) };
+	CK_ATTRIBUTE no_value[] = { CH_T_ULONG(CKA_CLASS, &secret),
+		                    CH_T_ULONG(CKA_KEY_TYPE, &aes) };
+	CK_ATTRIBUTE cert_no_value[] = { CH_T_ULONG(CKA_CLASS, &cert_cls),
+		                         CH_T_ULONG(CKA_CERTIFICATE_TYPE, &x509),
+		                         CH_T_ATTR(CKA_SUBJECT, three, 3) };
+	CK_ATTRIBUTE short_aes[] = { CH_T_ULONG(CKA_CLASS, &secret), CH_T_ULONG(CKA_KEY_TYPE, &aes),
+		                     CH_T_ATTR(CKA_VALUE, key32, 15) };
+	CK_ATTRIBUTE bad_class_len[] = { CH_T_ATTR(CKA_CLASS, three, 3) };
+	CK_ATTRIBUTE bad_bool_len[] = { CH_T_ULONG(CKA_CLASS, &data),
+		                        CH_T_ATTR(CKA_TOKEN, three, 3) };
+	CK_ATTRIBUTE unknown[] = { CH_T_ULONG(CKA_CLASS, &data),
+		                   CH_T_ATTR(UNKNOWN_ATTRIBUTE, three, 3) };
+	CK_ATTRIBUTE local[] = { CH_T_ULONG(CKA_CLASS, &secret), CH_T_ULONG(CKA_KEY_TYPE, &aes),
+		                 CH_T_ATTR(CKA_VALUE, key32, 32), CH_T_BOOL(CKA_LOCAL, true) };
+	CK_ATTRIBUTE always[] = { CH_T_ULONG(CKA_CLASS, &secret), CH_T_ULONG(CKA_KEY_TYPE, &aes),
+		                  CH_T_ATTR(CKA_VALUE, key32, 32),
+		                  CH_T_BOOL(CKA_ALWAYS_SENSITIVE, true) };
+	CK_ATTRIBUTE never[] = { CH_T_ULONG(CKA_CLASS, &secret), CH_T_ULONG(CKA_KEY_TYPE, &aes),
+		                 CH_T_ATTR(CKA_VALUE, key32, 32),
+		                 CH_T_BOOL(CKA_NEVER_EXTRACTABLE, true) };
 
 	REQUIRE(ch_t_setup(&e));
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
@@ -483,15 +484,15 @@ static void test_create_template_errors(void)
 	/* A generation mechanism fixes class and key type; a template that
 	 * says otherwise is inconsistent. */
 	{
-		CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
+		CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
 		CK_ULONG len = 32;
 		CK_KEY_TYPE ec = CKK_EC;
 		CK_OBJECT_CLASS pub = CKO_PUBLIC_KEY;
-		CK_ATTRIBUTE wrong_type[] = {CH_T_ULONG(CKA_VALUE_LEN, &len),
-		                             CH_T_ULONG(CKA_KEY_TYPE, &ec)};
-		CK_ATTRIBUTE wrong_class[] = {CH_T_ULONG(CKA_VALUE_LEN, &len),
-		                              CH_T_ULONG(CKA_CLASS, &pub)};
-		CK_ATTRIBUTE no_len[] = {CH_T_BOOL(CKA_TOKEN, false)};
+		CK_ATTRIBUTE wrong_type[] = { CH_T_ULONG(CKA_VALUE_LEN, &len),
+			                      CH_T_ULONG(CKA_KEY_TYPE, &ec) };
+		CK_ATTRIBUTE wrong_class[] = { CH_T_ULONG(CKA_VALUE_LEN, &len),
+			                       CH_T_ULONG(CKA_CLASS, &pub) };
+		CK_ATTRIBUTE no_len[] = { CH_T_BOOL(CKA_TOKEN, false) };
 
 		CHECK_RV(P11->C_GenerateKey(h, &m, wrong_type, 2, &o), CKR_TEMPLATE_INCONSISTENT);
 		CHECK_RV(P11->C_GenerateKey(h, &m, wrong_class, 2, &o), CKR_TEMPLATE_INCONSISTENT);
@@ -509,14 +510,14 @@ static void test_set_attribute_value_rules(void)
 	CK_OBJECT_HANDLE key, data;
 	CK_OBJECT_CLASS cls = CKO_DATA;
 	CK_KEY_TYPE kt = CKK_DES3;
-	CK_BYTE dummy[4] = {0};
-	CK_ATTRIBUTE relabel[] = {CH_T_STR(CKA_LABEL, "relabelled")};
-	CK_ATTRIBUTE set_cls[] = {CH_T_ULONG(CKA_CLASS, &cls)};
-	CK_ATTRIBUTE set_kt[] = {CH_T_ULONG(CKA_KEY_TYPE, &kt)};
-	CK_ATTRIBUTE set_val[] = {CH_T_ATTR(CKA_VALUE, key32, 32)};
-	CK_ATTRIBUTE set_tok[] = {CH_T_BOOL(CKA_TOKEN, false)};
-	CK_ATTRIBUTE set_unknown[] = {CH_T_ATTR(UNKNOWN_ATTRIBUTE, dummy, 4)};
-	CK_ATTRIBUTE set_enc[] = {CH_T_BOOL(CKA_ENCRYPT, false)};
+	CK_BYTE dummy[4] = { 0 };
+	CK_ATTRIBUTE relabel[] = { CH_T_STR(CKA_LABEL, "relabelled") };
+	CK_ATTRIBUTE set_cls[] = { CH_T_ULONG(CKA_CLASS, &cls) };
+	CK_ATTRIBUTE set_kt[] = { CH_T_ULONG(CKA_KEY_TYPE, &kt) };
+	CK_ATTRIBUTE set_val[] = { CH_T_ATTR(CKA_VALUE, key32, 32) };
+	CK_ATTRIBUTE set_tok[] = { CH_T_BOOL(CKA_TOKEN, false) };
+	CK_ATTRIBUTE set_unknown[] = { CH_T_ATTR(UNKNOWN_ATTRIBUTE, dummy, 4) };
+	CK_ATTRIBUTE set_enc[] = { CH_T_BOOL(CKA_ENCRYPT, false) };
 
 	REQUIRE(ch_t_setup(&e));
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
@@ -555,10 +556,10 @@ static void test_sensitive_and_extractable_change_one_way_only(void)
 	ch_t_env e;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE k;
-	CK_ATTRIBUTE sens_on[] = {CH_T_BOOL(CKA_SENSITIVE, true)};
-	CK_ATTRIBUTE sens_off[] = {CH_T_BOOL(CKA_SENSITIVE, false)};
-	CK_ATTRIBUTE ext_off[] = {CH_T_BOOL(CKA_EXTRACTABLE, false)};
-	CK_ATTRIBUTE ext_on[] = {CH_T_BOOL(CKA_EXTRACTABLE, true)};
+	CK_ATTRIBUTE sens_on[] = { CH_T_BOOL(CKA_SENSITIVE, true) };
+	CK_ATTRIBUTE sens_off[] = { CH_T_BOOL(CKA_SENSITIVE, false) };
+	CK_ATTRIBUTE ext_off[] = { CH_T_BOOL(CKA_EXTRACTABLE, false) };
+	CK_ATTRIBUTE ext_on[] = { CH_T_BOOL(CKA_EXTRACTABLE, true) };
 	CK_BYTE buf[32];
 	CK_ULONG len = sizeof(buf);
 
@@ -594,14 +595,14 @@ static void test_modifiable_copyable_destroyable_false_prohibit(void)
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE fixed, nocopy, keep, copy;
 	CK_OBJECT_CLASS cls = CKO_DATA;
-	CK_ATTRIBUTE t_fixed[] = {CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true),
-	                          CH_T_STR(CKA_LABEL, "fixed"), CH_T_BOOL(CKA_MODIFIABLE, false)};
-	CK_ATTRIBUTE t_nocopy[] = {CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true),
-	                           CH_T_STR(CKA_LABEL, "nocopy"), CH_T_BOOL(CKA_COPYABLE, false)};
-	CK_ATTRIBUTE t_keep[] = {CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true),
-	                         CH_T_STR(CKA_LABEL, "keep"), CH_T_BOOL(CKA_DESTROYABLE, false)};
-	CK_ATTRIBUTE relabel[] = {CH_T_STR(CKA_LABEL, "changed")};
-	CK_ATTRIBUTE copy_on[] = {CH_T_BOOL(CKA_COPYABLE, true)};
+	CK_ATTRIBUTE t_fixed[] = { CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true),
+		                   CH_T_STR(CKA_LABEL, "fixed"), CH_T_BOOL(CKA_MODIFIABLE, false) };
+	CK_ATTRIBUTE t_nocopy[] = { CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true),
+		                    CH_T_STR(CKA_LABEL, "nocopy"), CH_T_BOOL(CKA_COPYABLE, false) };
+	CK_ATTRIBUTE t_keep[] = { CH_T_ULONG(CKA_CLASS, &cls), CH_T_BOOL(CKA_TOKEN, true),
+		                  CH_T_STR(CKA_LABEL, "keep"), CH_T_BOOL(CKA_DESTROYABLE, false) };
+	CK_ATTRIBUTE relabel[] = { CH_T_STR(CKA_LABEL, "changed") };
+	CK_ATTRIBUTE copy_on[] = { CH_T_BOOL(CKA_COPYABLE, true) };
 
 	REQUIRE(ch_t_setup(&e));
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
@@ -632,7 +633,7 @@ static void test_copy_object(void)
 	ch_t_env e;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE orig, copy;
-	CK_ATTRIBUTE changes[] = {CH_T_STR(CKA_LABEL, "the-copy"), CH_T_BOOL(CKA_TOKEN, false)};
+	CK_ATTRIBUTE changes[] = { CH_T_STR(CKA_LABEL, "the-copy"), CH_T_BOOL(CKA_TOKEN, false) };
 
 	REQUIRE(ch_t_setup(&e));
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
@@ -703,12 +704,12 @@ static void test_find_objects_by_template_and_in_chunks(void)
 	CK_OBJECT_CLASS data = CKO_DATA, secret = CKO_SECRET_KEY;
 	CK_ULONG n, total = 0;
 	char label[16];
-	CK_ATTRIBUTE by_app[] = {CH_T_STR(CKA_APPLICATION, "cipherhub-tests"),
-	                         CH_T_ULONG(CKA_CLASS, &data)};
-	CK_ATTRIBUTE by_value[] = {CH_T_ATTR(CKA_VALUE, "value-3", 7)};
-	CK_ATTRIBUTE by_secret[] = {CH_T_ULONG(CKA_CLASS, &secret)};
-	CK_ATTRIBUTE by_private[] = {CH_T_STR(CKA_LABEL, "find-4"), CH_T_BOOL(CKA_PRIVATE, true)};
-	CK_ATTRIBUTE nothing[] = {CH_T_STR(CKA_LABEL, "find-")};
+	CK_ATTRIBUTE by_app[] = { CH_T_STR(CKA_APPLICATION, "cipherhub-tests"),
+		                  CH_T_ULONG(CKA_CLASS, &data) };
+	CK_ATTRIBUTE by_value[] = { CH_T_ATTR(CKA_VALUE, "value-3", 7) };
+	CK_ATTRIBUTE by_secret[] = { CH_T_ULONG(CKA_CLASS, &secret) };
+	CK_ATTRIBUTE by_private[] = { CH_T_STR(CKA_LABEL, "find-4"), CH_T_BOOL(CKA_PRIVATE, true) };
+	CK_ATTRIBUTE nothing[] = { CH_T_STR(CKA_LABEL, "find-") };
 
 	REQUIRE(ch_t_setup(&e));
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
@@ -716,9 +717,9 @@ static void test_find_objects_by_template_and_in_chunks(void)
 		char value[16];
 		snprintf(label, sizeof(label), "find-%d", i);
 		snprintf(value, sizeof(value), "value-%d", i);
-		REQUIRE_RV(
-		    ch_t_create_data(h, i % 2 == 0, i == 4, label, value, strlen(value), &made[i]),
-		    CKR_OK);
+		REQUIRE_RV(ch_t_create_data(h, i % 2 == 0, i == 4, label, value, strlen(value),
+		                            &made[i]),
+		           CKR_OK);
 	}
 	REQUIRE_RV(ch_t_create_aes(h, true, true, true, false, "find-key", key32, 32, &o), CKR_OK);
 
@@ -853,7 +854,7 @@ static void test_token_objects_persist_across_reinitialize(void)
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE o, found = CK_INVALID_HANDLE;
 	CK_ULONG n;
-	CK_ATTRIBUTE t[] = {CH_T_STR(CKA_LABEL, "persistent")};
+	CK_ATTRIBUTE t[] = { CH_T_STR(CKA_LABEL, "persistent") };
 
 	REQUIRE(ch_t_setup(&e));
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
@@ -877,8 +878,8 @@ static void test_read_only_session_cannot_write_token_objects(void)
 	ch_t_env e;
 	CK_SESSION_HANDLE rw, ro;
 	CK_OBJECT_HANDLE tok, o;
-	CK_ATTRIBUTE relabel[] = {CH_T_STR(CKA_LABEL, "nope")};
-	CK_ATTRIBUTE to_token[] = {CH_T_BOOL(CKA_TOKEN, true)};
+	CK_ATTRIBUTE relabel[] = { CH_T_STR(CKA_LABEL, "nope") };
+	CK_ATTRIBUTE to_token[] = { CH_T_BOOL(CKA_TOKEN, true) };
 
 	REQUIRE(ch_t_setup(&e));
 	REQUIRE_RV(ch_t_user_session(&e, true, &rw), CKR_OK);
@@ -956,7 +957,7 @@ static void test_generated_aes_key_gcm_roundtrip(void)
 	CK_OBJECT_HANDLE k;
 	CK_MECHANISM m;
 	CK_GCM_PARAMS gp;
-	CK_BYTE iv[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, aad[4] = {'h', 'd', 'r', '1'};
+	CK_BYTE iv[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }, aad[4] = { 'h', 'd', 'r', '1' };
 	CK_BYTE msg[] = "envelope-encrypted stream chunk, 45 bytes ...";
 	CK_BYTE ct[128], back[128];
 	CK_ULONG ct_len, len;
@@ -1026,7 +1027,7 @@ static void test_generated_ec_pair_signs_with_ecdsa_and_ecdsa_sha256(void)
 	ch_t_env e;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE pub, priv;
-	CK_MECHANISM raw = {CKM_ECDSA, NULL, 0}, sha = {CKM_ECDSA_SHA256, NULL, 0};
+	CK_MECHANISM raw = { CKM_ECDSA, NULL, 0 }, sha = { CKM_ECDSA_SHA256, NULL, 0 };
 	CK_BYTE digest[32], msg[100], sig[128], sig2[128], point[128];
 	CK_ULONG slen, slen2, plen = sizeof(point);
 
@@ -1095,11 +1096,11 @@ static void test_operation_key_and_state_rules(void)
 	ch_t_env e;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE aes, no_enc, pub, priv;
-	CK_MECHANISM m, ecdsa = {CKM_ECDSA, NULL, 0}, bogus = {0x7ffffff0UL, NULL, 0};
+	CK_MECHANISM m, ecdsa = { CKM_ECDSA, NULL, 0 }, bogus = { 0x7ffffff0UL, NULL, 0 };
 	CK_GCM_PARAMS gp;
-	CK_BYTE iv[12] = {0}, buf[64];
+	CK_BYTE iv[12] = { 0 }, buf[64];
 	CK_ULONG len = sizeof(buf);
-	CK_ATTRIBUTE enc_off[] = {CH_T_BOOL(CKA_ENCRYPT, false)};
+	CK_ATTRIBUTE enc_off[] = { CH_T_BOOL(CKA_ENCRYPT, false) };
 
 	REQUIRE(ch_t_setup(&e));
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
@@ -1125,7 +1126,7 @@ static void test_operation_key_and_state_rules(void)
 	CHECK_RV(P11->C_SignInit(h, &m, priv), CKR_MECHANISM_INVALID);
 	/* A GCM mechanism without its parameters. */
 	{
-		CK_MECHANISM naked = {CKM_AES_GCM, NULL, 0};
+		CK_MECHANISM naked = { CKM_AES_GCM, NULL, 0 };
 		CHECK_RV(P11->C_EncryptInit(h, &naked, aes), CKR_MECHANISM_PARAM_INVALID);
 	}
 	/* Failed inits left nothing running. */
@@ -1143,7 +1144,7 @@ static void test_crypto_and_key_generation_need_login(void)
 	CK_OBJECT_HANDLE k, pub, priv;
 	CK_MECHANISM m;
 	CK_GCM_PARAMS gp;
-	CK_BYTE iv[12] = {0};
+	CK_BYTE iv[12] = { 0 };
 
 	REQUIRE(ch_t_setup(&e));
 	REQUIRE_RV(ch_t_open(e.slot, true, &h), CKR_OK);
@@ -1173,8 +1174,8 @@ static void test_mechanism_list_and_info(void)
 	CK_MECHANISM_TYPE list[128];
 	CK_ULONG n = 0, small = 1;
 	CK_MECHANISM_INFO mi;
-	static const CK_MECHANISM_TYPE want[] = {CKM_AES_KEY_GEN, CKM_AES_GCM, CKM_EC_KEY_PAIR_GEN,
-	                                         CKM_ECDSA, CKM_ECDSA_SHA256};
+	static const CK_MECHANISM_TYPE want[] = { CKM_AES_KEY_GEN, CKM_AES_GCM, CKM_EC_KEY_PAIR_GEN,
+		                                  CKM_ECDSA, CKM_ECDSA_SHA256 };
 
 	REQUIRE(ch_t_setup(&e));
 	REQUIRE_RV(P11->C_GetMechanismList(e.slot, NULL, &n), CKR_OK);
@@ -1214,7 +1215,7 @@ static void test_generate_random(void)
 {
 	ch_t_env e;
 	CK_SESSION_HANDLE h;
-	CK_BYTE a[64], b[64], zero[64] = {0};
+	CK_BYTE a[64], b[64], zero[64] = { 0 };
 
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
@@ -1240,33 +1241,33 @@ out:
 }
 
 static const ch_t_case tests[] = {
-    CH_T_CASE(test_data_object_roundtrip),
-    CH_T_CASE(test_get_attribute_value_reports_every_entry),
-    CH_T_CASE(test_secret_key_value_sensitive_or_unextractable_is_unavailable),
-    CH_T_CASE(test_every_class_can_be_created_from_known_components),
-    CH_T_CASE(test_created_ec_keys_sign_and_verify),
-    CH_T_CASE(test_unique_id_assigned_distinct_and_read_only),
-    CH_T_CASE(test_create_template_errors),
-    CH_T_CASE(test_set_attribute_value_rules),
-    CH_T_CASE(test_sensitive_and_extractable_change_one_way_only),
-    CH_T_CASE(test_modifiable_copyable_destroyable_false_prohibit),
-    CH_T_CASE(test_copy_object),
-    CH_T_CASE(test_destroy_object_removes_it),
-    CH_T_CASE(test_object_size),
-    CH_T_CASE(test_find_objects_by_template_and_in_chunks),
-    CH_T_CASE(test_find_operation_state_rules),
-    CH_T_CASE(test_private_objects_invisible_before_login),
-    CH_T_CASE(test_session_objects_end_with_their_session),
-    CH_T_CASE(test_token_objects_persist_across_reinitialize),
-    CH_T_CASE(test_read_only_session_cannot_write_token_objects),
-    CH_T_CASE(test_private_object_needs_user_login),
-    CH_T_CASE(test_aes_gcm_known_answer),
-    CH_T_CASE(test_generated_aes_key_gcm_roundtrip),
-    CH_T_CASE(test_generated_ec_pair_signs_with_ecdsa_and_ecdsa_sha256),
-    CH_T_CASE(test_operation_key_and_state_rules),
-    CH_T_CASE(test_crypto_and_key_generation_need_login),
-    CH_T_CASE(test_mechanism_list_and_info),
-    CH_T_CASE(test_generate_random),
+	CH_T_CASE(test_data_object_roundtrip),
+	CH_T_CASE(test_get_attribute_value_reports_every_entry),
+	CH_T_CASE(test_secret_key_value_sensitive_or_unextractable_is_unavailable),
+	CH_T_CASE(test_every_class_can_be_created_from_known_components),
+	CH_T_CASE(test_created_ec_keys_sign_and_verify),
+	CH_T_CASE(test_unique_id_assigned_distinct_and_read_only),
+	CH_T_CASE(test_create_template_errors),
+	CH_T_CASE(test_set_attribute_value_rules),
+	CH_T_CASE(test_sensitive_and_extractable_change_one_way_only),
+	CH_T_CASE(test_modifiable_copyable_destroyable_false_prohibit),
+	CH_T_CASE(test_copy_object),
+	CH_T_CASE(test_destroy_object_removes_it),
+	CH_T_CASE(test_object_size),
+	CH_T_CASE(test_find_objects_by_template_and_in_chunks),
+	CH_T_CASE(test_find_operation_state_rules),
+	CH_T_CASE(test_private_objects_invisible_before_login),
+	CH_T_CASE(test_session_objects_end_with_their_session),
+	CH_T_CASE(test_token_objects_persist_across_reinitialize),
+	CH_T_CASE(test_read_only_session_cannot_write_token_objects),
+	CH_T_CASE(test_private_object_needs_user_login),
+	CH_T_CASE(test_aes_gcm_known_answer),
+	CH_T_CASE(test_generated_aes_key_gcm_roundtrip),
+	CH_T_CASE(test_generated_ec_pair_signs_with_ecdsa_and_ecdsa_sha256),
+	CH_T_CASE(test_operation_key_and_state_rules),
+	CH_T_CASE(test_crypto_and_key_generation_need_login),
+	CH_T_CASE(test_mechanism_list_and_info),
+	CH_T_CASE(test_generate_random),
 };
 
 int main(void)

@@ -35,8 +35,8 @@ static void test_pin_wrap_roundtrip_and_wrong_pin_incorrect(void)
 	CHECK_RV(ch_pin_unwrap(&w, pin, 13, uuid_a, CKU_USER, "", out), CKR_OK);
 	CHECK(memcmp(key, out, sizeof(key)) == 0);
 	CHECK_RV(ch_pin_unwrap(&w, (const CK_UTF8CHAR *)"correct horsf", 13, uuid_a, CKU_USER, "",
-			       out),
-		 CKR_PIN_INCORRECT);
+	                       out),
+	         CKR_PIN_INCORRECT);
 	CHECK_RV(ch_pin_unwrap(&w, pin, 12, uuid_a, CKU_USER, "", out), CKR_PIN_INCORRECT);
 }
 
@@ -44,7 +44,7 @@ static void test_pin_wrap_bound_to_registration_user_and_name(void)
 {
 	ch_kdf_params k = cheap_kdf();
 	ch_wrapped_key w;
-	uint8_t key[CH_REGKEY_LEN] = {1, 2, 3}, out[CH_REGKEY_LEN];
+	uint8_t key[CH_REGKEY_LEN] = { 1, 2, 3 }, out[CH_REGKEY_LEN];
 
 	CHECK_RV(ch_pin_wrap(&k, pin, 13, uuid_a, CKU_USER, "", key, &w), CKR_OK);
 	CHECK_RV(ch_pin_unwrap(&w, pin, 13, uuid_b, CKU_USER, "", out), CKR_PIN_INCORRECT);
@@ -58,7 +58,7 @@ static void test_pin_wrap_scrypt(void)
 {
 	ch_kdf_params k = cheap_kdf();
 	ch_wrapped_key w;
-	uint8_t key[CH_REGKEY_LEN] = {9}, out[CH_REGKEY_LEN];
+	uint8_t key[CH_REGKEY_LEN] = { 9 }, out[CH_REGKEY_LEN];
 
 	k.alg = CH_KDF_SCRYPT;
 	k.log2n = 10;
@@ -121,8 +121,8 @@ static void test_object_mac_covers_every_row(void)
 {
 	ch_seal *s = seal_for(uuid_a);
 	uint8_t t = 1, f = 0, m0[CH_MAC_LEN], m1[CH_MAC_LEN];
-	ch_stored_attr rows[2] = {{CKA_CLASS, 0, (const uint8_t *)"\x04\0\0\0\0\0\0\0", 8},
-				  {CKA_EXTRACTABLE, 0, &f, 1}};
+	ch_stored_attr rows[2] = { { CKA_CLASS, 0, (const uint8_t *)"\x04\0\0\0\0\0\0\0", 8 },
+		                   { CKA_EXTRACTABLE, 0, &f, 1 } };
 
 	CHECK_RV(ch_seal_mac(s, 5, rows, 2, m0), CKR_OK);
 	CHECK_RV(ch_seal_mac(s, 5, rows, 2, m1), CKR_OK);

@@ -125,9 +125,9 @@ static void test_user_login_rules(void)
 	CHECK_RV(ch_t_login(h, CKU_USER, CH_T_SO_PIN), CKR_PIN_INCORRECT);
 	CHECK_RV(ch_t_login(h, CKU_SO, CH_T_USER_PIN), CKR_PIN_INCORRECT);
 	/* A PIN that is a prefix of the right one is wrong. */
-	CHECK_RV(
-	    P11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)CH_T_USER_PIN, strlen(CH_T_USER_PIN) - 1),
-	    CKR_PIN_INCORRECT);
+	CHECK_RV(P11->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)CH_T_USER_PIN,
+	                      strlen(CH_T_USER_PIN) - 1),
+	         CKR_PIN_INCORRECT);
 	/* C_Login does not list CKR_PIN_LEN_RANGE, but a module may use it. */
 	CHECK_RV2(ch_t_login(h, CKU_USER, "abc"), CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE);
 	CHECK_RV(ch_t_login(h, 7, CH_T_USER_PIN), CKR_USER_TYPE_INVALID);
@@ -203,8 +203,8 @@ static void test_closing_every_session_logs_out(void)
 	REQUIRE_RV(ch_t_open(e.slot, false, &b), CKR_OK);
 	REQUIRE_RV(ch_t_login_user(a), CKR_OK);
 	CHECK_RV(P11->C_CloseAllSessions(e.slot), CKR_OK);
-	CHECK_RV(P11->C_GetSessionInfo(a, &(CK_SESSION_INFO){0}), CKR_SESSION_HANDLE_INVALID);
-	CHECK_RV(P11->C_GetSessionInfo(b, &(CK_SESSION_INFO){0}), CKR_SESSION_HANDLE_INVALID);
+	CHECK_RV(P11->C_GetSessionInfo(a, &(CK_SESSION_INFO){ 0 }), CKR_SESSION_HANDLE_INVALID);
+	CHECK_RV(P11->C_GetSessionInfo(b, &(CK_SESSION_INFO){ 0 }), CKR_SESSION_HANDLE_INVALID);
 	REQUIRE_RV(ch_t_open(e.slot, false, &c), CKR_OK);
 	CHECK_UL(state_of(c), CKS_RO_PUBLIC_SESSION);
 
@@ -255,7 +255,7 @@ out:
 /* Reads the CKA_VALUE of the single object labelled label into buf. */
 static CK_RV value_by_label(CK_SESSION_HANDLE h, const char *label, CK_BYTE *buf, CK_ULONG *len)
 {
-	CK_ATTRIBUTE t[] = {CH_T_STR(CKA_LABEL, label)};
+	CK_ATTRIBUTE t[] = { CH_T_STR(CKA_LABEL, label) };
 	CK_OBJECT_HANDLE o;
 	CK_ULONG n;
 	CK_RV rv = ch_t_find(h, t, 1, &o, 1, &n);
@@ -385,9 +385,9 @@ static void test_init_token_wrong_so_pin_keeps_objects(void)
 
 	CHECK_RV(P11->C_InitToken(e.slot, (CK_UTF8CHAR_PTR) "wrong-so-pin", 12, label),
 	         CKR_PIN_INCORRECT);
-	CHECK_RV(
-	    P11->C_InitToken(e.slot, (CK_UTF8CHAR_PTR)CH_T_USER_PIN, strlen(CH_T_USER_PIN), label),
-	    CKR_PIN_INCORRECT);
+	CHECK_RV(P11->C_InitToken(e.slot, (CK_UTF8CHAR_PTR)CH_T_USER_PIN, strlen(CH_T_USER_PIN),
+	                          label),
+	         CKR_PIN_INCORRECT);
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
 	CHECK(ch_t_count_label(h, "pub") == 1);
 	CHECK(ch_t_count_label(h, "priv") == 1);
@@ -574,23 +574,23 @@ out:
 }
 
 static const ch_t_case tests[] = {
-    CH_T_CASE(test_open_session_requires_serial_flag),
-    CH_T_CASE(test_session_info_states_follow_user_login),
-    CH_T_CASE(test_so_login_needs_only_rw_sessions),
-    CH_T_CASE(test_user_login_rules),
-    CH_T_CASE(test_user_pin_not_initialized_until_init_pin),
-    CH_T_CASE(test_login_is_shared_by_every_session_of_the_slot),
-    CH_T_CASE(test_closing_every_session_logs_out),
-    CH_T_CASE(test_init_pin_only_by_so_in_rw_session),
-    CH_T_CASE(test_set_user_pin_keeps_objects),
-    CH_T_CASE(test_set_so_pin),
-    CH_T_CASE(test_init_token_with_session_open_fails),
-    CH_T_CASE(test_init_token_wrong_so_pin_keeps_objects),
-    CH_T_CASE(test_init_token_right_so_pin_erases_objects),
-    CH_T_CASE(test_pin_length_limits),
-    CH_T_CASE(test_token_info_flags_and_session_counts),
-    CH_T_CASE(test_slot_ids_and_serials_survive_reinitialize),
-    CH_T_CASE(test_empty_store_has_one_free_slot),
+	CH_T_CASE(test_open_session_requires_serial_flag),
+	CH_T_CASE(test_session_info_states_follow_user_login),
+	CH_T_CASE(test_so_login_needs_only_rw_sessions),
+	CH_T_CASE(test_user_login_rules),
+	CH_T_CASE(test_user_pin_not_initialized_until_init_pin),
+	CH_T_CASE(test_login_is_shared_by_every_session_of_the_slot),
+	CH_T_CASE(test_closing_every_session_logs_out),
+	CH_T_CASE(test_init_pin_only_by_so_in_rw_session),
+	CH_T_CASE(test_set_user_pin_keeps_objects),
+	CH_T_CASE(test_set_so_pin),
+	CH_T_CASE(test_init_token_with_session_open_fails),
+	CH_T_CASE(test_init_token_wrong_so_pin_keeps_objects),
+	CH_T_CASE(test_init_token_right_so_pin_erases_objects),
+	CH_T_CASE(test_pin_length_limits),
+	CH_T_CASE(test_token_info_flags_and_session_counts),
+	CH_T_CASE(test_slot_ids_and_serials_survive_reinitialize),
+	CH_T_CASE(test_empty_store_has_one_free_slot),
 };
 
 int main(void)

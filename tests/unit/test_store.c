@@ -73,7 +73,7 @@ static void test_open_refuses_newer_schema(void)
 	st = NULL;
 	CHECK(sqlite3_open(p, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, "UPDATE meta SET value = 99 WHERE key = 'schema_version'", NULL,
-			   NULL, NULL) == SQLITE_OK);
+	                   NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_RV(ch_store_open(p, &st), CKR_DEVICE_ERROR);
 	free(p);
@@ -86,7 +86,7 @@ static void test_registrations_and_objects_roundtrip(void)
 	ch_rows w, *loaded = NULL;
 	ch_row rows[2];
 	int64_t next = 0, id = 0;
-	uint8_t v1[] = {1, 2, 3}, v2[] = "label";
+	uint8_t v1[] = { 1, 2, 3 }, v2[] = "label";
 
 	CHECK_RV(ch_store_open(path_in("rt.db"), &st), CKR_OK);
 	CHECK_RV(ch_store_reg_next_id(st, &next), CKR_OK);

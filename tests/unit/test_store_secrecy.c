@@ -15,12 +15,14 @@
 static const char new_user_pin[] = "second-user-pin-6021";
 
 /* 32 bytes that occur nowhere by chance. */
-static const CK_BYTE aes_private_key[32] = {
-    0xa3, 0x5c, 0x11, 0xe8, 0x7f, 0x02, 0x9d, 0x46, 0xbb, 0x31, 0xc0, 0x6e, 0x58, 0xf4, 0x27, 0x9a,
-    0x13, 0xd7, 0x6b, 0x80, 0x4e, 0xe2, 0x35, 0xaf, 0x0c, 0x91, 0x7a, 0xd8, 0x66, 0x1f, 0xb4, 0x49};
-static const CK_BYTE aes_public_key[32] = {
-    0x5e, 0x07, 0xc2, 0x9b, 0x34, 0xf1, 0x88, 0x2d, 0x6a, 0xe5, 0x13, 0x7c, 0xd0, 0x49, 0xb6, 0x25,
-    0x8f, 0x3a, 0xe7, 0x10, 0x94, 0x6d, 0xcb, 0x02, 0x7e, 0xa1, 0x58, 0x36, 0xf9, 0x4c, 0x83, 0x1b};
+static const CK_BYTE aes_private_key[32] = { 0xa3, 0x5c, 0x11, 0xe8, 0x7f, 0x02, 0x9d, 0x46,
+	                                     0xbb, 0x31, 0xc0, 0x6e, 0x58, 0xf4, 0x27, 0x9a,
+	                                     0x13, 0xd7, 0x6b, 0x80, 0x4e, 0xe2, 0x35, 0xaf,
+	                                     0x0c, 0x91, 0x7a, 0xd8, 0x66, 0x1f, 0xb4, 0x49 };
+static const CK_BYTE aes_public_key[32] = { 0x5e, 0x07, 0xc2, 0x9b, 0x34, 0xf1, 0x88, 0x2d,
+	                                    0x6a, 0xe5, 0x13, 0x7c, 0xd0, 0x49, 0xb6, 0x25,
+	                                    0x8f, 0x3a, 0xe7, 0x10, 0x94, 0x6d, 0xcb, 0x02,
+	                                    0x7e, 0xa1, 0x58, 0x36, 0xf9, 0x4c, 0x83, 0x1b };
 /* RFC 6979 A.2.5 P-256 private key. */
 static const char ec_d_hex[] = "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721";
 static const char data_value[] = "wire transfer approval code 7734-QX-1990";
@@ -95,15 +97,15 @@ static CK_RV create_ec_private(CK_SESSION_HANDLE h, const CK_BYTE *d, CK_ULONG d
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_KEY_TYPE kt = CKK_EC;
 	CK_ATTRIBUTE t[] = {
-	    CH_T_ULONG(CKA_CLASS, &cls),
-	    CH_T_ULONG(CKA_KEY_TYPE, &kt),
-	    CH_T_BOOL(CKA_TOKEN, true),
-	    CH_T_BOOL(CKA_PRIVATE, true),
-	    CH_T_BOOL(CKA_SENSITIVE, true),
-	    CH_T_BOOL(CKA_SIGN, true),
-	    CH_T_STR(CKA_LABEL, "secrecy-ec"),
-	    CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params, sizeof(ch_t_p256_params)),
-	    CH_T_ATTR(CKA_VALUE, d, dlen),
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_TOKEN, true),
+		CH_T_BOOL(CKA_PRIVATE, true),
+		CH_T_BOOL(CKA_SENSITIVE, true),
+		CH_T_BOOL(CKA_SIGN, true),
+		CH_T_STR(CKA_LABEL, "secrecy-ec"),
+		CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params, sizeof(ch_t_p256_params)),
+		CH_T_ATTR(CKA_VALUE, d, dlen),
 	};
 
 	return P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), o);
@@ -112,16 +114,16 @@ static CK_RV create_ec_private(CK_SESSION_HANDLE h, const CK_BYTE *d, CK_ULONG d
 /* A generated AES key we may read: its value becomes a needle too. */
 static CK_RV generate_readable_key(CK_SESSION_HANDLE h, CK_BYTE value[32], CK_OBJECT_HANDLE *o)
 {
-	CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
+	CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
 	CK_ULONG len = 32, vlen = 32;
 	CK_ATTRIBUTE t[] = {
-	    CH_T_ULONG(CKA_VALUE_LEN, &len),
-	    CH_T_BOOL(CKA_TOKEN, true),
-	    CH_T_BOOL(CKA_PRIVATE, true),
-	    CH_T_BOOL(CKA_SENSITIVE, false),
-	    CH_T_BOOL(CKA_EXTRACTABLE, true),
-	    CH_T_BOOL(CKA_ENCRYPT, true),
-	    CH_T_STR(CKA_LABEL, "secrecy-generated"),
+		CH_T_ULONG(CKA_VALUE_LEN, &len),
+		CH_T_BOOL(CKA_TOKEN, true),
+		CH_T_BOOL(CKA_PRIVATE, true),
+		CH_T_BOOL(CKA_SENSITIVE, false),
+		CH_T_BOOL(CKA_EXTRACTABLE, true),
+		CH_T_BOOL(CKA_ENCRYPT, true),
+		CH_T_STR(CKA_LABEL, "secrecy-generated"),
 	};
 	CK_RV rv = P11->C_GenerateKey(h, &m, t, CH_T_ARRAY_LEN(t), o);
 
@@ -138,7 +140,7 @@ static void test_no_secret_in_store_files_or_log(void)
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE o, gen;
 	CK_BYTE d[32], generated[32];
-	needles ns = {.n = 0};
+	needles ns = { .n = 0 };
 	size_t len = 0;
 	unsigned char *log = NULL;
 
@@ -146,12 +148,12 @@ static void test_no_secret_in_store_files_or_log(void)
 	REQUIRE(ch_t_setup_with(&e, "[log]\nlevel = debug\n"));
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
 	REQUIRE_RV(
-	    ch_t_create_aes(h, true, true, true, false, "secrecy-aes", aes_private_key, 32, &o),
-	    CKR_OK);
+	        ch_t_create_aes(h, true, true, true, false, "secrecy-aes", aes_private_key, 32, &o),
+	        CKR_OK);
 	/* A public secret key: the object is public, its value still secret. */
-	REQUIRE_RV(
-	    ch_t_create_aes(h, true, false, true, false, "secrecy-aes-pub", aes_public_key, 32, &o),
-	    CKR_OK);
+	REQUIRE_RV(ch_t_create_aes(h, true, false, true, false, "secrecy-aes-pub", aes_public_key,
+	                           32, &o),
+	           CKR_OK);
 	REQUIRE_RV(create_ec_private(h, d, 32, &o), CKR_OK);
 	REQUIRE_RV(ch_t_create_data(h, true, true, data_label, data_value, strlen(data_value), &o),
 	           CKR_OK);
@@ -160,7 +162,7 @@ static void test_no_secret_in_store_files_or_log(void)
 	{
 		CK_MECHANISM m;
 		CK_GCM_PARAMS gp;
-		CK_BYTE iv[12] = {9}, ct[64];
+		CK_BYTE iv[12] = { 9 }, ct[64];
 		CK_ULONG ct_len = sizeof(ct);
 
 		ch_t_gcm(&m, &gp, iv, NULL, 0);
@@ -225,7 +227,7 @@ static void test_destroyed_and_reinitialized_secrets_leave_no_trace(void)
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE o;
 	CK_UTF8CHAR label[32];
-	needles ns = {.n = 0};
+	needles ns = { .n = 0 };
 
 	ch_t_pad(label, sizeof(label), CH_T_LABEL);
 	REQUIRE(ch_t_setup(&e));
@@ -253,8 +255,8 @@ out:
 }
 
 static const ch_t_case tests[] = {
-    CH_T_CASE(test_no_secret_in_store_files_or_log),
-    CH_T_CASE(test_destroyed_and_reinitialized_secrets_leave_no_trace),
+	CH_T_CASE(test_no_secret_in_store_files_or_log),
+	CH_T_CASE(test_destroyed_and_reinitialized_secrets_leave_no_trace),
 };
 
 int main(void)

@@ -21,19 +21,21 @@
 
 #include "module.h"
 
-static const CK_BYTE victim_key[32] = {
-    0x71, 0x0e, 0xd3, 0x28, 0x95, 0x4a, 0xbf, 0x66, 0x03, 0xc8, 0x5d, 0x92, 0x2f, 0xe4, 0x79, 0x1c,
-    0xa0, 0x57, 0x3b, 0xf6, 0x8d, 0x12, 0xc9, 0x64, 0xe1, 0x3e, 0x85, 0x2a, 0xd7, 0x40, 0x9f, 0x0b};
-static const CK_BYTE bystander_key[32] = {
-    0x2c, 0xb1, 0x46, 0xfd, 0x18, 0x83, 0x6e, 0xa5, 0x3a, 0xdf, 0x04, 0x97, 0x5b, 0xe0, 0x21, 0x7c,
-    0xc6, 0x0d, 0x92, 0x45, 0xfa, 0x37, 0x68, 0xbe, 0x13, 0x8c, 0x51, 0xe9, 0x24, 0x7f, 0xa2, 0xd5};
+static const CK_BYTE victim_key[32] = { 0x71, 0x0e, 0xd3, 0x28, 0x95, 0x4a, 0xbf, 0x66,
+	                                0x03, 0xc8, 0x5d, 0x92, 0x2f, 0xe4, 0x79, 0x1c,
+	                                0xa0, 0x57, 0x3b, 0xf6, 0x8d, 0x12, 0xc9, 0x64,
+	                                0xe1, 0x3e, 0x85, 0x2a, 0xd7, 0x40, 0x9f, 0x0b };
+static const CK_BYTE bystander_key[32] = { 0x2c, 0xb1, 0x46, 0xfd, 0x18, 0x83, 0x6e, 0xa5,
+	                                   0x3a, 0xdf, 0x04, 0x97, 0x5b, 0xe0, 0x21, 0x7c,
+	                                   0xc6, 0x0d, 0x92, 0x45, 0xfa, 0x37, 0x68, 0xbe,
+	                                   0x13, 0x8c, 0x51, 0xe9, 0x24, 0x7f, 0xa2, 0xd5 };
 static const char value_a[] = "swap value A: 0123456789abcdef";
 static const char value_b[] = "swap value B: fedcba9876543210";
 
 /* Handles (= objects.id) of what the test made. */
 typedef struct objs {
 	CK_OBJECT_HANDLE victim, bystander, swap_a, swap_b, flip_sign, flip_extractable,
-	    flip_private, dropped_row;
+	        flip_private, dropped_row;
 } objs;
 
 static CK_RV create_public_key(CK_SESSION_HANDLE h, const char *label, CK_OBJECT_HANDLE *o)
@@ -41,11 +43,11 @@ static CK_RV create_public_key(CK_SESSION_HANDLE h, const char *label, CK_OBJECT
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE kt = CKK_AES;
 	CK_ATTRIBUTE t[] = {
-	    CH_T_ULONG(CKA_CLASS, &cls),    CH_T_ULONG(CKA_KEY_TYPE, &kt),
-	    CH_T_BOOL(CKA_TOKEN, true),     CH_T_BOOL(CKA_PRIVATE, false),
-	    CH_T_BOOL(CKA_SENSITIVE, true), CH_T_BOOL(CKA_EXTRACTABLE, false),
-	    CH_T_BOOL(CKA_SIGN, false),     CH_T_BOOL(CKA_ENCRYPT, true),
-	    CH_T_STR(CKA_LABEL, label),     CH_T_ATTR(CKA_VALUE, victim_key, 16),
+		CH_T_ULONG(CKA_CLASS, &cls),    CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_TOKEN, true),     CH_T_BOOL(CKA_PRIVATE, false),
+		CH_T_BOOL(CKA_SENSITIVE, true), CH_T_BOOL(CKA_EXTRACTABLE, false),
+		CH_T_BOOL(CKA_SIGN, false),     CH_T_BOOL(CKA_ENCRYPT, true),
+		CH_T_STR(CKA_LABEL, label),     CH_T_ATTR(CKA_VALUE, victim_key, 16),
 	};
 
 	return P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), o);
@@ -66,9 +68,9 @@ static CK_RV make_objects(CK_SESSION_HANDLE h, objs *o)
 	    (rv = create_public_key(h, "flip-sign", &o->flip_sign)) != CKR_OK ||
 	    (rv = create_public_key(h, "flip-extractable", &o->flip_extractable)) != CKR_OK ||
 	    (rv = ch_t_create_data(h, true, true, "flip-private", "p", 1, &o->flip_private)) !=
-	        CKR_OK ||
+	            CKR_OK ||
 	    (rv = ch_t_create_data(h, true, true, "dropped-row", "d", 1, &o->dropped_row)) !=
-	        CKR_OK)
+	            CKR_OK)
 		return rv;
 	return CKR_OK;
 }
@@ -171,12 +173,12 @@ static bool tamper(const char *path, const objs *o)
 		static const struct {
 			size_t off;
 			CK_ATTRIBUTE_TYPE type;
-		} flips[] = {{offsetof(objs, flip_sign), CKA_SIGN},
-		             {offsetof(objs, flip_extractable), CKA_EXTRACTABLE}};
+		} flips[] = { { offsetof(objs, flip_sign), CKA_SIGN },
+			      { offsetof(objs, flip_extractable), CKA_EXTRACTABLE } };
 
 		for (size_t i = 0; i < CH_T_ARRAY_LEN(flips); i++) {
 			CK_OBJECT_HANDLE h =
-			    *(const CK_OBJECT_HANDLE *)((const char *)o + flips[i].off);
+			        *(const CK_OBJECT_HANDLE *)((const char *)o + flips[i].off);
 			CK_BYTE one = CK_TRUE;
 
 			la = sql_attr(db, h, flips[i].type, &sa, a, sizeof(a));
@@ -246,17 +248,17 @@ static void test_tampered_objects_fail_cleanly_and_others_work(void)
 			const char *name;
 			CK_OBJECT_HANDLE h;
 		} bad[] = {
-		    {"flipped sealed bit", o.victim},
-		    {"swapped value A", o.swap_a},
-		    {"swapped value B", o.swap_b},
-		    {"CKA_SIGN turned on", o.flip_sign},
-		    {"CKA_EXTRACTABLE turned on", o.flip_extractable},
-		    {"private flag cleared", o.flip_private},
-		    {"attribute row dropped", o.dropped_row},
+			{ "flipped sealed bit", o.victim },
+			{ "swapped value A", o.swap_a },
+			{ "swapped value B", o.swap_b },
+			{ "CKA_SIGN turned on", o.flip_sign },
+			{ "CKA_EXTRACTABLE turned on", o.flip_extractable },
+			{ "private flag cleared", o.flip_private },
+			{ "attribute row dropped", o.dropped_row },
 		};
 		for (size_t i = 0; i < CH_T_ARRAY_LEN(bad); i++) {
 			CK_BYTE buf[64];
-			CK_ATTRIBUTE t[] = {CH_T_ATTR(CKA_LABEL, buf, sizeof(buf))};
+			CK_ATTRIBUTE t[] = { CH_T_ATTR(CKA_LABEL, buf, sizeof(buf)) };
 			CK_ULONG size;
 
 			fprintf(stderr, "    object %lu: %s\n", (unsigned long)bad[i].h,
@@ -269,7 +271,7 @@ static void test_tampered_objects_fail_cleanly_and_others_work(void)
 	{
 		CK_MECHANISM m;
 		CK_GCM_PARAMS gp;
-		CK_BYTE iv[12] = {0};
+		CK_BYTE iv[12] = { 0 };
 
 		ch_t_gcm(&m, &gp, iv, NULL, 0);
 		CHECK_RV(P11->C_EncryptInit(h, &m, o.victim), CKR_DEVICE_ERROR);
@@ -295,7 +297,7 @@ static void test_tampered_objects_fail_cleanly_and_others_work(void)
 	{
 		CK_MECHANISM m;
 		CK_GCM_PARAMS gp;
-		CK_BYTE iv[12] = {7}, ct[64], pt[64], v[32];
+		CK_BYTE iv[12] = { 7 }, ct[64], pt[64], v[32];
 		CK_ULONG ct_len = sizeof(ct), pt_len = sizeof(pt), vlen = sizeof(v);
 
 		CHECK_RV(ch_t_get(h, o.bystander, CKA_VALUE, v, &vlen), CKR_OK);
@@ -320,9 +322,9 @@ static void test_tampered_objects_fail_cleanly_and_others_work(void)
 	log = ch_t_read_file(e.log, &log_len);
 	REQUIRE(log != NULL);
 	{
-		const CK_OBJECT_HANDLE named[] = {o.victim,     o.swap_a,           o.swap_b,
-		                                  o.flip_sign,  o.flip_extractable, o.flip_private,
-		                                  o.dropped_row};
+		const CK_OBJECT_HANDLE named[] = { o.victim,     o.swap_a,           o.swap_b,
+			                           o.flip_sign,  o.flip_extractable, o.flip_private,
+			                           o.dropped_row };
 		for (size_t i = 0; i < CH_T_ARRAY_LEN(named); i++) {
 			if (!CHECK(ch_t_text_has_error_line((const char *)log, (long)named[i],
 			                                    (long)e.slot)))
@@ -377,8 +379,8 @@ out:
 }
 
 static const ch_t_case tests[] = {
-    CH_T_CASE(test_tampered_objects_fail_cleanly_and_others_work),
-    CH_T_CASE(test_private_object_marked_public_stays_hidden_before_login),
+	CH_T_CASE(test_tampered_objects_fail_cleanly_and_others_work),
+	CH_T_CASE(test_private_object_marked_public_stays_hidden_before_login),
 };
 
 int main(void)

@@ -83,7 +83,7 @@ static void test_initialize_arguments_and_state(void)
 	CHECK_RV(P11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
 	/* And it initializes again after all that. */
 	CHECK_RV(ch_t_initialize(), CKR_OK);
-	CHECK(ch_t_slots((CK_SLOT_ID[4]){0}, 4) == 1);
+	CHECK(ch_t_slots((CK_SLOT_ID[4]){ 0 }, 4) == 1);
 out:
 	ch_t_env_free(&e);
 }
@@ -121,9 +121,9 @@ static void *work(void *arg)
 	worker *w = arg;
 	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
 	CK_OBJECT_HANDLE aes, pub, priv, o;
-	CK_MECHANISM sign_m = {CKM_ECDSA_SHA256, NULL, 0}, gcm;
+	CK_MECHANISM sign_m = { CKM_ECDSA_SHA256, NULL, 0 }, gcm;
 	CK_GCM_PARAMS gp;
-	CK_BYTE iv[12] = {0}, msg[64], ct[128], pt[128], sig[128];
+	CK_BYTE iv[12] = { 0 }, msg[64], ct[128], pt[128], sig[128];
 	char label[32];
 
 	snprintf(label, sizeof(label), "thread-%d", w->id);
@@ -238,8 +238,8 @@ out:
 }
 
 static const ch_t_case tests[] = {
-    CH_T_CASE(test_initialize_arguments_and_state),
-    CH_T_CASE(test_threads_with_own_sessions_work_concurrently),
+	CH_T_CASE(test_initialize_arguments_and_state),
+	CH_T_CASE(test_threads_with_own_sessions_work_concurrently),
 };
 
 int main(void)
