@@ -32,6 +32,7 @@ typedef struct ch_slot {
 	void *be;             /* the backend's per-slot state */
 	pthread_mutex_t lock; /* guards user and the counts below */
 	CK_USER_TYPE user;    /* who is logged in: CH_NOBODY, CKU_SO, CKU_USER */
+	CK_FLAGS roles;       /* the logged-in participant's CH_ROLE_* */
 	CK_ULONG sessions;
 	CK_ULONG rw_sessions;
 } ch_slot;
@@ -59,6 +60,18 @@ static inline CK_USER_TYPE ch_session_user(ch_session *s)
 	return u;
 }
 
+/* The roles of the participant the session acts for (0 when nobody is
+ * logged in); same lock order rule as ch_session_user. */
+static inline CK_FLAGS ch_session_roles(ch_session *s)
+{
+	CK_FLAGS r;
+
+	pthread_mutex_lock(&s->slot->lock);
+	r = s->slot->user == CH_NOBODY ? 0 : s->slot->roles;
+	pthread_mutex_unlock(&s->slot->lock);
+	return r;
+}
+
 static inline bool ch_session_rw(const ch_session *s)
 {
 	return (s->flags & CKF_RW_SESSION) != 0;
@@ -80,9 +93,21 @@ struct ch_backend_ops {
 	CK_RV (*mechanism_info)(void *be, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
 	CK_RV (*registration_info)(void *be, CH_REGISTRATION_INFO *info);
 
-	/* Login (5.6): verify the PIN and unlock; logout locks again. */
-	CK_RV (*login)(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len);
+	/* Login (5.6): verify participant name's PIN (name NULL: the default
+	 * SO or user), count failures, unlock; *roles gets the participant's
+	 * roles.  Logout locks again. */
+	CK_RV (*login)(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin,
+	               CK_ULONG len, CK_FLAGS *roles);
 	void (*logout)(void *be);
+
+	/* Participants (vendor interface; the front end has checked that an
+	 * admin is logged in and that names are well formed). */
+	CK_RV (*participant_add)(void *be, const char *name, CK_FLAGS roles, const CK_UTF8CHAR *pin,
+	                         CK_ULONG len);
+	CK_RV (*participant_remove)(void *be, const char *name);
+	CK_RV (*participant_list)(void *be, CH_PARTICIPANT_INFO *list, CK_ULONG *count);
+	CK_RV (*participant_set_roles)(void *be, const char *name, CK_FLAGS roles);
+	CK_RV (*participant_unlock)(void *be, const char *name);
 
 	/* Sessions: set up and tear down s->be (session objects and any
 	 * operation in progress die with the session). */

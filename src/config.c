@@ -62,6 +62,10 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 				c->kdf.alg = CH_KDF_SCRYPT;
 			else
 				ok = 0;
+		} else if (strcmp(name, "max_failures") == 0) {
+			uint32_t v;
+			ok = parse_u32(value, 1, 1000, &v);
+			c->max_failures = v;
 		} else if (strcmp(name, "pbkdf2_iterations") == 0) {
 			ok = parse_u32(value, 1, INT_MAX, &c->kdf.iterations);
 		} else if (strcmp(name, "scrypt_log2n") == 0) {
@@ -111,6 +115,7 @@ CK_RV ch_config_load(ch_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	ch_kdf_defaults(&cfg->kdf);
+	cfg->max_failures = 10;
 	cfg->log_level = CH_LOG_WARNING;
 	if ((file == NULL || *file == '\0') && access(CH_CONFIG_SYSTEM, F_OK) == 0)
 		file = CH_CONFIG_SYSTEM;

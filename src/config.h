@@ -16,6 +16,7 @@
 typedef struct ch_config {
 	char *store_path;  /* always set after a successful load */
 	ch_kdf_params kdf; /* PIN KDF for newly set PINs */
+	CK_ULONG max_failures; /* consecutive wrong PINs that lock a participant */
 	int log_level;     /* ch_log_level */
 	char *log_file;    /* NULL: stderr */
 } ch_config;

@@ -51,6 +51,11 @@ static const CK_FUNCTION_LIST function_list_2_40 = {
 static const CH_FUNCTION_LIST function_list_vendor = {
 	.version = {CH_INTERFACE_VERSION_MAJOR, CH_INTERFACE_VERSION_MINOR},
 	.CH_GetRegistrationInfo = CH_GetRegistrationInfo,
+	.CH_ParticipantAdd = CH_ParticipantAdd,
+	.CH_ParticipantRemove = CH_ParticipantRemove,
+	.CH_ParticipantList = CH_ParticipantList,
+	.CH_ParticipantSetRoles = CH_ParticipantSetRoles,
+	.CH_ParticipantUnlock = CH_ParticipantUnlock,
 };
 
 /*

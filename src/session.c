@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "module.h"
+#include "util.h"
 
 static void session_free(ch_session *s)
 {
@@ -239,13 +240,14 @@ static CK_RV login_allowed(ch_slot *sl, CK_USER_TYPE who)
 	return CKR_OK;
 }
 
-/* PKCS#11 3.0, 5.6 C_Login.  The login holds for every session of the
- * application on that slot. */
-CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
-              CK_ULONG ulPinLen)
+/* Logs the application in on the session's slot as participant name (NULL:
+ * the default SO or user) with pin. */
+static CK_RV login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, const char *name,
+                   const CK_UTF8CHAR *pin, CK_ULONG pin_len)
 {
 	ch_session *s;
 	ch_slot *sl;
+	CK_FLAGS roles = 0;
 	CK_RV rv;
 
 	CH_SESSION_ENTER(hSession, s);
@@ -254,34 +256,64 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 	if ((rv = login_allowed(sl, userType)) != CKR_OK)
 		goto out;
 	/* No protected authentication path: the PIN must be given. */
-	if (pPin == NULL) {
+	if (pin == NULL) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
 	}
-	if ((rv = sl->ops->login(sl->be, userType, pPin, ulPinLen)) == CKR_OK)
+	rv = sl->ops->login(sl->be, userType, name, pin, pin_len, &roles);
+	if (rv == CKR_OK) {
 		sl->user = userType;
-	else if (rv == CKR_PIN_INCORRECT)
-		ch_log(CH_LOG_INFO, "slot %lu: %s login failed: wrong PIN", (unsigned long)sl->id,
-		       userType == CKU_SO ? "SO" : "user");
+		sl->roles = roles;
+	} else if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED) {
+		ch_log(CH_LOG_INFO, "slot %lu: login of %s failed: %s", (unsigned long)sl->id,
+		       name != NULL ? name : (userType == CKU_SO ? "so" : "default"),
+		       rv == CKR_PIN_LOCKED ? "locked" : "wrong PIN");
+	}
 out:
 	pthread_mutex_unlock(&sl->lock);
 	ch_session_put(s);
 	return rv;
 }
 
-/* PKCS#11 3.0, 5.6 C_LoginUser.  Named participants come with the
- * participants work; until then only the default participant (no name)
- * exists, and a name is an unknown user. */
+/* PKCS#11 3.0, 5.6 C_Login.  The login holds for every session of the
+ * application on that slot.  For PKCS#11 2.40 clients, a PIN of the form
+ * "name:pin" whose name is a well-formed participant name logs in that
+ * participant (the convention of network HSMs); any other PIN is the default
+ * SO's or user's. */
+CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
+              CK_ULONG ulPinLen)
+{
+	char name[CH_NAME_MAX + 1];
+	const CK_UTF8CHAR *colon = NULL;
+
+	if (pPin != NULL)
+		colon = memchr(pPin, ':', ulPinLen);
+	if (colon != NULL && ch_name_valid(pPin, (CK_ULONG)(colon - pPin))) {
+		memcpy(name, pPin, (size_t)(colon - pPin));
+		name[colon - pPin] = '\0';
+		return login(hSession, userType, name, colon + 1,
+		             ulPinLen - (CK_ULONG)(colon - pPin) - 1);
+	}
+	return login(hSession, userType, NULL, pPin, ulPinLen);
+}
+
+/* PKCS#11 3.0, 5.6 C_LoginUser: C_Login as a named participant. */
 CK_RV C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
                   CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername, CK_ULONG ulUsernameLen)
 {
+	char name[CH_NAME_MAX + 1];
 	CK_RV rv;
 
-	if (pUsername == NULL || ulUsernameLen == 0)
-		return C_Login(hSession, userType, pPin, ulPinLen);
 	if ((rv = ch_module_check()) != CKR_OK)
 		return rv;
-	return CKR_PIN_INCORRECT;
+	if (pUsername == NULL || ulUsernameLen == 0)
+		return login(hSession, userType, NULL, pPin, ulPinLen);
+	/* A name that cannot exist is a wrong login, told apart from nothing. */
+	if (!ch_name_valid(pUsername, ulUsernameLen))
+		return CKR_ARGUMENTS_BAD;
+	memcpy(name, pUsername, ulUsernameLen);
+	name[ulUsernameLen] = '\0';
+	return login(hSession, userType, name, pPin, ulPinLen);
 }
 
 /* PKCS#11 3.0, 5.6 C_Logout. */

@@ -39,7 +39,8 @@ static void slot_add(void *arg, CK_SLOT_ID id, void *be)
 void ch_slots_refresh_unlocked(void)
 {
 	if (ch_mod.soft == NULL &&
-	    ch_soft_open(ch_mod.cfg.store_path, &ch_mod.cfg.kdf, &ch_mod.soft) != CKR_OK)
+	    ch_soft_open(ch_mod.cfg.store_path, &ch_mod.cfg.kdf, ch_mod.cfg.max_failures,
+	             &ch_mod.soft) != CKR_OK)
 		return;
 	(void)ch_soft_slots(ch_mod.soft, slot_add, NULL);
 }
@@ -247,18 +248,4 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 		                           ulOldLen, pNewPin, ulNewLen);
 	ch_session_put(s);
 	return rv;
-}
-
-/* Vendor interface: what PKCS#11 cannot say about a registration. */
-CK_RV CH_GetRegistrationInfo(CK_SLOT_ID slotID, CH_REGISTRATION_INFO *pInfo)
-{
-	ch_slot *sl;
-	CK_RV rv;
-
-	if ((rv = ch_module_check()) != CKR_OK)
-		return rv;
-	CH_CHECK_ARG(pInfo != NULL);
-	if ((rv = ch_slot_get(slotID, &sl)) != CKR_OK)
-		return rv;
-	return sl->ops->registration_info(sl->be, pInfo);
 }

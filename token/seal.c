@@ -28,6 +28,7 @@ struct ch_seal {
 	uint8_t uuid[CH_UUID_LEN];
 	EVP_MAC_CTX *mac;   /* keyed with the MAC key; duplicated per use */
 	EVP_MAC_CTX *index; /* keyed with the index key */
+	EVP_MAC_CTX *audit; /* keyed with the audit key */
 };
 
 static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
@@ -239,7 +240,7 @@ static EVP_MAC_CTX *hmac_keyed(const uint8_t key[32])
 ch_seal *ch_seal_new(const uint8_t regkey[CH_REGKEY_LEN], const uint8_t uuid[CH_UUID_LEN])
 {
 	ch_seal *s = NULL, *ret = NULL;
-	uint8_t mac_key[32], index_key[32];
+	uint8_t mac_key[32], index_key[32], audit_key[32];
 
 	if (!algs_ready() || (s = OPENSSL_secure_zalloc(sizeof(*s))) == NULL)
 		goto out;
@@ -247,13 +248,16 @@ ch_seal *ch_seal_new(const uint8_t regkey[CH_REGKEY_LEN], const uint8_t uuid[CH_
 	if (!derive(regkey, "cipherhub v1 attribute encryption", s->enc) ||
 	    !derive(regkey, "cipherhub v1 object mac", mac_key) ||
 	    !derive(regkey, "cipherhub v1 blind index", index_key) ||
-	    (s->mac = hmac_keyed(mac_key)) == NULL || (s->index = hmac_keyed(index_key)) == NULL)
+	    !derive(regkey, "cipherhub v1 audit", audit_key) ||
+	    (s->mac = hmac_keyed(mac_key)) == NULL || (s->index = hmac_keyed(index_key)) == NULL ||
+	    (s->audit = hmac_keyed(audit_key)) == NULL)
 		goto out;
 	ret = s;
 	s = NULL; /* transferred */
 out:
 	OPENSSL_cleanse(mac_key, sizeof(mac_key));
 	OPENSSL_cleanse(index_key, sizeof(index_key));
+	OPENSSL_cleanse(audit_key, sizeof(audit_key));
 	ch_seal_free(s);
 	return ret;
 }
@@ -264,6 +268,7 @@ void ch_seal_free(ch_seal *s)
 		return;
 	EVP_MAC_CTX_free(s->mac);
 	EVP_MAC_CTX_free(s->index);
+	EVP_MAC_CTX_free(s->audit);
 	OPENSSL_secure_clear_free(s, sizeof(*s));
 }
 
@@ -350,6 +355,15 @@ CK_RV ch_seal_lookup(const ch_seal *s, CK_ATTRIBUTE_TYPE type, const uint8_t *va
 	put_be64(t, type);
 	return hmac_pieces(s->index, piece, lens, 2, out, CH_LOOKUP_LEN) ? CKR_OK
 	                                                                 : CKR_FUNCTION_FAILED;
+}
+
+CK_RV ch_seal_audit_mac(const ch_seal *s, const uint8_t *data, size_t len, uint8_t out[CH_MAC_LEN])
+{
+	const uint8_t *piece[1] = {data};
+	size_t lens[1] = {len};
+
+	return hmac_pieces(s->audit, piece, lens, 1, out, CH_MAC_LEN) ? CKR_OK
+	                                                              : CKR_FUNCTION_FAILED;
 }
 
 CK_RV ch_seal_mac(const ch_seal *s, uint64_t obj, const ch_stored_attr *rows, size_t n,

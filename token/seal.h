@@ -100,6 +100,10 @@ CK_RV ch_seal_decrypt(const ch_seal *s, uint64_t obj, CK_ATTRIBUTE_TYPE type, co
 CK_RV ch_seal_lookup(const ch_seal *s, CK_ATTRIBUTE_TYPE type, const uint8_t *value, size_t len,
                      uint8_t out[CH_LOOKUP_LEN]);
 
+/* HMAC-SHA256 under the registration's audit key (a fourth HKDF output),
+ * over data: authenticates an audit record's chain hash. */
+CK_RV ch_seal_audit_mac(const ch_seal *s, const uint8_t *data, size_t len, uint8_t out[CH_MAC_LEN]);
+
 /* One row of an object as stored, for the object MAC. */
 typedef struct ch_stored_attr {
 	CK_ATTRIBUTE_TYPE type;

@@ -16,8 +16,10 @@ typedef struct ch_soft ch_soft;
 extern const ch_backend_ops ch_soft_ops;
 
 /* Opens the store at path (creating it if needed).  kdf: parameters for PINs
- * set from now on.  CKR_OK with *out, or CKR_DEVICE_ERROR (logged). */
-CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, ch_soft **out);
+ * set from now on; max_failures: consecutive wrong PINs that lock a
+ * participant.  CKR_OK with *out, or CKR_DEVICE_ERROR (logged). */
+CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, CK_ULONG max_failures,
+                   ch_soft **out);
 
 /* Closes the store and wipes every slot's keys.  Accepts NULL. */
 void ch_soft_close(ch_soft *sf);

@@ -10,9 +10,20 @@
 #include "object.h"
 #include "soft_internal.h"
 
-static CK_RV need_user(ch_session *s)
+/* Key use needs a logged-in participant with the user role. */
+static CK_RV may_use_keys(ch_session *s)
 {
-	return ch_session_user(s) == CKU_USER ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+	if (ch_session_user(s) != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	return ch_session_roles(s) & CH_ROLE_USER ? CKR_OK : CKR_KEY_FUNCTION_NOT_PERMITTED;
+}
+
+/* Key generation needs a logged-in participant with the operator role. */
+static CK_RV may_make_keys(ch_session *s)
+{
+	if (ch_session_user(s) != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	return ch_session_roles(s) & CH_ROLE_OPERATOR ? CKR_OK : CKR_ACTION_PROHIBITED;
 }
 
 CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
@@ -24,7 +35,7 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 	if (ss->op[kind] != NULL)
 		return CKR_OPERATION_ACTIVE;
 	if (kind != CH_OP_DIGEST) {
-		if ((rv = need_user(s)) != CKR_OK)
+		if ((rv = may_use_keys(s)) != CKR_OK)
 			return rv;
 		rv = soft_object_read(s, key, &a);
 		if (rv == CKR_OBJECT_HANDLE_INVALID)
@@ -118,7 +129,7 @@ CK_RV soft_generate_key(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE
 	CK_KEY_TYPE kt;
 	CK_RV rv;
 
-	if ((rv = need_user(s)) != CKR_OK ||
+	if ((rv = may_make_keys(s)) != CKR_OK ||
 	    (rv = ch_mech_keygen_type(m->mechanism, false, &kt)) != CKR_OK)
 		return rv;
 	if ((rv = ch_object_build(CH_ORIGIN_GENERATE, CKO_SECRET_KEY, kt, t, n, &env, &a)) !=
@@ -142,7 +153,7 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
 	CK_KEY_TYPE kt;
 	CK_RV rv;
 
-	if ((rv = need_user(s)) != CKR_OK ||
+	if ((rv = may_make_keys(s)) != CKR_OK ||
 	    (rv = ch_mech_keygen_type(m->mechanism, true, &kt)) != CKR_OK)
 		return rv;
 	if ((rv = ch_object_build(CH_ORIGIN_GENERATE, CKO_PUBLIC_KEY, kt, pub_t, pub_n, &env,

@@ -29,6 +29,15 @@ typedef struct soft_sobj {
 	ch_attrs *attrs;
 } soft_sobj;
 
+/* A participant as the store keys it (see soft_login.c). */
+typedef struct soft_ident {
+	CK_USER_TYPE who;
+	char name[CH_NAME_MAX + 1];
+} soft_ident;
+
+#define SOFT_PIN_MIN 4
+#define SOFT_PIN_MAX 255
+
 typedef struct soft_slot {
 	ch_soft *sf;
 	CK_SLOT_ID id;
@@ -37,6 +46,8 @@ typedef struct soft_slot {
 	pthread_mutex_t lock;
 	ch_seal *seal;                 /* working keys while someone is logged in */
 	uint8_t regkey[CH_REGKEY_LEN]; /* valid while seal != NULL; wiped on logout */
+	char participant[CH_NAME_MAX + 1]; /* who is logged in (display name) */
+	soft_ident ident;                  /* ... and as the store keys it */
 	soft_sobj *sobj;
 	size_t nsobj, cap;
 } soft_slot;
@@ -45,11 +56,18 @@ struct ch_soft {
 	ch_store *store;
 	pthread_mutex_t lock;
 	ch_kdf_params kdf;
+	CK_ULONG max_failures; /* consecutive wrong PINs that lock a participant */
 	soft_slot **slot;
 	size_t nslot;
 	CK_OBJECT_HANDLE next_sobj;
 	bool stale; /* our own commit changed the registrations: re-read them */
 };
+
+/* Who a call acts for: read from the front end before any soft lock. */
+typedef struct soft_actor {
+	CK_USER_TYPE user;
+	CK_FLAGS roles;
+} soft_actor;
 
 typedef struct soft_session {
 	ch_op *op[CH_OP_KINDS];
@@ -57,6 +75,54 @@ typedef struct soft_session {
 	CK_ULONG nfound, pos;
 	bool finding;
 } soft_session;
+
+/* Participant names: the store keys the default SO and user by "" and the
+ * vendor interface shows them as these. */
+#define SOFT_NAME_SO      "so"
+#define SOFT_NAME_DEFAULT "default"
+
+/* Runs fn(sl, arg) inside a store transaction (store lock taken here, slot
+ * lock held by the caller): commits on CKR_OK, rolls back otherwise. */
+CK_RV soft_txn(soft_slot *sl, CK_RV (*fn)(soft_slot *sl, void *arg), void *arg);
+
+/* ---- soft_login.c ---- */
+
+/* The store key of a login as type with name (NULL or "": the default SO or
+ * user; "so" and "default" name those two). */
+void soft_ident_of(CK_USER_TYPE type, const char *name, soft_ident *id);
+
+/* The name the vendor interface shows for id. */
+const char *soft_ident_display(const soft_ident *id);
+
+/* CKR_OK or CKR_PIN_LEN_RANGE. */
+CK_RV soft_pin_check(CK_ULONG len);
+
+/* Checks pin for participant id (slot lock held): CKR_OK with regkey
+ * (caller wipes) and *cred; CKR_PIN_INCORRECT (counted in the store; also for
+ * an unknown participant), CKR_PIN_LOCKED, CKR_USER_PIN_NOT_INITIALIZED. */
+CK_RV soft_verify_pin(soft_slot *sl, const soft_ident *id, const CK_UTF8CHAR *pin, CK_ULONG len,
+                      uint8_t regkey[CH_REGKEY_LEN], ch_cred *cred);
+
+/* Wraps regkey under pin for id and stores it with roles (own transaction). */
+CK_RV soft_put_credential(soft_slot *sl, const soft_ident *id, CK_FLAGS roles,
+                          const CK_UTF8CHAR *pin, CK_ULONG len, const uint8_t regkey[CH_REGKEY_LEN]);
+
+/* CKF_USER_PIN_* and CKF_SO_PIN_* flags of the default participants. */
+CK_FLAGS soft_token_pin_flags(soft_slot *sl);
+
+/* Backend entry points of soft_login.c and soft_participant.c. */
+CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin,
+                 CK_ULONG len, CK_FLAGS *roles);
+void soft_logout(void *be);
+CK_RV soft_init_pin(void *be, const CK_UTF8CHAR *pin, CK_ULONG len);
+CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
+                   const CK_UTF8CHAR *new_pin, CK_ULONG new_len);
+CK_RV soft_participant_add(void *be, const char *name, CK_FLAGS roles, const CK_UTF8CHAR *pin,
+                           CK_ULONG len);
+CK_RV soft_participant_remove(void *be, const char *name);
+CK_RV soft_participant_list(void *be, CH_PARTICIPANT_INFO *list, CK_ULONG *count);
+CK_RV soft_participant_set_roles(void *be, const char *name, CK_FLAGS roles);
+CK_RV soft_participant_unlock(void *be, const char *name);
 
 /* Refreshes the cached registration row of sl (slot lock held, store lock
  * not).  Returns CKR_OK or CKR_DEVICE_ERROR. */

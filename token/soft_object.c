@@ -21,10 +21,18 @@ static soft_slot *slot_of(ch_session *s)
 	return s->slot->be;
 }
 
-static ch_object_env env_of(ch_session *s)
+/* Who session s acts for, read once before any lock of ours (lock order). */
+static soft_actor actor_of(ch_session *s)
 {
-	ch_object_env env = { .so = ch_session_user(s) == CKU_SO };
-	return env;
+	soft_actor ac = { .user = ch_session_user(s), .roles = ch_session_roles(s) };
+	return ac;
+}
+
+/* Private objects exist only for a logged-in user who works with keys (the
+ * SO and pure auditors see public objects only). */
+static bool sees_private(const soft_actor *ac)
+{
+	return ac->user == CKU_USER && (ac->roles & (CH_ROLE_USER | CH_ROLE_OPERATOR)) != 0;
 }
 
 static soft_sobj *sobj_find(soft_slot *sl, CK_OBJECT_HANDLE h)
@@ -41,7 +49,7 @@ static bool is_session_handle(CK_OBJECT_HANDLE h)
 }
 
 /* Reads object h for user; slot lock held. */
-static CK_RV read_locked(soft_slot *sl, CK_USER_TYPE user, CK_OBJECT_HANDLE h, ch_attrs **out)
+static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h, ch_attrs **out)
 {
 	ch_attrs *a = NULL;
 	CK_RV rv;
@@ -65,7 +73,7 @@ static CK_RV read_locked(soft_slot *sl, CK_USER_TYPE user, CK_OBJECT_HANDLE h, c
 	}
 	/* Private objects exist only for the logged-in user (the SO sees public
 	 * objects only). */
-	if (ch_object_is_private(a) && user != CKU_USER) {
+	if (ch_object_is_private(a) && !sees_private(ac)) {
 		ch_attrs_free(a);
 		return CKR_OBJECT_HANDLE_INVALID;
 	}
@@ -76,26 +84,29 @@ static CK_RV read_locked(soft_slot *sl, CK_USER_TYPE user, CK_OBJECT_HANDLE h, c
 CK_RV soft_object_read(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out)
 {
 	soft_slot *sl = slot_of(s);
-	CK_USER_TYPE user = ch_session_user(s);
+	soft_actor ac = actor_of(s);
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
-	rv = read_locked(sl, user, h, out);
+	rv = read_locked(sl, &ac, h, out);
 	pthread_mutex_unlock(&sl->lock);
 	return rv;
 }
 
-/* May session s, acting for user, write an object with these attributes
+/* May session s, acting as ac, write an object with these attributes
  * (token/private)?  Slot lock held. */
-static CK_RV may_write(ch_session *s, CK_USER_TYPE user, soft_slot *sl, const ch_attrs *a)
+static CK_RV may_write(ch_session *s, const soft_actor *ac, soft_slot *sl, const ch_attrs *a)
 {
 	if (ch_object_is_token(a) && !ch_session_rw(s))
 		return CKR_SESSION_READ_ONLY;
-	if (ch_object_is_private(a) && user != CKU_USER)
+	if (ch_object_is_private(a) && ac->user != CKU_USER)
 		return CKR_USER_NOT_LOGGED_IN;
 	/* Token objects are sealed and MACed under the registration key. */
 	if (ch_object_is_token(a) && sl->seal == NULL)
 		return CKR_USER_NOT_LOGGED_IN;
+	/* The registration's objects are the operators' to change. */
+	if (ch_object_is_token(a) && !(ac->roles & CH_ROLE_OPERATOR))
+		return CKR_ACTION_PROHIBITED;
 	return CKR_OK;
 }
 
@@ -133,13 +144,13 @@ static CK_RV set_unique_id(ch_attrs *a)
 CK_RV soft_object_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE *h)
 {
 	soft_slot *sl = slot_of(s);
-	CK_USER_TYPE user = ch_session_user(s); /* before the slot lock: lock order */
+	soft_actor ac = actor_of(s); /* before the slot lock: lock order */
 	soft_sobj *nv;
 	int64_t id = 0;
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
-	if ((rv = may_write(s, user, sl, a)) != CKR_OK || (rv = set_unique_id(a)) != CKR_OK)
+	if ((rv = may_write(s, &ac, sl, a)) != CKR_OK || (rv = set_unique_id(a)) != CKR_OK)
 		goto out;
 	if (ch_object_is_token(a)) {
 		if ((rv = store_save(sl, a, &id)) == CKR_OK)
@@ -188,7 +199,7 @@ void soft_object_drop_session(soft_slot *sl, CK_SESSION_HANDLE owner)
 
 CK_RV soft_create_object(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h)
 {
-	ch_object_env env = env_of(s);
+	ch_object_env env = { .so = ch_session_user(s) == CKU_SO };
 	ch_attrs *a = NULL;
 	CK_RV rv;
 
@@ -202,7 +213,7 @@ CK_RV soft_create_object(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OB
 CK_RV soft_copy_object(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
                        CK_OBJECT_HANDLE *out)
 {
-	ch_object_env env = env_of(s);
+	ch_object_env env = { .so = ch_session_user(s) == CKU_SO };
 	ch_attrs *cur = NULL, *copy = NULL;
 	CK_RV rv;
 
@@ -221,13 +232,13 @@ out:
 CK_RV soft_destroy_object(ch_session *s, CK_OBJECT_HANDLE h)
 {
 	soft_slot *sl = slot_of(s);
-	CK_USER_TYPE user = ch_session_user(s);
+	soft_actor ac = actor_of(s);
 	ch_attrs *a = NULL;
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
-	if ((rv = read_locked(sl, user, h, &a)) != CKR_OK ||
-	    (rv = ch_object_may_destroy(a)) != CKR_OK || (rv = may_write(s, user, sl, a)) != CKR_OK)
+	if ((rv = read_locked(sl, &ac, h, &a)) != CKR_OK ||
+	    (rv = ch_object_may_destroy(a)) != CKR_OK || (rv = may_write(s, &ac, sl, a)) != CKR_OK)
 		goto out;
 	if (is_session_handle(h)) {
 		sobj_remove(sl, sobj_find(sl, h));
@@ -273,16 +284,16 @@ CK_RV soft_get_attributes(ch_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE *t, CK
 CK_RV soft_set_attributes(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n)
 {
 	soft_slot *sl = slot_of(s);
-	CK_USER_TYPE user = ch_session_user(s);
-	ch_object_env env = { .so = user == CKU_SO };
+	soft_actor ac = actor_of(s);
+	ch_object_env env = { .so = ac.user == CKU_SO };
 	ch_attrs *cur = NULL, *next = NULL;
 	int64_t id = (int64_t)h;
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
-	if ((rv = read_locked(sl, user, h, &cur)) != CKR_OK ||
+	if ((rv = read_locked(sl, &ac, h, &cur)) != CKR_OK ||
 	    (rv = ch_object_set(cur, t, n, &env, &next)) != CKR_OK ||
-	    (rv = may_write(s, user, sl, next)) != CKR_OK)
+	    (rv = may_write(s, &ac, sl, next)) != CKR_OK)
 		goto out;
 	if (is_session_handle(h)) {
 		soft_sobj *o = sobj_find(sl, h);
@@ -349,7 +360,8 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 {
 	soft_session *ss = s->be;
 	soft_slot *sl = slot_of(s);
-	CK_USER_TYPE user = ch_session_user(s);
+	soft_actor ac = actor_of(s);
+	bool priv = sees_private(&ac);
 	find_ctx f = { 0 };
 	size_t cap = 0;
 	CK_RV rv = CKR_OK;
@@ -360,13 +372,13 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 	for (size_t i = 0; rv == CKR_OK && i < sl->nsobj; i++) {
 		const ch_attrs *a = sl->sobj[i].attrs;
 
-		if ((!ch_object_is_private(a) || user == CKU_USER) && ch_object_match(a, t, n))
+		if ((!ch_object_is_private(a) || priv) && ch_object_match(a, t, n))
 			rv = found_add(ss, sl->sobj[i].handle, &cap);
 	}
 	if (rv != CKR_OK || !sl->initialized)
 		goto out;
 	pthread_mutex_lock(&sl->sf->lock);
-	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, user == CKU_USER, t, n,
+	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, priv, t, n,
 	                      find_collect, &f);
 	for (size_t i = 0; rv == CKR_OK && i < f.n; i++) {
 		ch_attrs *a = NULL;
@@ -374,7 +386,7 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 		/* Objects that fail to load (tampered: logged) are left out. */
 		if (ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, f.ids[i], &a) ==
 		            CKR_OK &&
-		    (!ch_object_is_private(a) || user == CKU_USER) && ch_object_match(a, t, n))
+		    (!ch_object_is_private(a) || priv) && ch_object_match(a, t, n))
 			rv = found_add(ss, (CK_OBJECT_HANDLE)f.ids[i], &cap);
 		ch_attrs_free(a);
 	}

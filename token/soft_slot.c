@@ -19,14 +19,11 @@
 #include "objstore.h"
 #include "soft_internal.h"
 
-#define PIN_MIN 4
-#define PIN_MAX 255
-
-static const char default_participant[] = "";
 
 /* ---- the store and its slots ---- */
 
-CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, ch_soft **out)
+CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, CK_ULONG max_failures,
+                   ch_soft **out)
 {
 	ch_soft *sf = calloc(1, sizeof(*sf));
 	CK_RV rv = CKR_HOST_MEMORY;
@@ -36,6 +33,7 @@ CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, ch_soft **out)
 		goto out;
 	pthread_mutex_init(&sf->lock, NULL);
 	sf->kdf = *kdf;
+	sf->max_failures = max_failures;
 	sf->next_sobj = SOFT_SESSION_HANDLE_BASE;
 	if ((rv = ch_store_open(path, &sf->store)) != CKR_OK)
 		goto out;
@@ -129,6 +127,23 @@ out:
 	return rv;
 }
 
+CK_RV soft_txn(soft_slot *sl, CK_RV (*fn)(soft_slot *sl, void *arg), void *arg)
+{
+	ch_soft *sf = sl->sf;
+	CK_RV rv;
+
+	pthread_mutex_lock(&sf->lock);
+	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
+		rv = fn(sl, arg);
+		if (rv == CKR_OK)
+			rv = ch_store_commit(sf->store);
+		else
+			ch_store_rollback(sf->store);
+	}
+	pthread_mutex_unlock(&sf->lock);
+	return rv;
+}
+
 CK_RV soft_slot_refresh(soft_slot *sl)
 {
 	ch_reg_row r;
@@ -168,12 +183,13 @@ static CK_RV soft_token_info(void *be, CK_TOKEN_INFO *info)
 		info->flags |= CKF_TOKEN_INITIALIZED | CKF_LOGIN_REQUIRED;
 		if (sl->reg.user_pin_set)
 			info->flags |= CKF_USER_PIN_INITIALIZED;
+		info->flags |= soft_token_pin_flags(sl);
 	}
 	pthread_mutex_unlock(&sl->lock);
 	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
 	info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
-	info->ulMaxPinLen = PIN_MAX;
-	info->ulMinPinLen = PIN_MIN;
+	info->ulMaxPinLen = SOFT_PIN_MAX;
+	info->ulMinPinLen = SOFT_PIN_MIN;
 	info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
 	info->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
 	info->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
@@ -188,7 +204,7 @@ static CK_RV soft_token_info(void *be, CK_TOKEN_INFO *info)
 static CK_RV soft_registration_info(void *be, CH_REGISTRATION_INFO *info)
 {
 	soft_slot *sl = be;
-	ch_wrapped_key w;
+	ch_cred c;
 	CK_RV rv;
 
 	memset(info, 0, sizeof(*info));
@@ -205,13 +221,12 @@ static CK_RV soft_registration_info(void *be, CH_REGISTRATION_INFO *info)
 	pthread_mutex_lock(&sl->sf->lock);
 	rv = ch_store_obj_count(sl->sf->store, (int64_t)sl->id, &info->objectCount);
 	if (rv == CKR_OK)
-		rv = ch_store_cred_get(sl->sf->store, (int64_t)sl->id, CKU_SO, default_participant,
-		                       &w);
+		rv = ch_store_cred_get(sl->sf->store, (int64_t)sl->id, CKU_SO, "", &c);
 	pthread_mutex_unlock(&sl->sf->lock);
 	if (rv == CKR_OK) {
 		info->kdfIterationsOrCost =
-		        w.kdf.alg == CH_KDF_SCRYPT ? w.kdf.log2n : w.kdf.iterations;
-		ch_pad(info->kdfName, sizeof(info->kdfName), ch_kdf_name(w.kdf.alg));
+		        c.w.kdf.alg == CH_KDF_SCRYPT ? c.w.kdf.log2n : c.w.kdf.iterations;
+		ch_pad(info->kdfName, sizeof(info->kdfName), ch_kdf_name(c.w.kdf.alg));
 	}
 out:
 	pthread_mutex_unlock(&sl->lock);
@@ -237,31 +252,6 @@ static CK_RV soft_mechanism_list(void *be, CK_MECHANISM_TYPE *list, CK_ULONG *co
 static CK_RV soft_mechanism_info(void *be, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 {
 	return ch_mech_info(type, info);
-}
-
-/* ---- PINs and login ---- */
-
-static CK_RV pin_check(CK_ULONG len)
-{
-	return len < PIN_MIN || len > PIN_MAX ? CKR_PIN_LEN_RANGE : CKR_OK;
-}
-
-/* Opens the wrapped key of who with pin into regkey.  Slot lock held. */
-static CK_RV unwrap(soft_slot *sl, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len,
-                    uint8_t regkey[CH_REGKEY_LEN])
-{
-	ch_wrapped_key w;
-	CK_RV rv;
-
-	pthread_mutex_lock(&sl->sf->lock);
-	rv = ch_store_cred_get(sl->sf->store, (int64_t)sl->id, who, default_participant, &w);
-	pthread_mutex_unlock(&sl->sf->lock);
-	if (rv == CKR_USER_PIN_NOT_INITIALIZED && who == CKU_SO)
-		rv = CKR_PIN_INCORRECT;
-	if (rv != CKR_OK)
-		return rv;
-	/* The KDF runs without the store lock: other slots keep working. */
-	return ch_pin_unwrap(&w, pin, len, sl->reg.uuid, who, default_participant, regkey);
 }
 
 typedef struct id_list {
@@ -328,7 +318,7 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 	bool fresh;
 	CK_RV rv;
 
-	if ((rv = pin_check(len)) != CKR_OK)
+	if ((rv = soft_pin_check(len)) != CKR_OK)
 		return rv;
 	pthread_mutex_lock(&sl->lock);
 	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
@@ -342,7 +332,11 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 			goto out;
 	} else {
 		r = sl->reg;
-		if ((rv = unwrap(sl, CKU_SO, so_pin, len, regkey)) != CKR_OK)
+		soft_ident so;
+		ch_cred cred;
+
+		soft_ident_of(CKU_SO, NULL, &so);
+		if ((rv = soft_verify_pin(sl, &so, so_pin, len, regkey, &cred)) != CKR_OK)
 			goto out;
 		if ((seal = ch_seal_new(regkey, r.uuid)) == NULL) {
 			rv = CKR_HOST_MEMORY;
@@ -352,7 +346,7 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 	label_from(r.label, label);
 	r.user_pin_set = 0;
 	/* The KDF runs before the transaction: writers are not held up by it. */
-	if ((rv = ch_pin_wrap(&sf->kdf, so_pin, len, r.uuid, CKU_SO, default_participant, regkey,
+	if ((rv = ch_pin_wrap(&sf->kdf, so_pin, len, r.uuid, CKU_SO, "", regkey,
 	                      &w)) != CKR_OK)
 		goto out;
 
@@ -368,7 +362,7 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 				rv = ch_store_cred_delete_all(sf->store, r.id, CKU_USER);
 		}
 		if (rv == CKR_OK)
-			rv = ch_store_cred_put(sf->store, r.id, CKU_SO, default_participant, &w);
+			rv = ch_store_cred_put(sf->store, r.id, CKU_SO, "", &w, CH_ROLE_ADMIN);
 		if (rv == CKR_OK)
 			rv = ch_store_commit(sf->store);
 		else
@@ -389,126 +383,6 @@ out:
 	pthread_mutex_unlock(&sl->lock);
 	ch_seal_free(seal);
 	OPENSSL_cleanse(regkey, sizeof(regkey));
-	return rv;
-}
-
-static CK_RV soft_login(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len)
-{
-	soft_slot *sl = be;
-	uint8_t regkey[CH_REGKEY_LEN];
-	CK_RV rv;
-
-	pthread_mutex_lock(&sl->lock);
-	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
-		goto out;
-	if (!sl->initialized) {
-		rv = CKR_USER_PIN_NOT_INITIALIZED;
-		goto out;
-	}
-	if ((rv = unwrap(sl, who, pin, len, regkey)) != CKR_OK)
-		goto out;
-	ch_seal_free(sl->seal);
-	if ((sl->seal = ch_seal_new(regkey, sl->reg.uuid)) == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	memcpy(sl->regkey, regkey, sizeof(regkey));
-	rv = CKR_OK;
-out:
-	pthread_mutex_unlock(&sl->lock);
-	OPENSSL_cleanse(regkey, sizeof(regkey));
-	return rv;
-}
-
-static void soft_logout(void *be)
-{
-	soft_slot *sl = be;
-
-	pthread_mutex_lock(&sl->lock);
-	ch_seal_free(sl->seal);
-	sl->seal = NULL;
-	OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));
-	pthread_mutex_unlock(&sl->lock);
-}
-
-/* Stores a credential for who under pin, the registration key being in
- * memory (someone logged in); sets user_pin_set for CKU_USER. */
-static CK_RV put_credential(soft_slot *sl, CK_USER_TYPE who, const CK_UTF8CHAR *pin, CK_ULONG len)
-{
-	ch_soft *sf = sl->sf;
-	ch_wrapped_key w;
-	ch_reg_row r = sl->reg;
-	CK_RV rv;
-
-	if ((rv = ch_pin_wrap(&sf->kdf, pin, len, sl->reg.uuid, who, default_participant,
-	                      sl->regkey, &w)) != CKR_OK)
-		return rv;
-	pthread_mutex_lock(&sf->lock);
-	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
-		rv = ch_store_cred_put(sf->store, (int64_t)sl->id, who, default_participant, &w);
-		if (rv == CKR_OK && who == CKU_USER && !r.user_pin_set) {
-			r.user_pin_set = 1;
-			rv = ch_store_reg_update(sf->store, &r);
-		}
-		if (rv == CKR_OK)
-			rv = ch_store_commit(sf->store);
-		else
-			ch_store_rollback(sf->store);
-	}
-	pthread_mutex_unlock(&sf->lock);
-	if (rv == CKR_OK)
-		sl->reg = r;
-	return rv;
-}
-
-static CK_RV soft_init_pin(void *be, const CK_UTF8CHAR *pin, CK_ULONG len)
-{
-	soft_slot *sl = be;
-	CK_RV rv;
-
-	if ((rv = pin_check(len)) != CKR_OK)
-		return rv;
-	pthread_mutex_lock(&sl->lock);
-	if (sl->seal == NULL)
-		rv = CKR_USER_NOT_LOGGED_IN;
-	else
-		rv = put_credential(sl, CKU_USER, pin, len);
-	pthread_mutex_unlock(&sl->lock);
-	return rv;
-}
-
-static CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
-                          const CK_UTF8CHAR *new_pin, CK_ULONG new_len)
-{
-	soft_slot *sl = be;
-	uint8_t regkey[CH_REGKEY_LEN], saved[CH_REGKEY_LEN];
-	bool had = false;
-	CK_RV rv;
-
-	if ((rv = pin_check(new_len)) != CKR_OK)
-		return rv;
-	pthread_mutex_lock(&sl->lock);
-	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
-		goto out;
-	if (!sl->initialized) {
-		rv = CKR_USER_PIN_NOT_INITIALIZED;
-		goto out;
-	}
-	if ((rv = unwrap(sl, who, old_pin, old_len, regkey)) != CKR_OK)
-		goto out;
-	/* put_credential wraps sl->regkey; use the one just opened. */
-	had = sl->seal != NULL;
-	memcpy(saved, sl->regkey, sizeof(saved));
-	memcpy(sl->regkey, regkey, sizeof(regkey));
-	rv = put_credential(sl, who, new_pin, new_len);
-	if (had)
-		memcpy(sl->regkey, saved, sizeof(saved));
-	else
-		OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));
-out:
-	pthread_mutex_unlock(&sl->lock);
-	OPENSSL_cleanse(regkey, sizeof(regkey));
-	OPENSSL_cleanse(saved, sizeof(saved));
 	return rv;
 }
 
@@ -552,6 +426,11 @@ const ch_backend_ops ch_soft_ops = {
 	.registration_info = soft_registration_info,
 	.login = soft_login,
 	.logout = soft_logout,
+	.participant_add = soft_participant_add,
+	.participant_remove = soft_participant_remove,
+	.participant_list = soft_participant_list,
+	.participant_set_roles = soft_participant_set_roles,
+	.participant_unlock = soft_participant_unlock,
 	.session_open = soft_session_open,
 	.session_close = soft_session_close,
 	.create_object = soft_create_object,

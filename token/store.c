@@ -1,13 +1,17 @@
 /*
  * The raw store over SQLite (see store.h).
  *
- * Schema, version 1:
+ * Schema (version 2; migrations at the end of this comment's list):
  *
  *   meta(key, value)              'schema_version'
  *   registrations(id, uuid, label, user_pin_set, created)
  *                                 id is the slot ID, never reused
- *   credentials(reg, user_type, name, kdf..., salt, wrapped)
- *                                 a registration key wrapped under one PIN
+ *   credentials(reg, user_type, name, kdf..., salt, wrapped, roles, failures)
+ *                                 a participant: the registration key wrapped
+ *                                 under its PIN, its roles, its consecutive
+ *                                 failed logins (version 2 added the last two)
+ *   audit(reg, seq, time, ..., hash, mac)
+ *                                 the hash-chained audit log (version 2)
  *   objects(id, reg, private, gen, mac)
  *                                 id is the object handle, never reused;
  *                                 gen grows on every write so other
@@ -48,6 +52,10 @@ enum stmt_id {
 	S_CRED_GET,
 	S_CRED_PUT,
 	S_CRED_DELETE,
+	S_CRED_DELETE_ONE,
+	S_CRED_SET,
+	S_CRED_FAIL,
+	S_CRED_EACH,
 	S_OBJ_NEW,
 	S_OBJ_UPDATE,
 	S_ATTR_DELETE,
@@ -72,12 +80,23 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_REG_INSERT] = "INSERT INTO registrations(id, uuid, label, user_pin_set, created) "
 	                 "VALUES(?1, ?2, ?3, ?4, ?5)",
 	[S_REG_UPDATE] = "UPDATE registrations SET label = ?2, user_pin_set = ?3 WHERE id = ?1",
-	[S_CRED_GET] = "SELECT kdf, iterations, log2n, r, p, salt, wrapped FROM credentials "
-	               "WHERE reg = ?1 AND user_type = ?2 AND name = ?3",
-	[S_CRED_PUT] =
-	        "INSERT OR REPLACE INTO credentials(reg, user_type, name, kdf, iterations, "
-	        "log2n, r, p, salt, wrapped) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[S_CRED_GET] = "SELECT kdf, iterations, log2n, r, p, salt, wrapped, roles, failures "
+	               "FROM credentials WHERE reg = ?1 AND user_type = ?2 AND name = ?3",
+	[S_CRED_PUT] = "INSERT INTO credentials(reg, user_type, name, kdf, iterations, log2n, r, p, "
+	               "salt, wrapped, roles, failures) "
+	               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0) "
+	               "ON CONFLICT(reg, user_type, name) DO UPDATE SET kdf = excluded.kdf, "
+	               "iterations = excluded.iterations, log2n = excluded.log2n, r = excluded.r, "
+	               "p = excluded.p, salt = excluded.salt, wrapped = excluded.wrapped, "
+	               "roles = excluded.roles, failures = 0",
 	[S_CRED_DELETE] = "DELETE FROM credentials WHERE reg = ?1 AND user_type = ?2",
+	[S_CRED_DELETE_ONE] = "DELETE FROM credentials WHERE reg = ?1 AND user_type = ?2 AND name = ?3",
+	[S_CRED_SET] = "UPDATE credentials SET roles = ?4, failures = ?5 "
+	               "WHERE reg = ?1 AND user_type = ?2 AND name = ?3",
+	[S_CRED_FAIL] = "UPDATE credentials SET failures = failures + 1 "
+	                "WHERE reg = ?1 AND user_type = ?2 AND name = ?3 RETURNING failures",
+	[S_CRED_EACH] = "SELECT user_type, name, roles, failures FROM credentials WHERE reg = ?1 "
+	                "ORDER BY user_type, name",
 	[S_OBJ_NEW] = "INSERT INTO objects(reg, private, gen, mac) VALUES(?1, ?2, 0, x'')",
 	[S_OBJ_UPDATE] = "UPDATE objects SET private = ?2, mac = ?3, gen = gen + 1 WHERE id = ?1",
 	[S_ATTR_DELETE] = "DELETE FROM attributes WHERE obj = ?1",
@@ -124,6 +143,26 @@ static const char *const migrations[CH_STORE_SCHEMA_VERSION] = {
 	"  PRIMARY KEY(obj, type)) WITHOUT ROWID;"
 	"CREATE INDEX attributes_value ON attributes(type, value) WHERE sealed = 0;"
 	"CREATE INDEX attributes_lookup ON attributes(lookup) WHERE lookup IS NOT NULL;",
+
+	/* 2: participants (roles, failed-login counts) and the audit log. */
+	"ALTER TABLE credentials ADD COLUMN roles INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE credentials ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE credentials SET roles = 1 WHERE user_type = 0;" /* the SO: admin */
+	"UPDATE credentials SET roles = 6 WHERE user_type = 1;" /* default: operator, user */
+	"CREATE TABLE audit("
+	"  reg INTEGER NOT NULL REFERENCES registrations(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  participant TEXT NOT NULL,"
+	"  operation TEXT NOT NULL,"
+	"  object TEXT NOT NULL,"
+	"  result INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  hash BLOB NOT NULL,"
+	"  mac BLOB,"
+	"  PRIMARY KEY(reg, seq)) WITHOUT ROWID;",
 };
 
 struct ch_store {
@@ -382,6 +421,11 @@ void ch_store_rollback(ch_store *st)
 		(void)run(st, s, "rollback");
 }
 
+struct sqlite3 *ch_store_db(ch_store *st)
+{
+	return st->db;
+}
+
 bool ch_store_changed(ch_store *st)
 {
 	sqlite3_stmt *s = stmt(st, S_DATA_VERSION);
@@ -497,8 +541,16 @@ CK_RV ch_store_reg_update(ch_store *st, const ch_reg_row *r)
 
 /* ---- credentials ---- */
 
+/* Binds (reg, who, name) to ?1..?3 of s. */
+static void bind_cred(sqlite3_stmt *s, int64_t reg, CK_USER_TYPE who, const char *name)
+{
+	sqlite3_bind_int64(s, 1, reg);
+	sqlite3_bind_int64(s, 2, (int64_t)who);
+	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+}
+
 CK_RV ch_store_cred_get(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
-                        ch_wrapped_key *out)
+                        ch_cred *out)
 {
 	sqlite3_stmt *s = stmt(st, S_CRED_GET);
 	CK_RV rv = CKR_DEVICE_ERROR;
@@ -506,21 +558,21 @@ CK_RV ch_store_cred_get(ch_store *st, int64_t reg, CK_USER_TYPE who, const char 
 
 	if (s == NULL)
 		return CKR_DEVICE_ERROR;
-	sqlite3_bind_int64(s, 1, reg);
-	sqlite3_bind_int64(s, 2, (int64_t)who);
-	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+	bind_cred(s, reg, who, name);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
 		rv = CKR_USER_PIN_NOT_INITIALIZED;
 	} else if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 5) == CH_SALT_LEN &&
-	           sqlite3_column_bytes(s, 6) == (int)sizeof(out->blob)) {
-		out->kdf.alg = (ch_kdf_alg)sqlite3_column_int(s, 0);
-		out->kdf.iterations = (uint32_t)sqlite3_column_int64(s, 1);
-		out->kdf.log2n = (uint32_t)sqlite3_column_int64(s, 2);
-		out->kdf.r = (uint32_t)sqlite3_column_int64(s, 3);
-		out->kdf.p = (uint32_t)sqlite3_column_int64(s, 4);
-		memcpy(out->salt, sqlite3_column_blob(s, 5), CH_SALT_LEN);
-		memcpy(out->blob, sqlite3_column_blob(s, 6), sizeof(out->blob));
+	           sqlite3_column_bytes(s, 6) == (int)sizeof(out->w.blob)) {
+		out->w.kdf.alg = (ch_kdf_alg)sqlite3_column_int(s, 0);
+		out->w.kdf.iterations = (uint32_t)sqlite3_column_int64(s, 1);
+		out->w.kdf.log2n = (uint32_t)sqlite3_column_int64(s, 2);
+		out->w.kdf.r = (uint32_t)sqlite3_column_int64(s, 3);
+		out->w.kdf.p = (uint32_t)sqlite3_column_int64(s, 4);
+		memcpy(out->w.salt, sqlite3_column_blob(s, 5), CH_SALT_LEN);
+		memcpy(out->w.blob, sqlite3_column_blob(s, 6), sizeof(out->w.blob));
+		out->roles = (CK_FLAGS)sqlite3_column_int64(s, 7);
+		out->failures = (CK_ULONG)sqlite3_column_int64(s, 8);
 		rv = CKR_OK;
 	} else {
 		ch_log(CH_LOG_ERROR, "store %s: credential of registration %lld is malformed",
@@ -531,15 +583,13 @@ CK_RV ch_store_cred_get(ch_store *st, int64_t reg, CK_USER_TYPE who, const char 
 }
 
 CK_RV ch_store_cred_put(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
-                        const ch_wrapped_key *w)
+                        const ch_wrapped_key *w, CK_FLAGS roles)
 {
 	sqlite3_stmt *s = stmt(st, S_CRED_PUT);
 
 	if (s == NULL)
 		return CKR_DEVICE_ERROR;
-	sqlite3_bind_int64(s, 1, reg);
-	sqlite3_bind_int64(s, 2, (int64_t)who);
-	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+	bind_cred(s, reg, who, name);
 	sqlite3_bind_int(s, 4, (int)w->kdf.alg);
 	sqlite3_bind_int64(s, 5, w->kdf.iterations);
 	sqlite3_bind_int64(s, 6, w->kdf.log2n);
@@ -547,7 +597,86 @@ CK_RV ch_store_cred_put(ch_store *st, int64_t reg, CK_USER_TYPE who, const char 
 	sqlite3_bind_int64(s, 8, w->kdf.p);
 	sqlite3_bind_blob(s, 9, w->salt, CH_SALT_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 10, w->blob, sizeof(w->blob), SQLITE_STATIC);
+	sqlite3_bind_int64(s, 11, (int64_t)roles);
 	return run(st, s, "store credential") ? CKR_OK : CKR_DEVICE_ERROR;
+}
+
+CK_RV ch_store_cred_set(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
+                        CK_FLAGS roles, CK_ULONG failures)
+{
+	sqlite3_stmt *s = stmt(st, S_CRED_SET);
+
+	if (s == NULL)
+		return CKR_DEVICE_ERROR;
+	bind_cred(s, reg, who, name);
+	sqlite3_bind_int64(s, 4, (int64_t)roles);
+	sqlite3_bind_int64(s, 5, (int64_t)failures);
+	if (!run(st, s, "update participant"))
+		return CKR_DEVICE_ERROR;
+	return sqlite3_changes(st->db) == 1 ? CKR_OK : CKR_USER_PIN_NOT_INITIALIZED;
+}
+
+CK_RV ch_store_cred_fail(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
+                         CK_ULONG *failures)
+{
+	sqlite3_stmt *s = stmt(st, S_CRED_FAIL);
+	CK_RV rv = CKR_DEVICE_ERROR;
+	int rc;
+
+	if (s == NULL)
+		return CKR_DEVICE_ERROR;
+	bind_cred(s, reg, who, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*failures = (CK_ULONG)sqlite3_column_int64(s, 0);
+		rv = CKR_OK;
+	} else if (rc == SQLITE_DONE) {
+		rv = CKR_USER_PIN_NOT_INITIALIZED;
+	} else {
+		log_db(st, "count failed login");
+	}
+	/* RETURNING finishes its writes only when stepped to the end. */
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rv;
+}
+
+CK_RV ch_store_cred_delete(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name)
+{
+	sqlite3_stmt *s = stmt(st, S_CRED_DELETE_ONE);
+
+	if (s == NULL)
+		return CKR_DEVICE_ERROR;
+	bind_cred(s, reg, who, name);
+	return run(st, s, "delete participant") ? CKR_OK : CKR_DEVICE_ERROR;
+}
+
+CK_RV ch_store_cred_each(ch_store *st, int64_t reg,
+                         int (*fn)(void *arg, CK_USER_TYPE who, const char *name, CK_FLAGS roles,
+                                   CK_ULONG failures),
+                         void *arg)
+{
+	sqlite3_stmt *s = stmt(st, S_CRED_EACH);
+	int rc;
+
+	if (s == NULL)
+		return CKR_DEVICE_ERROR;
+	sqlite3_bind_int64(s, 1, reg);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(s, 1);
+
+		if (fn(arg, (CK_USER_TYPE)sqlite3_column_int64(s, 0),
+		       name != NULL ? (const char *)name : "", (CK_FLAGS)sqlite3_column_int64(s, 2),
+		       (CK_ULONG)sqlite3_column_int64(s, 3)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_db(st, "list participants");
+		return CKR_DEVICE_ERROR;
+	}
+	return CKR_OK;
 }
 
 CK_RV ch_store_cred_delete_all(ch_store *st, int64_t reg, CK_USER_TYPE who)

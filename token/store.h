@@ -25,7 +25,7 @@
 #include "cipherhub/pkcs11.h"
 #include "seal.h"
 
-#define CH_STORE_SCHEMA_VERSION 1
+#define CH_STORE_SCHEMA_VERSION 2
 
 typedef struct ch_store ch_store;
 
@@ -44,6 +44,10 @@ void ch_store_close(ch_store *st);
 CK_RV ch_store_begin(ch_store *st);
 CK_RV ch_store_commit(ch_store *st);
 void ch_store_rollback(ch_store *st);
+
+/* The SQLite connection, for the store's other row layers (audit.c) that
+ * keep their own statements.  Same locking rules as every other call. */
+struct sqlite3 *ch_store_db(ch_store *st);
 
 /* True when another connection has committed since the last call. */
 bool ch_store_changed(ch_store *st);
@@ -75,16 +79,47 @@ CK_RV ch_store_reg_insert(ch_store *st, const ch_reg_row *r);
 /* Updates label and user_pin_set of registration r->id. */
 CK_RV ch_store_reg_update(ch_store *st, const ch_reg_row *r);
 
-/* ---- credentials (PIN-wrapped registration keys) ---- */
+/* ---- participants: credentials (PIN-wrapped registration keys), roles,
+ * failed-login counts.  A participant is (reg, user type, name); the
+ * default SO and default user have the name "". ---- */
 
-/* Reads the wrapped key of (reg, who, name).  CKR_OK, CKR_USER_PIN_NOT_INITIALIZED
+typedef struct ch_cred {
+	ch_wrapped_key w;
+	CK_FLAGS roles;     /* CH_ROLE_* */
+	CK_ULONG failures; /* consecutive wrong PINs */
+} ch_cred;
+
+/* Reads participant (reg, who, name).  CKR_OK, CKR_USER_PIN_NOT_INITIALIZED
  * when absent, CKR_DEVICE_ERROR. */
 CK_RV ch_store_cred_get(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
-                        ch_wrapped_key *out);
+                        ch_cred *out);
+
+/* Creates or replaces a participant's wrapped key and roles; its failure
+ * count starts again at 0. */
 CK_RV ch_store_cred_put(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
-                        const ch_wrapped_key *w);
-/* Deletes every credential of user type who in reg. */
+                        const ch_wrapped_key *w, CK_FLAGS roles);
+
+/* Sets roles and failure count.  CKR_USER_PIN_NOT_INITIALIZED when absent. */
+CK_RV ch_store_cred_set(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
+                        CK_FLAGS roles, CK_ULONG failures);
+
+/* Adds one to the failure count (one statement: concurrent processes add up)
+ * and returns the new count in *failures. */
+CK_RV ch_store_cred_fail(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
+                         CK_ULONG *failures);
+
+/* Deletes one participant (CKR_OK also when absent). */
+CK_RV ch_store_cred_delete(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name);
+
+/* Deletes every participant of user type who in reg. */
 CK_RV ch_store_cred_delete_all(ch_store *st, int64_t reg, CK_USER_TYPE who);
+
+/* Calls fn for every participant of reg (SO first, then by name); stops at a
+ * non-zero return. */
+CK_RV ch_store_cred_each(ch_store *st, int64_t reg,
+                         int (*fn)(void *arg, CK_USER_TYPE who, const char *name, CK_FLAGS roles,
+                                   CK_ULONG failures),
+                         void *arg);
 
 /* ---- objects ---- */
 

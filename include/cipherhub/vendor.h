@@ -87,10 +87,112 @@ typedef CH_REGISTRATION_INFO CK_PTR CH_REGISTRATION_INFO_PTR;
  */
 typedef CK_RV (*CH_C_GetRegistrationInfo)(CK_SLOT_ID slot, CH_REGISTRATION_INFO_PTR info);
 
+/* ---- Participants (issue 3) ------------------------------------------ */
+
+/*
+ * A participant is a named login identity of one registration: a user, a
+ * device or a service, with its own PIN (which wraps the registration key
+ * separately) and a set of roles.  Names are 1 to CH_NAME_MAX bytes of
+ * [A-Za-z0-9._-], starting with a letter or digit.  Two names are reserved:
+ * "so", the registration's first admin (what C_InitToken's SO PIN opens, and
+ * what a bare-PIN CKU_SO login uses), and "default", the participant
+ * C_InitPIN creates (what a bare-PIN CKU_USER login uses).
+ *
+ * Logging in as a named participant: C_LoginUser(session, type, pin, name)
+ * or, for PKCS#11 2.40 clients, C_Login(session, type, "name:pin").  A
+ * participant with the admin role logs in as CKU_SO; any other role as
+ * CKU_USER.
+ */
+#define CH_NAME_MAX 32
+
+/* Roles, a bit set. */
+#define CH_ROLE_ADMIN    0x1UL /* manages participants, grants and policy; is the SO */
+#define CH_ROLE_OPERATOR 0x2UL /* creates, changes and destroys keys and objects */
+#define CH_ROLE_USER     0x4UL /* uses the keys it is granted */
+#define CH_ROLE_AUDITOR  0x8UL /* reads and verifies the audit log; uses no key */
+#define CH_ROLES_ALL     0xFUL
+
+typedef struct CH_PARTICIPANT_INFO {
+	CK_UTF8CHAR name[CH_NAME_MAX]; /* blank padded */
+	CK_FLAGS roles;                /* CH_ROLE_* */
+	CK_ULONG failedLogins;         /* consecutive wrong PINs since the last good one */
+	CK_BBOOL locked;               /* CK_TRUE once failedLogins reached the limit */
+} CH_PARTICIPANT_INFO;
+typedef CH_PARTICIPANT_INFO CK_PTR CH_PARTICIPANT_INFO_PTR;
+
+/*
+ * Adds participant name with roles and PIN.  The session must be R/W and
+ * logged in as an admin (CKR_USER_NOT_LOGGED_IN otherwise).  CKR_OK;
+ * CKR_ARGUMENTS_BAD for a malformed or reserved name or empty roles;
+ * CKR_PIN_LEN_RANGE; CKR_ACTION_PROHIBITED when the name exists.
+ */
+typedef CK_RV (*CH_C_ParticipantAdd)(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name,
+                                     CK_ULONG nameLen, CK_FLAGS roles, CK_UTF8CHAR_PTR pin,
+                                     CK_ULONG pinLen);
+
+/* Removes a participant (admin, R/W).  CKR_ARGUMENTS_BAD for an unknown
+ * name; CKR_ACTION_PROHIBITED for "so" or the last admin. */
+typedef CK_RV (*CH_C_ParticipantRemove)(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name,
+                                        CK_ULONG nameLen);
+
+/* Lists participants (admin or auditor), two-call convention: list NULL
+ * gives the count; a short list CKR_BUFFER_TOO_SMALL. */
+typedef CK_RV (*CH_C_ParticipantList)(CK_SESSION_HANDLE session, CH_PARTICIPANT_INFO_PTR list,
+                                      CK_ULONG_PTR count);
+
+/* Replaces a participant's roles (admin, R/W).  Removing the admin role
+ * from the last admin, or changing "so", is CKR_ACTION_PROHIBITED. */
+typedef CK_RV (*CH_C_ParticipantSetRoles)(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name,
+                                          CK_ULONG nameLen, CK_FLAGS roles);
+
+/* Clears a participant's failed-login count and lock (admin, R/W). */
+typedef CK_RV (*CH_C_ParticipantUnlock)(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name,
+                                        CK_ULONG nameLen);
+
+/* ---- Audit (issue 3) --------------------------------------------------- */
+
+/* One record of a registration's audit log, as CH_AuditRead returns it.
+ * Nothing in a record is secret. */
+typedef struct CH_AUDIT_RECORD {
+	CK_ULONG seq;                         /* 1, 2, ... per registration */
+	CK_ULONG time;                        /* seconds since 1970-01-01 UTC */
+	CK_ULONG pid;                         /* process that wrote it */
+	CK_UTF8CHAR participant[CH_NAME_MAX]; /* blank padded; blank: nobody logged in */
+	CK_UTF8CHAR operation[32];            /* blank padded, e.g. "login", "key.sign" */
+	CK_UTF8CHAR object[32];               /* the object's CKA_UNIQUE_ID, or blank */
+	CK_RV result;                         /* what the call returned */
+	CK_ULONG count;                       /* aggregated key uses; 1 for other events */
+	CK_UTF8CHAR detail[64];               /* blank padded free text */
+	CK_BBOOL authenticated;               /* carries a MAC under the registration key */
+} CH_AUDIT_RECORD;
+typedef CH_AUDIT_RECORD CK_PTR CH_AUDIT_RECORD_PTR;
+
+/* Reads records with seq >= fromSeq, oldest first, up to *count of them
+ * (admin or auditor session); *count is set to the number returned, fewer
+ * than asked only at the end of the log.  list NULL: *count is set to the
+ * number of records from fromSeq on. */
+typedef CK_RV (*CH_C_AuditRead)(CK_SESSION_HANDLE session, CK_ULONG fromSeq,
+                                CH_AUDIT_RECORD_PTR list, CK_ULONG_PTR count);
+
+/* Verifies the whole chain and every MAC (admin or auditor session).  CKR_OK
+ * with *firstBad 0 when intact; CKR_OK with *firstBad the seq of the first
+ * record that fails (edited, inserted, reordered, or following a deleted
+ * one); *unauthenticated is the number of trailing records not yet covered
+ * by a MAC (written before the last login). */
+typedef CK_RV (*CH_C_AuditVerify)(CK_SESSION_HANDLE session, CK_ULONG_PTR firstBad,
+                                  CK_ULONG_PTR unauthenticated);
+
 /* The table C_GetInterface returns for CH_INTERFACE_NAME. */
 typedef struct CH_FUNCTION_LIST {
 	CK_VERSION version; /* CH_INTERFACE_VERSION_MAJOR.MINOR */
 	CH_C_GetRegistrationInfo CH_GetRegistrationInfo;
+	CH_C_ParticipantAdd CH_ParticipantAdd;
+	CH_C_ParticipantRemove CH_ParticipantRemove;
+	CH_C_ParticipantList CH_ParticipantList;
+	CH_C_ParticipantSetRoles CH_ParticipantSetRoles;
+	CH_C_ParticipantUnlock CH_ParticipantUnlock;
+	CH_C_AuditRead CH_AuditRead;
+	CH_C_AuditVerify CH_AuditVerify;
 } CH_FUNCTION_LIST;
 typedef CH_FUNCTION_LIST CK_PTR CH_FUNCTION_LIST_PTR;
 
@@ -103,6 +205,39 @@ typedef CH_FUNCTION_LIST CK_PTR CH_FUNCTION_LIST_PTR;
 __attribute__((visibility("hidden")))
 #endif
 CK_RV CH_GetRegistrationInfo(CK_SLOT_ID slotID, CH_REGISTRATION_INFO_PTR pInfo);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_ParticipantAdd(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name, CK_ULONG nameLen,
+                        CK_FLAGS roles, CK_UTF8CHAR_PTR pin, CK_ULONG pinLen);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_ParticipantRemove(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name, CK_ULONG nameLen);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_ParticipantList(CK_SESSION_HANDLE session, CH_PARTICIPANT_INFO_PTR list,
+                         CK_ULONG_PTR count);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_ParticipantSetRoles(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name, CK_ULONG nameLen,
+                             CK_FLAGS roles);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_ParticipantUnlock(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name, CK_ULONG nameLen);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_AuditRead(CK_SESSION_HANDLE session, CK_ULONG fromSeq, CH_AUDIT_RECORD_PTR list,
+                   CK_ULONG_PTR count);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_AuditVerify(CK_SESSION_HANDLE session, CK_ULONG_PTR firstBad,
+                     CK_ULONG_PTR unauthenticated);
 
 #ifdef __cplusplus
 }

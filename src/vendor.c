@@ -1,0 +1,134 @@
+/*
+ * The vendor interface ("Cipher Hub", cipherhub/vendor.h): what PKCS#11 has
+ * no call for.  Like the standard entry points, each function checks its
+ * arguments and the session's state, then hands over to the slot's backend.
+ *
+ * Participant management needs an R/W session logged in as an admin (the SO
+ * or a participant with the admin role): anything else is
+ * CKR_USER_NOT_LOGGED_IN, or CKR_SESSION_READ_ONLY for a read-only session.
+ * Listing is also open to auditors.
+ */
+#include <string.h>
+
+#include "log.h"
+#include "module.h"
+#include "util.h"
+
+/* Vendor interface: what PKCS#11 cannot say about a registration. */
+CK_RV CH_GetRegistrationInfo(CK_SLOT_ID slotID, CH_REGISTRATION_INFO *pInfo)
+{
+	ch_slot *sl;
+	CK_RV rv;
+
+	if ((rv = ch_module_check()) != CKR_OK)
+		return rv;
+	CH_CHECK_ARG(pInfo != NULL);
+	if ((rv = ch_slot_get(slotID, &sl)) != CKR_OK)
+		return rv;
+	return sl->ops->registration_info(sl->be, pInfo);
+}
+
+/* May session s manage participants (write: also needs R/W)? */
+static CK_RV admin_session(ch_session *s, bool write)
+{
+	if (ch_session_user(s) != CKU_SO || !(ch_session_roles(s) & CH_ROLE_ADMIN))
+		return CKR_USER_NOT_LOGGED_IN;
+	if (write && !ch_session_rw(s))
+		return CKR_SESSION_READ_ONLY;
+	return CKR_OK;
+}
+
+/* Copies a checked participant name into a C string. */
+static CK_RV name_arg(const CK_UTF8CHAR *name, CK_ULONG len, char out[CH_NAME_MAX + 1])
+{
+	if (!ch_name_valid(name, len))
+		return CKR_ARGUMENTS_BAD;
+	memcpy(out, name, len);
+	out[len] = '\0';
+	return CKR_OK;
+}
+
+CK_RV CH_ParticipantAdd(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name, CK_ULONG nameLen,
+                        CK_FLAGS roles, CK_UTF8CHAR_PTR pin, CK_ULONG pinLen)
+{
+	char n[CH_NAME_MAX + 1];
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if ((rv = admin_session(s, true)) != CKR_OK)
+		goto out;
+	if (pin == NULL || roles == 0 || (roles & ~CH_ROLES_ALL) != 0) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if ((rv = name_arg(name, nameLen, n)) == CKR_OK)
+		rv = s->slot->ops->participant_add(s->slot->be, n, roles, pin, pinLen);
+out:
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV CH_ParticipantRemove(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name, CK_ULONG nameLen)
+{
+	char n[CH_NAME_MAX + 1];
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if ((rv = admin_session(s, true)) == CKR_OK && (rv = name_arg(name, nameLen, n)) == CKR_OK)
+		rv = s->slot->ops->participant_remove(s->slot->be, n);
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV CH_ParticipantList(CK_SESSION_HANDLE session, CH_PARTICIPANT_INFO_PTR list,
+                         CK_ULONG_PTR count)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if (count == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if (admin_session(s, false) != CKR_OK && !(ch_session_roles(s) & CH_ROLE_AUDITOR))
+		rv = CKR_USER_NOT_LOGGED_IN;
+	else
+		rv = s->slot->ops->participant_list(s->slot->be, list, count);
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV CH_ParticipantSetRoles(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name, CK_ULONG nameLen,
+                             CK_FLAGS roles)
+{
+	char n[CH_NAME_MAX + 1];
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if ((rv = admin_session(s, true)) != CKR_OK)
+		goto out;
+	if (roles == 0 || (roles & ~CH_ROLES_ALL) != 0) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if ((rv = name_arg(name, nameLen, n)) == CKR_OK)
+		rv = s->slot->ops->participant_set_roles(s->slot->be, n, roles);
+out:
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV CH_ParticipantUnlock(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name, CK_ULONG nameLen)
+{
+	char n[CH_NAME_MAX + 1];
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if ((rv = admin_session(s, true)) == CKR_OK && (rv = name_arg(name, nameLen, n)) == CKR_OK)
+		rv = s->slot->ops->participant_unlock(s->slot->be, n);
+	ch_session_put(s);
+	return rv;
+}

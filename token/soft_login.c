@@ -1,0 +1,289 @@
+/*
+ * The software token's logins: who a PIN belongs to, the check of the PIN
+ * against its wrapped registration key, failed-login counting and lockout,
+ * C_InitPIN and C_SetPIN.
+ *
+ * A participant is a row of the store's credentials table, keyed by (user
+ * type, name): the default SO and the default user (what C_InitToken and
+ * C_InitPIN create, what a bare PIN opens) have the name "", and every named
+ * participant is stored under CKU_USER whatever its roles; the roles decide
+ * how it may log in (admin: as CKU_SO; operator, user, auditor: as CKU_USER).
+ *
+ * Failed logins are counted in the store with one UPDATE, so processes
+ * sharing a store add up; a participant whose count reaches the limit is
+ * refused before its PIN is even tried (CKR_PIN_LOCKED) until an admin
+ * unlocks it.  The PIN KDF, deliberately slow, is the rate limit between
+ * tries.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "log.h"
+#include "soft_internal.h"
+
+void soft_ident_of(CK_USER_TYPE type, const char *name, soft_ident *id)
+{
+	memset(id, 0, sizeof(*id));
+	if (name == NULL || *name == '\0' || strcmp(name, SOFT_NAME_SO) == 0 ||
+	    strcmp(name, SOFT_NAME_DEFAULT) == 0) {
+		if (name != NULL && strcmp(name, SOFT_NAME_SO) == 0)
+			type = CKU_SO;
+		else if (name != NULL && strcmp(name, SOFT_NAME_DEFAULT) == 0)
+			type = CKU_USER;
+		id->who = type;
+		return;
+	}
+	id->who = CKU_USER;
+	snprintf(id->name, sizeof(id->name), "%s", name);
+}
+
+const char *soft_ident_display(const soft_ident *id)
+{
+	if (id->name[0] != '\0')
+		return id->name;
+	return id->who == CKU_SO ? SOFT_NAME_SO : SOFT_NAME_DEFAULT;
+}
+
+CK_RV soft_pin_check(CK_ULONG len)
+{
+	return len < SOFT_PIN_MIN || len > SOFT_PIN_MAX ? CKR_PIN_LEN_RANGE : CKR_OK;
+}
+
+/* Counts one failed login of id (its own transaction) and logs a lockout. */
+static void count_failure(soft_slot *sl, const soft_ident *id)
+{
+	ch_soft *sf = sl->sf;
+	CK_ULONG failures = 0;
+	CK_RV rv;
+
+	pthread_mutex_lock(&sf->lock);
+	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
+		rv = ch_store_cred_fail(sf->store, (int64_t)sl->id, id->who, id->name, &failures);
+		if (rv == CKR_OK)
+			rv = ch_store_commit(sf->store);
+		else
+			ch_store_rollback(sf->store);
+	}
+	pthread_mutex_unlock(&sf->lock);
+	if (rv == CKR_OK && failures == sf->max_failures)
+		ch_log(CH_LOG_WARNING, "registration \"%s\": participant %s locked after %lu failed logins",
+		       sl->reg.label, soft_ident_display(id), failures);
+}
+
+CK_RV soft_verify_pin(soft_slot *sl, const soft_ident *id, const CK_UTF8CHAR *pin, CK_ULONG len,
+                      uint8_t regkey[CH_REGKEY_LEN], ch_cred *cred)
+{
+	ch_soft *sf = sl->sf;
+	CK_RV rv;
+
+	pthread_mutex_lock(&sf->lock);
+	rv = ch_store_cred_get(sf->store, (int64_t)sl->id, id->who, id->name, cred);
+	pthread_mutex_unlock(&sf->lock);
+	if (rv == CKR_USER_PIN_NOT_INITIALIZED && (id->who == CKU_SO || id->name[0] != '\0')) {
+		/* An unknown participant is a wrong PIN to the caller. */
+		ch_log(CH_LOG_INFO, "registration \"%s\": login as unknown participant %s",
+		       sl->reg.label, soft_ident_display(id));
+		rv = CKR_PIN_INCORRECT;
+	}
+	if (rv != CKR_OK)
+		return rv;
+	if (cred->failures >= sf->max_failures)
+		return CKR_PIN_LOCKED;
+	/* The KDF runs without the store lock: other slots keep working. */
+	rv = ch_pin_unwrap(&cred->w, pin, len, sl->reg.uuid, id->who, id->name, regkey);
+	if (rv == CKR_PIN_INCORRECT) {
+		count_failure(sl, id);
+	} else if (rv == CKR_OK && cred->failures != 0) {
+		pthread_mutex_lock(&sf->lock);
+		if (ch_store_begin(sf->store) == CKR_OK) {
+			if (ch_store_cred_set(sf->store, (int64_t)sl->id, id->who, id->name, cred->roles,
+			                      0) == CKR_OK)
+				(void)ch_store_commit(sf->store);
+			else
+				ch_store_rollback(sf->store);
+		}
+		pthread_mutex_unlock(&sf->lock);
+		cred->failures = 0;
+	}
+	return rv;
+}
+
+/* May a participant with these roles log in as type? */
+static bool role_allows(CK_USER_TYPE type, CK_FLAGS roles)
+{
+	if (type == CKU_SO)
+		return (roles & CH_ROLE_ADMIN) != 0;
+	return (roles & (CH_ROLE_OPERATOR | CH_ROLE_USER | CH_ROLE_AUDITOR)) != 0;
+}
+
+CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin,
+                 CK_ULONG len, CK_FLAGS *roles)
+{
+	soft_slot *sl = be;
+	uint8_t regkey[CH_REGKEY_LEN];
+	soft_ident id;
+	ch_cred cred;
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->lock);
+	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
+		goto out;
+	if (!sl->initialized) {
+		rv = CKR_USER_PIN_NOT_INITIALIZED;
+		goto out;
+	}
+	soft_ident_of(who, name, &id);
+	if ((rv = soft_verify_pin(sl, &id, pin, len, regkey, &cred)) != CKR_OK)
+		goto out;
+	/* Only now, with the PIN proven, say that the roles do not fit. */
+	if (!role_allows(who, cred.roles)) {
+		rv = CKR_USER_TYPE_INVALID;
+		goto out;
+	}
+	ch_seal_free(sl->seal);
+	if ((sl->seal = ch_seal_new(regkey, sl->reg.uuid)) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	memcpy(sl->regkey, regkey, sizeof(regkey));
+	snprintf(sl->participant, sizeof(sl->participant), "%s", soft_ident_display(&id));
+	sl->ident = id;
+	*roles = cred.roles;
+	rv = CKR_OK;
+out:
+	pthread_mutex_unlock(&sl->lock);
+	OPENSSL_cleanse(regkey, sizeof(regkey));
+	return rv;
+}
+
+void soft_logout(void *be)
+{
+	soft_slot *sl = be;
+
+	pthread_mutex_lock(&sl->lock);
+	ch_seal_free(sl->seal);
+	sl->seal = NULL;
+	OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));
+	sl->participant[0] = '\0';
+	pthread_mutex_unlock(&sl->lock);
+}
+
+/* Writes a participant's wrapped key (its own transaction), the registration
+ * key being regkey; C_InitPIN also marks the user PIN as set. */
+CK_RV soft_put_credential(soft_slot *sl, const soft_ident *id, CK_FLAGS roles,
+                          const CK_UTF8CHAR *pin, CK_ULONG len, const uint8_t regkey[CH_REGKEY_LEN])
+{
+	ch_soft *sf = sl->sf;
+	ch_wrapped_key w;
+	ch_reg_row r = sl->reg;
+	bool user_pin = id->who == CKU_USER && id->name[0] == '\0';
+	CK_RV rv;
+
+	if ((rv = ch_pin_wrap(&sf->kdf, pin, len, sl->reg.uuid, id->who, id->name, regkey, &w)) !=
+	    CKR_OK)
+		return rv;
+	pthread_mutex_lock(&sf->lock);
+	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
+		rv = ch_store_cred_put(sf->store, (int64_t)sl->id, id->who, id->name, &w, roles);
+		if (rv == CKR_OK && user_pin && !r.user_pin_set) {
+			r.user_pin_set = 1;
+			rv = ch_store_reg_update(sf->store, &r);
+		}
+		if (rv == CKR_OK)
+			rv = ch_store_commit(sf->store);
+		else
+			ch_store_rollback(sf->store);
+	}
+	pthread_mutex_unlock(&sf->lock);
+	if (rv == CKR_OK)
+		sl->reg = r;
+	return rv;
+}
+
+CK_RV soft_init_pin(void *be, const CK_UTF8CHAR *pin, CK_ULONG len)
+{
+	soft_slot *sl = be;
+	soft_ident id;
+	ch_cred cred;
+	CK_FLAGS roles = CH_ROLE_OPERATOR | CH_ROLE_USER;
+	CK_RV rv;
+
+	if ((rv = soft_pin_check(len)) != CKR_OK)
+		return rv;
+	soft_ident_of(CKU_USER, NULL, &id);
+	pthread_mutex_lock(&sl->lock);
+	if (sl->seal == NULL) {
+		rv = CKR_USER_NOT_LOGGED_IN;
+		goto out;
+	}
+	/* A new PIN for an existing default user keeps its roles. */
+	pthread_mutex_lock(&sl->sf->lock);
+	if (ch_store_cred_get(sl->sf->store, (int64_t)sl->id, id.who, id.name, &cred) == CKR_OK)
+		roles = cred.roles;
+	pthread_mutex_unlock(&sl->sf->lock);
+	rv = soft_put_credential(sl, &id, roles, pin, len, sl->regkey);
+out:
+	pthread_mutex_unlock(&sl->lock);
+	return rv;
+}
+
+CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
+                   const CK_UTF8CHAR *new_pin, CK_ULONG new_len)
+{
+	soft_slot *sl = be;
+	uint8_t regkey[CH_REGKEY_LEN];
+	soft_ident id;
+	ch_cred cred;
+	CK_RV rv;
+
+	if ((rv = soft_pin_check(new_len)) != CKR_OK)
+		return rv;
+	pthread_mutex_lock(&sl->lock);
+	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
+		goto out;
+	if (!sl->initialized) {
+		rv = CKR_USER_PIN_NOT_INITIALIZED;
+		goto out;
+	}
+	/* The logged-in participant's PIN, else the default user's. */
+	if (sl->seal != NULL)
+		id = sl->ident;
+	else
+		soft_ident_of(who, NULL, &id);
+	if ((rv = soft_verify_pin(sl, &id, old_pin, old_len, regkey, &cred)) != CKR_OK)
+		goto out;
+	rv = soft_put_credential(sl, &id, cred.roles, new_pin, new_len, regkey);
+out:
+	pthread_mutex_unlock(&sl->lock);
+	OPENSSL_cleanse(regkey, sizeof(regkey));
+	return rv;
+}
+
+/* The CKF_*PIN_* flags of one default participant. */
+static CK_FLAGS pin_flags(soft_slot *sl, CK_USER_TYPE who, CK_FLAGS low, CK_FLAGS final,
+                          CK_FLAGS locked)
+{
+	ch_cred cred;
+	CK_ULONG max = sl->sf->max_failures;
+
+	if (ch_store_cred_get(sl->sf->store, (int64_t)sl->id, who, "", &cred) != CKR_OK ||
+	    cred.failures == 0)
+		return 0;
+	if (cred.failures >= max)
+		return locked;
+	return cred.failures + 1 == max ? (low | final) : low;
+}
+
+CK_FLAGS soft_token_pin_flags(soft_slot *sl)
+{
+	CK_FLAGS f;
+
+	pthread_mutex_lock(&sl->sf->lock);
+	f = pin_flags(sl, CKU_USER, CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY,
+	              CKF_USER_PIN_LOCKED) |
+	    pin_flags(sl, CKU_SO, CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED);
+	pthread_mutex_unlock(&sl->sf->lock);
+	return f;
+}
