@@ -109,6 +109,10 @@ struct ch_backend_ops {
 	CK_RV (*participant_set_roles)(void *be, const char *name, CK_FLAGS roles);
 	CK_RV (*participant_unlock)(void *be, const char *name);
 
+	/* Grants (vendor interface; admin or operator checked). */
+	CK_RV (*grant_set)(void *be, CK_OBJECT_HANDLE key, const char *grantee, CK_FLAGS ops);
+	CK_RV (*grant_list)(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list, CK_ULONG *count);
+
 	/* Sessions: set up and tear down s->be (session objects and any
 	 * operation in progress die with the session). */
 	CK_RV (*session_open)(ch_session *s);

@@ -56,6 +56,8 @@ static const CH_FUNCTION_LIST function_list_vendor = {
 	.CH_ParticipantList = CH_ParticipantList,
 	.CH_ParticipantSetRoles = CH_ParticipantSetRoles,
 	.CH_ParticipantUnlock = CH_ParticipantUnlock,
+	.CH_GrantSet = CH_GrantSet,
+	.CH_GrantList = CH_GrantList,
 };
 
 /*

@@ -132,3 +132,64 @@ CK_RV CH_ParticipantUnlock(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name, CK_U
 	ch_session_put(s);
 	return rv;
 }
+
+/* May session s manage grants (admin or operator; write: also R/W)? */
+static CK_RV grant_session(ch_session *s, bool write)
+{
+	CK_FLAGS roles = ch_session_roles(s);
+
+	if (!(roles & (CH_ROLE_ADMIN | CH_ROLE_OPERATOR)) &&
+	    (write || !(roles & CH_ROLE_AUDITOR)))
+		return CKR_USER_NOT_LOGGED_IN;
+	if (write && !ch_session_rw(s))
+		return CKR_SESSION_READ_ONLY;
+	return CKR_OK;
+}
+
+/* A grantee: a participant name or "role:NAME". */
+static CK_RV grantee_arg(const CK_UTF8CHAR *g, CK_ULONG len, char out[CH_GRANTEE_MAX + 1])
+{
+	if (g == NULL || len == 0 || len > CH_GRANTEE_MAX)
+		return CKR_ARGUMENTS_BAD;
+	if (!(len > 5 && memcmp(g, "role:", 5) == 0) && !ch_name_valid(g, len))
+		return CKR_ARGUMENTS_BAD;
+	memcpy(out, g, len);
+	out[len] = '\0';
+	return CKR_OK;
+}
+
+CK_RV CH_GrantSet(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_UTF8CHAR_PTR grantee,
+                  CK_ULONG granteeLen, CK_FLAGS operations)
+{
+	char g[CH_GRANTEE_MAX + 1];
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if ((rv = grant_session(s, true)) != CKR_OK)
+		goto out;
+	if ((operations & ~CH_GRANT_ALL) != 0) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if ((rv = grantee_arg(grantee, granteeLen, g)) == CKR_OK)
+		rv = s->slot->ops->grant_set(s->slot->be, key, g, operations);
+out:
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV CH_GrantList(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CH_GRANT_INFO_PTR list,
+                   CK_ULONG_PTR count)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if (count == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if ((rv = grant_session(s, false)) == CKR_OK)
+		rv = s->slot->ops->grant_list(s->slot->be, key, list, count);
+	ch_session_put(s);
+	return rv;
+}

@@ -2,6 +2,7 @@
  * The token-facing store (see objstore.h): sealing policy, object MACs and
  * blind indexes on the way in, verification on the way out.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,21 +53,26 @@ static void rows_to_stored(const ch_rows *r, ch_stored_attr *out)
 	}
 }
 
+/* The object MAC: every stored row, then the owner as a pseudo row (vendor
+ * types sort after every standard attribute). */
 static CK_RV rows_mac(const ch_seal *seal, const ch_rows *r, uint8_t mac[CH_MAC_LEN])
 {
-	ch_stored_attr *stored = calloc(r->n ? r->n : 1, sizeof(*stored));
+	ch_stored_attr *stored = calloc(r->n + 1, sizeof(*stored));
 	CK_RV rv;
 
 	if (stored == NULL)
 		return CKR_HOST_MEMORY;
 	rows_to_stored(r, stored);
-	rv = ch_seal_mac(seal, (uint64_t)r->id, stored, r->n, mac);
+	stored[r->n].type = CKA_CH_OWNER;
+	stored[r->n].value = (const uint8_t *)r->owner;
+	stored[r->n].len = strlen(r->owner);
+	rv = ch_seal_mac(seal, (uint64_t)r->id, stored, r->n + 1, mac);
 	free(stored);
 	return rv;
 }
 
 CK_RV ch_objstore_save(ch_store *st, const ch_seal *seal, int64_t reg, const ch_attrs *a,
-                       int64_t *id)
+                       const char *owner, int64_t *id)
 {
 	ch_rows r;
 	bool priv = ch_object_is_private(a);
@@ -77,8 +83,19 @@ CK_RV ch_objstore_save(ch_store *st, const ch_seal *seal, int64_t reg, const ch_
 		return CKR_USER_NOT_LOGGED_IN;
 	if ((r.v = calloc(a->n ? a->n : 1, sizeof(*r.v))) == NULL)
 		goto out;
-	if (*id == 0 && (rv = ch_store_obj_new(st, reg, priv, id)) != CKR_OK)
-		goto out;
+	if (*id == 0) {
+		if ((rv = ch_store_obj_new(st, reg, priv, owner, id)) != CKR_OK)
+			goto out;
+		snprintf(r.owner, sizeof(r.owner), "%s", owner);
+	} else {
+		/* A rewrite keeps the creator the store holds. */
+		ch_rows *old = NULL;
+
+		if ((rv = ch_store_obj_load(st, *id, &old)) != CKR_OK)
+			goto out;
+		memcpy(r.owner, old->owner, sizeof(r.owner));
+		ch_rows_free(old);
+	}
 	r.id = *id;
 	r.reg = reg;
 	r.private_ = priv;
@@ -128,7 +145,8 @@ static CK_RV tampered(int64_t reg, int64_t id, const char *what)
 	return CKR_DEVICE_ERROR;
 }
 
-CK_RV ch_objstore_load(ch_store *st, const ch_seal *seal, int64_t reg, int64_t id, ch_attrs **out)
+CK_RV ch_objstore_load(ch_store *st, const ch_seal *seal, int64_t reg, int64_t id, ch_attrs **out,
+                       char owner[CH_NAME_MAX + 1])
 {
 	ch_rows *r = NULL;
 	ch_attrs *a = NULL;
@@ -183,6 +201,8 @@ CK_RV ch_objstore_load(ch_store *st, const ch_seal *seal, int64_t reg, int64_t i
 		rv = tampered(reg, id, "privacy flag mismatch");
 		goto out;
 	}
+	if (owner != NULL)
+		memcpy(owner, r->owner, CH_NAME_MAX + 1);
 	*out = a;
 	a = NULL; /* transferred */
 	rv = CKR_OK;
@@ -190,6 +210,20 @@ out:
 	ch_attrs_free(a);
 	ch_rows_free(r);
 	return rv;
+}
+
+CK_RV ch_objstore_grant_mac(const ch_seal *seal, int64_t id, const char *grantee, CK_FLAGS ops,
+                            uint8_t mac[CH_MAC_LEN])
+{
+	uint8_t buf[CH_GRANTEE_MAX + 1 + 8];
+	size_t n = strnlen(grantee, CH_GRANTEE_MAX);
+	ch_stored_attr row = { .type = CKA_CH_GRANT_TAG, .value = buf, .len = n + 1 + 8 };
+
+	memcpy(buf, grantee, n);
+	buf[n] = 0;
+	for (int i = 0; i < 8; i++)
+		buf[n + 1 + i] = (uint8_t)((uint64_t)ops >> (56 - 8 * i));
+	return ch_seal_mac(seal, (uint64_t)id, &row, 1, mac);
 }
 
 CK_RV ch_objstore_find(ch_store *st, const ch_seal *seal, int64_t reg, bool with_private,

@@ -26,6 +26,21 @@ static CK_RV may_make_keys(ch_session *s)
 	return ch_session_roles(s) & CH_ROLE_OPERATOR ? CKR_OK : CKR_ACTION_PROHIBITED;
 }
 
+/* CKR_OK when the session's participant may use token key for need. */
+static CK_RV check_grant(ch_session *s, CK_OBJECT_HANDLE key, const char *owner, CK_FLAGS need)
+{
+	soft_slot *sl = s->slot->be;
+	CK_FLAGS roles = ch_session_roles(s);
+	bool ok;
+
+	pthread_mutex_lock(&sl->lock);
+	pthread_mutex_lock(&sl->sf->lock);
+	ok = soft_grant_allows(sl, roles, (int64_t)key, owner, need);
+	pthread_mutex_unlock(&sl->sf->lock);
+	pthread_mutex_unlock(&sl->lock);
+	return ok ? CKR_OK : CKR_KEY_FUNCTION_NOT_PERMITTED;
+}
+
 CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
 {
 	soft_session *ss = s->be;
@@ -37,11 +52,20 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 	if (kind != CH_OP_DIGEST) {
 		if ((rv = may_use_keys(s)) != CKR_OK)
 			return rv;
-		rv = soft_object_read(s, key, &a);
+		char owner[CH_NAME_MAX + 1];
+
+		rv = soft_object_read_owned(s, key, &a, owner);
 		if (rv == CKR_OBJECT_HANDLE_INVALID)
 			rv = CKR_KEY_HANDLE_INVALID;
 		if (rv != CKR_OK)
 			return rv;
+		/* A token key is for its creator and its grantees' operations,
+		 * whatever its own usage attributes would allow. */
+		if (key < SOFT_SESSION_HANDLE_BASE &&
+		    (rv = check_grant(s, key, owner, soft_grant_bit(kind))) != CKR_OK) {
+			ch_attrs_free(a);
+			return rv;
+		}
 	}
 	rv = ch_op_init(kind, m, a, &ss->op[kind]);
 	ch_attrs_free(a);

@@ -133,6 +133,25 @@ CK_RV soft_slot_refresh(soft_slot *sl);
  * when it fails its integrity check.  Takes the locks itself. */
 CK_RV soft_object_read(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out);
 
+/* soft_object_read, also giving the creator of a token object (display
+ * name; "" for session objects and objects older than participants). */
+CK_RV soft_object_read_owned(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out,
+                             char owner[CH_NAME_MAX + 1]);
+
+/* ---- soft_grant.c ---- */
+
+/* The CH_GRANT_* bit an operation kind needs. */
+CK_FLAGS soft_grant_bit(ch_op_kind kind);
+
+/* May the logged-in participant of sl (with roles) use token object obj,
+ * created by owner, for the operations in need (0: for anything, i.e. see
+ * it)?  Slot and store locks held. */
+bool soft_grant_allows(soft_slot *sl, CK_FLAGS roles, int64_t obj, const char *owner,
+                       CK_FLAGS need);
+
+CK_RV soft_grant_set(void *be, CK_OBJECT_HANDLE key, const char *grantee, CK_FLAGS ops);
+CK_RV soft_grant_list(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list, CK_ULONG *count);
+
 /* Stores a new object for session s (token or session object per its
  * CKA_TOKEN), assigning CKA_UNIQUE_ID, and returns its handle.  Checks the
  * session may: CKR_SESSION_READ_ONLY, CKR_USER_NOT_LOGGED_IN.  Takes

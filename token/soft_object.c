@@ -48,9 +48,25 @@ static bool is_session_handle(CK_OBJECT_HANDLE h)
 	return h >= SOFT_SESSION_HANDLE_BASE;
 }
 
-/* Reads object h for user; slot lock held. */
-static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h, ch_attrs **out)
+/* May ac see token object id, private or not, created by owner?  Slot and
+ * store locks held.  Private objects need a grant unless ac created them or
+ * manages keys (operator). */
+static bool may_see(soft_slot *sl, const soft_actor *ac, int64_t id, const ch_attrs *a,
+                    const char *owner)
 {
+	if (!ch_object_is_private(a))
+		return true;
+	if (!sees_private(ac))
+		return false;
+	return (ac->roles & CH_ROLE_OPERATOR) || soft_grant_allows(sl, ac->roles, id, owner, 0);
+}
+
+/* Reads object h for ac; slot lock held.  owner (may be NULL) gets the
+ * creator of a token object ("" for a session object). */
+static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h, ch_attrs **out,
+                         char owner[CH_NAME_MAX + 1])
+{
+	char who[CH_NAME_MAX + 1] = "";
 	ch_attrs *a = NULL;
 	CK_RV rv;
 
@@ -66,19 +82,38 @@ static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h
 			return CKR_HOST_MEMORY;
 	} else {
 		pthread_mutex_lock(&sl->sf->lock);
-		rv = ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, &a);
+		rv = ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, &a, who);
+		if (rv == CKR_OK && !may_see(sl, ac, (int64_t)h, a, who))
+			rv = CKR_OBJECT_HANDLE_INVALID;
 		pthread_mutex_unlock(&sl->sf->lock);
-		if (rv != CKR_OK)
+		if (rv != CKR_OK) {
+			ch_attrs_free(a);
 			return rv;
+		}
 	}
-	/* Private objects exist only for the logged-in user (the SO sees public
-	 * objects only). */
+	/* Private session objects exist only for a logged-in user (the SO sees
+	 * public objects only). */
 	if (ch_object_is_private(a) && !sees_private(ac)) {
 		ch_attrs_free(a);
 		return CKR_OBJECT_HANDLE_INVALID;
 	}
+	if (owner != NULL)
+		memcpy(owner, who, sizeof(who));
 	*out = a;
 	return CKR_OK;
+}
+
+CK_RV soft_object_read_owned(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out,
+                             char owner[CH_NAME_MAX + 1])
+{
+	soft_slot *sl = slot_of(s);
+	soft_actor ac = actor_of(s);
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->lock);
+	rv = read_locked(sl, &ac, h, out, owner);
+	pthread_mutex_unlock(&sl->lock);
+	return rv;
 }
 
 CK_RV soft_object_read(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out)
@@ -88,7 +123,7 @@ CK_RV soft_object_read(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out)
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
-	rv = read_locked(sl, &ac, h, out);
+	rv = read_locked(sl, &ac, h, out, NULL);
 	pthread_mutex_unlock(&sl->lock);
 	return rv;
 }
@@ -118,7 +153,7 @@ static CK_RV store_save(soft_slot *sl, const ch_attrs *a, int64_t *id)
 
 	pthread_mutex_lock(&sf->lock);
 	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
-		rv = ch_objstore_save(sf->store, sl->seal, (int64_t)sl->id, a, id);
+		rv = ch_objstore_save(sf->store, sl->seal, (int64_t)sl->id, a, sl->participant, id);
 		if (rv == CKR_OK)
 			rv = ch_store_commit(sf->store);
 		else
@@ -237,7 +272,7 @@ CK_RV soft_destroy_object(ch_session *s, CK_OBJECT_HANDLE h)
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
-	if ((rv = read_locked(sl, &ac, h, &a)) != CKR_OK ||
+	if ((rv = read_locked(sl, &ac, h, &a, NULL)) != CKR_OK ||
 	    (rv = ch_object_may_destroy(a)) != CKR_OK || (rv = may_write(s, &ac, sl, a)) != CKR_OK)
 		goto out;
 	if (is_session_handle(h)) {
@@ -291,7 +326,7 @@ CK_RV soft_set_attributes(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE 
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
-	if ((rv = read_locked(sl, &ac, h, &cur)) != CKR_OK ||
+	if ((rv = read_locked(sl, &ac, h, &cur, NULL)) != CKR_OK ||
 	    (rv = ch_object_set(cur, t, n, &env, &next)) != CKR_OK ||
 	    (rv = may_write(s, &ac, sl, next)) != CKR_OK)
 		goto out;
@@ -381,12 +416,13 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, priv, t, n,
 	                      find_collect, &f);
 	for (size_t i = 0; rv == CKR_OK && i < f.n; i++) {
+		char owner[CH_NAME_MAX + 1];
 		ch_attrs *a = NULL;
 
 		/* Objects that fail to load (tampered: logged) are left out. */
-		if (ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, f.ids[i], &a) ==
-		            CKR_OK &&
-		    (!ch_object_is_private(a) || priv) && ch_object_match(a, t, n))
+		if (ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, f.ids[i], &a,
+		                     owner) == CKR_OK &&
+		    may_see(sl, &ac, f.ids[i], a, owner) && ch_object_match(a, t, n))
 			rv = found_add(ss, (CK_OBJECT_HANDLE)f.ids[i], &cap);
 		ch_attrs_free(a);
 	}

@@ -285,7 +285,8 @@ static CK_RV erase_objects(soft_slot *sl, const ch_seal *seal)
 	rv = ch_store_find(sl->sf->store, (int64_t)sl->id, true, NULL, 0, collect_id, &ids);
 	for (size_t i = 0; rv == CKR_OK && i < ids.n; i++) {
 		ch_attrs *a = NULL;
-		CK_RV lrv = ch_objstore_load(sl->sf->store, seal, (int64_t)sl->id, ids.v[i], &a);
+		CK_RV lrv = ch_objstore_load(sl->sf->store, seal, (int64_t)sl->id, ids.v[i], &a,
+		                             NULL);
 
 		/* Unreadable (tampered) objects are erased too. */
 		if (lrv != CKR_OK || ch_object_may_destroy(a) == CKR_OK)
@@ -431,6 +432,8 @@ const ch_backend_ops ch_soft_ops = {
 	.participant_list = soft_participant_list,
 	.participant_set_roles = soft_participant_set_roles,
 	.participant_unlock = soft_participant_unlock,
+	.grant_set = soft_grant_set,
+	.grant_list = soft_grant_list,
 	.session_open = soft_session_open,
 	.session_close = soft_session_close,
 	.create_object = soft_create_object,

@@ -66,6 +66,9 @@ enum stmt_id {
 	S_OBJ_DELETE,
 	S_OBJ_DELETE_ALL,
 	S_OBJ_COUNT,
+	S_GRANT_PUT,
+	S_GRANT_DELETE,
+	S_GRANT_EACH,
 	S_COUNT
 };
 
@@ -97,18 +100,21 @@ static const char *const stmt_sql[S_COUNT] = {
 	                "WHERE reg = ?1 AND user_type = ?2 AND name = ?3 RETURNING failures",
 	[S_CRED_EACH] = "SELECT user_type, name, roles, failures FROM credentials WHERE reg = ?1 "
 	                "ORDER BY user_type, name",
-	[S_OBJ_NEW] = "INSERT INTO objects(reg, private, gen, mac) VALUES(?1, ?2, 0, x'')",
+	[S_OBJ_NEW] = "INSERT INTO objects(reg, private, gen, mac, owner) VALUES(?1, ?2, 0, x'', ?3)",
 	[S_OBJ_UPDATE] = "UPDATE objects SET private = ?2, mac = ?3, gen = gen + 1 WHERE id = ?1",
 	[S_ATTR_DELETE] = "DELETE FROM attributes WHERE obj = ?1",
 	[S_ATTR_INSERT] = "INSERT INTO attributes(obj, type, sealed, value, lookup) "
 	                  "VALUES(?1, ?2, ?3, ?4, ?5)",
-	[S_OBJ_GET] = "SELECT reg, private, gen, mac FROM objects WHERE id = ?1",
+	[S_OBJ_GET] = "SELECT reg, private, gen, mac, owner FROM objects WHERE id = ?1",
 	[S_ATTR_GET] = "SELECT type, sealed, value, lookup FROM attributes WHERE obj = ?1 "
 	               "ORDER BY type",
 	[S_OBJ_GEN] = "SELECT gen FROM objects WHERE id = ?1",
 	[S_OBJ_DELETE] = "DELETE FROM objects WHERE id = ?1",
 	[S_OBJ_DELETE_ALL] = "DELETE FROM objects WHERE reg = ?1",
 	[S_OBJ_COUNT] = "SELECT count(*) FROM objects WHERE reg = ?1",
+	[S_GRANT_PUT] = "INSERT OR REPLACE INTO grants(obj, grantee, ops, mac) VALUES(?1, ?2, ?3, ?4)",
+	[S_GRANT_DELETE] = "DELETE FROM grants WHERE obj = ?1 AND grantee = ?2",
+	[S_GRANT_EACH] = "SELECT grantee, ops, mac FROM grants WHERE obj = ?1 ORDER BY grantee",
 };
 
 /* Migrations: migration[i] brings a store from version i to i + 1. */
@@ -144,7 +150,8 @@ static const char *const migrations[CH_STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX attributes_value ON attributes(type, value) WHERE sealed = 0;"
 	"CREATE INDEX attributes_lookup ON attributes(lookup) WHERE lookup IS NOT NULL;",
 
-	/* 2: participants (roles, failed-login counts) and the audit log. */
+	/* 2: participants (roles, failed-login counts), the audit log, object
+	 * owners and grants. */
 	"ALTER TABLE credentials ADD COLUMN roles INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE credentials ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE credentials SET roles = 1 WHERE user_type = 0;" /* the SO: admin */
@@ -162,7 +169,14 @@ static const char *const migrations[CH_STORE_SCHEMA_VERSION] = {
 	"  detail TEXT NOT NULL,"
 	"  hash BLOB NOT NULL,"
 	"  mac BLOB,"
-	"  PRIMARY KEY(reg, seq)) WITHOUT ROWID;",
+	"  PRIMARY KEY(reg, seq)) WITHOUT ROWID;"
+	"ALTER TABLE objects ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE grants("
+	"  obj INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,"
+	"  grantee TEXT NOT NULL,"
+	"  ops INTEGER NOT NULL,"
+	"  mac BLOB NOT NULL,"
+	"  PRIMARY KEY(obj, grantee)) WITHOUT ROWID;",
 };
 
 struct ch_store {
@@ -706,7 +720,7 @@ void ch_rows_free(ch_rows *r)
 	free(r);
 }
 
-CK_RV ch_store_obj_new(ch_store *st, int64_t reg, int private_, int64_t *id)
+CK_RV ch_store_obj_new(ch_store *st, int64_t reg, int private_, const char *owner, int64_t *id)
 {
 	sqlite3_stmt *s = stmt(st, S_OBJ_NEW);
 
@@ -714,6 +728,7 @@ CK_RV ch_store_obj_new(ch_store *st, int64_t reg, int private_, int64_t *id)
 		return CKR_DEVICE_ERROR;
 	sqlite3_bind_int64(s, 1, reg);
 	sqlite3_bind_int(s, 2, private_);
+	sqlite3_bind_text(s, 3, owner, -1, SQLITE_STATIC);
 	if (!run(st, s, "insert object"))
 		return CKR_DEVICE_ERROR;
 	*id = sqlite3_last_insert_rowid(st->db);
@@ -780,6 +795,8 @@ CK_RV ch_store_obj_load(ch_store *st, int64_t id, ch_rows **out)
 	r->gen = sqlite3_column_int64(s, 2);
 	if (sqlite3_column_bytes(s, 3) == CH_MAC_LEN)
 		memcpy(r->mac, sqlite3_column_blob(s, 3), CH_MAC_LEN);
+	if (sqlite3_column_text(s, 4) != NULL)
+		snprintf(r->owner, sizeof(r->owner), "%s", (const char *)sqlite3_column_text(s, 4));
 	sqlite3_reset(s);
 
 	if ((s = stmt(st, S_ATTR_GET)) == NULL)
@@ -874,6 +891,57 @@ CK_RV ch_store_obj_count(ch_store *st, int64_t reg, CK_ULONG *out)
 	}
 	sqlite3_reset(s);
 	return rv;
+}
+
+CK_RV ch_store_grant_put(ch_store *st, int64_t obj, const char *grantee, CK_FLAGS ops,
+                         const uint8_t mac[CH_MAC_LEN])
+{
+	sqlite3_stmt *s = stmt(st, S_GRANT_PUT);
+
+	if (s == NULL)
+		return CKR_DEVICE_ERROR;
+	sqlite3_bind_int64(s, 1, obj);
+	sqlite3_bind_text(s, 2, grantee, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (int64_t)ops);
+	sqlite3_bind_blob(s, 4, mac, CH_MAC_LEN, SQLITE_STATIC);
+	return run(st, s, "store grant") ? CKR_OK : CKR_DEVICE_ERROR;
+}
+
+CK_RV ch_store_grant_delete(ch_store *st, int64_t obj, const char *grantee)
+{
+	sqlite3_stmt *s = stmt(st, S_GRANT_DELETE);
+
+	if (s == NULL)
+		return CKR_DEVICE_ERROR;
+	sqlite3_bind_int64(s, 1, obj);
+	sqlite3_bind_text(s, 2, grantee, -1, SQLITE_STATIC);
+	return run(st, s, "delete grant") ? CKR_OK : CKR_DEVICE_ERROR;
+}
+
+CK_RV ch_store_grant_each(ch_store *st, int64_t obj,
+                          int (*fn)(void *arg, const char *grantee, CK_FLAGS ops,
+                                    const uint8_t *mac, size_t mac_len),
+                          void *arg)
+{
+	sqlite3_stmt *s = stmt(st, S_GRANT_EACH);
+	int rc;
+
+	if (s == NULL)
+		return CKR_DEVICE_ERROR;
+	sqlite3_bind_int64(s, 1, obj);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *g = sqlite3_column_text(s, 0);
+
+		if (fn(arg, g != NULL ? (const char *)g : "", (CK_FLAGS)sqlite3_column_int64(s, 1),
+		       sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_db(st, "list grants");
+		return CKR_DEVICE_ERROR;
+	}
+	return CKR_OK;
 }
 
 CK_RV ch_store_find(ch_store *st, int64_t reg, bool with_private, const ch_find_cond *c, size_t n,

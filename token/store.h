@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "cipherhub/pkcs11.h"
+#include "cipherhub/vendor.h"
 #include "seal.h"
 
 #define CH_STORE_SCHEMA_VERSION 2
@@ -136,6 +137,7 @@ typedef struct ch_rows {
 	int64_t id;
 	int64_t reg;
 	int private_;
+	char owner[CH_NAME_MAX + 1]; /* the participant that created it ("": default) */
 	int64_t gen;
 	uint8_t mac[CH_MAC_LEN];
 	ch_row *v; /* sorted by type */
@@ -146,8 +148,9 @@ typedef struct ch_rows {
  * are wiped anyway).  Accepts NULL. */
 void ch_rows_free(ch_rows *r);
 
-/* Reserves a new object ID in reg (inside a transaction). */
-CK_RV ch_store_obj_new(ch_store *st, int64_t reg, int private_, int64_t *id);
+/* Reserves a new object ID in reg, created by participant owner (inside a
+ * transaction). */
+CK_RV ch_store_obj_new(ch_store *st, int64_t reg, int private_, const char *owner, int64_t *id);
 
 /* Replaces all rows and the MAC of object r->id, bumping its generation
  * (inside a transaction). */
@@ -180,6 +183,20 @@ typedef struct ch_find_cond {
  * condition.  The caller confirms each candidate after loading it. */
 CK_RV ch_store_find(ch_store *st, int64_t reg, bool with_private, const ch_find_cond *c, size_t n,
                     int (*fn)(void *arg, int64_t id), void *arg);
+
+/* ---- grants: which participant (or "role:NAME") may use an object for
+ * which operations (CH_GRANT_* bits), each row MACed by the caller. ---- */
+
+/* Creates or replaces a grant. */
+CK_RV ch_store_grant_put(ch_store *st, int64_t obj, const char *grantee, CK_FLAGS ops,
+                         const uint8_t mac[CH_MAC_LEN]);
+/* Deletes a grant (CKR_OK also when absent). */
+CK_RV ch_store_grant_delete(ch_store *st, int64_t obj, const char *grantee);
+/* Calls fn for every grant of obj, by grantee; stops at a non-zero return. */
+CK_RV ch_store_grant_each(ch_store *st, int64_t obj,
+                          int (*fn)(void *arg, const char *grantee, CK_FLAGS ops,
+                                    const uint8_t *mac, size_t mac_len),
+                          void *arg);
 
 /* Number of objects in reg. */
 CK_RV ch_store_obj_count(ch_store *st, int64_t reg, CK_ULONG *out);

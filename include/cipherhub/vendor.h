@@ -55,8 +55,15 @@ extern "C" {
 
 /*
  * Allocated values go below, one block per range, in numeric order, each
- * with the issue or design note that introduced it.  None yet.
+ * with the issue or design note that introduced it.
  */
+
+/* Issue 3: the participant that created an object (UTF-8 name).  Kept by the
+ * token beside the object and covered by its MAC; not settable. */
+#define CKA_CH_OWNER (CKA_CH_BASE + 1)
+/* Issue 3: internal tag under which a grant row is authenticated (never an
+ * attribute of any object). */
+#define CKA_CH_GRANT_TAG (CKA_CH_BASE + 2)
 
 /* ---------------------------------------------------------------------- */
 /* The vendor interface                                                   */
@@ -149,6 +156,45 @@ typedef CK_RV (*CH_C_ParticipantSetRoles)(CK_SESSION_HANDLE session, CK_UTF8CHAR
 typedef CK_RV (*CH_C_ParticipantUnlock)(CK_SESSION_HANDLE session, CK_UTF8CHAR_PTR name,
                                         CK_ULONG nameLen);
 
+/* ---- Grants (issue 3) -------------------------------------------------- */
+
+/*
+ * A grant lets a participant, or every participant holding a role, use one
+ * key for some operations.  A key's creator may use it without a grant; other
+ * participants see a private key only when they hold a grant for it (or the
+ * operator role, which manages keys), and use it only for the granted
+ * operations, whatever the key's own CKA_SIGN, CKA_DECRYPT, ... allow.
+ * Grantee: a participant name, or "role:admin|operator|user|auditor".
+ */
+#define CH_GRANT_ENCRYPT 0x01UL
+#define CH_GRANT_DECRYPT 0x02UL
+#define CH_GRANT_SIGN    0x04UL
+#define CH_GRANT_VERIFY  0x08UL
+#define CH_GRANT_WRAP    0x10UL
+#define CH_GRANT_UNWRAP  0x20UL
+#define CH_GRANT_DERIVE  0x40UL
+#define CH_GRANT_ALL     0x7FUL
+
+#define CH_GRANTEE_MAX 40 /* "role:" + a role name, or a participant name */
+
+typedef struct CH_GRANT_INFO {
+	CK_UTF8CHAR grantee[CH_GRANTEE_MAX]; /* blank padded */
+	CK_FLAGS operations;                 /* CH_GRANT_* */
+} CH_GRANT_INFO;
+typedef CH_GRANT_INFO CK_PTR CH_GRANT_INFO_PTR;
+
+/* Sets the operations grantee may use key for; 0 revokes.  Needs an R/W
+ * session of an admin or an operator.  CKR_OK; CKR_KEY_HANDLE_INVALID for a
+ * missing key (or a session object: grants are for token keys);
+ * CKR_ARGUMENTS_BAD for a malformed grantee, an unknown participant or role,
+ * or unknown operation bits. */
+typedef CK_RV (*CH_C_GrantSet)(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key,
+                               CK_UTF8CHAR_PTR grantee, CK_ULONG granteeLen, CK_FLAGS operations);
+
+/* Lists the grants of key (admin, operator or auditor), two-call convention. */
+typedef CK_RV (*CH_C_GrantList)(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key,
+                                CH_GRANT_INFO_PTR list, CK_ULONG_PTR count);
+
 /* ---- Audit (issue 3) --------------------------------------------------- */
 
 /* One record of a registration's audit log, as CH_AuditRead returns it.
@@ -193,6 +239,8 @@ typedef struct CH_FUNCTION_LIST {
 	CH_C_ParticipantUnlock CH_ParticipantUnlock;
 	CH_C_AuditRead CH_AuditRead;
 	CH_C_AuditVerify CH_AuditVerify;
+	CH_C_GrantSet CH_GrantSet;
+	CH_C_GrantList CH_GrantList;
 } CH_FUNCTION_LIST;
 typedef CH_FUNCTION_LIST CK_PTR CH_FUNCTION_LIST_PTR;
 
@@ -238,6 +286,16 @@ __attribute__((visibility("hidden")))
 #endif
 CK_RV CH_AuditVerify(CK_SESSION_HANDLE session, CK_ULONG_PTR firstBad,
                      CK_ULONG_PTR unauthenticated);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_GrantSet(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_UTF8CHAR_PTR grantee,
+                  CK_ULONG granteeLen, CK_FLAGS operations);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_GrantList(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CH_GRANT_INFO_PTR list,
+                   CK_ULONG_PTR count);
 
 #ifdef __cplusplus
 }

@@ -110,7 +110,7 @@ static void test_registrations_and_objects_roundtrip(void)
 	ch_store_rollback(st);
 
 	CHECK_RV(ch_store_begin(st), CKR_OK);
-	CHECK_RV(ch_store_obj_new(st, 1, 0, &id), CKR_OK);
+	CHECK_RV(ch_store_obj_new(st, 1, 0, "", &id), CKR_OK);
 	memset(&w, 0, sizeof(w));
 	memset(rows, 0, sizeof(rows));
 	rows[0].type = CKA_VALUE;
