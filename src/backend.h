@@ -113,6 +113,10 @@ struct ch_backend_ops {
 	CK_RV (*grant_set)(void *be, CK_OBJECT_HANDLE key, const char *grantee, CK_FLAGS ops);
 	CK_RV (*grant_list)(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list, CK_ULONG *count);
 
+	/* Audit (vendor interface; admin or auditor checked). */
+	CK_RV (*audit_read)(void *be, CK_ULONG from, CH_AUDIT_RECORD *list, CK_ULONG *count);
+	CK_RV (*audit_verify)(void *be, CK_ULONG *first_bad, CK_ULONG *unauthenticated);
+
 	/* Sessions: set up and tear down s->be (session objects and any
 	 * operation in progress die with the session). */
 	CK_RV (*session_open)(ch_session *s);

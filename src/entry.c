@@ -58,6 +58,8 @@ static const CH_FUNCTION_LIST function_list_vendor = {
 	.CH_ParticipantUnlock = CH_ParticipantUnlock,
 	.CH_GrantSet = CH_GrantSet,
 	.CH_GrantList = CH_GrantList,
+	.CH_AuditRead = CH_AuditRead,
+	.CH_AuditVerify = CH_AuditVerify,
 };
 
 /*

@@ -193,3 +193,41 @@ CK_RV CH_GrantList(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CH_GRANT_INF
 	ch_session_put(s);
 	return rv;
 }
+
+/* May session s read the audit log (admin or auditor)? */
+static CK_RV audit_session(ch_session *s)
+{
+	if (admin_session(s, false) == CKR_OK || (ch_session_roles(s) & CH_ROLE_AUDITOR))
+		return CKR_OK;
+	return CKR_USER_NOT_LOGGED_IN;
+}
+
+CK_RV CH_AuditRead(CK_SESSION_HANDLE session, CK_ULONG fromSeq, CH_AUDIT_RECORD_PTR list,
+                   CK_ULONG_PTR count)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if (count == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if ((rv = audit_session(s)) == CKR_OK)
+		rv = s->slot->ops->audit_read(s->slot->be, fromSeq, list, count);
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV CH_AuditVerify(CK_SESSION_HANDLE session, CK_ULONG_PTR firstBad,
+                     CK_ULONG_PTR unauthenticated)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if (firstBad == NULL || unauthenticated == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if ((rv = audit_session(s)) == CKR_OK)
+		rv = s->slot->ops->audit_verify(s->slot->be, firstBad, unauthenticated);
+	ch_session_put(s);
+	return rv;
+}

@@ -68,6 +68,17 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 		}
 	}
 	rv = ch_op_init(kind, m, a, &ss->op[kind]);
+	if (rv == CKR_OK && a != NULL && key < SOFT_SESSION_HANDLE_BASE) {
+		static const char *const use[CH_OP_KINDS] = {
+			[CH_OP_ENCRYPT] = "key.encrypt", [CH_OP_DECRYPT] = "key.decrypt",
+			[CH_OP_SIGN] = "key.sign",       [CH_OP_VERIFY] = "key.verify",
+		};
+		soft_slot *sl = s->slot->be;
+
+		pthread_mutex_lock(&sl->lock);
+		soft_audit_use(sl, a, use[kind]);
+		pthread_mutex_unlock(&sl->lock);
+	}
 	ch_attrs_free(a);
 	return rv;
 }

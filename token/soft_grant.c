@@ -161,6 +161,14 @@ CK_RV soft_grant_set(void *be, CK_OBJECT_HANDLE key, const char *grantee, CK_FLA
 		rv = CKR_USER_NOT_LOGGED_IN;
 	else if ((rv = key_exists(sl, key)) == CKR_OK)
 		rv = soft_txn(sl, grant_txn, &c);
+	if (sl->seal != NULL) {
+		char detail[64];
+
+		snprintf(detail, sizeof(detail), "object %lu to %s ops 0x%lx", (unsigned long)key,
+		         grantee, (unsigned long)ops);
+		soft_audit(sl, sl->seal, sl->participant, ops ? "grant.set" : "grant.revoke", NULL, rv,
+		           detail);
+	}
 	if (rv == CKR_OK)
 		ch_log(CH_LOG_INFO, "registration \"%s\": %s %s object %lu to %s (0x%lx)",
 		       sl->reg.label, sl->participant, ops ? "granted" : "revoked",

@@ -60,6 +60,7 @@ struct ch_soft {
 	soft_slot **slot;
 	size_t nslot;
 	CK_OBJECT_HANDLE next_sobj;
+	struct ch_audit_agg *agg; /* key uses not yet written to the audit log */
 	bool stale; /* our own commit changed the registrations: re-read them */
 };
 
@@ -137,6 +138,25 @@ CK_RV soft_object_read(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out);
  * name; "" for session objects and objects older than participants). */
 CK_RV soft_object_read_owned(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out,
                              char owner[CH_NAME_MAX + 1]);
+
+/* ---- soft_audit.c ---- */
+
+/* Appends one audit record of sl's registration (own transaction), MACed
+ * with seal when not NULL; obj (may be NULL) names the object by its
+ * CKA_UNIQUE_ID.  Slot lock held, store lock not.  A failure is logged. */
+void soft_audit(soft_slot *sl, const ch_seal *seal, const char *participant, const char *op,
+                const ch_attrs *obj, CK_RV result, const char *detail);
+
+/* Counts one use of key (operation op, e.g. "key.sign") by sl's participant
+ * and writes the counts when they are due.  Slot lock held. */
+void soft_audit_use(soft_slot *sl, const ch_attrs *key, const char *op);
+
+/* Writes every pending key-use count now.  Slot lock held. */
+void soft_audit_flush(soft_slot *sl);
+
+/* Backend entry points: the vendor interface's audit read and verify. */
+CK_RV soft_audit_read(void *be, CK_ULONG from, CH_AUDIT_RECORD *list, CK_ULONG *count);
+CK_RV soft_audit_verify(void *be, CK_ULONG *first_bad, CK_ULONG *unauthenticated);
 
 /* ---- soft_grant.c ---- */
 

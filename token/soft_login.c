@@ -67,9 +67,12 @@ static void count_failure(soft_slot *sl, const soft_ident *id)
 			ch_store_rollback(sf->store);
 	}
 	pthread_mutex_unlock(&sf->lock);
-	if (rv == CKR_OK && failures == sf->max_failures)
+	if (rv == CKR_OK && failures == sf->max_failures) {
 		ch_log(CH_LOG_WARNING, "registration \"%s\": participant %s locked after %lu failed logins",
 		       sl->reg.label, soft_ident_display(id), failures);
+		soft_audit(sl, NULL, soft_ident_display(id), "participant.locked", NULL,
+		           CKR_PIN_LOCKED, NULL);
+	}
 }
 
 CK_RV soft_verify_pin(soft_slot *sl, const soft_ident *id, const CK_UTF8CHAR *pin, CK_ULONG len,
@@ -135,8 +138,13 @@ CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR
 		goto out;
 	}
 	soft_ident_of(who, name, &id);
-	if ((rv = soft_verify_pin(sl, &id, pin, len, regkey, &cred)) != CKR_OK)
+	if ((rv = soft_verify_pin(sl, &id, pin, len, regkey, &cred)) != CKR_OK) {
+		/* Nobody is logged in to MAC it: chained now, covered by the
+		 * next authenticated record. */
+		soft_audit(sl, NULL, soft_ident_display(&id), "login", NULL, rv,
+		           who == CKU_SO ? "so" : "user");
 		goto out;
+	}
 	/* Only now, with the PIN proven, say that the roles do not fit. */
 	if (!role_allows(who, cred.roles)) {
 		rv = CKR_USER_TYPE_INVALID;
@@ -151,6 +159,8 @@ CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR
 	snprintf(sl->participant, sizeof(sl->participant), "%s", soft_ident_display(&id));
 	sl->ident = id;
 	*roles = cred.roles;
+	soft_audit(sl, sl->seal, sl->participant, "login", NULL, CKR_OK,
+	           who == CKU_SO ? "so" : "user");
 	rv = CKR_OK;
 out:
 	pthread_mutex_unlock(&sl->lock);
@@ -163,6 +173,9 @@ void soft_logout(void *be)
 	soft_slot *sl = be;
 
 	pthread_mutex_lock(&sl->lock);
+	/* Counted key uses are written while their MAC key is still here. */
+	if (sl->seal != NULL)
+		soft_audit_flush(sl);
 	ch_seal_free(sl->seal);
 	sl->seal = NULL;
 	OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));
@@ -224,6 +237,8 @@ CK_RV soft_init_pin(void *be, const CK_UTF8CHAR *pin, CK_ULONG len)
 		roles = cred.roles;
 	pthread_mutex_unlock(&sl->sf->lock);
 	rv = soft_put_credential(sl, &id, roles, pin, len, sl->regkey);
+	soft_audit(sl, sl->seal, sl->participant, "participant.init-pin", NULL, rv,
+	           SOFT_NAME_DEFAULT);
 out:
 	pthread_mutex_unlock(&sl->lock);
 	return rv;
@@ -255,6 +270,7 @@ CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *old_pin, CK_UL
 	if ((rv = soft_verify_pin(sl, &id, old_pin, old_len, regkey, &cred)) != CKR_OK)
 		goto out;
 	rv = soft_put_credential(sl, &id, cred.roles, new_pin, new_len, regkey);
+	soft_audit(sl, sl->seal, soft_ident_display(&id), "participant.set-pin", NULL, rv, NULL);
 out:
 	pthread_mutex_unlock(&sl->lock);
 	OPENSSL_cleanse(regkey, sizeof(regkey));

@@ -190,6 +190,7 @@ CK_RV soft_object_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE *h)
 	if (ch_object_is_token(a)) {
 		if ((rv = store_save(sl, a, &id)) == CKR_OK)
 			*h = (CK_OBJECT_HANDLE)id;
+		soft_audit(sl, sl->seal, sl->participant, "object.create", a, rv, NULL);
 		goto out;
 	}
 	if (sl->nsobj == sl->cap) {
@@ -288,6 +289,7 @@ CK_RV soft_destroy_object(ch_session *s, CK_OBJECT_HANDLE h)
 			ch_store_rollback(sl->sf->store);
 	}
 	pthread_mutex_unlock(&sl->sf->lock);
+	soft_audit(sl, sl->seal, sl->participant, "object.destroy", a, rv, NULL);
 out:
 	pthread_mutex_unlock(&sl->lock);
 	ch_attrs_free(a);
@@ -338,6 +340,7 @@ CK_RV soft_set_attributes(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE 
 		next = NULL; /* transferred */
 	} else {
 		rv = store_save(sl, next, &id);
+		soft_audit(sl, sl->seal, sl->participant, "object.set", next, rv, NULL);
 	}
 out:
 	pthread_mutex_unlock(&sl->lock);

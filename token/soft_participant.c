@@ -60,6 +60,7 @@ CK_RV soft_participant_add(void *be, const char *name, CK_FLAGS roles, const CK_
 	if (rv != CKR_USER_PIN_NOT_INITIALIZED)
 		goto out;
 	rv = soft_put_credential(sl, &id, roles, pin, len, sl->regkey);
+	soft_audit(sl, sl->seal, sl->participant, "participant.add", NULL, rv, id.name);
 	if (rv == CKR_OK)
 		ch_log(CH_LOG_INFO, "registration \"%s\": participant %s added by %s", sl->reg.label,
 		       id.name, sl->participant);
@@ -90,6 +91,7 @@ CK_RV soft_participant_remove(void *be, const char *name)
 		return CKR_ACTION_PROHIBITED;
 	pthread_mutex_lock(&sl->lock);
 	rv = soft_txn(sl, remove_txn, &id);
+	soft_audit(sl, sl->seal, sl->participant, "participant.remove", NULL, rv, id.name);
 	if (rv == CKR_OK)
 		ch_log(CH_LOG_INFO, "registration \"%s\": participant %s removed by %s",
 		       sl->reg.label, id.name, sl->participant);
@@ -120,6 +122,8 @@ CK_RV soft_participant_set_roles(void *be, const char *name, CK_FLAGS roles)
 		return CKR_ACTION_PROHIBITED;
 	pthread_mutex_lock(&sl->lock);
 	rv = soft_txn(sl, change_txn, &c);
+	soft_audit(sl, sl->seal, sl->participant, "participant.set-roles", NULL, rv,
+	           soft_ident_display(&c.id));
 	pthread_mutex_unlock(&sl->lock);
 	return rv;
 }
@@ -133,6 +137,8 @@ CK_RV soft_participant_unlock(void *be, const char *name)
 	soft_ident_of(CKU_USER, name, &c.id);
 	pthread_mutex_lock(&sl->lock);
 	rv = soft_txn(sl, change_txn, &c);
+	soft_audit(sl, sl->seal, sl->participant, "participant.unlock", NULL, rv,
+	           soft_ident_display(&c.id));
 	pthread_mutex_unlock(&sl->lock);
 	return rv;
 }

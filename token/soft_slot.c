@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "audit.h"
 #include "log.h"
 #include "util.h"
 #include "mech.h"
@@ -34,6 +35,8 @@ CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, CK_ULONG max_fail
 	pthread_mutex_init(&sf->lock, NULL);
 	sf->kdf = *kdf;
 	sf->max_failures = max_failures;
+	if ((sf->agg = ch_audit_agg_new()) == NULL)
+		goto out;
 	sf->next_sobj = SOFT_SESSION_HANDLE_BASE;
 	if ((rv = ch_store_open(path, &sf->store)) != CKR_OK)
 		goto out;
@@ -61,6 +64,10 @@ void ch_soft_close(ch_soft *sf)
 {
 	if (sf == NULL)
 		return;
+	/* Pending key-use counts are written, MACed by each logged-in slot. */
+	for (size_t i = 0; sf->store != NULL && i < sf->nslot; i++)
+		soft_audit_flush(sf->slot[i]);
+	ch_audit_agg_free(sf->agg);
 	for (size_t i = 0; i < sf->nslot; i++)
 		slot_free(sf->slot[i]);
 	free(sf->slot);
@@ -332,17 +339,19 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 		    (rv = ch_seal_random(regkey, sizeof(regkey))) != CKR_OK)
 			goto out;
 	} else {
-		r = sl->reg;
 		soft_ident so;
 		ch_cred cred;
 
+		r = sl->reg;
 		soft_ident_of(CKU_SO, NULL, &so);
-		if ((rv = soft_verify_pin(sl, &so, so_pin, len, regkey, &cred)) != CKR_OK)
-			goto out;
-		if ((seal = ch_seal_new(regkey, r.uuid)) == NULL) {
-			rv = CKR_HOST_MEMORY;
+		if ((rv = soft_verify_pin(sl, &so, so_pin, len, regkey, &cred)) != CKR_OK) {
+			soft_audit(sl, NULL, SOFT_NAME_SO, "token.reinit", NULL, rv, NULL);
 			goto out;
 		}
+	}
+	if ((seal = ch_seal_new(regkey, r.uuid)) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
 	}
 	label_from(r.label, label);
 	r.user_pin_set = 0;
@@ -380,6 +389,8 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 	sl->nsobj = 0;
 	ch_log(CH_LOG_INFO, "registration \"%s\" (slot %lu) %s", r.label, (unsigned long)sl->id,
 	       fresh ? "created" : "re-initialized");
+	soft_audit(sl, seal, SOFT_NAME_SO, fresh ? "token.init" : "token.reinit", NULL, CKR_OK,
+	           r.label);
 out:
 	pthread_mutex_unlock(&sl->lock);
 	ch_seal_free(seal);
@@ -434,6 +445,8 @@ const ch_backend_ops ch_soft_ops = {
 	.participant_unlock = soft_participant_unlock,
 	.grant_set = soft_grant_set,
 	.grant_list = soft_grant_list,
+	.audit_read = soft_audit_read,
+	.audit_verify = soft_audit_verify,
 	.session_open = soft_session_open,
 	.session_close = soft_session_close,
 	.create_object = soft_create_object,

@@ -10,6 +10,8 @@
  */
 #include <stdint.h>
 
+#include <sqlite3.h>
+
 #include "module.h"
 
 #define UNKNOWN_ATTRIBUTE 0x7ffffff0UL
@@ -41,29 +43,61 @@ static CK_SESSION_HANDLE fresh(const fixture *f)
 
 /* ---- snapshots of the store ---- */
 
-/* FNV-1a over a file; 0 for a missing one. */
-static uint64_t file_hash(const char *path)
+static void fnv(uint64_t *hash, const void *p, size_t len)
 {
-	size_t len = 0;
-	unsigned char *buf = ch_t_read_file(path, &len);
-	uint64_t hash = 0xcbf29ce484222325ULL;
+	const unsigned char *b = p;
 
-	if (buf == NULL)
-		return 0;
 	for (size_t i = 0; i < len; i++) {
-		hash ^= buf[i];
-		hash *= 0x100000001b3ULL;
+		*hash ^= b[i];
+		*hash *= 0x100000001b3ULL;
 	}
-	free(buf);
-	return hash;
 }
 
+/* FNV-1a over every row of every table of the (finalized) store but the
+ * audit log, which rightly grows with every login and failed call: what
+ * must not change is the registrations, participants, objects and grants. */
 static uint64_t store_hash(const ch_t_env *e)
 {
-	char wal[300];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *tables = NULL, *rows = NULL;
+	uint64_t hash = 0xcbf29ce484222325ULL;
 
-	snprintf(wal, sizeof(wal), "%s-wal", e->store);
-	return file_hash(e->store) * 31 + file_hash(wal);
+	if (sqlite3_open_v2(e->store, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+	                       "SELECT name FROM sqlite_master WHERE type = 'table' AND "
+	                       "name NOT IN ('audit', 'sqlite_sequence') ORDER BY name",
+	                       -1, &tables, NULL) != SQLITE_OK) {
+		hash = 0;
+		goto out;
+	}
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		char sql[200];
+		const char *name = (const char *)sqlite3_column_text(tables, 0);
+
+		fnv(&hash, name, strlen(name));
+		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY 1, 2", name);
+		if (sqlite3_prepare_v2(db, sql, -1, &rows, NULL) != SQLITE_OK) {
+			hash = 0;
+			goto out;
+		}
+		while (sqlite3_step(rows) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(rows); c++) {
+				const void *v = sqlite3_column_blob(rows, c);
+				int n = sqlite3_column_bytes(rows, c);
+
+				fnv(&hash, &n, sizeof(n));
+				if (v != NULL)
+					fnv(&hash, v, (size_t)n);
+			}
+		}
+		sqlite3_finalize(rows);
+		rows = NULL;
+	}
+out:
+	sqlite3_finalize(rows);
+	sqlite3_finalize(tables);
+	sqlite3_close(db);
+	return hash;
 }
 
 /* Token objects of "t" as the user sees them, or -1. */
