@@ -76,7 +76,7 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql)
 	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
 		log_db(db, "prepare");
 		sqlite3_finalize(s);
-		return NULL;
+		s = NULL;
 	}
 	return s;
 }
@@ -131,9 +131,7 @@ static int hash_str(EVP_MD_CTX *ctx, const char *s, size_t len)
 	uint8_t n[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
 		         (uint8_t)len };
 
-	if (len > UINT32_MAX)
-		return 0;
-	return EVP_DigestUpdate(ctx, n, sizeof(n)) == 1 &&
+	return len <= UINT32_MAX && EVP_DigestUpdate(ctx, n, sizeof(n)) == 1 &&
 	       (len == 0 || EVP_DigestUpdate(ctx, s, len) == 1);
 }
 
@@ -144,10 +142,11 @@ static CK_RV row_hash(EVP_MD_CTX *ctx, const uint8_t *prev, const ch_audit_row *
 	static const uint8_t zero[CH_AUDIT_HASH_LEN];
 	uint8_t head[8 + CH_AUDIT_HASH_LEN + 6 * 8 + 1], *p = head;
 	unsigned int len = 0;
+	CK_RV rv = CKR_FUNCTION_FAILED;
 
 	pthread_once(&sha256_once, sha256_fetch);
 	if (sha256 == NULL)
-		return CKR_FUNCTION_FAILED;
+		goto out;
 	memcpy(p, "CHaudit1", 8);
 	p += 8;
 	memcpy(p, prev != NULL ? prev : zero, CH_AUDIT_HASH_LEN);
@@ -166,8 +165,10 @@ static CK_RV row_hash(EVP_MD_CTX *ctx, const uint8_t *prev, const ch_audit_row *
 	    !hash_str(ctx, row->object, row->object_len) ||
 	    !hash_str(ctx, row->detail, row->detail_len) ||
 	    EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != CH_AUDIT_HASH_LEN)
-		return CKR_FUNCTION_FAILED;
-	return CKR_OK;
+		goto out;
+	rv = CKR_OK;
+out:
+	return rv;
 }
 
 CK_RV ch_audit_hash(const uint8_t prev[CH_AUDIT_HASH_LEN], const ch_audit_row *row,
@@ -382,7 +383,7 @@ CK_RV ch_audit_read(ch_store *st, int64_t reg, uint64_t from_seq, CH_AUDIT_RECOR
 	sqlite3 *db;
 	CK_ULONG n = 0;
 	CK_RV rv = CKR_ARGUMENTS_BAD;
-	int rc;
+	int rc = SQLITE_DONE, mac_ok;
 
 	if (st == NULL || count == NULL)
 		goto out;
@@ -419,10 +420,9 @@ CK_RV ch_audit_read(ch_store *st, int64_t reg, uint64_t from_seq, CH_AUDIT_RECOR
 		r->result = (CK_RV)sqlite3_column_int64(s, C_RESULT);
 		r->count = to_ulong(sqlite3_column_int64(s, C_COUNT));
 		pad_field(r->detail, sizeof(r->detail), s, C_DETAIL);
-		r->authenticated = sqlite3_column_type(s, C_MAC) == SQLITE_BLOB &&
-		                                   sqlite3_column_bytes(s, C_MAC) == CH_MAC_LEN
-		                           ? CK_TRUE
-		                           : CK_FALSE;
+		mac_ok = sqlite3_column_type(s, C_MAC) == SQLITE_BLOB &&
+		         sqlite3_column_bytes(s, C_MAC) == CH_MAC_LEN;
+		r->authenticated = mac_ok ? CK_TRUE : CK_FALSE;
 	}
 	if (n < *count && rc != SQLITE_DONE) {
 		log_db(db, "read records");
@@ -658,14 +658,17 @@ static agg_entry *shard_find_locked(agg_shard *sh, const agg_entry *key)
  * be made.  Shard lock held. */
 static int shard_link_locked(agg_shard *sh, agg_entry *e)
 {
+	size_t b;
+
 	if (sh->n >= sh->nbuckets)
 		shard_grow_locked(sh);
-	if (sh->nbuckets == 0)
-		return 0;
-	e->next = sh->bucket[e->hash & (sh->nbuckets - 1)];
-	sh->bucket[e->hash & (sh->nbuckets - 1)] = e;
-	sh->n++;
-	return 1;
+	if (sh->nbuckets > 0) {
+		b = e->hash & (sh->nbuckets - 1);
+		e->next = sh->bucket[b];
+		sh->bucket[b] = e;
+		sh->n++;
+	}
+	return sh->nbuckets > 0;
 }
 
 ch_audit_agg *ch_audit_agg_new(void)

@@ -41,7 +41,8 @@
  * authenticated and unchanged.  So deleting, reordering, inserting or editing
  * any record (with or without a MAC, hash recomputed or not) before the last
  * authenticated record is detected, and stripping a MAC changes the record's
- * hash (has_mac is hashed), so it is detected too.  Because a break is only
+ * hash (has_mac is hashed), so it is detected too, unless every later MAC
+ * is stripped as well (see the tail, below).  Because a break is only
  * located to within the run of MAC-less records that precede it, first_bad
  * is the first record of that run (for a record right after an
  * authenticated one, the record itself).
@@ -55,8 +56,11 @@
  *    not) leaves a shorter chain that verifies, as does putting back an older
  *    copy of the whole store (rollback).  Nothing inside the file can tell;
  *    only an anchor kept outside can: a (seq, hash) seen earlier must still
- *    be present with the same hash.  Deleting the registration deletes its
- *    log with it.
+ *    be present with the same hash.  Likewise, stripping the MACs of the
+ *    last authenticated records and recomputing their hashes turns them
+ *    into trailing unauthenticated records (and then open to editing): the
+ *    same reach as truncation, visible only as a larger *unauthenticated.
+ *    Deleting the registration deletes its log with it.
  *  - The fields of a record are what its writer claimed (its clock, its
  *    pid); the chain proves they were not changed afterwards, not that they
  *    were true.

@@ -221,10 +221,13 @@ typedef CK_RV (*CH_C_AuditRead)(CK_SESSION_HANDLE session, CK_ULONG fromSeq,
                                 CH_AUDIT_RECORD_PTR list, CK_ULONG_PTR count);
 
 /* Verifies the whole chain and every MAC (admin or auditor session).  CKR_OK
- * with *firstBad 0 when intact; CKR_OK with *firstBad the seq of the first
- * record that fails (edited, inserted, reordered, or following a deleted
- * one); *unauthenticated is the number of trailing records not yet covered
- * by a MAC (written before the last login). */
+ * with *firstBad 0 when intact, *unauthenticated then being the number of
+ * trailing records no MAC covers yet (written while nobody was logged in).
+ * CKR_OK with *firstBad the seq of the first record not proven intact when
+ * not: every record before it is authenticated and unchanged; after an
+ * authenticated record that is the edited, inserted or reordered record, or
+ * the one after a deleted record; within a run of records written before a
+ * login, the first record of that run. */
 typedef CK_RV (*CH_C_AuditVerify)(CK_SESSION_HANDLE session, CK_ULONG_PTR firstBad,
                                   CK_ULONG_PTR unauthenticated);
 
