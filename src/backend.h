@@ -77,18 +77,20 @@ static inline bool ch_session_rw(const ch_session *s)
 	return (s->flags & CKF_RW_SESSION) != 0;
 }
 
+/* clang-format off: clang-format 14 splits multi-line function pointers badly */
 struct ch_backend_ops {
 	const char *name;
 
 	/* Token (PKCS#11 3.0 section 5.5).  The front end fills the session
 	 * counts of CK_TOKEN_INFO itself. */
 	CK_RV (*token_info)(void *be, CK_TOKEN_INFO *info);
-	CK_RV(*init_token)
-	(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len, const CK_UTF8CHAR label[32]);
+	CK_RV (*init_token)(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
+	                    const CK_UTF8CHAR label[32]);
 	CK_RV (*init_pin)(void *be, const CK_UTF8CHAR *pin, CK_ULONG len);
-	CK_RV(*set_pin)
-	(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
-	 const CK_UTF8CHAR *new_pin, CK_ULONG new_len);
+	/* C_SetPIN of the logged-in participant, or (nobody logged in) of
+	 * participant name (NULL: the default of type who). */
+	CK_RV (*set_pin)(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *old_pin,
+	                 CK_ULONG old_len, const CK_UTF8CHAR *new_pin, CK_ULONG new_len);
 	CK_RV (*mechanism_list)(void *be, CK_MECHANISM_TYPE *list, CK_ULONG *count);
 	CK_RV (*mechanism_info)(void *be, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
 	CK_RV (*registration_info)(void *be, CH_REGISTRATION_INFO *info);
@@ -123,43 +125,39 @@ struct ch_backend_ops {
 	void (*session_close)(ch_session *s);
 
 	/* Objects (5.7). */
-	CK_RV(*create_object)
-	(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h);
-	CK_RV(*copy_object)
-	(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
-	 CK_OBJECT_HANDLE *out);
+	CK_RV (*create_object)(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n,
+	                       CK_OBJECT_HANDLE *h);
+	CK_RV (*copy_object)(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
+	                     CK_OBJECT_HANDLE *out);
 	CK_RV (*destroy_object)(ch_session *s, CK_OBJECT_HANDLE h);
 	CK_RV (*object_size)(ch_session *s, CK_OBJECT_HANDLE h, CK_ULONG *size);
 	CK_RV (*get_attributes)(ch_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n);
-	CK_RV(*set_attributes)
-	(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n);
+	CK_RV (*set_attributes)(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t,
+	                        CK_ULONG n);
 	CK_RV (*find_init)(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n);
 	CK_RV (*find)(ch_session *s, CK_OBJECT_HANDLE *out, CK_ULONG max, CK_ULONG *count);
 	CK_RV (*find_final)(ch_session *s);
 
-	/* Cryptographic operations (5.8-5.12): one of each kind per session. */
-	CK_RV(*op_init)
-	(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
-	CK_RV(*op_oneshot)
-	(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-	 CK_ULONG *out_len);
-	CK_RV(*op_update)
-	(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-	 CK_ULONG *out_len);
+	/* Cryptographic operations (5.8-5.16): one of each kind per session. */
+	CK_RV (*op_init)(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m,
+	                 CK_OBJECT_HANDLE key);
+	CK_RV (*op_oneshot)(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
+	                    CK_BYTE *out, CK_ULONG *out_len);
+	CK_RV (*op_update)(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
+	                   CK_BYTE *out, CK_ULONG *out_len);
 	CK_RV (*op_final)(ch_session *s, ch_op_kind kind, CK_BYTE *out, CK_ULONG *out_len);
-	CK_RV(*op_verify)
-	(ch_session *s, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig, CK_ULONG sig_len);
+	CK_RV (*op_verify)(ch_session *s, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
+	                   CK_ULONG sig_len);
 	CK_RV (*op_verify_final)(ch_session *s, const CK_BYTE *sig, CK_ULONG sig_len);
 
-	/* Key management (5.14) and random numbers (5.15). */
-	CK_RV(*generate_key)
-	(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t, CK_ULONG n,
-	 CK_OBJECT_HANDLE *h);
-	CK_RV(*generate_key_pair)
-	(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *pub_t, CK_ULONG pub_n,
-	 const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n, CK_OBJECT_HANDLE *pub,
-	 CK_OBJECT_HANDLE *priv);
+	/* Key management (5.18) and random numbers (5.19). */
+	CK_RV (*generate_key)(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t,
+	                      CK_ULONG n, CK_OBJECT_HANDLE *h);
+	CK_RV (*generate_key_pair)(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *pub_t,
+	                           CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
+	                           CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
 	CK_RV (*random)(ch_session *s, CK_BYTE *out, CK_ULONG len);
 };
+/* clang-format on */
 
 #endif

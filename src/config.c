@@ -63,9 +63,9 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 			else
 				ok = 0;
 		} else if (strcmp(name, "max_failures") == 0) {
-			uint32_t v;
-			ok = parse_u32(value, 1, 1000, &v);
-			c->max_failures = v;
+			uint32_t v = 0;
+			if ((ok = parse_u32(value, 1, 1000, &v)))
+				c->max_failures = v;
 		} else if (strcmp(name, "pbkdf2_iterations") == 0) {
 			ok = parse_u32(value, 1, INT_MAX, &c->kdf.iterations);
 		} else if (strcmp(name, "scrypt_log2n") == 0) {

@@ -284,16 +284,11 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
               CK_ULONG ulPinLen)
 {
 	char name[CH_NAME_MAX + 1];
-	const CK_UTF8CHAR *colon = NULL;
+	const CK_UTF8CHAR *pin = pPin;
+	CK_ULONG len = ulPinLen;
 
-	if (pPin != NULL)
-		colon = memchr(pPin, ':', ulPinLen);
-	if (colon != NULL && ch_name_valid(pPin, (CK_ULONG)(colon - pPin))) {
-		memcpy(name, pPin, (size_t)(colon - pPin));
-		name[colon - pPin] = '\0';
-		return login(hSession, userType, name, colon + 1,
-		             ulPinLen - (CK_ULONG)(colon - pPin) - 1);
-	}
+	if (ch_split_name_pin(&pin, &len, name))
+		return login(hSession, userType, name, pin, len);
 	return login(hSession, userType, NULL, pPin, ulPinLen);
 }
 

@@ -239,13 +239,20 @@ CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulO
 
 	CH_SESSION_ENTER(hSession, s);
 	who = ch_session_user(s);
-	if (pOldPin == NULL || pNewPin == NULL)
+	if (pOldPin == NULL || pNewPin == NULL) {
 		rv = CKR_ARGUMENTS_BAD;
-	else if (!ch_session_rw(s))
+	} else if (!ch_session_rw(s)) {
 		rv = CKR_SESSION_READ_ONLY;
-	else
-		rv = s->slot->ops->set_pin(s->slot->be, who == CH_NOBODY ? CKU_USER : who, pOldPin,
-		                           ulOldLen, pNewPin, ulNewLen);
+	} else {
+		/* A 2.40 client repeats the "name:pin" it logged in with. */
+		char name[CH_NAME_MAX + 1];
+		const CK_UTF8CHAR *pin = pOldPin;
+		CK_ULONG len = ulOldLen;
+		bool named = ch_split_name_pin(&pin, &len, name);
+
+		rv = s->slot->ops->set_pin(s->slot->be, who == CH_NOBODY ? CKU_USER : who,
+		                           named ? name : NULL, pin, len, pNewPin, ulNewLen);
+	}
 	ch_session_put(s);
 	return rv;
 }

@@ -36,4 +36,25 @@ static inline int ch_name_valid(const unsigned char *name, unsigned long len)
 	return 1;
 }
 
+/* The 2.40 convention "name:pin": when *pin starts with a well-formed name
+ * and a colon, copies the name into name, moves *pin and *len past the colon
+ * and returns 1; otherwise changes nothing and returns 0. */
+static inline int ch_split_name_pin(const unsigned char **pin, unsigned long *len,
+                                    char name[CH_NAME_MAX + 1])
+{
+	const unsigned char *colon = *pin != NULL ? memchr(*pin, ':', *len) : NULL;
+	unsigned long n;
+
+	if (colon == NULL)
+		return 0;
+	n = (unsigned long)(colon - *pin);
+	if (!ch_name_valid(*pin, n))
+		return 0;
+	memcpy(name, *pin, n);
+	name[n] = '\0';
+	*len -= n + 1;
+	*pin = colon + 1;
+	return 1;
+}
+
 #endif

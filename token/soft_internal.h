@@ -116,8 +116,8 @@ CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR
                  CK_ULONG len, CK_FLAGS *roles);
 void soft_logout(void *be);
 CK_RV soft_init_pin(void *be, const CK_UTF8CHAR *pin, CK_ULONG len);
-CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
-                   const CK_UTF8CHAR *new_pin, CK_ULONG new_len);
+CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *old_pin,
+                   CK_ULONG old_len, const CK_UTF8CHAR *new_pin, CK_ULONG new_len);
 CK_RV soft_participant_add(void *be, const char *name, CK_FLAGS roles, const CK_UTF8CHAR *pin,
                            CK_ULONG len);
 CK_RV soft_participant_remove(void *be, const char *name);

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "log.h"
+#include "object.h"
 #include "soft_internal.h"
 
 void soft_ident_of(CK_USER_TYPE type, const char *name, soft_ident *id)
@@ -176,6 +177,15 @@ void soft_logout(void *be)
 	/* Counted key uses are written while their MAC key is still here. */
 	if (sl->seal != NULL)
 		soft_audit_flush(sl);
+	/* C_Logout destroys the application's private session objects. */
+	for (size_t i = 0; i < sl->nsobj;) {
+		if (ch_object_is_private(sl->sobj[i].attrs)) {
+			ch_attrs_free(sl->sobj[i].attrs);
+			sl->sobj[i] = sl->sobj[--sl->nsobj];
+		} else {
+			i++;
+		}
+	}
 	ch_seal_free(sl->seal);
 	sl->seal = NULL;
 	OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));
@@ -244,8 +254,8 @@ out:
 	return rv;
 }
 
-CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
-                   const CK_UTF8CHAR *new_pin, CK_ULONG new_len)
+CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *old_pin,
+                   CK_ULONG old_len, const CK_UTF8CHAR *new_pin, CK_ULONG new_len)
 {
 	soft_slot *sl = be;
 	uint8_t regkey[CH_REGKEY_LEN];
@@ -262,11 +272,17 @@ CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const CK_UTF8CHAR *old_pin, CK_UL
 		rv = CKR_USER_PIN_NOT_INITIALIZED;
 		goto out;
 	}
-	/* The logged-in participant's PIN, else the default user's. */
-	if (sl->seal != NULL)
+	/* The logged-in participant's PIN (a name given with the old PIN must
+	 * be theirs), else the named or default participant's. */
+	if (sl->seal != NULL) {
 		id = sl->ident;
-	else
-		soft_ident_of(who, NULL, &id);
+		if (name != NULL && strcmp(name, sl->participant) != 0) {
+			rv = CKR_PIN_INCORRECT;
+			goto out;
+		}
+	} else {
+		soft_ident_of(who, name, &id);
+	}
 	if ((rv = soft_verify_pin(sl, &id, old_pin, old_len, regkey, &cred)) != CKR_OK)
 		goto out;
 	rv = soft_put_credential(sl, &id, cred.roles, new_pin, new_len, regkey);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "cipherhub/pkcs11.h"
+#include "cipherhub/vendor.h"
 #include "check.h"
 
 extern char **environ;
@@ -762,6 +763,100 @@ static inline int ch_t_run(const ch_t_case *cases, size_t n)
 		cases[i].fn();
 	}
 	return ch_test_done();
+}
+
+/* ---- Participants and roles (issue 3) ---------------------------------- */
+
+/* The module's vendor table (C_GetInterface "Cipher Hub"), or NULL (printed).
+ * Loads the module first when needed; the table lives as long as the process. */
+static inline CH_FUNCTION_LIST_PTR ch_t_vendor(void)
+{
+	static CH_FUNCTION_LIST_PTR v;
+	const char *path = getenv("CH_TEST_MODULE");
+	CK_INTERFACE_PTR iface = NULL;
+	CK_C_GetInterface get;
+	void *lib;
+	CK_RV rv;
+
+	if (v != NULL)
+		return v;
+	if (!ch_t_load())
+		return NULL;
+	/* Already loaded by ch_t_load: this only takes another reference. */
+	if ((lib = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL ||
+	    (get = (CK_C_GetInterface)dlsym(lib, "C_GetInterface")) == NULL) {
+		fprintf(stderr, "no C_GetInterface in %s\n", path);
+		return NULL;
+	}
+	rv = get((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, NULL, &iface, 0);
+	if (rv != CKR_OK || iface == NULL || iface->pFunctionList == NULL) {
+		fprintf(stderr, "C_GetInterface(\"%s\"): %s\n", CH_INTERFACE_NAME,
+		        ch_test_rv_name(rv));
+		return NULL;
+	}
+	v = (CH_FUNCTION_LIST_PTR)iface->pFunctionList;
+	return v;
+}
+
+/* CH_ParticipantAdd with C strings (the vendor table must be available). */
+static inline CK_RV ch_t_participant_add(CK_SESSION_HANDLE h, const char *name, CK_FLAGS roles,
+                                         const char *pin)
+{
+	return ch_t_vendor()->CH_ParticipantAdd(h, (CK_UTF8CHAR_PTR)name, (CK_ULONG)strlen(name),
+	                                        roles, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)strlen(pin));
+}
+
+/* C_LoginUser as participant name (NULL: C_Login with the bare PIN). */
+static inline CK_RV ch_t_login_as(CK_SESSION_HANDLE h, CK_USER_TYPE who, const char *name,
+                                  const char *pin)
+{
+	if (name == NULL)
+		return ch_t_login(h, who, pin);
+	return P11->C_LoginUser(h, who, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)strlen(pin),
+	                        (CK_UTF8CHAR_PTR)name, (CK_ULONG)strlen(name));
+}
+
+/* The whole participant list of h's registration into list (at most max
+ * entries); *n gets the count.  CKR_BUFFER_TOO_SMALL when there are more. */
+static inline CK_RV ch_t_participants(CK_SESSION_HANDLE h, CH_PARTICIPANT_INFO *list, CK_ULONG max,
+                                      CK_ULONG *n)
+{
+	*n = max;
+	return ch_t_vendor()->CH_ParticipantList(h, list, n);
+}
+
+/* Finds name in h's participant list; *out gets its entry.  CKR_OK,
+ * CKR_ARGUMENTS_BAD when it is not listed, or the list call's error. */
+static inline CK_RV ch_t_participant_get(CK_SESSION_HANDLE h, const char *name,
+                                         CH_PARTICIPANT_INFO *out)
+{
+	CH_PARTICIPANT_INFO list[64];
+	CK_ULONG n;
+	CK_RV rv = ch_t_participants(h, list, CH_T_ARRAY_LEN(list), &n);
+
+	if (rv != CKR_OK)
+		return rv;
+	for (CK_ULONG i = 0; i < n; i++) {
+		if (ch_t_padded_is(list[i].name, sizeof(list[i].name), name)) {
+			*out = list[i];
+			return CKR_OK;
+		}
+	}
+	return CKR_ARGUMENTS_BAD;
+}
+
+/* The token flags of slot, or 0 when C_GetTokenInfo fails (printed). */
+static inline CK_FLAGS ch_t_token_flags(CK_SLOT_ID slot)
+{
+	CK_TOKEN_INFO ti;
+	CK_RV rv = P11->C_GetTokenInfo(slot, &ti);
+
+	if (rv != CKR_OK) {
+		fprintf(stderr, "C_GetTokenInfo(%lu): %s\n", (unsigned long)slot,
+		        ch_test_rv_name(rv));
+		return 0;
+	}
+	return ti.flags;
 }
 
 #endif

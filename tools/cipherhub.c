@@ -1,0 +1,485 @@
+/*
+ * tools/cipherhub.c: the admin tool's command line.
+ *
+ * `cipherhub` is how an operator manages what PKCS#11 has no call for:
+ * the participants of a registration, their roles and lockouts, and the
+ * registration's audit log.  This file knows the commands, their options
+ * and their help, checks the command line, and hands over to one function
+ * per command (cipherhub_cmd.c).  Options may come before or after the
+ * command words; every command answers --help; the exit code tells a script
+ * what happened (see the CH_EXIT_* list in cipherhub.h and the help below).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cipherhub.h"
+
+#ifndef CH_VERSION
+#define CH_VERSION "unknown"
+#endif
+
+/* Which options a command takes (--module and --json: all of them). */
+#define OPT_REG   0x1u /* --slot, --token */
+#define OPT_LOGIN 0x2u /* --as, --pin-fd */
+#define OPT_ROLES 0x4u /* --roles */
+#define OPT_FROM  0x8u /* --from */
+#define OPT_ALL   0xfu
+
+typedef struct command {
+	const char *group; /* "participant", "audit", or NULL */
+	const char *name;
+	const char *synopsis; /* after "cipherhub <group> <name>" */
+	const char *summary;  /* one line for the command list */
+	const char *help;     /* the body of --help */
+	unsigned opts;
+	int nargs; /* positional arguments after the command words */
+	int (*run)(ch_cli *c, char **args);
+} command;
+
+#define LOGIN_HELP                                                                                 \
+	"  --as NAME      log in as participant NAME (default: so, the registration's\n"           \
+	"                 first admin, with its bare SO PIN)\n"                                    \
+	"  --pin-fd N     read the PIN from file descriptor N (one line)\n"
+
+#define REG_HELP                                                                                   \
+	"  --slot ID      the registration in slot ID\n"                                           \
+	"  --token LABEL  the registration labelled LABEL\n"                                       \
+	"                 (default: the only registration there is)\n"
+
+static const command commands[] = {
+	{ NULL, "registrations", "", "list slots and their registrations",
+	  "Lists every slot of the module: the registration it holds (label, serial,\n"
+	  "token objects, PIN KDF and cost, UUID), or that it is the free slot, where\n"
+	  "C_InitToken creates a new registration.  Needs no login.  --slot and --token\n"
+	  "narrow the list.  With --json: one JSON object per slot.\n",
+	  OPT_REG, 0, ch_cli_cmd_registrations },
+	{ "participant", "list", "", "list participants, their roles and lockouts",
+	  "Lists the participants of the registration: name, roles, consecutive failed\n"
+	  "logins, and whether the participant is locked.  Needs an admin or an auditor\n"
+	  "(--as NAME).  With --json: one JSON object per participant.\n",
+	  OPT_REG | OPT_LOGIN, 0, ch_cli_cmd_participant_list },
+	{ "participant", "add", "NAME --roles ROLES", "add a participant with its own PIN",
+	  "Adds participant NAME with ROLES, a comma-separated list of admin, operator,\n"
+	  "user, auditor.  NAME is 1-32 characters of A-Z a-z 0-9 . _ -, starting with\n"
+	  "a letter or digit; 'so' and 'default' are reserved.  Needs an admin.\n"
+	  "The new participant's PIN is the second line of --pin-fd, else\n"
+	  "$CIPHERHUB_NEW_PIN, else asked twice on the terminal.  A name that exists\n"
+	  "already is refused and nothing changes.\n",
+	  OPT_REG | OPT_LOGIN | OPT_ROLES, 1, ch_cli_cmd_participant_add },
+	{ "participant", "remove", "NAME", "remove a participant",
+	  "Removes participant NAME and its wrapped copy of the registration key; no\n"
+	  "other participant is touched.  'so' and the last admin cannot be removed.\n"
+	  "Needs an admin.\n",
+	  OPT_REG | OPT_LOGIN, 1, ch_cli_cmd_participant_remove },
+	{ "participant", "set-roles", "NAME --roles ROLES", "replace a participant's roles",
+	  "Replaces the roles of participant NAME with ROLES (admin, operator, user,\n"
+	  "auditor, comma-separated).  The roles of 'so' cannot change, and the last\n"
+	  "admin keeps the admin role.  Needs an admin.\n",
+	  OPT_REG | OPT_LOGIN | OPT_ROLES, 1, ch_cli_cmd_participant_set_roles },
+	{ "participant", "unlock", "NAME", "clear a participant's failed logins and lock",
+	  "Sets the failed-login count of participant NAME to zero, which also lifts a\n"
+	  "lockout.  Needs an admin.\n",
+	  OPT_REG | OPT_LOGIN, 1, ch_cli_cmd_participant_unlock },
+	{ "audit", "show", "[--from SEQ]", "show the audit log",
+	  "Shows the registration's audit log from record SEQ on (default 1), oldest\n"
+	  "first: time (UTC), process, participant, operation, result, count, whether\n"
+	  "the record is authenticated, object and detail.  With --json: one JSON\n"
+	  "object per record, as `audit export`.  Needs an auditor or an admin.\n",
+	  OPT_REG | OPT_LOGIN | OPT_FROM, 0, ch_cli_cmd_audit_show },
+	{ "audit", "export", "[--from SEQ]", "export the audit log as JSON lines",
+	  "Writes the audit log from record SEQ on (default 1) as JSON lines, one object\n"
+	  "per record, whatever --json says.  Needs an auditor or an admin.\n",
+	  OPT_REG | OPT_LOGIN | OPT_FROM, 0, ch_cli_cmd_audit_export },
+	{ "audit", "verify", "", "verify the audit log's hash chain and MACs",
+	  "Verifies the whole audit log: its hash chain and every record's MAC.  Exit\n"
+	  "status 0 when intact; 3 when a record was edited, inserted, reordered or\n"
+	  "deleted, naming the first bad record's seq.  Needs an auditor or an admin.\n",
+	  OPT_REG | OPT_LOGIN, 0, ch_cli_cmd_audit_verify },
+	{ NULL, "grant", "...", "(not yet supported) give a participant use of a key",
+	  "Per-key grants are not yet supported; this command exits with status 2.\n", OPT_ALL, -1,
+	  ch_cli_cmd_unsupported },
+	{ NULL, "revoke", "...", "(not yet supported) take back a grant",
+	  "Per-key grants are not yet supported; this command exits with status 2.\n", OPT_ALL, -1,
+	  ch_cli_cmd_unsupported },
+	{ NULL, "grants", "...", "(not yet supported) list grants",
+	  "Per-key grants are not yet supported; this command exits with status 2.\n", OPT_ALL, -1,
+	  ch_cli_cmd_unsupported },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void command_words(const command *cmd, char *out, size_t size)
+{
+	snprintf(out, size, "%s%s%s", cmd->group ? cmd->group : "", cmd->group ? " " : "",
+	         cmd->name);
+}
+
+/* The command list, all of it or one group's. */
+static void print_commands(FILE *f, const char *group)
+{
+	char words[64], usage[128];
+	size_t i;
+
+	for (i = 0; i < N_COMMANDS; i++) {
+		const command *cmd = &commands[i];
+
+		if (group != NULL && (cmd->group == NULL || strcmp(cmd->group, group) != 0))
+			continue;
+		command_words(cmd, words, sizeof(words));
+		snprintf(usage, sizeof(usage), "%s%s%s", words, *cmd->synopsis ? " " : "",
+		         cmd->synopsis);
+		fprintf(f, "  %-40s %s\n", usage, cmd->summary);
+	}
+}
+
+static void print_usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+	        "usage: %s [options] COMMAND [ARGS]\n"
+	        "\n"
+	        "Manage Cipher Hub registrations through the PKCS#11 module: participants,\n"
+	        "roles, lockouts and the audit log.\n"
+	        "\n"
+	        "Commands:\n",
+	        prog);
+	print_commands(f, NULL);
+	fprintf(f,
+	        "\n"
+	        "Options (before or after the command):\n"
+	        "  --module PATH  the module (default: $CIPHERHUB_MODULE, else\n"
+	        "                 cipherhub-pkcs11.so next to this program, else p11-kit's\n"
+	        "                 module directory)\n" REG_HELP LOGIN_HELP
+	        "  --json         machine-readable output (JSON object or JSON lines)\n"
+	        "  --help         help for the command\n"
+	        "  --version      the tool's version\n"
+	        "\n"
+	        "PINs are never taken from the command line.  The acting participant's PIN is\n"
+	        "the first line of --pin-fd N, else $CIPHERHUB_PIN, else asked on the\n"
+	        "terminal (no echo); `participant add` reads the new participant's PIN from\n"
+	        "the next line of --pin-fd, else $CIPHERHUB_NEW_PIN, else the terminal.\n"
+	        "\n"
+	        "Exit status: 0 ok, 1 usage error or bad input, 2 not supported, 3 audit\n"
+	        "verification failed, 4 PKCS#11 error (the call and its CKR_ name are shown),\n"
+	        "5 login failed (wrong PIN, locked, or a role that may not log in this way).\n"
+	        "\n"
+	        "Run '%s COMMAND --help' for a command's details.\n",
+	        prog);
+}
+
+static void print_command_help(const char *prog, const command *cmd)
+{
+	char words[64];
+
+	command_words(cmd, words, sizeof(words));
+	printf("usage: %s %s%s%s [options]\n\n%s\nOptions:\n", prog, words,
+	       *cmd->synopsis ? " " : "", cmd->synopsis, cmd->help);
+	if (cmd->opts & OPT_ROLES)
+		printf("  --roles ROLES  comma-separated roles: admin, operator, user, auditor\n");
+	if (cmd->opts & OPT_FROM)
+		printf("  --from SEQ     start at record SEQ (default 1)\n");
+	if (cmd->opts & OPT_REG)
+		printf(REG_HELP);
+	if (cmd->opts & OPT_LOGIN)
+		printf(LOGIN_HELP);
+	printf("  --module PATH  the module to load\n"
+	       "  --json         machine-readable output\n"
+	       "\nSee '%s --help' for PIN sources and exit codes.\n",
+	       prog);
+}
+
+/*
+ * Finds the command named by the first words of words[0..n).  Sets *used to
+ * how many words it took.  Returns NULL when there is none; *group_only is
+ * then the group named by words[0], if it is one.
+ */
+static const command *find_command(char **words, int n, int *used, const char **group_only)
+{
+	size_t i;
+
+	*used = 0;
+	*group_only = NULL;
+	if (n == 0)
+		return NULL;
+	for (i = 0; i < N_COMMANDS; i++) {
+		const command *cmd = &commands[i];
+
+		if (cmd->group == NULL && strcmp(cmd->name, words[0]) == 0) {
+			*used = 1;
+			return cmd;
+		}
+		if (cmd->group != NULL && strcmp(cmd->group, words[0]) == 0) {
+			*group_only = cmd->group;
+			if (n > 1 && strcmp(cmd->name, words[1]) == 0) {
+				*used = 2;
+				return cmd;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Parses an unsigned decimal (or 0x hex) number that fills the whole of s. */
+static bool parse_ulong(const char *s, unsigned long *out)
+{
+	char *end;
+
+	if (*s == '\0' || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	*out = strtoul(s, &end, 0);
+	return errno == 0 && *end == '\0';
+}
+
+static const struct option long_options[] = {
+	{ "module", required_argument, NULL, 'm' },
+	{ "slot", required_argument, NULL, 's' },
+	{ "token", required_argument, NULL, 't' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "as", required_argument, NULL, 'a' },
+	{ "pin-fd", required_argument, NULL, 'p' },
+	{ "roles", required_argument, NULL, 'r' },
+	{ "from", required_argument, NULL, 'f' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The options the user gave, for checking them against the command. */
+typedef struct given {
+	unsigned opts;
+	bool help, version;
+} given;
+
+/*
+ * The word on the command line of the option getopt_long just returned: the
+ * last word consumed, or the one before it when the option's value was a
+ * word of its own.
+ */
+static const char *option_word(char **argv, const char *arg)
+{
+	const char *word = argv[optind - 1];
+
+	if (arg != NULL && arg == word && optind >= 2)
+		word = argv[optind - 2];
+	return word;
+}
+
+/*
+ * Was that option typed in full?  getopt_long also takes unambiguous
+ * abbreviations, and "--pin 1234" must not become "--pin-fd 1234".
+ */
+static bool spelled_out(const char *word, const char *name)
+{
+	const char *eq;
+	size_t len;
+
+	if (strcmp(word, "-h") == 0)
+		return true;
+	if (strncmp(word, "--", 2) != 0)
+		return false;
+	word += 2;
+	eq = strchr(word, '=');
+	len = eq != NULL ? (size_t)(eq - word) : strlen(word);
+	return len == strlen(name) && strncmp(word, name, len) == 0;
+}
+
+/* Parses the options into c and g.  Returns CH_EXIT_* (printed why). */
+static int parse_options(ch_cli *c, given *g, int argc, char **argv)
+{
+	unsigned long v;
+	const char *bad;
+	int opt, idx = 0, ex = CH_EXIT_USAGE;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", long_options, &idx)) != -1) {
+		bad = argv[optind - 1];
+		if (opt != '?' && opt != ':' &&
+		    !spelled_out(option_word(argv, optarg), long_options[idx].name)) {
+			bad = option_word(argv, optarg);
+			opt = '?';
+		}
+		idx = 0;
+		switch (opt) {
+		case 'm':
+			c->module_opt = optarg;
+			break;
+		case 's':
+			if (!parse_ulong(optarg, &v)) {
+				ch_cli_err(c, "--slot '%s' is not a slot ID (a number)", optarg);
+				goto out;
+			}
+			c->slot_opt = v;
+			c->have_slot = true;
+			g->opts |= OPT_REG;
+			break;
+		case 't':
+			c->token_opt = optarg;
+			g->opts |= OPT_REG;
+			break;
+		case 'j':
+			c->json = true;
+			break;
+		case 'a':
+			c->as = optarg;
+			g->opts |= OPT_LOGIN;
+			break;
+		case 'p':
+			if (!parse_ulong(optarg, &v) || v > 1024 * 1024) {
+				ch_cli_err(c, "--pin-fd '%s' is not a file descriptor number",
+				           optarg);
+				goto out;
+			}
+			c->pin_fd = (int)v;
+			g->opts |= OPT_LOGIN;
+			break;
+		case 'r':
+			c->roles = optarg;
+			g->opts |= OPT_ROLES;
+			break;
+		case 'f':
+			if (!parse_ulong(optarg, &v) || v == 0) {
+				ch_cli_err(c, "--from '%s' is not a record number (1, 2, ...)",
+				           optarg);
+				goto out;
+			}
+			c->from = v;
+			g->opts |= OPT_FROM;
+			break;
+		case 'h':
+			g->help = true;
+			break;
+		case 'V':
+			g->version = true;
+			break;
+		case ':':
+			ch_cli_err(c, "option '%s' needs a value", bad);
+			goto out;
+		default:
+			if (bad == argv[optind - 1] && optopt != 0)
+				ch_cli_err(c, "unknown option '-%c' (see '%s --help')", optopt,
+				           c->prog);
+			else
+				ch_cli_err(c,
+				           "unknown option '%s'; options are spelled out in full "
+				           "(see '%s --help')",
+				           bad, c->prog);
+			goto out;
+		}
+	}
+	ex = CH_EXIT_OK;
+out:
+	return ex;
+}
+
+/* Checks the options and arguments against cmd.  Returns CH_EXIT_*. */
+static int check_command(ch_cli *c, const command *cmd, const given *g, int nargs)
+{
+	static const struct {
+		unsigned bit;
+		const char *names;
+	} names[] = {
+		{ OPT_REG, "--slot/--token" },
+		{ OPT_LOGIN, "--as/--pin-fd" },
+		{ OPT_ROLES, "--roles" },
+		{ OPT_FROM, "--from" },
+	};
+	char words[64];
+	size_t i;
+	int ex = CH_EXIT_USAGE;
+
+	command_words(cmd, words, sizeof(words));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((g->opts & names[i].bit) && !(cmd->opts & names[i].bit)) {
+			ch_cli_err(c, "%s does not apply to '%s'", names[i].names, words);
+			goto out;
+		}
+	}
+	if (cmd->nargs >= 0 && nargs != cmd->nargs) {
+		ch_cli_err(c, "'%s' takes %s; usage: %s %s %s", words,
+		           cmd->nargs == 0 ? "no arguments" : "one NAME", c->prog, words,
+		           cmd->synopsis);
+		goto out;
+	}
+	if (!ch_cli_name_check(c, c->as, "--as"))
+		goto out;
+	if (c->pin_fd >= 0 && fcntl(c->pin_fd, F_GETFD) == -1) {
+		ch_cli_err(c, "--pin-fd %d is not an open file descriptor", c->pin_fd);
+		goto out;
+	}
+	ex = CH_EXIT_OK;
+out:
+	return ex;
+}
+
+int main(int argc, char **argv)
+{
+	ch_cli c;
+	given g = { 0, false, false };
+	const command *cmd;
+	const char *group;
+	char **words;
+	int nwords, used, ex;
+
+	memset(&c, 0, sizeof(c));
+	c.prog = "cipherhub";
+	c.as = "so";
+	c.pin_fd = -1;
+	c.from = 1;
+
+	if ((ex = parse_options(&c, &g, argc, argv)) != CH_EXIT_OK)
+		goto out;
+	words = argv + optind;
+	nwords = argc - optind;
+	/* "cipherhub help participant add" is "cipherhub participant add --help". */
+	if (nwords > 0 && strcmp(words[0], "help") == 0) {
+		g.help = true;
+		words++;
+		nwords--;
+	}
+	if (g.version) {
+		printf("cipherhub %s\n", CH_VERSION);
+		ex = CH_EXIT_OK;
+		goto out;
+	}
+	cmd = find_command(words, nwords, &used, &group);
+	if (g.help) {
+		if (cmd != NULL) {
+			print_command_help(c.prog, cmd);
+		} else if (group != NULL) {
+			printf("usage: %s %s SUBCOMMAND [options]\n\n", c.prog, group);
+			print_commands(stdout, group);
+			printf("\nRun '%s %s SUBCOMMAND --help' for details.\n", c.prog, group);
+		} else {
+			print_usage(stdout, c.prog);
+		}
+		ex = CH_EXIT_OK;
+		goto out;
+	}
+	ex = CH_EXIT_USAGE;
+	if (cmd == NULL) {
+		if (nwords == 0)
+			print_usage(stderr, c.prog);
+		else if (group != NULL && nwords == 1)
+			ch_cli_err(&c, "'%s' needs a subcommand; see '%s %s --help'", group, c.prog,
+			           group);
+		else if (group != NULL)
+			ch_cli_err(&c, "unknown %s subcommand '%s'; see '%s %s --help'", group,
+			           words[1], c.prog, group);
+		else
+			ch_cli_err(&c, "unknown command '%s'; see '%s --help'", words[0], c.prog);
+		goto out;
+	}
+	if ((ex = check_command(&c, cmd, &g, nwords - used)) != CH_EXIT_OK)
+		goto out;
+	ex = cmd->run(&c, words + used);
+out:
+	ch_cli_module_close(&c);
+	if (fflush(stdout) != 0 && ex == CH_EXIT_OK) {
+		ch_cli_err(&c, "cannot write the output: %s", strerror(errno));
+		ex = CH_EXIT_PKCS11;
+	}
+	return ex;
+}

@@ -1,0 +1,706 @@
+/*
+ * tools/cipherhub_cmd.c: the admin tool's commands.
+ *
+ * Each command is one function: check what the user typed (names, roles)
+ * before touching the module, choose the registration, log in as the
+ * command requires, make one vendor call (or a read loop), and say what
+ * happened: a line of text, or JSON for scripts.  A refusal by the module is
+ * turned into a sentence about the user's objects ("participant 'bob' not
+ * found") followed by the call and its CKR_ name, because the vendor
+ * interface uses a few general return values (CKR_ARGUMENTS_BAD,
+ * CKR_ACTION_PROHIBITED) whose meaning depends on the call.
+ *
+ * Nothing here changes anything by itself: when a command fails, the one
+ * call that would have changed the store either was not made or was refused
+ * by the module, which changes nothing on refusal.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cipherhub.h"
+
+/* Records read per CH_AuditRead call. */
+#define AUDIT_BATCH 128
+
+/* Loads the module, chooses the registration, opens a session and logs in
+ * as how says.  Returns CH_EXIT_*. */
+static int prepare(ch_cli *c, ch_cli_login how)
+{
+	int ex;
+
+	if ((ex = ch_cli_module_open(c)) == CH_EXIT_OK &&
+	    (ex = ch_cli_slot_choose(c)) == CH_EXIT_OK)
+		ex = ch_cli_session_open(c, how);
+	return ex;
+}
+
+/* The CKR_ name of rv for output, or its value in hex. */
+static const char *rv_text(CK_RV rv, char *buf, size_t size)
+{
+	const char *name = ch_cli_rv_name(rv);
+
+	if (name != NULL)
+		return name;
+	snprintf(buf, size, "0x%08lx", rv);
+	return buf;
+}
+
+/* ---- registrations ---------------------------------------------------- */
+
+static void uuid_str(const CK_BYTE u[16], char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[u[i] >> 4];
+		out[o++] = hex[u[i] & 0xf];
+	}
+	out[o] = '\0';
+}
+
+/* One slot's facts, as `registrations` shows them. */
+typedef struct reg_row {
+	CK_SLOT_ID slot;
+	CK_TOKEN_INFO ti;
+	bool have_info;
+	CH_REGISTRATION_INFO ri;
+	char label[33], serial[17], uuid[37], kdf[17];
+} reg_row;
+
+static void reg_print_json(const ch_cli *c, const reg_row *r)
+{
+	bool init = (r->ti.flags & CKF_TOKEN_INITIALIZED) != 0;
+
+	printf("{\"slot\":%lu,\"initialized\":%s", r->slot, init ? "true" : "false");
+	if (init) {
+		fputc(',', stdout);
+		ch_cli_json_kv(stdout, "label", r->label);
+		fputc(',', stdout);
+		ch_cli_json_kv(stdout, "serial", r->serial);
+		printf(",\"user_pin_initialized\":%s,\"user_pin_locked\":%s,\"so_pin_locked\":%s",
+		       r->ti.flags & CKF_USER_PIN_INITIALIZED ? "true" : "false",
+		       r->ti.flags & CKF_USER_PIN_LOCKED ? "true" : "false",
+		       r->ti.flags & CKF_SO_PIN_LOCKED ? "true" : "false");
+	}
+	if (r->have_info) {
+		fputc(',', stdout);
+		ch_cli_json_kv(stdout, "uuid", r->uuid);
+		printf(",\"schema_version\":%lu,\"objects\":%lu,", r->ri.schemaVersion,
+		       r->ri.objectCount);
+		ch_cli_json_kv(stdout, "kdf", r->kdf);
+		printf(",\"kdf_cost\":%lu", r->ri.kdfIterationsOrCost);
+	}
+	printf("}\n");
+	(void)c;
+}
+
+static void reg_print_text(const reg_row *r, int label_w)
+{
+	char objects[24], kdf[48];
+
+	if (!(r->ti.flags & CKF_TOKEN_INITIALIZED)) {
+		printf("%-5lu %-*s (free: C_InitToken on this slot creates a registration)\n",
+		       r->slot, label_w, "-");
+		return;
+	}
+	snprintf(objects, sizeof(objects), "%lu", r->ri.objectCount);
+	snprintf(kdf, sizeof(kdf), "%s/%lu", r->kdf, r->ri.kdfIterationsOrCost);
+	printf("%-5lu ", r->slot);
+	ch_cli_text_safe(stdout, r->label);
+	printf("%*s %-16s %-7s %-22s %s\n", label_w - (int)strlen(r->label), "", r->serial,
+	       r->have_info ? objects : "?", r->have_info ? kdf : "?",
+	       r->have_info ? r->uuid : "?");
+}
+
+int ch_cli_cmd_registrations(ch_cli *c, char **args)
+{
+	CK_SLOT_ID *slots = NULL;
+	reg_row *rows = NULL;
+	CK_ULONG n = 0, i, shown = 0;
+	CH_C_GetRegistrationInfo get_info = NULL;
+	int label_w = 5, ex;
+	CK_RV rv;
+
+	(void)args;
+	if ((ex = ch_cli_module_open(c)) != CH_EXIT_OK)
+		goto out;
+	ex = CH_EXIT_PKCS11;
+	if ((rv = c->p11->C_GetSlotList(CK_FALSE, NULL, &n)) != CKR_OK) {
+		ex = ch_cli_fail_rv(c, "C_GetSlotList", rv, NULL);
+		goto out;
+	}
+	slots = calloc(n ? n : 1, sizeof(*slots));
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	if (slots == NULL || rows == NULL) {
+		ch_cli_err(c, "out of memory");
+		goto out;
+	}
+	if ((rv = c->p11->C_GetSlotList(CK_FALSE, slots, &n)) != CKR_OK) {
+		ex = ch_cli_fail_rv(c, "C_GetSlotList", rv, NULL);
+		goto out;
+	}
+	if (c->vendor != NULL)
+		get_info = c->vendor->CH_GetRegistrationInfo;
+	for (i = 0; i < n; i++) {
+		reg_row *r = &rows[shown];
+		char what[48];
+
+		if (c->have_slot && slots[i] != c->slot_opt)
+			continue;
+		r->slot = slots[i];
+		snprintf(what, sizeof(what), "slot %lu", r->slot);
+		if ((rv = c->p11->C_GetTokenInfo(r->slot, &r->ti)) != CKR_OK) {
+			ex = ch_cli_fail_rv(c, "C_GetTokenInfo", rv, what);
+			goto out;
+		}
+		ch_cli_unpad(r->ti.label, sizeof(r->ti.label), r->label);
+		ch_cli_unpad(r->ti.serialNumber, sizeof(r->ti.serialNumber), r->serial);
+		if (c->token_opt != NULL && ((r->ti.flags & CKF_TOKEN_INITIALIZED) == 0 ||
+		                             strcmp(r->label, c->token_opt) != 0))
+			continue;
+		if ((r->ti.flags & CKF_TOKEN_INITIALIZED) && get_info != NULL) {
+			rv = get_info(r->slot, &r->ri);
+			if (rv != CKR_OK && rv != CKR_FUNCTION_NOT_SUPPORTED) {
+				ex = ch_cli_fail_rv(c, "CH_GetRegistrationInfo", rv, what);
+				goto out;
+			}
+			r->have_info = rv == CKR_OK;
+			uuid_str(r->ri.uuid, r->uuid);
+			ch_cli_unpad(r->ri.kdfName, sizeof(r->ri.kdfName), r->kdf);
+		}
+		if ((int)strlen(r->label) > label_w)
+			label_w = (int)strlen(r->label);
+		shown++;
+	}
+	if (shown == 0 && (c->have_slot || c->token_opt != NULL)) {
+		if (c->have_slot)
+			ch_cli_err(c, "there is no slot %lu", c->slot_opt);
+		else
+			ch_cli_err(c, "no registration is labelled '%s'", c->token_opt);
+		ex = CH_EXIT_USAGE;
+		goto out;
+	}
+	if (!c->json)
+		printf("%-5s %-*s %-16s %-7s %-22s %s\n", "SLOT", label_w, "LABEL", "SERIAL",
+		       "OBJECTS", "PIN KDF/COST", "UUID");
+	for (i = 0; i < shown; i++) {
+		if (c->json)
+			reg_print_json(c, &rows[i]);
+		else
+			reg_print_text(&rows[i], label_w);
+	}
+	ex = CH_EXIT_OK;
+out:
+	free(rows);
+	free(slots);
+	return ex;
+}
+
+/* ---- participants ------------------------------------------------------- */
+
+/*
+ * Reads the participant list into *out (caller frees) and *n.  Returns
+ * CH_EXIT_*.  The list can grow between the two calls (another process adds
+ * a participant), so a short buffer is retried.
+ */
+static int participants_read(ch_cli *c, CH_PARTICIPANT_INFO **out, CK_ULONG *n)
+{
+	CH_C_ParticipantList list_fn = ch_cli_vendor_fn(c, CH_ParticipantList);
+	CH_PARTICIPANT_INFO *list = NULL;
+	CK_ULONG count = 0, tries;
+	CK_RV rv = CKR_OK;
+	int ex = CH_EXIT_UNSUPPORTED;
+
+	*out = NULL;
+	*n = 0;
+	if (list_fn == NULL)
+		goto out;
+	for (tries = 0; tries < 5; tries++) {
+		if ((rv = list_fn(c->session, NULL, &count)) != CKR_OK)
+			break;
+		free(list);
+		if ((list = calloc(count ? count : 1, sizeof(*list))) == NULL) {
+			ch_cli_err(c, "out of memory");
+			ex = CH_EXIT_PKCS11;
+			goto out;
+		}
+		if ((rv = list_fn(c->session, list, &count)) != CKR_BUFFER_TOO_SMALL)
+			break;
+	}
+	if (rv != CKR_OK) {
+		ex = ch_cli_fail_rv(c, "CH_ParticipantList", rv, c->label);
+		goto out;
+	}
+	*out = list;
+	list = NULL; /* transferred */
+	*n = count;
+	ex = CH_EXIT_OK;
+out:
+	free(list);
+	return ex;
+}
+
+/* Sets *found to whether participant name exists (for diagnosing a
+ * refusal).  Returns CH_EXIT_*. */
+static int participant_exists(ch_cli *c, const char *name, bool *found)
+{
+	CH_PARTICIPANT_INFO *list = NULL;
+	CK_ULONG n = 0, i;
+	char pname[CH_NAME_MAX + 1];
+	int ex;
+
+	*found = false;
+	if ((ex = participants_read(c, &list, &n)) != CH_EXIT_OK)
+		goto out;
+	for (i = 0; i < n && !*found; i++)
+		*found = strcmp(ch_cli_unpad(list[i].name, sizeof(list[i].name), pname), name) == 0;
+out:
+	free(list);
+	return ex;
+}
+
+int ch_cli_cmd_participant_list(ch_cli *c, char **args)
+{
+	CH_PARTICIPANT_INFO *list = NULL;
+	CK_ULONG n = 0, i;
+	char name[CH_NAME_MAX + 1], roles[96];
+	int ex, name_w = 4;
+
+	(void)args;
+	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
+		goto out;
+	if ((ex = participants_read(c, &list, &n)) != CH_EXIT_OK)
+		goto out;
+	for (i = 0; i < n; i++) {
+		int w = (int)strlen(ch_cli_unpad(list[i].name, sizeof(list[i].name), name));
+
+		name_w = w > name_w ? w : name_w;
+	}
+	if (!c->json)
+		printf("%-*s %-28s %-6s %s\n", name_w, "NAME", "ROLES", "FAILED", "LOCKED");
+	for (i = 0; i < n; i++) {
+		const CH_PARTICIPANT_INFO *p = &list[i];
+
+		ch_cli_unpad(p->name, sizeof(p->name), name);
+		if (c->json) {
+			fputc('{', stdout);
+			ch_cli_json_kv(stdout, "registration", c->label);
+			fputc(',', stdout);
+			ch_cli_json_kv(stdout, "name", name);
+			printf(",\"roles\":");
+			ch_cli_json_roles(stdout, p->roles);
+			printf(",\"failed_logins\":%lu,\"locked\":%s}\n", p->failedLogins,
+			       p->locked ? "true" : "false");
+		} else {
+			ch_cli_text_safe(stdout, name);
+			printf("%*s %-28s %-6lu %s\n", name_w - (int)strlen(name), "",
+			       ch_cli_roles_str(p->roles, roles, sizeof(roles)), p->failedLogins,
+			       p->locked ? "yes" : "no");
+		}
+	}
+	ex = CH_EXIT_OK;
+out:
+	free(list);
+	return ex;
+}
+
+/* Is name one of the two names the module reserves?  Says so when it is. */
+static bool reserved(const ch_cli *c, const char *name, const char *action)
+{
+	if (strcmp(name, "so") != 0 && strcmp(name, "default") != 0)
+		return false;
+	ch_cli_err(c, "'%s' is a reserved participant name and cannot be %s (%s)", name, action,
+	           strcmp(name, "so") == 0 ? "it is the registration's first admin, made by "
+	                                     "C_InitToken"
+	                                   : "it is the participant C_InitPIN makes");
+	return true;
+}
+
+/* Prints the outcome of a change for people or scripts. */
+static void changed(const ch_cli *c, const char *action, const char *name, const CK_FLAGS *roles)
+{
+	char r[96];
+
+	if (c->json) {
+		fputc('{', stdout);
+		ch_cli_json_kv(stdout, "registration", c->label);
+		fputc(',', stdout);
+		ch_cli_json_kv(stdout, "participant", name);
+		fputc(',', stdout);
+		ch_cli_json_kv(stdout, "action", action);
+		if (roles != NULL) {
+			printf(",\"roles\":");
+			ch_cli_json_roles(stdout, *roles);
+		}
+		printf(",\"ok\":true}\n");
+	} else {
+		printf("participant '%s' %s %s '", name, action,
+		       strcmp(action, "added") == 0     ? "to"
+		       : strcmp(action, "removed") == 0 ? "from"
+		                                        : "in");
+		ch_cli_text_safe(stdout, c->label);
+		if (roles != NULL)
+			printf("' with roles %s\n", ch_cli_roles_str(*roles, r, sizeof(r)));
+		else
+			printf("'\n");
+	}
+}
+
+/* Explains a CKR_ARGUMENTS_BAD from a call on an existing-participant name:
+ * the name was checked here, so it is most likely unknown.  Returns the
+ * exit code. */
+static int unknown_or_fail(ch_cli *c, const char *call, CK_RV rv, const char *name)
+{
+	bool found = true;
+
+	if (rv == CKR_ARGUMENTS_BAD && participant_exists(c, name, &found) == CH_EXIT_OK &&
+	    !found) {
+		ch_cli_err(c,
+		           "participant '%s' not found in '%s'; nothing was changed (%s: "
+		           "CKR_ARGUMENTS_BAD)",
+		           name, c->label, call);
+		return CH_EXIT_PKCS11;
+	}
+	return ch_cli_fail_rv(c, call, rv, name);
+}
+
+int ch_cli_cmd_participant_add(ch_cli *c, char **args)
+{
+	const char *name = args[0];
+	ch_cli_pin pin = { { 0 }, 0 };
+	CH_C_ParticipantAdd add;
+	CK_FLAGS roles = 0;
+	CK_RV rv;
+	int ex = CH_EXIT_USAGE;
+
+	if (!ch_cli_name_check(c, name, "participant name") || reserved(c, name, "added"))
+		goto out;
+	if (c->roles == NULL) {
+		ch_cli_err(c, "participant add needs --roles (admin, operator, user, auditor)");
+		goto out;
+	}
+	if (!ch_cli_roles_parse(c, c->roles, &roles))
+		goto out;
+	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+		goto out;
+	ex = CH_EXIT_UNSUPPORTED;
+	if ((add = ch_cli_vendor_fn(c, CH_ParticipantAdd)) == NULL)
+		goto out;
+	if ((ex = ch_cli_pin_new(c, name, &pin)) != CH_EXIT_OK)
+		goto out;
+	/* The token says which PIN lengths it takes; refuse others here, clearly. */
+	if (c->token.ulMaxPinLen >= c->token.ulMinPinLen && c->token.ulMaxPinLen > 0 &&
+	    (pin.len < c->token.ulMinPinLen || pin.len > c->token.ulMaxPinLen)) {
+		ch_cli_err(c, "the new PIN for '%s' has %zu characters; '%s' takes %lu to %lu",
+		           name, pin.len, c->label, c->token.ulMinPinLen, c->token.ulMaxPinLen);
+		ex = CH_EXIT_USAGE;
+		goto out;
+	}
+	rv = add(c->session, (CK_UTF8CHAR_PTR)name, strlen(name), roles, (CK_UTF8CHAR_PTR)pin.buf,
+	         pin.len);
+	if (rv == CKR_ACTION_PROHIBITED) {
+		ch_cli_err(c,
+		           "participant '%s' already exists in '%s'; nothing was changed "
+		           "(CH_ParticipantAdd: CKR_ACTION_PROHIBITED)",
+		           name, c->label);
+		ex = CH_EXIT_PKCS11;
+		goto out;
+	}
+	if (rv == CKR_PIN_LEN_RANGE) {
+		ch_cli_err(c,
+		           "the module refused the new PIN's length for '%s' "
+		           "(CH_ParticipantAdd: CKR_PIN_LEN_RANGE)",
+		           name);
+		ex = CH_EXIT_PKCS11;
+		goto out;
+	}
+	if (rv != CKR_OK) {
+		ex = ch_cli_fail_rv(c, "CH_ParticipantAdd", rv, name);
+		goto out;
+	}
+	changed(c, "added", name, &roles);
+	ex = CH_EXIT_OK;
+out:
+	ch_cli_pin_wipe(&pin);
+	return ex;
+}
+
+int ch_cli_cmd_participant_remove(ch_cli *c, char **args)
+{
+	const char *name = args[0];
+	CH_C_ParticipantRemove rm;
+	CK_RV rv;
+	int ex = CH_EXIT_USAGE;
+
+	if (!ch_cli_name_check(c, name, "participant name"))
+		goto out;
+	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+		goto out;
+	ex = CH_EXIT_UNSUPPORTED;
+	if ((rm = ch_cli_vendor_fn(c, CH_ParticipantRemove)) == NULL)
+		goto out;
+	rv = rm(c->session, (CK_UTF8CHAR_PTR)name, strlen(name));
+	if (rv == CKR_ACTION_PROHIBITED) {
+		if (strcmp(name, "so") == 0 || strcmp(name, "default") == 0)
+			(void)reserved(c, name, "removed");
+		else
+			ch_cli_err(c,
+			           "participant '%s' is the last admin of '%s' and cannot be "
+			           "removed",
+			           name, c->label);
+		ch_cli_err(c, "nothing was changed (CH_ParticipantRemove: CKR_ACTION_PROHIBITED)");
+		ex = CH_EXIT_PKCS11;
+		goto out;
+	}
+	if (rv != CKR_OK) {
+		ex = unknown_or_fail(c, "CH_ParticipantRemove", rv, name);
+		goto out;
+	}
+	changed(c, "removed", name, NULL);
+	ex = CH_EXIT_OK;
+out:
+	return ex;
+}
+
+int ch_cli_cmd_participant_set_roles(ch_cli *c, char **args)
+{
+	const char *name = args[0];
+	CH_C_ParticipantSetRoles set;
+	CK_FLAGS roles = 0;
+	CK_RV rv;
+	int ex = CH_EXIT_USAGE;
+
+	if (!ch_cli_name_check(c, name, "participant name"))
+		goto out;
+	if (c->roles == NULL) {
+		ch_cli_err(c,
+		           "participant set-roles needs --roles (admin, operator, user, auditor)");
+		goto out;
+	}
+	if (!ch_cli_roles_parse(c, c->roles, &roles))
+		goto out;
+	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+		goto out;
+	ex = CH_EXIT_UNSUPPORTED;
+	if ((set = ch_cli_vendor_fn(c, CH_ParticipantSetRoles)) == NULL)
+		goto out;
+	rv = set(c->session, (CK_UTF8CHAR_PTR)name, strlen(name), roles);
+	if (rv == CKR_ACTION_PROHIBITED) {
+		if (strcmp(name, "so") == 0)
+			ch_cli_err(c,
+			           "the roles of 'so', the registration's first admin, cannot be "
+			           "changed");
+		else if (strcmp(name, "default") == 0)
+			ch_cli_err(c,
+			           "'default' logs in with a bare user PIN and cannot be an admin");
+		else
+			ch_cli_err(c, "'%s' is the last admin of '%s' and must keep the admin role",
+			           name, c->label);
+		ch_cli_err(c,
+		           "nothing was changed (CH_ParticipantSetRoles: CKR_ACTION_PROHIBITED)");
+		ex = CH_EXIT_PKCS11;
+		goto out;
+	}
+	if (rv != CKR_OK) {
+		ex = unknown_or_fail(c, "CH_ParticipantSetRoles", rv, name);
+		goto out;
+	}
+	changed(c, "updated", name, &roles);
+	ex = CH_EXIT_OK;
+out:
+	return ex;
+}
+
+int ch_cli_cmd_participant_unlock(ch_cli *c, char **args)
+{
+	const char *name = args[0];
+	CH_C_ParticipantUnlock unlock;
+	CK_RV rv;
+	int ex = CH_EXIT_USAGE;
+
+	if (!ch_cli_name_check(c, name, "participant name"))
+		goto out;
+	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+		goto out;
+	ex = CH_EXIT_UNSUPPORTED;
+	if ((unlock = ch_cli_vendor_fn(c, CH_ParticipantUnlock)) == NULL)
+		goto out;
+	rv = unlock(c->session, (CK_UTF8CHAR_PTR)name, strlen(name));
+	if (rv != CKR_OK) {
+		ex = unknown_or_fail(c, "CH_ParticipantUnlock", rv, name);
+		goto out;
+	}
+	changed(c, "unlocked", name, NULL);
+	ex = CH_EXIT_OK;
+out:
+	return ex;
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+static void audit_print_json(const ch_cli *c, const CH_AUDIT_RECORD *a)
+{
+	char who[CH_NAME_MAX + 1], op[33], obj[33], detail[65], when[32], rvb[24];
+
+	ch_cli_unpad(a->participant, sizeof(a->participant), who);
+	ch_cli_unpad(a->operation, sizeof(a->operation), op);
+	ch_cli_unpad(a->object, sizeof(a->object), obj);
+	ch_cli_unpad(a->detail, sizeof(a->detail), detail);
+	printf("{");
+	ch_cli_json_kv(stdout, "registration", c->label);
+	printf(",\"seq\":%lu,", a->seq);
+	ch_cli_json_kv(stdout, "time", ch_cli_time_str(a->time, when, sizeof(when)));
+	printf(",\"time_unix\":%lu,\"pid\":%lu,", a->time, a->pid);
+	ch_cli_json_kv(stdout, "participant", who);
+	fputc(',', stdout);
+	ch_cli_json_kv(stdout, "operation", op);
+	fputc(',', stdout);
+	ch_cli_json_kv(stdout, "object", obj);
+	fputc(',', stdout);
+	ch_cli_json_kv(stdout, "result", rv_text(a->result, rvb, sizeof(rvb)));
+	printf(",\"count\":%lu,", a->count);
+	ch_cli_json_kv(stdout, "detail", detail);
+	printf(",\"authenticated\":%s}\n", a->authenticated ? "true" : "false");
+}
+
+static void audit_print_text(const CH_AUDIT_RECORD *a)
+{
+	char who[CH_NAME_MAX + 1], op[33], obj[33], detail[65], when[32], rvb[24];
+
+	ch_cli_unpad(a->participant, sizeof(a->participant), who);
+	ch_cli_unpad(a->operation, sizeof(a->operation), op);
+	ch_cli_unpad(a->object, sizeof(a->object), obj);
+	ch_cli_unpad(a->detail, sizeof(a->detail), detail);
+	printf("%6lu %-20s %7lu ", a->seq, ch_cli_time_str(a->time, when, sizeof(when)), a->pid);
+	/* Strings from the store go through ch_cli_text_safe, padded by hand. */
+	ch_cli_text_safe(stdout, who[0] ? who : "-");
+	printf("%*s ", 12 - (int)strlen(who[0] ? who : "-"), "");
+	ch_cli_text_safe(stdout, op);
+	printf("%*s ", 18 - (int)strlen(op), "");
+	printf("%-28s %5lu %-4s ", rv_text(a->result, rvb, sizeof(rvb)), a->count,
+	       a->authenticated ? "yes" : "no");
+	ch_cli_text_safe(stdout, obj[0] ? obj : "-");
+	if (detail[0] != '\0') {
+		printf("  ");
+		ch_cli_text_safe(stdout, detail);
+	}
+	fputc('\n', stdout);
+}
+
+/* Reads the log from c->from on in batches and prints every record. */
+static int audit_dump(ch_cli *c, bool json)
+{
+	CH_AUDIT_RECORD *batch = NULL;
+	CH_C_AuditRead read_fn;
+	CK_ULONG from = c->from, got, i, total = 0;
+	CK_RV rv;
+	int ex;
+
+	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
+		goto out;
+	ex = CH_EXIT_UNSUPPORTED;
+	if ((read_fn = ch_cli_vendor_fn(c, CH_AuditRead)) == NULL)
+		goto out;
+	ex = CH_EXIT_PKCS11;
+	if ((batch = calloc(AUDIT_BATCH, sizeof(*batch))) == NULL) {
+		ch_cli_err(c, "out of memory");
+		goto out;
+	}
+	if (!json)
+		printf("%6s %-20s %7s %-12s %-18s %-28s %5s %-4s %s\n", "SEQ", "TIME (UTC)", "PID",
+		       "PARTICIPANT", "OPERATION", "RESULT", "COUNT", "AUTH", "OBJECT  DETAIL");
+	for (;;) {
+		got = AUDIT_BATCH;
+		if ((rv = read_fn(c->session, from, batch, &got)) != CKR_OK) {
+			ex = ch_cli_fail_rv(c, "CH_AuditRead", rv, c->label);
+			goto out;
+		}
+		if (got > AUDIT_BATCH) {
+			ch_cli_err(c, "CH_AuditRead returned %lu records for a buffer of %d", got,
+			           AUDIT_BATCH);
+			goto out;
+		}
+		for (i = 0; i < got; i++) {
+			if (json)
+				audit_print_json(c, &batch[i]);
+			else
+				audit_print_text(&batch[i]);
+		}
+		total += got;
+		if (got < AUDIT_BATCH)
+			break;
+		if (batch[got - 1].seq < from) {
+			ch_cli_err(c, "CH_AuditRead went backwards (seq %lu after asking from %lu)",
+			           batch[got - 1].seq, from);
+			goto out;
+		}
+		from = batch[got - 1].seq + 1;
+	}
+	if (!json && total == 0)
+		printf("(no records from seq %lu on)\n", c->from);
+	ex = CH_EXIT_OK;
+out:
+	free(batch);
+	return ex;
+}
+
+int ch_cli_cmd_audit_show(ch_cli *c, char **args)
+{
+	(void)args;
+	return audit_dump(c, c->json);
+}
+
+int ch_cli_cmd_audit_export(ch_cli *c, char **args)
+{
+	(void)args;
+	return audit_dump(c, true);
+}
+
+int ch_cli_cmd_audit_verify(ch_cli *c, char **args)
+{
+	CH_C_AuditVerify verify;
+	CK_ULONG first_bad = 0, unauth = 0;
+	CK_RV rv;
+	int ex;
+
+	(void)args;
+	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
+		goto out;
+	ex = CH_EXIT_UNSUPPORTED;
+	if ((verify = ch_cli_vendor_fn(c, CH_AuditVerify)) == NULL)
+		goto out;
+	if ((rv = verify(c->session, &first_bad, &unauth)) != CKR_OK) {
+		ex = ch_cli_fail_rv(c, "CH_AuditVerify", rv, c->label);
+		goto out;
+	}
+	if (c->json) {
+		fputc('{', stdout);
+		ch_cli_json_kv(stdout, "registration", c->label);
+		printf(",\"intact\":%s,\"first_bad\":%lu,\"unauthenticated\":%lu}\n",
+		       first_bad == 0 ? "true" : "false", first_bad, unauth);
+	} else if (first_bad == 0) {
+		printf("audit log of '");
+		ch_cli_text_safe(stdout, c->label);
+		printf("' is intact (%lu trailing record(s) not yet covered by a MAC)\n", unauth);
+	} else {
+		printf("audit log of '");
+		ch_cli_text_safe(stdout, c->label);
+		printf("' FAILED verification: first bad record is seq %lu\n", first_bad);
+	}
+	ex = first_bad == 0 ? CH_EXIT_OK : CH_EXIT_VERIFY;
+out:
+	return ex;
+}
+
+/* ---- later ------------------------------------------------------------- */
+
+int ch_cli_cmd_unsupported(ch_cli *c, char **args)
+{
+	(void)args;
+	ch_cli_err(c, "not yet supported: per-key grants (grant, revoke, grants) come in a later "
+	              "version");
+	return CH_EXIT_UNSUPPORTED;
+}
