@@ -28,7 +28,8 @@ static inline int ch_name_valid(const unsigned char *name, unsigned long len)
 		return 0;
 	for (unsigned long i = 0; i < len; i++) {
 		unsigned char c = name[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		int alnum =
+		        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 
 		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
 			return 0;

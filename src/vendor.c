@@ -138,8 +138,7 @@ static CK_RV grant_session(ch_session *s, bool write)
 {
 	CK_FLAGS roles = ch_session_roles(s);
 
-	if (!(roles & (CH_ROLE_ADMIN | CH_ROLE_OPERATOR)) &&
-	    (write || !(roles & CH_ROLE_AUDITOR)))
+	if (!(roles & (CH_ROLE_ADMIN | CH_ROLE_OPERATOR)) && (write || !(roles & CH_ROLE_AUDITOR)))
 		return CKR_USER_NOT_LOGGED_IN;
 	if (write && !ch_session_rw(s))
 		return CKR_SESSION_READ_ONLY;
@@ -217,8 +216,7 @@ CK_RV CH_AuditRead(CK_SESSION_HANDLE session, CK_ULONG fromSeq, CH_AUDIT_RECORD_
 	return rv;
 }
 
-CK_RV CH_AuditVerify(CK_SESSION_HANDLE session, CK_ULONG_PTR firstBad,
-                     CK_ULONG_PTR unauthenticated)
+CK_RV CH_AuditVerify(CK_SESSION_HANDLE session, CK_ULONG_PTR firstBad, CK_ULONG_PTR unauthenticated)
 {
 	ch_session *s;
 	CK_RV rv;

@@ -15,28 +15,36 @@
 #include "log.h"
 #include "soft_internal.h"
 
+struct audit_args {
+	const ch_seal *seal;
+	const ch_audit_event *ev;
+};
+
+static CK_RV audit_txn(soft_slot *sl, void *arg)
+{
+	const struct audit_args *a = arg;
+
+	return ch_audit_append(sl->sf->store, (int64_t)sl->id, a->seal, a->ev);
+}
+
 void soft_audit(soft_slot *sl, const ch_seal *seal, const char *participant, const char *op,
                 const ch_attrs *obj, CK_RV result, const char *detail)
 {
-	ch_soft *sf = sl->sf;
 	char uid[33] = "";
 	const ch_attr *u = obj != NULL ? ch_attrs_get(obj, CKA_UNIQUE_ID) : NULL;
-	ch_audit_event ev = { .participant = participant, .operation = op, .object = uid,
-		              .result = result, .count = 1, .detail = detail };
+	ch_audit_event ev = { .participant = participant,
+		              .operation = op,
+		              .object = uid,
+		              .result = result,
+		              .count = 1,
+		              .detail = detail };
 	CK_RV rv;
 
 	if (u != NULL && u->len < sizeof(uid))
 		memcpy(uid, u->value, u->len);
-	pthread_mutex_lock(&sf->lock);
-	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
-		rv = ch_audit_append(sf->store, (int64_t)sl->id, seal, &ev);
-		if (rv == CKR_OK)
-			rv = ch_store_commit(sf->store);
-		else
-			ch_store_rollback(sf->store);
-	}
-	pthread_mutex_unlock(&sf->lock);
-	if (rv != CKR_OK)
+	struct audit_args args = { seal, &ev };
+
+	if ((rv = soft_txn(sl, audit_txn, &args)) != CKR_OK)
 		ch_log(CH_LOG_ERROR, "registration %lu: audit record \"%s\" not written (0x%lx)",
 		       (unsigned long)sl->id, op, (unsigned long)rv);
 }
@@ -60,7 +68,8 @@ void soft_audit_flush(soft_slot *sl)
 	rv = ch_audit_agg_flush(sf->agg, sf->store, seal_of_slot, sl);
 	pthread_mutex_unlock(&sf->lock);
 	if (rv != CKR_OK)
-		ch_log(CH_LOG_ERROR, "key-use audit records not written yet (0x%lx)", (unsigned long)rv);
+		ch_log(CH_LOG_ERROR, "key-use audit records not written yet (0x%lx)",
+		       (unsigned long)rv);
 }
 
 void soft_audit_use(soft_slot *sl, const ch_attrs *key, const char *op)

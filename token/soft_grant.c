@@ -166,8 +166,8 @@ CK_RV soft_grant_set(void *be, CK_OBJECT_HANDLE key, const char *grantee, CK_FLA
 
 		snprintf(detail, sizeof(detail), "object %lu to %s ops 0x%lx", (unsigned long)key,
 		         grantee, (unsigned long)ops);
-		soft_audit(sl, sl->seal, sl->participant, ops ? "grant.set" : "grant.revoke", NULL, rv,
-		           detail);
+		soft_audit(sl, sl->seal, sl->participant, ops ? "grant.set" : "grant.revoke", NULL,
+		           rv, detail);
 	}
 	if (rv == CKR_OK)
 		ch_log(CH_LOG_INFO, "registration \"%s\": %s %s object %lu to %s (0x%lx)",

@@ -52,25 +52,34 @@ CK_RV soft_pin_check(CK_ULONG len)
 	return len < SOFT_PIN_MIN || len > SOFT_PIN_MAX ? CKR_PIN_LEN_RANGE : CKR_OK;
 }
 
+/* A participant's failed-login count: one more (reset false), or back to 0. */
+typedef struct failures_change {
+	const soft_ident *id;
+	CK_FLAGS roles;
+	bool reset;
+	CK_ULONG failures;
+} failures_change;
+
+static CK_RV failures_txn(soft_slot *sl, void *arg)
+{
+	failures_change *c = arg;
+
+	if (c->reset)
+		return ch_store_cred_set(sl->sf->store, (int64_t)sl->id, c->id->who, c->id->name,
+		                         c->roles, 0);
+	return ch_store_cred_fail(sl->sf->store, (int64_t)sl->id, c->id->who, c->id->name,
+	                          &c->failures);
+}
+
 /* Counts one failed login of id (its own transaction) and logs a lockout. */
 static void count_failure(soft_slot *sl, const soft_ident *id)
 {
-	ch_soft *sf = sl->sf;
-	CK_ULONG failures = 0;
-	CK_RV rv;
+	failures_change c = { .id = id };
 
-	pthread_mutex_lock(&sf->lock);
-	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
-		rv = ch_store_cred_fail(sf->store, (int64_t)sl->id, id->who, id->name, &failures);
-		if (rv == CKR_OK)
-			rv = ch_store_commit(sf->store);
-		else
-			ch_store_rollback(sf->store);
-	}
-	pthread_mutex_unlock(&sf->lock);
-	if (rv == CKR_OK && failures == sf->max_failures) {
-		ch_log(CH_LOG_WARNING, "registration \"%s\": participant %s locked after %lu failed logins",
-		       sl->reg.label, soft_ident_display(id), failures);
+	if (soft_txn(sl, failures_txn, &c) == CKR_OK && c.failures == sl->sf->max_failures) {
+		ch_log(CH_LOG_WARNING,
+		       "registration \"%s\": participant %s locked after %lu failed logins",
+		       sl->reg.label, soft_ident_display(id), c.failures);
 		soft_audit(sl, NULL, soft_ident_display(id), "participant.locked", NULL,
 		           CKR_PIN_LOCKED, NULL);
 	}
@@ -100,15 +109,9 @@ CK_RV soft_verify_pin(soft_slot *sl, const soft_ident *id, const CK_UTF8CHAR *pi
 	if (rv == CKR_PIN_INCORRECT) {
 		count_failure(sl, id);
 	} else if (rv == CKR_OK && cred->failures != 0) {
-		pthread_mutex_lock(&sf->lock);
-		if (ch_store_begin(sf->store) == CKR_OK) {
-			if (ch_store_cred_set(sf->store, (int64_t)sl->id, id->who, id->name, cred->roles,
-			                      0) == CKR_OK)
-				(void)ch_store_commit(sf->store);
-			else
-				ch_store_rollback(sf->store);
-		}
-		pthread_mutex_unlock(&sf->lock);
+		failures_change c = { .id = id, .roles = cred->roles, .reset = true };
+
+		(void)soft_txn(sl, failures_txn, &c);
 		cred->failures = 0;
 	}
 	return rv;
@@ -122,8 +125,8 @@ static bool role_allows(CK_USER_TYPE type, CK_FLAGS roles)
 	return (roles & (CH_ROLE_OPERATOR | CH_ROLE_USER | CH_ROLE_AUDITOR)) != 0;
 }
 
-CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin,
-                 CK_ULONG len, CK_FLAGS *roles)
+CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin, CK_ULONG len,
+                 CK_FLAGS *roles)
 {
 	soft_slot *sl = be;
 	uint8_t regkey[CH_REGKEY_LEN];
@@ -195,33 +198,40 @@ void soft_logout(void *be)
 
 /* Writes a participant's wrapped key (its own transaction), the registration
  * key being regkey; C_InitPIN also marks the user PIN as set. */
+typedef struct credential_put {
+	const soft_ident *id;
+	CK_FLAGS roles;
+	ch_wrapped_key w;
+	ch_reg_row reg; /* the registration row, user_pin_set updated */
+} credential_put;
+
+static CK_RV credential_txn(soft_slot *sl, void *arg)
+{
+	credential_put *c = arg;
+	bool user_pin = c->id->who == CKU_USER && c->id->name[0] == '\0';
+	CK_RV rv;
+
+	rv = ch_store_cred_put(sl->sf->store, (int64_t)sl->id, c->id->who, c->id->name, &c->w,
+	                       c->roles);
+	if (rv == CKR_OK && user_pin && !c->reg.user_pin_set) {
+		c->reg.user_pin_set = 1;
+		rv = ch_store_reg_update(sl->sf->store, &c->reg);
+	}
+	return rv;
+}
+
 CK_RV soft_put_credential(soft_slot *sl, const soft_ident *id, CK_FLAGS roles,
                           const CK_UTF8CHAR *pin, CK_ULONG len, const uint8_t regkey[CH_REGKEY_LEN])
 {
-	ch_soft *sf = sl->sf;
-	ch_wrapped_key w;
-	ch_reg_row r = sl->reg;
-	bool user_pin = id->who == CKU_USER && id->name[0] == '\0';
+	credential_put c = { .id = id, .roles = roles, .reg = sl->reg };
 	CK_RV rv;
 
-	if ((rv = ch_pin_wrap(&sf->kdf, pin, len, sl->reg.uuid, id->who, id->name, regkey, &w)) !=
-	    CKR_OK)
+	/* The KDF runs before the transaction: writers are not held up by it. */
+	if ((rv = ch_pin_wrap(&sl->sf->kdf, pin, len, sl->reg.uuid, id->who, id->name, regkey,
+	                      &c.w)) != CKR_OK)
 		return rv;
-	pthread_mutex_lock(&sf->lock);
-	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
-		rv = ch_store_cred_put(sf->store, (int64_t)sl->id, id->who, id->name, &w, roles);
-		if (rv == CKR_OK && user_pin && !r.user_pin_set) {
-			r.user_pin_set = 1;
-			rv = ch_store_reg_update(sf->store, &r);
-		}
-		if (rv == CKR_OK)
-			rv = ch_store_commit(sf->store);
-		else
-			ch_store_rollback(sf->store);
-	}
-	pthread_mutex_unlock(&sf->lock);
-	if (rv == CKR_OK)
-		sl->reg = r;
+	if ((rv = soft_txn(sl, credential_txn, &c)) == CKR_OK)
+		sl->reg = c.reg;
 	return rv;
 }
 

@@ -82,7 +82,8 @@ static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h
 			return CKR_HOST_MEMORY;
 	} else {
 		pthread_mutex_lock(&sl->sf->lock);
-		rv = ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, &a, who);
+		rv = ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, &a,
+		                      who);
 		if (rv == CKR_OK && !may_see(sl, ac, (int64_t)h, a, who))
 			rv = CKR_OBJECT_HANDLE_INVALID;
 		pthread_mutex_unlock(&sl->sf->lock);
@@ -145,21 +146,29 @@ static CK_RV may_write(ch_session *s, const soft_actor *ac, soft_slot *sl, const
 	return CKR_OK;
 }
 
-/* Writes a token object (new when *id == 0) in one transaction; slot lock held. */
+typedef struct object_write {
+	const ch_attrs *a; /* NULL: delete */
+	int64_t id;        /* 0: a new object */
+} object_write;
+
+static CK_RV object_txn(soft_slot *sl, void *arg)
+{
+	object_write *w = arg;
+
+	if (w->a == NULL)
+		return ch_store_obj_delete(sl->sf->store, w->id);
+	return ch_objstore_save(sl->sf->store, sl->seal, (int64_t)sl->id, w->a, sl->participant,
+	                        &w->id);
+}
+
+/* Writes a token object (new when *id == 0), or deletes object *id (a NULL),
+ * in one transaction; slot lock held. */
 static CK_RV store_save(soft_slot *sl, const ch_attrs *a, int64_t *id)
 {
-	ch_soft *sf = sl->sf;
-	CK_RV rv;
+	object_write w = { .a = a, .id = *id };
+	CK_RV rv = soft_txn(sl, object_txn, &w);
 
-	pthread_mutex_lock(&sf->lock);
-	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
-		rv = ch_objstore_save(sf->store, sl->seal, (int64_t)sl->id, a, sl->participant, id);
-		if (rv == CKR_OK)
-			rv = ch_store_commit(sf->store);
-		else
-			ch_store_rollback(sf->store);
-	}
-	pthread_mutex_unlock(&sf->lock);
+	*id = w.id;
 	return rv;
 }
 
@@ -280,15 +289,11 @@ CK_RV soft_destroy_object(ch_session *s, CK_OBJECT_HANDLE h)
 		sobj_remove(sl, sobj_find(sl, h));
 		goto out;
 	}
-	pthread_mutex_lock(&sl->sf->lock);
-	if ((rv = ch_store_begin(sl->sf->store)) == CKR_OK) {
-		rv = ch_store_obj_delete(sl->sf->store, (int64_t)h);
-		if (rv == CKR_OK)
-			rv = ch_store_commit(sl->sf->store);
-		else
-			ch_store_rollback(sl->sf->store);
+	{
+		int64_t id = (int64_t)h;
+
+		rv = store_save(sl, NULL, &id);
 	}
-	pthread_mutex_unlock(&sl->sf->lock);
 	soft_audit(sl, sl->seal, sl->participant, "object.destroy", a, rv, NULL);
 out:
 	pthread_mutex_unlock(&sl->lock);
@@ -416,8 +421,8 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 	if (rv != CKR_OK || !sl->initialized)
 		goto out;
 	pthread_mutex_lock(&sl->sf->lock);
-	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, priv, t, n,
-	                      find_collect, &f);
+	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, priv, t, n, find_collect,
+	                      &f);
 	for (size_t i = 0; rv == CKR_OK && i < f.n; i++) {
 		char owner[CH_NAME_MAX + 1];
 		ch_attrs *a = NULL;

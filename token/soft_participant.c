@@ -62,8 +62,8 @@ CK_RV soft_participant_add(void *be, const char *name, CK_FLAGS roles, const CK_
 	rv = soft_put_credential(sl, &id, roles, pin, len, sl->regkey);
 	soft_audit(sl, sl->seal, sl->participant, "participant.add", NULL, rv, id.name);
 	if (rv == CKR_OK)
-		ch_log(CH_LOG_INFO, "registration \"%s\": participant %s added by %s", sl->reg.label,
-		       id.name, sl->participant);
+		ch_log(CH_LOG_INFO, "registration \"%s\": participant %s added by %s",
+		       sl->reg.label, id.name, sl->participant);
 out:
 	pthread_mutex_unlock(&sl->lock);
 	return rv;
@@ -114,7 +114,7 @@ static CK_RV change_txn(soft_slot *sl, void *arg)
 CK_RV soft_participant_set_roles(void *be, const char *name, CK_FLAGS roles)
 {
 	soft_slot *sl = be;
-	change c = {.roles = roles};
+	change c = { .roles = roles };
 	CK_RV rv;
 
 	soft_ident_of(CKU_USER, name, &c.id);
@@ -131,7 +131,7 @@ CK_RV soft_participant_set_roles(void *be, const char *name, CK_FLAGS roles)
 CK_RV soft_participant_unlock(void *be, const char *name)
 {
 	soft_slot *sl = be;
-	change c = {.unlock = true};
+	change c = { .unlock = true };
 	CK_RV rv;
 
 	soft_ident_of(CKU_USER, name, &c.id);
@@ -153,7 +153,7 @@ static int list_one(void *arg, CK_USER_TYPE who, const char *name, CK_FLAGS role
                     CK_ULONG failures)
 {
 	list_ctx *l = arg;
-	soft_ident id = {.who = who};
+	soft_ident id = { .who = who };
 
 	if (l->list != NULL && l->n < l->cap) {
 		CH_PARTICIPANT_INFO *p = &l->list[l->n];
@@ -172,7 +172,7 @@ static int list_one(void *arg, CK_USER_TYPE who, const char *name, CK_FLAGS role
 CK_RV soft_participant_list(void *be, CH_PARTICIPANT_INFO *list, CK_ULONG *count)
 {
 	soft_slot *sl = be;
-	list_ctx l = {.list = list, .cap = *count, .max_failures = sl->sf->max_failures};
+	list_ctx l = { .list = list, .cap = *count, .max_failures = sl->sf->max_failures };
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);

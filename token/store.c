@@ -85,22 +85,25 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_REG_UPDATE] = "UPDATE registrations SET label = ?2, user_pin_set = ?3 WHERE id = ?1",
 	[S_CRED_GET] = "SELECT kdf, iterations, log2n, r, p, salt, wrapped, roles, failures "
 	               "FROM credentials WHERE reg = ?1 AND user_type = ?2 AND name = ?3",
-	[S_CRED_PUT] = "INSERT INTO credentials(reg, user_type, name, kdf, iterations, log2n, r, p, "
-	               "salt, wrapped, roles, failures) "
-	               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0) "
-	               "ON CONFLICT(reg, user_type, name) DO UPDATE SET kdf = excluded.kdf, "
-	               "iterations = excluded.iterations, log2n = excluded.log2n, r = excluded.r, "
-	               "p = excluded.p, salt = excluded.salt, wrapped = excluded.wrapped, "
-	               "roles = excluded.roles, failures = 0",
+	[S_CRED_PUT] =
+	        "INSERT INTO credentials(reg, user_type, name, kdf, iterations, log2n, r, p, "
+	        "salt, wrapped, roles, failures) "
+	        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0) "
+	        "ON CONFLICT(reg, user_type, name) DO UPDATE SET kdf = excluded.kdf, "
+	        "iterations = excluded.iterations, log2n = excluded.log2n, r = excluded.r, "
+	        "p = excluded.p, salt = excluded.salt, wrapped = excluded.wrapped, "
+	        "roles = excluded.roles, failures = 0",
 	[S_CRED_DELETE] = "DELETE FROM credentials WHERE reg = ?1 AND user_type = ?2",
-	[S_CRED_DELETE_ONE] = "DELETE FROM credentials WHERE reg = ?1 AND user_type = ?2 AND name = ?3",
+	[S_CRED_DELETE_ONE] =
+	        "DELETE FROM credentials WHERE reg = ?1 AND user_type = ?2 AND name = ?3",
 	[S_CRED_SET] = "UPDATE credentials SET roles = ?4, failures = ?5 "
 	               "WHERE reg = ?1 AND user_type = ?2 AND name = ?3",
 	[S_CRED_FAIL] = "UPDATE credentials SET failures = failures + 1 "
 	                "WHERE reg = ?1 AND user_type = ?2 AND name = ?3 RETURNING failures",
 	[S_CRED_EACH] = "SELECT user_type, name, roles, failures FROM credentials WHERE reg = ?1 "
 	                "ORDER BY user_type, name",
-	[S_OBJ_NEW] = "INSERT INTO objects(reg, private, gen, mac, owner) VALUES(?1, ?2, 0, x'', ?3)",
+	[S_OBJ_NEW] =
+	        "INSERT INTO objects(reg, private, gen, mac, owner) VALUES(?1, ?2, 0, x'', ?3)",
 	[S_OBJ_UPDATE] = "UPDATE objects SET private = ?2, mac = ?3, gen = gen + 1 WHERE id = ?1",
 	[S_ATTR_DELETE] = "DELETE FROM attributes WHERE obj = ?1",
 	[S_ATTR_INSERT] = "INSERT INTO attributes(obj, type, sealed, value, lookup) "
@@ -112,7 +115,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_OBJ_DELETE] = "DELETE FROM objects WHERE id = ?1",
 	[S_OBJ_DELETE_ALL] = "DELETE FROM objects WHERE reg = ?1",
 	[S_OBJ_COUNT] = "SELECT count(*) FROM objects WHERE reg = ?1",
-	[S_GRANT_PUT] = "INSERT OR REPLACE INTO grants(obj, grantee, ops, mac) VALUES(?1, ?2, ?3, ?4)",
+	[S_GRANT_PUT] =
+	        "INSERT OR REPLACE INTO grants(obj, grantee, ops, mac) VALUES(?1, ?2, ?3, ?4)",
 	[S_GRANT_DELETE] = "DELETE FROM grants WHERE obj = ?1 AND grantee = ?2",
 	[S_GRANT_EACH] = "SELECT grantee, ops, mac FROM grants WHERE obj = ?1 ORDER BY grantee",
 };
@@ -563,8 +567,7 @@ static void bind_cred(sqlite3_stmt *s, int64_t reg, CK_USER_TYPE who, const char
 	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
 }
 
-CK_RV ch_store_cred_get(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name,
-                        ch_cred *out)
+CK_RV ch_store_cred_get(ch_store *st, int64_t reg, CK_USER_TYPE who, const char *name, ch_cred *out)
 {
 	sqlite3_stmt *s = stmt(st, S_CRED_GET);
 	CK_RV rv = CKR_DEVICE_ERROR;
