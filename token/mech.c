@@ -30,54 +30,14 @@
 
 #include "mech_impl.h"
 
-/* Prime fields, named curves (CKF_EC_OID, formerly CKF_EC_NAMEDCURVE),
- * uncompressed points. */
-#define EC_FLAGS (CKF_EC_F_P | CKF_EC_OID | CKF_EC_UNCOMPRESS)
-
-/* The registry.  Sizes are bytes for AES and field bits for EC (PKCS#11 3.0
- * sections 2.3 and 2.13). */
-static const ch_mech mech_table[] = {
-	{
-	        .type = CKM_AES_KEY_GEN,
-	        .info = { 16, 32, CKF_GENERATE },
-	        .key_use = CH_KEY_SECRET,
-	        .key_type = CKK_AES,
-	        .ops = &ch_aes_keygen_ops,
-	},
-	{
-	        .type = CKM_AES_GCM,
-	        .info = { 16, 32, CKF_ENCRYPT | CKF_DECRYPT },
-	        .key_use = CH_KEY_SECRET,
-	        .key_type = CKK_AES,
-	        .ops = &ch_aes_gcm_ops,
-	},
-	{
-	        .type = CKM_EC_KEY_PAIR_GEN,
-	        .info = { 256, 521, CKF_GENERATE_KEY_PAIR | EC_FLAGS },
-	        .key_use = CH_KEY_PAIR,
-	        .key_type = CKK_EC,
-	        .ops = &ch_ec_keygen_ops,
-	},
-	{
-	        .type = CKM_ECDSA,
-	        .info = { 256, 521, CKF_SIGN | CKF_VERIFY | EC_FLAGS },
-	        .flags = CH_MECH_SINGLE_PART,
-	        .key_use = CH_KEY_PAIR,
-	        .key_type = CKK_EC,
-	        .ops = &ch_ecdsa_ops,
-	        .arg = CH_MD_NONE,
-	},
-	{
-	        .type = CKM_ECDSA_SHA256,
-	        .info = { 256, 521, CKF_SIGN | CKF_VERIFY | EC_FLAGS },
-	        .key_use = CH_KEY_PAIR,
-	        .key_type = CKK_EC,
-	        .ops = &ch_ecdsa_ops,
-	        .arg = CH_MD_SHA256,
-	},
+/* The registry: every family's rows, in the order C_GetMechanismList
+ * reports them. */
+static const ch_mech_family *const families[] = {
+	&ch_family_digest, &ch_family_hmac, &ch_family_aes,     &ch_family_chacha,
+	&ch_family_rsa,    &ch_family_ec,   &ch_family_edwards, &ch_family_kdf,
 };
 
-#define MECH_COUNT (sizeof(mech_table) / sizeof(mech_table[0]))
+#define FAMILY_COUNT (sizeof(families) / sizeof(families[0]))
 
 /* Names to fetch, indexed by ch_cipher_id and ch_md_id. */
 static const char *const cipher_names[CH_CIPHERS] = {
@@ -87,8 +47,59 @@ static const char *const cipher_names[CH_CIPHERS] = {
 };
 
 static const char *const md_names[CH_MDS] = {
+	[CH_MD_SHA1] = "SHA1",
+	[CH_MD_SHA224] = "SHA2-224",
 	[CH_MD_SHA256] = "SHA2-256",
+	[CH_MD_SHA384] = "SHA2-384",
+	[CH_MD_SHA512] = "SHA2-512",
+	[CH_MD_SHA512_224] = "SHA2-512/224",
+	[CH_MD_SHA512_256] = "SHA2-512/256",
+	[CH_MD_SHA3_224] = "SHA3-224",
+	[CH_MD_SHA3_256] = "SHA3-256",
+	[CH_MD_SHA3_384] = "SHA3-384",
+	[CH_MD_SHA3_512] = "SHA3-512",
 };
+
+/* The hash mechanisms and MGF1 generators, indexed by ch_md_id, with the
+ * digests' sizes. */
+static const struct {
+	CK_MECHANISM_TYPE mech;
+	CK_ULONG mgf;
+	size_t size;
+} md_facts[CH_MDS] = {
+	[CH_MD_SHA1] = { CKM_SHA_1, CKG_MGF1_SHA1, 20 },
+	[CH_MD_SHA224] = { CKM_SHA224, CKG_MGF1_SHA224, 28 },
+	[CH_MD_SHA256] = { CKM_SHA256, CKG_MGF1_SHA256, 32 },
+	[CH_MD_SHA384] = { CKM_SHA384, CKG_MGF1_SHA384, 48 },
+	[CH_MD_SHA512] = { CKM_SHA512, CKG_MGF1_SHA512, 64 },
+	[CH_MD_SHA512_224] = { CKM_SHA512_224, 0, 28 },
+	[CH_MD_SHA512_256] = { CKM_SHA512_256, 0, 32 },
+	[CH_MD_SHA3_224] = { CKM_SHA3_224, CKG_MGF1_SHA3_224, 28 },
+	[CH_MD_SHA3_256] = { CKM_SHA3_256, CKG_MGF1_SHA3_256, 32 },
+	[CH_MD_SHA3_384] = { CKM_SHA3_384, CKG_MGF1_SHA3_384, 48 },
+	[CH_MD_SHA3_512] = { CKM_SHA3_512, CKG_MGF1_SHA3_512, 64 },
+};
+
+ch_md_id ch_md_from_mech(CK_MECHANISM_TYPE type)
+{
+	for (int i = 0; i < CH_MDS; i++)
+		if (md_facts[i].mech == type)
+			return (ch_md_id)i;
+	return CH_MD_NONE;
+}
+
+ch_md_id ch_md_from_mgf(CK_ULONG mgf)
+{
+	for (int i = 0; i < CH_MDS; i++)
+		if (mgf != 0 && md_facts[i].mgf == mgf)
+			return (ch_md_id)i;
+	return CH_MD_NONE;
+}
+
+size_t ch_md_size(ch_md_id id)
+{
+	return (int)id >= 0 && id < CH_MDS ? md_facts[id].size : 0;
+}
 
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
 static EVP_CIPHER *ciphers[CH_CIPHERS];
@@ -126,23 +137,33 @@ const EVP_MD *ch_mech_md(ch_md_id id)
 
 static const ch_mech *mech_find(CK_MECHANISM_TYPE type)
 {
-	size_t i;
+	size_t f, i;
 
-	for (i = 0; i < MECH_COUNT; i++)
-		if (mech_table[i].type == type)
-			return &mech_table[i];
+	for (f = 0; f < FAMILY_COUNT; f++)
+		for (i = 0; i < families[f]->count; i++)
+			if (families[f]->rows[i].type == type)
+				return &families[f]->rows[i];
 	return NULL;
 }
 
 CK_ULONG ch_mech_count(void)
 {
-	return MECH_COUNT;
+	CK_ULONG n = 0;
+
+	for (size_t f = 0; f < FAMILY_COUNT; f++)
+		n += families[f]->count;
+	return n;
 }
 
 CK_MECHANISM_TYPE ch_mech_type_at(CK_ULONG i)
 {
-	assert(i < MECH_COUNT);
-	return i < MECH_COUNT ? mech_table[i].type : CK_UNAVAILABLE_INFORMATION;
+	for (size_t f = 0; f < FAMILY_COUNT; f++) {
+		if (i < families[f]->count)
+			return families[f]->rows[i].type;
+		i -= families[f]->count;
+	}
+	assert(!"mechanism index out of range");
+	return CK_UNAVAILABLE_INFORMATION;
 }
 
 CK_RV ch_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
@@ -204,13 +225,14 @@ static CK_RV generate_key_pair(const CK_MECHANISM *m, ch_attrs *pub, ch_attrs *p
  * attribute for it. */
 static CK_FLAGS kind_flag(ch_op_kind kind)
 {
-	static const CK_FLAGS flags[CH_OP_KINDS] = {
+	static const CK_FLAGS flags[CH_OP_ALL_KINDS] = {
 		[CH_OP_ENCRYPT] = CKF_ENCRYPT, [CH_OP_DECRYPT] = CKF_DECRYPT,
 		[CH_OP_SIGN] = CKF_SIGN,       [CH_OP_VERIFY] = CKF_VERIFY,
-		[CH_OP_DIGEST] = CKF_DIGEST,
+		[CH_OP_DIGEST] = CKF_DIGEST,   [CH_OP_WRAP] = CKF_WRAP,
+		[CH_OP_UNWRAP] = CKF_UNWRAP,
 	};
 
-	return (int)kind >= 0 && kind < CH_OP_KINDS ? flags[kind] : 0;
+	return (int)kind >= 0 && kind < CH_OP_ALL_KINDS ? flags[kind] : 0;
 }
 
 static CK_ATTRIBUTE_TYPE kind_usage(ch_op_kind kind)
@@ -224,6 +246,10 @@ static CK_ATTRIBUTE_TYPE kind_usage(ch_op_kind kind)
 		return CKA_SIGN;
 	case CH_OP_VERIFY:
 		return CKA_VERIFY;
+	case CH_OP_WRAP:
+		return CKA_WRAP;
+	case CH_OP_UNWRAP:
+		return CKA_UNWRAP;
 	default:
 		return CK_UNAVAILABLE_INFORMATION;
 	}
@@ -234,7 +260,16 @@ static CK_OBJECT_CLASS kind_class(const ch_mech *row, ch_op_kind kind)
 {
 	if (row->key_use == CH_KEY_SECRET)
 		return CKO_SECRET_KEY;
-	return kind == CH_OP_ENCRYPT || kind == CH_OP_VERIFY ? CKO_PUBLIC_KEY : CKO_PRIVATE_KEY;
+	return kind == CH_OP_ENCRYPT || kind == CH_OP_VERIFY || kind == CH_OP_WRAP
+	               ? CKO_PUBLIC_KEY
+	               : CKO_PRIVATE_KEY;
+}
+
+static bool key_type_ok(const ch_mech *row, CK_KEY_TYPE kt)
+{
+	if (row->ops->key_type_ok != NULL)
+		return row->ops->key_type_ok(row, kt);
+	return kt == row->key_type;
 }
 
 /* Class, key type and usage attribute of key for this operation. */
@@ -247,7 +282,7 @@ static CK_RV check_key(const ch_mech *row, ch_op_kind kind, const ch_attrs *key)
 	if (key == NULL)
 		return CKR_KEY_HANDLE_INVALID;
 	if (!ch_attrs_ulong(key, CKA_CLASS, &cls) || cls != kind_class(row, kind) ||
-	    !ch_attrs_ulong(key, CKA_KEY_TYPE, &kt) || kt != row->key_type)
+	    !ch_attrs_ulong(key, CKA_KEY_TYPE, &kt) || !key_type_ok(row, kt))
 		return CKR_KEY_TYPE_INCONSISTENT;
 	/* An absent usage attribute does not permit the use. */
 	if (!ch_attrs_bool(key, kind_usage(kind), false))
@@ -357,7 +392,8 @@ CK_RV ch_op_buffer_append(ch_op *op, const CK_BYTE *in, CK_ULONG len)
 /* True for the kinds whose update calls produce output. */
 static bool kind_outputs(ch_op_kind kind)
 {
-	return kind == CH_OP_ENCRYPT || kind == CH_OP_DECRYPT;
+	return kind == CH_OP_ENCRYPT || kind == CH_OP_DECRYPT || kind == CH_OP_WRAP ||
+	       kind == CH_OP_UNWRAP;
 }
 
 /*
@@ -638,6 +674,137 @@ CK_RV ch_op_verify_final(ch_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
 
 	ERR_set_mark();
 	rv = op_verify_final(op, sig, sig_len);
+	ERR_pop_to_mark();
+	return rv;
+}
+
+/* Maps what the generic init reports about a key to the codes C_WrapKey
+ * and C_UnwrapKey use for their wrapping key. */
+static CK_RV wrapping_key_rv(CK_RV rv, bool wrap)
+{
+	if (rv == CKR_KEY_TYPE_INCONSISTENT)
+		return wrap ? CKR_WRAPPING_KEY_TYPE_INCONSISTENT
+		            : CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
+	if (rv == CKR_KEY_SIZE_RANGE)
+		return wrap ? CKR_WRAPPING_KEY_SIZE_RANGE : CKR_UNWRAPPING_KEY_SIZE_RANGE;
+	if (rv == CKR_KEY_HANDLE_INVALID)
+		return wrap ? CKR_WRAPPING_KEY_HANDLE_INVALID : CKR_UNWRAPPING_KEY_HANDLE_INVALID;
+	return rv;
+}
+
+static CK_RV mech_wrap(const CK_MECHANISM *m, const ch_attrs *wrapping_key, const CK_BYTE *in,
+                       CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len)
+{
+	ch_op *op = NULL;
+	CK_RV rv;
+
+	if ((rv = op_init(CH_OP_WRAP, m, wrapping_key, &op)) != CKR_OK) {
+		rv = wrapping_key_rv(rv, true);
+		goto out;
+	}
+	rv = op_oneshot(op, in, in_len, out, out_len);
+	/* The data here is a key: a length the mode cannot take is the key's
+	 * size. */
+	if (rv == CKR_DATA_LEN_RANGE)
+		rv = CKR_KEY_SIZE_RANGE;
+out:
+	ch_op_free(op);
+	return rv;
+}
+
+static CK_RV mech_unwrap(const CK_MECHANISM *m, const ch_attrs *unwrapping_key, const CK_BYTE *in,
+                         CK_ULONG in_len, CK_BYTE **out, CK_ULONG *out_len)
+{
+	ch_op *op = NULL;
+	CK_BYTE *buf = NULL;
+	CK_ULONG cap = 0, n;
+	CK_RV rv;
+
+	*out = NULL;
+	*out_len = 0;
+	if ((rv = op_init(CH_OP_UNWRAP, m, unwrapping_key, &op)) != CKR_OK) {
+		rv = wrapping_key_rv(rv, false);
+		goto out;
+	}
+	if ((rv = op_oneshot(op, in, in_len, NULL, &cap)) != CKR_OK)
+		goto out;
+	rv = CKR_HOST_MEMORY;
+	if ((buf = OPENSSL_malloc(cap > 0 ? cap : 1)) == NULL)
+		goto out;
+	n = cap;
+	rv = op_oneshot(op, in, in_len, buf, &n);
+	if (rv != CKR_OK)
+		goto out;
+	*out = buf;
+	*out_len = n;
+	buf = NULL; /* transferred */
+out:
+	/* One code for every way the wrapped bytes can be wrong, whatever the
+	 * mode said: padding, tag and integrity-check failures look alike. */
+	if (rv == CKR_ENCRYPTED_DATA_INVALID)
+		rv = CKR_WRAPPED_KEY_INVALID;
+	else if (rv == CKR_ENCRYPTED_DATA_LEN_RANGE || rv == CKR_DATA_LEN_RANGE)
+		rv = CKR_WRAPPED_KEY_LEN_RANGE;
+	OPENSSL_clear_free(buf, cap);
+	ch_op_free(op);
+	return rv;
+}
+
+static CK_RV mech_derive(const CK_MECHANISM *m, const ch_attrs *base, ch_attrs *key)
+{
+	const ch_mech *row;
+	CK_ULONG cls, kt;
+
+	if (m == NULL || key == NULL)
+		return CKR_ARGUMENTS_BAD;
+	row = mech_find(m->mechanism);
+	if (row == NULL || !(row->info.flags & CKF_DERIVE) || row->ops->derive == NULL)
+		return CKR_MECHANISM_INVALID;
+	if (row->key_use != CH_KEY_NONE) {
+		if (base == NULL)
+			return CKR_KEY_HANDLE_INVALID;
+		if (!ch_attrs_ulong(base, CKA_CLASS, &cls) ||
+		    cls != (row->key_use == CH_KEY_SECRET ? CKO_SECRET_KEY : CKO_PRIVATE_KEY) ||
+		    !ch_attrs_ulong(base, CKA_KEY_TYPE, &kt) || !key_type_ok(row, kt))
+			return CKR_KEY_TYPE_INCONSISTENT;
+		if (!ch_attrs_bool(base, CKA_DERIVE, false))
+			return CKR_KEY_FUNCTION_NOT_PERMITTED;
+	}
+	return row->ops->derive(row, m, base, key);
+}
+
+CK_RV ch_mech_wrap(const CK_MECHANISM *m, const ch_attrs *wrapping_key, const CK_BYTE *in,
+                   CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len)
+{
+	CK_RV rv;
+
+	if (out_len == NULL || (in == NULL && in_len > 0))
+		return CKR_ARGUMENTS_BAD;
+	ERR_set_mark();
+	rv = mech_wrap(m, wrapping_key, in, in_len, out, out_len);
+	ERR_pop_to_mark();
+	return rv;
+}
+
+CK_RV ch_mech_unwrap(const CK_MECHANISM *m, const ch_attrs *unwrapping_key, const CK_BYTE *in,
+                     CK_ULONG in_len, CK_BYTE **out, CK_ULONG *out_len)
+{
+	CK_RV rv;
+
+	if (out == NULL || out_len == NULL || (in == NULL && in_len > 0))
+		return CKR_ARGUMENTS_BAD;
+	ERR_set_mark();
+	rv = mech_unwrap(m, unwrapping_key, in, in_len, out, out_len);
+	ERR_pop_to_mark();
+	return rv;
+}
+
+CK_RV ch_mech_derive(const CK_MECHANISM *m, const ch_attrs *base, ch_attrs *key)
+{
+	CK_RV rv;
+
+	ERR_set_mark();
+	rv = mech_derive(m, base, key);
 	ERR_pop_to_mark();
 	return rv;
 }

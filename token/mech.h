@@ -21,13 +21,21 @@
 #include "cipherhub/pkcs11.h"
 #include "attrs.h"
 
+/* The kinds of operation.  The first CH_OP_KINDS are the ones a session
+ * holds open across calls (one of each at a time); wrap and unwrap run
+ * within one call (C_WrapKey, C_UnwrapKey) over the same family hooks as
+ * encrypt and decrypt, with the key's CKA_WRAP / CKA_UNWRAP and the
+ * mechanism's CKF_WRAP / CKF_UNWRAP instead. */
 typedef enum ch_op_kind {
 	CH_OP_ENCRYPT,
 	CH_OP_DECRYPT,
 	CH_OP_SIGN,
 	CH_OP_VERIFY,
 	CH_OP_DIGEST,
-	CH_OP_KINDS
+	CH_OP_KINDS, /* session-held kinds end here */
+	CH_OP_WRAP = CH_OP_KINDS,
+	CH_OP_UNWRAP,
+	CH_OP_ALL_KINDS
 } ch_op_kind;
 
 typedef struct ch_mech ch_mech; /* one row of the registry; see mech_impl.h */
@@ -90,6 +98,52 @@ CK_RV ch_op_verify_final(ch_op *op, const CK_BYTE *sig, CK_ULONG sig_len);
  * out has ended the operation (everything but a length query or a short
  * buffer). */
 bool ch_op_ends(CK_RV rv, const CK_BYTE *out);
+
+/* C_WrapKey's cryptography: encrypts in (the encoding of the key to wrap,
+ * from ch_key_export) under wrapping_key with m.  Checks as ch_op_init
+ * does, with CKF_WRAP and the key's CKA_WRAP.  The buffer convention of a
+ * one-shot call applies (out NULL: the length).  Returns CKR_OK,
+ * CKR_BUFFER_TOO_SMALL, CKR_MECHANISM_INVALID, CKR_MECHANISM_PARAM_INVALID,
+ * CKR_WRAPPING_KEY_TYPE_INCONSISTENT, CKR_KEY_FUNCTION_NOT_PERMITTED,
+ * CKR_WRAPPING_KEY_SIZE_RANGE, CKR_KEY_SIZE_RANGE (in cannot be wrapped
+ * with m: wrong length for the mode). */
+CK_RV ch_mech_wrap(const CK_MECHANISM *m, const ch_attrs *wrapping_key, const CK_BYTE *in,
+                   CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len);
+
+/* C_UnwrapKey's cryptography: decrypts in under unwrapping_key with m into
+ * a new buffer in *out (*out_len bytes; the caller wipes and frees it with
+ * OPENSSL_clear_free).  Checks as ch_op_init, with CKF_UNWRAP and
+ * CKA_UNWRAP.  Every failure to decrypt or authenticate is the one code
+ * CKR_WRAPPED_KEY_INVALID (no padding or tag oracle); a wrong length is
+ * CKR_WRAPPED_KEY_LEN_RANGE; key problems get the UNWRAPPING_KEY codes. */
+CK_RV ch_mech_unwrap(const CK_MECHANISM *m, const ch_attrs *unwrapping_key, const CK_BYTE *in,
+                     CK_ULONG in_len, CK_BYTE **out, CK_ULONG *out_len);
+
+/* C_DeriveKey's cryptography: key was built by ch_object_build
+ * (CH_ORIGIN_DERIVE: class and key type from the template, CKA_VALUE_LEN
+ * where given); fills in its CKA_VALUE from base (NULL for mechanisms
+ * without a base key) and m's parameter.  Checks the mechanism
+ * (CKF_DERIVE), the base key's class, type and CKA_DERIVE, then the
+ * family's hook.  CKR_OK, CKR_MECHANISM_INVALID,
+ * CKR_MECHANISM_PARAM_INVALID, CKR_KEY_TYPE_INCONSISTENT,
+ * CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_TEMPLATE_INCOMPLETE (no length where
+ * the key type has none), CKR_KEY_SIZE_RANGE, ... */
+CK_RV ch_mech_derive(const CK_MECHANISM *m, const ch_attrs *base, ch_attrs *key);
+
+/* The bytes C_WrapKey wraps for a key: CKA_VALUE of a secret key, the
+ * PKCS#8 PrivateKeyInfo (DER) of a private key.  *out is a new buffer the
+ * caller wipes and frees with OPENSSL_clear_free.  CKR_OK,
+ * CKR_KEY_NOT_WRAPPABLE (a class or key type the token cannot encode),
+ * CKR_HOST_MEMORY. */
+CK_RV ch_key_export(const ch_attrs *key, CK_BYTE **out, CK_ULONG *out_len);
+
+/* The reverse, for C_UnwrapKey: puts the key material in (CKA_VALUE of a
+ * secret key; a private key's components, from PKCS#8) into key, an object
+ * built by ch_object_build for CH_ORIGIN_UNWRAP whose class and key type
+ * are set.  For a private key the PKCS#8 algorithm must match the key type.
+ * CKR_OK, CKR_WRAPPED_KEY_INVALID (malformed or of another type),
+ * CKR_HOST_MEMORY. */
+CK_RV ch_key_import(ch_attrs *key, const CK_BYTE *in, CK_ULONG in_len);
 
 /* C_GenerateRandom: len bytes from OpenSSL's DRBG. */
 CK_RV ch_random(CK_BYTE *out, CK_ULONG len);

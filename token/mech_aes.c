@@ -62,7 +62,7 @@ out:
 	return rv;
 }
 
-const ch_mech_ops ch_aes_keygen_ops = {
+static const ch_mech_ops aes_keygen_ops = {
 	.generate_key = aes_generate_key,
 };
 
@@ -115,7 +115,7 @@ static CK_RV gcm_start(ch_op *op, const CK_MECHANISM *m, const ch_attrs *key)
 	const EVP_CIPHER *cipher;
 	OSSL_PARAM prm[2];
 	size_t iv_len = p->ulIvLen, aad_out;
-	int enc = op->kind == CH_OP_ENCRYPT;
+	int enc = ch_op_encrypts(op);
 	CK_RV rv = CKR_KEY_TYPE_INCONSISTENT;
 
 	if (v == NULL || v->value == NULL)
@@ -159,7 +159,7 @@ static CK_RV gcm_out_len(const ch_op *op, ch_stage stage, CK_ULONG in_len, CK_UL
 	const gcm_state *st = op->st;
 	CK_ULONG held = op->buf_len;
 
-	if (op->kind == CH_OP_ENCRYPT) {
+	if (ch_op_encrypts(op)) {
 		switch (stage) {
 		case CH_STAGE_ONESHOT:
 			if (in_len > ULONG_MAX - st->tag_len)
@@ -264,7 +264,7 @@ static CK_RV gcm_update(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *
 {
 	CK_RV rv;
 
-	if (op->kind == CH_OP_ENCRYPT)
+	if (ch_op_encrypts(op))
 		return gcm_seal_part(op, in, in_len, out, out_len);
 	if ((rv = ch_op_buffer_append(op, in, in_len)) != CKR_OK)
 		return rv;
@@ -274,7 +274,7 @@ static CK_RV gcm_update(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *
 
 static CK_RV gcm_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len)
 {
-	if (op->kind == CH_OP_ENCRYPT)
+	if (ch_op_encrypts(op))
 		return gcm_seal_final(op, out, out_len);
 	return gcm_open(op, op->buf, op->buf_len, out, out_len);
 }
@@ -285,7 +285,7 @@ static CK_RV gcm_oneshot(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE 
 	CK_ULONG n = 0, t = 0;
 	CK_RV rv;
 
-	if (op->kind == CH_OP_DECRYPT)
+	if (ch_op_decrypts(op))
 		return gcm_open(op, in, in_len, out, out_len);
 	if ((rv = gcm_seal_part(op, in, in_len, out, &n)) != CKR_OK ||
 	    (rv = gcm_seal_final(op, out + n, &t)) != CKR_OK)
@@ -294,7 +294,7 @@ static CK_RV gcm_oneshot(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE 
 	return CKR_OK;
 }
 
-const ch_mech_ops ch_aes_gcm_ops = {
+static const ch_mech_ops aes_gcm_ops = {
 	.state_size = sizeof(gcm_state),
 	.param = gcm_param,
 	.start = gcm_start,
@@ -303,3 +303,23 @@ const ch_mech_ops ch_aes_gcm_ops = {
 	.update = gcm_update,
 	.final = gcm_final,
 };
+
+/* The family's rows; sizes are key bytes (PKCS#11 3.0 section 2.13). */
+static const ch_mech aes_mechs[] = {
+	{
+	        .type = CKM_AES_KEY_GEN,
+	        .info = { 16, 32, CKF_GENERATE },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &aes_keygen_ops,
+	},
+	{
+	        .type = CKM_AES_GCM,
+	        .info = { 16, 32, CKF_ENCRYPT | CKF_DECRYPT },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &aes_gcm_ops,
+	},
+};
+
+const ch_mech_family ch_family_aes = CH_FAMILY(aes_mechs);

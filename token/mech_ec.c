@@ -234,7 +234,7 @@ out:
 	return rv;
 }
 
-const ch_mech_ops ch_ec_keygen_ops = {
+static const ch_mech_ops ec_keygen_ops = {
 	.generate_key_pair = ec_generate_key_pair,
 };
 
@@ -496,7 +496,7 @@ static CK_RV ecdsa_verify_final(ch_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
 	return ecdsa_verify(op, NULL, 0, sig, sig_len);
 }
 
-const ch_mech_ops ch_ecdsa_ops = {
+static const ch_mech_ops ecdsa_ops = {
 	.state_size = sizeof(ecdsa_state),
 	.start = ecdsa_start,
 	.out_len = ecdsa_out_len,
@@ -506,3 +506,49 @@ const ch_mech_ops ch_ecdsa_ops = {
 	.verify = ecdsa_verify,
 	.verify_final = ecdsa_verify_final,
 };
+
+/* Prime fields, named curves (CKF_EC_OID, formerly CKF_EC_NAMEDCURVE),
+ * uncompressed points. */
+#define EC_FLAGS (CKF_EC_F_P | CKF_EC_OID | CKF_EC_UNCOMPRESS)
+
+/* The family's rows; sizes are field bits (PKCS#11 3.0 section 2.3). */
+static const ch_mech ec_mechs[] = {
+	{
+	        .type = CKM_EC_KEY_PAIR_GEN,
+	        .info = { 256, 521, CKF_GENERATE_KEY_PAIR | EC_FLAGS },
+	        .key_use = CH_KEY_PAIR,
+	        .key_type = CKK_EC,
+	        .ops = &ec_keygen_ops,
+	},
+	{
+	        .type = CKM_ECDSA,
+	        .info = { 256, 521, CKF_SIGN | CKF_VERIFY | EC_FLAGS },
+	        .flags = CH_MECH_SINGLE_PART,
+	        .key_use = CH_KEY_PAIR,
+	        .key_type = CKK_EC,
+	        .ops = &ecdsa_ops,
+	        .arg = CH_MD_NONE,
+	},
+	{
+	        .type = CKM_ECDSA_SHA256,
+	        .info = { 256, 521, CKF_SIGN | CKF_VERIFY | EC_FLAGS },
+	        .key_use = CH_KEY_PAIR,
+	        .key_type = CKK_EC,
+	        .ops = &ecdsa_ops,
+	        .arg = CH_MD_SHA256,
+	},
+};
+
+const ch_mech_family ch_family_ec = CH_FAMILY(ec_mechs);
+
+/* Not yet: the EC helper fills these in. */
+CK_RV ch_ec_pkey_load(const ch_attrs *key, bool priv, EVP_PKEY **out)
+{
+	*out = NULL;
+	return CKR_KEY_TYPE_INCONSISTENT;
+}
+
+CK_RV ch_ec_pkey_store(EVP_PKEY *pkey, ch_attrs *key)
+{
+	return CKR_WRAPPED_KEY_INVALID;
+}

@@ -112,6 +112,19 @@ typedef struct ch_mech_ops {
 	/* Releases what st points to (not st itself, not the OpenSSL fields of
 	 * ch_op: the driver frees those).  Optional. */
 	void (*cleanup)(ch_op *op);
+
+	/* Which key types the rows using these ops accept, when more than
+	 * row->key_type (CKM_SHA256_HMAC takes CKK_GENERIC_SECRET and
+	 * CKK_SHA256_HMAC; CKM_ECDH1_DERIVE takes CKK_EC and
+	 * CKK_EC_MONTGOMERY).  NULL: exactly row->key_type. */
+	bool (*key_type_ok)(const ch_mech *row, CK_KEY_TYPE kt);
+
+	/* C_DeriveKey: see ch_mech_derive in mech.h.  The driver has checked
+	 * the base key (class, type, CKA_DERIVE) unless the row's key_use is
+	 * CH_KEY_NONE (base NULL); the hook checks m's parameter itself and
+	 * writes CKA_VALUE into key. */
+	CK_RV (*derive)
+	(const ch_mech *row, const CK_MECHANISM *m, const ch_attrs *base, ch_attrs *key);
 } ch_mech_ops;
 
 /* One row of the registry: what C_GetMechanismInfo reports and how the
@@ -151,6 +164,40 @@ struct ch_op {
 	void *st; /* the family's state, ops->state_size bytes, zeroed at init */
 };
 
+/* A family's rows.  Each family file defines one (CH_FAMILY over its own
+ * static table) and mech.c lists them all, so a family adds mechanisms
+ * without touching any other file. */
+typedef struct ch_mech_family {
+	const ch_mech *rows;
+	size_t count;
+} ch_mech_family;
+
+#define CH_FAMILY(table)                                                                           \
+	{                                                                                          \
+		(table), sizeof(table) / sizeof((table)[0])                                        \
+	}
+
+extern const ch_mech_family ch_family_aes;     /* mech_aes.c */
+extern const ch_mech_family ch_family_chacha;  /* mech_chacha.c */
+extern const ch_mech_family ch_family_digest;  /* mech_digest.c */
+extern const ch_mech_family ch_family_hmac;    /* mech_hmac.c */
+extern const ch_mech_family ch_family_kdf;     /* mech_kdf.c */
+extern const ch_mech_family ch_family_rsa;     /* mech_rsa.c */
+extern const ch_mech_family ch_family_ec;      /* mech_ec.c */
+extern const ch_mech_family ch_family_edwards; /* mech_edwards.c */
+
+/* True for the kinds that run a family's encrypt path (encrypt, wrap) and
+ * its decrypt path (decrypt, unwrap). */
+static inline bool ch_op_encrypts(const ch_op *op)
+{
+	return op->kind == CH_OP_ENCRYPT || op->kind == CH_OP_WRAP;
+}
+
+static inline bool ch_op_decrypts(const ch_op *op)
+{
+	return op->kind == CH_OP_DECRYPT || op->kind == CH_OP_UNWRAP;
+}
+
 /* CKR_OK when m carries no parameter (ulParameterLen 0), else
  * CKR_MECHANISM_PARAM_INVALID. */
 CK_RV ch_mech_no_param(const CK_MECHANISM *m);
@@ -172,9 +219,29 @@ typedef enum ch_cipher_id {
 
 typedef enum ch_md_id {
 	CH_MD_NONE = -1, /* a row that takes its input already hashed */
+	CH_MD_SHA1,
+	CH_MD_SHA224,
 	CH_MD_SHA256,
+	CH_MD_SHA384,
+	CH_MD_SHA512,
+	CH_MD_SHA512_224,
+	CH_MD_SHA512_256,
+	CH_MD_SHA3_224,
+	CH_MD_SHA3_256,
+	CH_MD_SHA3_384,
+	CH_MD_SHA3_512,
 	CH_MDS
 } ch_md_id;
+
+/* The digest of a hash mechanism (CKM_SHA256 -> CH_MD_SHA256), of an MGF1
+ * generator (CKG_MGF1_SHA256 -> CH_MD_SHA256), or CH_MD_NONE when there is
+ * none such.  Used for the hashAlg, mgf and prfHashMechanism fields of
+ * mechanism parameters. */
+ch_md_id ch_md_from_mech(CK_MECHANISM_TYPE type);
+ch_md_id ch_md_from_mgf(CK_ULONG mgf);
+
+/* The output size of a digest in bytes (0 for CH_MD_NONE). */
+size_t ch_md_size(ch_md_id id);
 
 /* The fetched cipher or digest, or NULL when the default provider lacks it
  * (callers answer CKR_MECHANISM_INVALID or CKR_GENERAL_ERROR).  The pointer
@@ -186,10 +253,26 @@ const EVP_MD *ch_mech_md(ch_md_id id);
  * for key material.  CKR_OK or CKR_FUNCTION_FAILED. */
 CK_RV ch_rng_priv_bytes(CK_BYTE *out, size_t len);
 
-/* The families' hooks, used by the table in mech.c. */
-extern const ch_mech_ops ch_aes_keygen_ops; /* mech_aes.c: CKM_AES_KEY_GEN */
-extern const ch_mech_ops ch_aes_gcm_ops;    /* mech_aes.c: CKM_AES_GCM */
-extern const ch_mech_ops ch_ec_keygen_ops;  /* mech_ec.c: CKM_EC_KEY_PAIR_GEN */
-extern const ch_mech_ops ch_ecdsa_ops;      /* mech_ec.c: CKM_ECDSA, CKM_ECDSA_SHA* */
+/*
+ * Key codecs of the asymmetric families: a key object's attributes to an
+ * EVP_PKEY and back.  The families' own operations load keys with them, and
+ * ch_key_export/ch_key_import (PKCS#8 wrapping of private keys) use them.
+ *
+ * *_pkey_load: builds *out (caller frees) from a public (priv false) or
+ * private (priv true) key's attributes; CKR_OK, CKR_KEY_TYPE_INCONSISTENT
+ * (material missing or not a valid key), CKR_CURVE_NOT_SUPPORTED,
+ * CKR_KEY_SIZE_RANGE, CKR_HOST_MEMORY.
+ * *_pkey_store: writes pkey's private components (and the public ones a
+ * private key object holds: CKA_MODULUS, CKA_PUBLIC_EXPONENT; CKA_EC_PARAMS)
+ * into key; CKR_OK, CKR_WRAPPED_KEY_INVALID (pkey is of another kind),
+ * CKR_HOST_MEMORY.
+ */
+CK_RV ch_rsa_pkey_load(const ch_attrs *key, bool priv, EVP_PKEY **out); /* mech_rsa.c */
+CK_RV ch_rsa_pkey_store(EVP_PKEY *pkey, ch_attrs *key);
+/* CKK_EC (mech_ec.c), CKK_EC_EDWARDS and CKK_EC_MONTGOMERY (mech_edwards.c). */
+CK_RV ch_ec_pkey_load(const ch_attrs *key, bool priv, EVP_PKEY **out);
+CK_RV ch_ec_pkey_store(EVP_PKEY *pkey, ch_attrs *key);
+CK_RV ch_ecx_pkey_load(const ch_attrs *key, bool priv, EVP_PKEY **out);
+CK_RV ch_ecx_pkey_store(EVP_PKEY *pkey, ch_attrs *key);
 
 #endif
