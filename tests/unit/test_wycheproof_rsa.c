@@ -189,7 +189,7 @@ static void run_pkcs1_verify(CK_SESSION_HANDLE h, const char *file, const json_t
 
 			json_array_foreach(json_object_get(g, "tests"), ti, t)
 			{
-				vec_bytes msg, sig;
+				vec_bytes msg = { NULL, 0 }, sig = { NULL, 0 };
 				CK_BYTE di[19 + 64];
 				size_t di_len;
 				CK_RV rv;
@@ -260,7 +260,7 @@ out:
 static void sign_one(CK_SESSION_HANDLE h, counts *c, const json_t *t, const CK_MECHANISM *m,
                      CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub)
 {
-	vec_bytes msg, want;
+	vec_bytes msg = { NULL, 0 }, want = { NULL, 0 };
 	CK_BYTE sig[BUF_MAX];
 	CK_ULONG sig_len = sizeof(sig);
 	bool ok;
@@ -355,7 +355,7 @@ static void run_pss_verify(CK_SESSION_HANDLE h, const char *file, const json_t *
 
 			json_array_foreach(json_object_get(g, "tests"), ti, t)
 			{
-				vec_bytes msg, sig;
+				vec_bytes msg = { NULL, 0 }, sig = { NULL, 0 };
 				CK_BYTE dg[64];
 				size_t dg_len;
 				CK_RV rv;
@@ -406,7 +406,7 @@ static void decrypt_one(CK_SESSION_HANDLE h, counts *cd, counts *cu, const json_
                         const CK_MECHANISM *m, CK_OBJECT_HANDLE priv, const ch_attrs *uk,
                         size_t k_bytes)
 {
-	vec_bytes msg, ct;
+	vec_bytes msg = { NULL, 0 }, ct = { NULL, 0 };
 	CK_BYTE pt[BUF_MAX], *up = NULL;
 	CK_ULONG pt_len = sizeof(pt), up_len = 0;
 	bool ok, len_ok;
