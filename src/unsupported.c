@@ -21,7 +21,6 @@
  *     5.11 Message decryption   C_MessageDecryptInit, C_DecryptMessage,
  *                               C_DecryptMessageBegin, C_DecryptMessageNext,
  *                               C_MessageDecryptFinal
- *     5.12 Digesting            C_DigestKey
  *     5.13 Signing              C_SignRecoverInit, C_SignRecover
  *     5.14 Message signing      C_MessageSignInit, C_SignMessage,
  *                               C_SignMessageBegin, C_SignMessageNext,
@@ -32,7 +31,6 @@
  *                               C_MessageVerifyFinal
  *     5.17 Dual-function        C_DigestEncryptUpdate, C_DecryptDigestUpdate,
  *                               C_SignEncryptUpdate, C_DecryptVerifyUpdate
- *     5.18 Key management       C_WrapKey, C_UnwrapKey, C_DeriveKey
  *
  *   returning CKR_FUNCTION_NOT_PARALLEL (legacy functions, which the spec
  *   says should always answer that)
@@ -156,14 +154,6 @@ CK_RV C_DecryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
 
 /* PKCS#11 3.0, 5.11 C_MessageDecryptFinal. */
 CK_RV C_MessageDecryptFinal(CK_SESSION_HANDLE hSession)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* ---- 5.12 Message digesting ---- */
-
-/* PKCS#11 3.0, 5.12 C_DigestKey. */
-CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
 {
 	return CKR_FUNCTION_NOT_SUPPORTED;
 }
@@ -302,33 +292,6 @@ CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULON
 /* PKCS#11 3.0, 5.17 C_DecryptVerifyUpdate. */
 CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
                             CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* ---- 5.18 Key management ---- */
-
-/* PKCS#11 3.0, 5.18 C_WrapKey. */
-CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
-                CK_ULONG_PTR pulWrappedKeyLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.18 C_UnwrapKey. */
-CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                  CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
-                  CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
-                  CK_OBJECT_HANDLE_PTR phKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.18 C_DeriveKey. */
-CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                  CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
-                  CK_OBJECT_HANDLE_PTR phKey)
 {
 	return CKR_FUNCTION_NOT_SUPPORTED;
 }

@@ -145,6 +145,13 @@ CK_RV ch_key_export(const ch_attrs *key, CK_BYTE **out, CK_ULONG *out_len);
  * CKR_HOST_MEMORY. */
 CK_RV ch_key_import(ch_attrs *key, const CK_BYTE *in, CK_ULONG in_len);
 
+/* The security strength of a key in bits, as NIST SP 800-57 part 1 counts
+ * it: a secret key's length in bits (at most 256), an RSA key's by its
+ * modulus (2048: 112, 3072: 128, 7680: 192, 15360: 256), an elliptic-curve
+ * key's half its order (P-256 and Ed25519: 128).  0 when the key cannot be
+ * read.  C_WrapKey refuses to wrap a key under a weaker one. */
+unsigned ch_key_strength(const ch_attrs *key);
+
 /* C_GenerateRandom: len bytes from OpenSSL's DRBG. */
 CK_RV ch_random(CK_BYTE *out, CK_ULONG len);
 

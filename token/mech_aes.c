@@ -315,7 +315,7 @@ static const ch_mech aes_mechs[] = {
 	},
 	{
 	        .type = CKM_AES_GCM,
-	        .info = { 16, 32, CKF_ENCRYPT | CKF_DECRYPT },
+	        .info = { 16, 32, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP },
 	        .key_use = CH_KEY_SECRET,
 	        .key_type = CKK_AES,
 	        .ops = &aes_gcm_ops,

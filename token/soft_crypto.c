@@ -10,8 +10,7 @@
 #include "object.h"
 #include "soft_internal.h"
 
-/* Key use needs a logged-in participant with the user role. */
-static CK_RV may_use_keys(ch_session *s)
+CK_RV soft_may_use_keys(ch_session *s)
 {
 	if (ch_session_user(s) != CKU_USER)
 		return CKR_USER_NOT_LOGGED_IN;
@@ -26,13 +25,15 @@ static CK_RV may_make_keys(ch_session *s)
 	return ch_session_roles(s) & CH_ROLE_OPERATOR ? CKR_OK : CKR_ACTION_PROHIBITED;
 }
 
-/* CKR_OK when the session's participant may use token key for need. */
-static CK_RV check_grant(ch_session *s, CK_OBJECT_HANDLE key, const char *owner, CK_FLAGS need)
+CK_RV soft_check_grant(ch_session *s, CK_OBJECT_HANDLE key, const char *owner, CK_FLAGS need)
 {
 	soft_slot *sl = s->slot->be;
 	CK_FLAGS roles = ch_session_roles(s);
 	bool ok;
 
+	/* Session objects belong to their session: no grants apply. */
+	if (key >= SOFT_SESSION_HANDLE_BASE)
+		return CKR_OK;
 	pthread_mutex_lock(&sl->lock);
 	pthread_mutex_lock(&sl->sf->lock);
 	ok = soft_grant_allows(sl, roles, (int64_t)key, owner, need);
@@ -50,7 +51,7 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 	if (ss->op[kind] != NULL)
 		return CKR_OPERATION_ACTIVE;
 	if (kind != CH_OP_DIGEST) {
-		if ((rv = may_use_keys(s)) != CKR_OK)
+		if ((rv = soft_may_use_keys(s)) != CKR_OK)
 			return rv;
 		char owner[CH_NAME_MAX + 1];
 
@@ -61,8 +62,7 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 			return rv;
 		/* A token key is for its creator and its grantees' operations,
 		 * whatever its own usage attributes would allow. */
-		if (key < SOFT_SESSION_HANDLE_BASE &&
-		    (rv = check_grant(s, key, owner, soft_grant_bit(kind))) != CKR_OK) {
+		if ((rv = soft_check_grant(s, key, owner, soft_grant_bit(kind))) != CKR_OK) {
 			ch_attrs_free(a);
 			return rv;
 		}
@@ -70,8 +70,10 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 	rv = ch_op_init(kind, m, a, &ss->op[kind]);
 	if (rv == CKR_OK && a != NULL && key < SOFT_SESSION_HANDLE_BASE) {
 		static const char *const use[CH_OP_KINDS] = {
-			[CH_OP_ENCRYPT] = "key.encrypt", [CH_OP_DECRYPT] = "key.decrypt",
-			[CH_OP_SIGN] = "key.sign",       [CH_OP_VERIFY] = "key.verify",
+			[CH_OP_ENCRYPT] = "key.encrypt",
+			[CH_OP_DECRYPT] = "key.decrypt",
+			[CH_OP_SIGN] = "key.sign",
+			[CH_OP_VERIFY] = "key.verify",
 		};
 		soft_slot *sl = s->slot->be;
 
@@ -195,6 +197,8 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
 	                          &pa)) != CKR_OK ||
 	    (rv = ch_object_build(CH_ORIGIN_GENERATE, CKO_PRIVATE_KEY, kt, priv_t, priv_n, &env,
 	                          &va)) != CKR_OK ||
+	    (rv = ch_object_pair_roles_ok(pa, va, &env) ? CKR_OK : CKR_TEMPLATE_INCONSISTENT) !=
+	            CKR_OK ||
 	    (rv = ch_mech_generate_key_pair(m, pa, va)) != CKR_OK ||
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, pa)) != CKR_OK ||
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, va)) != CKR_OK)

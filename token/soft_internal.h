@@ -212,4 +212,23 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
                              CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
 CK_RV soft_random(ch_session *s, CK_BYTE *out, CK_ULONG len);
 
+/* Key use needs a logged-in participant with the user role:
+ * CKR_OK, CKR_USER_NOT_LOGGED_IN or CKR_KEY_FUNCTION_NOT_PERMITTED. */
+CK_RV soft_may_use_keys(ch_session *s);
+
+/* CKR_OK when the session's participant may use key (created by owner) for
+ * the CH_GRANT_* operations in need; CKR_KEY_FUNCTION_NOT_PERMITTED when no
+ * grant allows it.  Session objects need no grant.  Takes the locks. */
+CK_RV soft_check_grant(ch_session *s, CK_OBJECT_HANDLE key, const char *owner, CK_FLAGS need);
+
+/* ---- soft_keys.c: key management (PKCS#11 3.0 section 5.18) ---- */
+CK_RV soft_wrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,
+                    CK_OBJECT_HANDLE key, CK_BYTE *out, CK_ULONG *out_len);
+CK_RV soft_unwrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unwrapping,
+                      const CK_BYTE *in, CK_ULONG in_len, const CK_ATTRIBUTE *t, CK_ULONG n,
+                      CK_OBJECT_HANDLE *h);
+CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
+                      const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h);
+CK_RV soft_digest_key(ch_session *s, CK_OBJECT_HANDLE key);
+
 #endif

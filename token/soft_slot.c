@@ -467,4 +467,8 @@ const ch_backend_ops ch_soft_ops = {
 	.generate_key = soft_generate_key,
 	.generate_key_pair = soft_generate_key_pair,
 	.random = soft_random,
+	.wrap_key = soft_wrap_key,
+	.unwrap_key = soft_unwrap_key,
+	.derive_key = soft_derive_key,
+	.digest_key = soft_digest_key,
 };
