@@ -161,7 +161,7 @@ CK_RV soft_op_verify_final(ch_session *s, const CK_BYTE *sig, CK_ULONG sig_len)
 CK_RV soft_generate_key(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t, CK_ULONG n,
                         CK_OBJECT_HANDLE *h)
 {
-	ch_object_env env = { .so = false };
+	ch_object_env env = soft_object_env(s);
 	ch_attrs *a = NULL;
 	CK_KEY_TYPE kt;
 	CK_RV rv;
@@ -185,7 +185,7 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
                              CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
                              CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
-	ch_object_env env = { .so = false };
+	ch_object_env env = soft_object_env(s);
 	ch_attrs *pa = NULL, *va = NULL;
 	CK_KEY_TYPE kt;
 	CK_RV rv;

@@ -16,6 +16,7 @@
 
 #include "attrs.h"
 #include "mech.h"
+#include "object.h"
 #include "seal.h"
 #include "soft.h"
 #include "store.h"
@@ -44,8 +45,8 @@ typedef struct soft_slot {
 	bool initialized; /* a registration exists for this slot */
 	ch_reg_row reg;   /* its row, refreshed with the slot list */
 	pthread_mutex_t lock;
-	ch_seal *seal;                 /* working keys while someone is logged in */
-	uint8_t regkey[CH_REGKEY_LEN]; /* valid while seal != NULL; wiped on logout */
+	ch_seal *seal;                     /* working keys while someone is logged in */
+	uint8_t regkey[CH_REGKEY_LEN];     /* valid while seal != NULL; wiped on logout */
 	char participant[CH_NAME_MAX + 1]; /* who is logged in (display name) */
 	soft_ident ident;                  /* ... and as the store keys it */
 	soft_sobj *sobj;
@@ -61,7 +62,8 @@ struct ch_soft {
 	size_t nslot;
 	CK_OBJECT_HANDLE next_sobj;
 	struct ch_audit_agg *agg; /* key uses not yet written to the audit log */
-	bool stale; /* our own commit changed the registrations: re-read them */
+	bool stale;               /* our own commit changed the registrations: re-read them */
+	char *legacy_key_roles;   /* registrations relaxing key-role separation */
 };
 
 /* Who a call acts for: read from the front end before any soft lock. */
@@ -81,6 +83,10 @@ typedef struct soft_session {
  * vendor interface shows them as these. */
 #define SOFT_NAME_SO      "so"
 #define SOFT_NAME_DEFAULT "default"
+
+/* True when sl's registration is named in [policy] legacy_key_roles.  Slot
+ * lock held. */
+bool soft_legacy_key_roles(const soft_slot *sl);
 
 /* Runs fn(sl, arg) inside a store transaction (store lock taken here, slot
  * lock held by the caller): commits on CKR_OK, rolls back otherwise. */
@@ -106,14 +112,15 @@ CK_RV soft_verify_pin(soft_slot *sl, const soft_ident *id, const CK_UTF8CHAR *pi
 
 /* Wraps regkey under pin for id and stores it with roles (own transaction). */
 CK_RV soft_put_credential(soft_slot *sl, const soft_ident *id, CK_FLAGS roles,
-                          const CK_UTF8CHAR *pin, CK_ULONG len, const uint8_t regkey[CH_REGKEY_LEN]);
+                          const CK_UTF8CHAR *pin, CK_ULONG len,
+                          const uint8_t regkey[CH_REGKEY_LEN]);
 
 /* CKF_USER_PIN_* and CKF_SO_PIN_* flags of the default participants. */
 CK_FLAGS soft_token_pin_flags(soft_slot *sl);
 
 /* Backend entry points of soft_login.c and soft_participant.c. */
-CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin,
-                 CK_ULONG len, CK_FLAGS *roles);
+CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin, CK_ULONG len,
+                 CK_FLAGS *roles);
 void soft_logout(void *be);
 CK_RV soft_init_pin(void *be, const CK_UTF8CHAR *pin, CK_ULONG len);
 CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *old_pin,
@@ -171,6 +178,12 @@ bool soft_grant_allows(soft_slot *sl, CK_FLAGS roles, int64_t obj, const char *o
 
 CK_RV soft_grant_set(void *be, CK_OBJECT_HANDLE key, const char *grantee, CK_FLAGS ops);
 CK_RV soft_grant_list(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list, CK_ULONG *count);
+
+/* Who is acting, for the object rules: the SO, or a participant with the
+ * admin role (the registration's admin is its SO, so only admins set
+ * CKA_TRUSTED), and the registration's key-role policy.  Takes the locks;
+ * call it with none held. */
+ch_object_env soft_object_env(ch_session *s);
 
 /* Stores a new object for session s (token or session object per its
  * CKA_TOKEN), assigning CKA_UNIQUE_ID, and returns its handle.  Checks the

@@ -222,7 +222,7 @@ CK_RV soft_unwrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unw
                       const CK_BYTE *in, CK_ULONG in_len, const CK_ATTRIBUTE *t, CK_ULONG n,
                       CK_OBJECT_HANDLE *h)
 {
-	ch_object_env env = { .so = false };
+	ch_object_env env = soft_object_env(s);
 	ch_attrs *uk = NULL, *a = NULL, *hold = NULL, *made = NULL;
 	CK_ATTRIBUTE *mt = NULL;
 	CK_BYTE *bytes = NULL;
@@ -293,7 +293,7 @@ static CK_KEY_TYPE derive_key_type(const CK_ATTRIBUTE *t, CK_ULONG n)
 CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
                       const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h)
 {
-	ch_object_env env = { .so = false };
+	ch_object_env env = soft_object_env(s);
 	ch_attrs *bk = NULL, *a = NULL, *hold = NULL, *made = NULL;
 	CK_ATTRIBUTE *mt = NULL;
 	CK_ULONG mn = 0;

@@ -383,7 +383,80 @@ out:
 	ch_t_env_free(&e);
 }
 
+static void test_legacy_policy_relaxes_role_separation_for_its_registration(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE k;
+
+	REQUIRE(ch_t_setup_with(&e, "[policy]\nlegacy_key_roles = other, t\n"));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	CHECK_RV(make_key(h, k256, 32, true, true, true, true, true, &k), CKR_OK);
+	CHECK(ch_t_get_bool(h, k, CKA_DECRYPT) == 1 && ch_t_get_bool(h, k, CKA_WRAP) == 1);
+out:
+	ch_t_env_free(&e);
+}
+
+static void test_legacy_policy_naming_other_registrations_leaves_this_one_strict(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE k;
+
+	REQUIRE(ch_t_setup_with(&e, "[policy]\nlegacy_key_roles = tt legacy\n"));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	CHECK_RV(make_key(h, k256, 32, true, true, true, true, true, &k),
+	         CKR_TEMPLATE_INCONSISTENT);
+out:
+	ch_t_env_free(&e);
+}
+
+static void test_an_admin_marks_a_wrapping_key_trusted(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE kek, key;
+	CK_BYTE blob[128];
+	CK_ULONG len = sizeof(blob);
+	CK_ATTRIBUTE kt[] = {
+		CH_T_ULONG(CKA_CLASS, &cls_secret),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt_aes),
+		CH_T_BOOL(CKA_WRAP, true),
+		CH_T_BOOL(CKA_TRUSTED, true),
+		CH_T_ATTR(CKA_VALUE, k256, sizeof(k256)),
+	};
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls_secret),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt_aes),
+		CH_T_BOOL(CKA_EXTRACTABLE, true),
+		CH_T_BOOL(CKA_WRAP_WITH_TRUSTED, true),
+		CH_T_ATTR(CKA_VALUE, secret, sizeof(secret)),
+	};
+
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_open(e.slot, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
+	REQUIRE(ch_t_vendor() != NULL);
+	REQUIRE_RV(ch_t_participant_add(h, "sec", CH_ROLE_ADMIN | CH_ROLE_OPERATOR | CH_ROLE_USER,
+	                                "sec-pin-4711"),
+	           CKR_OK);
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	/* The default participant is no admin: it cannot make a key trusted. */
+	REQUIRE_RV(ch_t_login_user(h), CKR_OK);
+	CHECK_RV(P11->C_CreateObject(h, kt, CH_T_ARRAY_LEN(kt), &kek), CKR_ATTRIBUTE_READ_ONLY);
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	REQUIRE_RV(ch_t_login_as(h, CKU_USER, "sec", "sec-pin-4711"), CKR_OK);
+	REQUIRE_RV(P11->C_CreateObject(h, kt, CH_T_ARRAY_LEN(kt), &kek), CKR_OK);
+	REQUIRE_RV(P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), &key), CKR_OK);
+	CHECK_RV(wrap(h, kek, key, blob, &len), CKR_OK);
+out:
+	ch_t_env_free(&e);
+}
+
 static const ch_t_case tests[] = {
+	CH_T_CASE(test_legacy_policy_relaxes_role_separation_for_its_registration),
+	CH_T_CASE(test_legacy_policy_naming_other_registrations_leaves_this_one_strict),
+	CH_T_CASE(test_an_admin_marks_a_wrapping_key_trusted),
 	CH_T_CASE(test_wrap_then_unwrap_gives_back_the_key),
 	CH_T_CASE(test_wrap_refuses_what_policy_forbids),
 	CH_T_CASE(test_wrap_with_trusted_needs_a_trusted_wrapping_key),
