@@ -171,6 +171,18 @@ struct ch_backend_ops {
 	                    const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h);
 	/* C_DigestKey: feeds secret key's value to the session's digest. */
 	CK_RV (*digest_key)(ch_session *s, CK_OBJECT_HANDLE key);
+
+	/* Message-based encryption (enc) and decryption (5.9, 5.11): see
+	 * ch_msg_* in token/mech.h; msg_final ends the operation. */
+	CK_RV (*msg_init)(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
+	CK_RV (*msg_one)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+	                 CK_ULONG aad_len, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+	                 CK_ULONG *out_len);
+	CK_RV (*msg_begin)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+	                   CK_ULONG aad_len);
+	CK_RV (*msg_next)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *in,
+	                  CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len, CK_FLAGS flags);
+	CK_RV (*msg_final)(ch_session *s, bool enc);
 };
 /* clang-format on */
 

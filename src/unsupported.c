@@ -15,12 +15,6 @@
  *     5.5  Slot and token       C_WaitForSlotEvent
  *     5.6  Sessions             C_GetOperationState, C_SetOperationState,
  *                               C_SessionCancel
- *     5.9  Message encryption   C_MessageEncryptInit, C_EncryptMessage,
- *                               C_EncryptMessageBegin, C_EncryptMessageNext,
- *                               C_MessageEncryptFinal
- *     5.11 Message decryption   C_MessageDecryptInit, C_DecryptMessage,
- *                               C_DecryptMessageBegin, C_DecryptMessageNext,
- *                               C_MessageDecryptFinal
  *     5.13 Signing              C_SignRecoverInit, C_SignRecover
  *     5.14 Message signing      C_MessageSignInit, C_SignMessage,
  *                               C_SignMessageBegin, C_SignMessageNext,
@@ -72,88 +66,6 @@ CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationStat
 
 /* PKCS#11 3.0, 5.6 C_SessionCancel. */
 CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* ---- 5.9 Message-based encryption ---- */
-
-/* PKCS#11 3.0, 5.9 C_MessageEncryptInit. */
-CK_RV C_MessageEncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                           CK_OBJECT_HANDLE hKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.9 C_EncryptMessage. */
-CK_RV C_EncryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                       CK_BYTE_PTR pAssociatedData, CK_ULONG ulAssociatedDataLen,
-                       CK_BYTE_PTR pPlaintext, CK_ULONG ulPlaintextLen, CK_BYTE_PTR pCiphertext,
-                       CK_ULONG_PTR pulCiphertextLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.9 C_EncryptMessageBegin. */
-CK_RV C_EncryptMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                            CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
-                            CK_ULONG ulAssociatedDataLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.9 C_EncryptMessageNext. */
-CK_RV C_EncryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                           CK_ULONG ulParameterLen, CK_BYTE_PTR pPlaintextPart,
-                           CK_ULONG ulPlaintextPartLen, CK_BYTE_PTR pCiphertextPart,
-                           CK_ULONG_PTR pulCiphertextPartLen, CK_FLAGS flags)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.9 C_MessageEncryptFinal. */
-CK_RV C_MessageEncryptFinal(CK_SESSION_HANDLE hSession)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* ---- 5.11 Message-based decryption ---- */
-
-/* PKCS#11 3.0, 5.11 C_MessageDecryptInit. */
-CK_RV C_MessageDecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                           CK_OBJECT_HANDLE hKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.11 C_DecryptMessage. */
-CK_RV C_DecryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                       CK_BYTE_PTR pAssociatedData, CK_ULONG ulAssociatedDataLen,
-                       CK_BYTE_PTR pCiphertext, CK_ULONG ulCiphertextLen, CK_BYTE_PTR pPlaintext,
-                       CK_ULONG_PTR pulPlaintextLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.11 C_DecryptMessageBegin. */
-CK_RV C_DecryptMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                            CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
-                            CK_ULONG ulAssociatedDataLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.11 C_DecryptMessageNext. */
-CK_RV C_DecryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                           CK_ULONG ulParameterLen, CK_BYTE_PTR pCiphertextPart,
-                           CK_ULONG ulCiphertextPartLen, CK_BYTE_PTR pPlaintextPart,
-                           CK_ULONG_PTR pulPlaintextPartLen, CK_FLAGS flags)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.11 C_MessageDecryptFinal. */
-CK_RV C_MessageDecryptFinal(CK_SESSION_HANDLE hSession)
 {
 	return CKR_FUNCTION_NOT_SUPPORTED;
 }

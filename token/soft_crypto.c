@@ -221,3 +221,90 @@ CK_RV soft_random(ch_session *s, CK_BYTE *out, CK_ULONG len)
 {
 	return ch_random(out, len);
 }
+
+/* ---- Message-based encryption and decryption (5.9, 5.11) ---- */
+
+/* Counts one message as a use of the operation's key (token keys only). */
+static void msg_count(ch_session *s, const ch_msg *msg, bool enc)
+{
+	soft_slot *sl = s->slot->be;
+	const ch_attrs *key = ch_msg_key(msg);
+	CK_BBOOL token = ch_attrs_bool(key, CKA_TOKEN, false);
+
+	if (!token)
+		return;
+	pthread_mutex_lock(&sl->lock);
+	soft_audit_use(sl, key, enc ? "key.encrypt" : "key.decrypt");
+	pthread_mutex_unlock(&sl->lock);
+}
+
+CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
+{
+	soft_session *ss = s->be;
+	char owner[CH_NAME_MAX + 1];
+	ch_attrs *a = NULL;
+	CK_RV rv;
+
+	if (ss->msg[enc] != NULL)
+		return CKR_OPERATION_ACTIVE;
+	if ((rv = soft_may_use_keys(s)) != CKR_OK)
+		return rv;
+	rv = soft_object_read_owned(s, key, &a, owner);
+	if (rv == CKR_OBJECT_HANDLE_INVALID)
+		rv = CKR_KEY_HANDLE_INVALID;
+	if (rv == CKR_OK)
+		rv = soft_check_grant(s, key, owner, enc ? CH_GRANT_ENCRYPT : CH_GRANT_DECRYPT);
+	if (rv == CKR_OK)
+		rv = ch_msg_init(enc, m, a, &ss->msg[enc]);
+	ch_attrs_free(a);
+	return rv;
+}
+
+CK_RV soft_msg_one(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+                   CK_ULONG aad_len, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+                   CK_ULONG *out_len)
+{
+	soft_session *ss = s->be;
+	CK_RV rv;
+
+	if (ss->msg[enc] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = ch_msg_one(ss->msg[enc], param, plen, aad, aad_len, in, in_len, out, out_len);
+	if (out != NULL && rv != CKR_BUFFER_TOO_SMALL)
+		msg_count(s, ss->msg[enc], enc);
+	return rv;
+}
+
+CK_RV soft_msg_begin(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+                     CK_ULONG aad_len)
+{
+	soft_session *ss = s->be;
+	CK_RV rv;
+
+	if (ss->msg[enc] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = ch_msg_begin(ss->msg[enc], param, plen, aad, aad_len)) == CKR_OK)
+		msg_count(s, ss->msg[enc], enc);
+	return rv;
+}
+
+CK_RV soft_msg_next(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *in,
+                    CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len, CK_FLAGS flags)
+{
+	soft_session *ss = s->be;
+
+	if (ss->msg[enc] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	return ch_msg_next(ss->msg[enc], param, plen, in, in_len, out, out_len, flags);
+}
+
+CK_RV soft_msg_final(ch_session *s, bool enc)
+{
+	soft_session *ss = s->be;
+
+	if (ss->msg[enc] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	ch_msg_free(ss->msg[enc]);
+	ss->msg[enc] = NULL;
+	return CKR_OK;
+}

@@ -74,6 +74,7 @@ typedef struct soft_actor {
 
 typedef struct soft_session {
 	ch_op *op[CH_OP_KINDS];
+	ch_msg *msg[2]; /* message-based decryption [0] and encryption [1] */
 	CK_OBJECT_HANDLE *found;
 	CK_ULONG nfound, pos;
 	bool finding;
@@ -243,5 +244,16 @@ CK_RV soft_unwrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unw
 CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
                       const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h);
 CK_RV soft_digest_key(ch_session *s, CK_OBJECT_HANDLE key);
+
+/* ---- soft_crypto.c: message-based encryption and decryption ---- */
+CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
+CK_RV soft_msg_one(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+                   CK_ULONG aad_len, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+                   CK_ULONG *out_len);
+CK_RV soft_msg_begin(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+                     CK_ULONG aad_len);
+CK_RV soft_msg_next(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *in,
+                    CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len, CK_FLAGS flags);
+CK_RV soft_msg_final(ch_session *s, bool enc);
 
 #endif

@@ -434,6 +434,8 @@ static void soft_session_close(ch_session *s)
 	if (ss != NULL) {
 		for (int k = 0; k < CH_OP_KINDS; k++)
 			ch_op_free(ss->op[k]);
+		ch_msg_free(ss->msg[0]);
+		ch_msg_free(ss->msg[1]);
 		soft_find_clear(ss);
 		free(ss);
 		s->be = NULL;
@@ -487,4 +489,9 @@ const ch_backend_ops ch_soft_ops = {
 	.unwrap_key = soft_unwrap_key,
 	.derive_key = soft_derive_key,
 	.digest_key = soft_digest_key,
+	.msg_init = soft_msg_init,
+	.msg_one = soft_msg_one,
+	.msg_begin = soft_msg_begin,
+	.msg_next = soft_msg_next,
+	.msg_final = soft_msg_final,
 };
