@@ -453,7 +453,37 @@ out:
 	ch_t_env_free(&e);
 }
 
+static void test_derivations_that_reveal_key_bits_are_not_offered(void)
+{
+	static const CK_MECHANISM_TYPE leaky[] = {
+		CKM_XOR_BASE_AND_DATA,         CKM_EXTRACT_KEY_FROM_KEY,
+		CKM_CONCATENATE_BASE_AND_KEY,  CKM_CONCATENATE_BASE_AND_DATA,
+		CKM_CONCATENATE_DATA_AND_BASE,
+	};
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE base, out;
+	CK_MECHANISM_INFO info;
+	CK_ATTRIBUTE t[] = { CH_T_ULONG(CKA_CLASS, &cls_secret) };
+
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(make_key(h, k256, 32, false, false, true, true, true, &base), CKR_OK);
+	for (size_t i = 0; i < CH_T_ARRAY_LEN(leaky); i++) {
+		CK_BYTE data[16] = { 0 };
+		CK_KEY_DERIVATION_STRING_DATA p = { data, sizeof(data) };
+		CK_MECHANISM m = { leaky[i], &p, sizeof(p) };
+
+		CHECK_RV(P11->C_GetMechanismInfo(e.slot, leaky[i], &info), CKR_MECHANISM_INVALID);
+		CHECK_RV(P11->C_DeriveKey(h, &m, base, t, CH_T_ARRAY_LEN(t), &out),
+		         CKR_MECHANISM_INVALID);
+	}
+out:
+	ch_t_env_free(&e);
+}
+
 static const ch_t_case tests[] = {
+	CH_T_CASE(test_derivations_that_reveal_key_bits_are_not_offered),
 	CH_T_CASE(test_legacy_policy_relaxes_role_separation_for_its_registration),
 	CH_T_CASE(test_legacy_policy_naming_other_registrations_leaves_this_one_strict),
 	CH_T_CASE(test_an_admin_marks_a_wrapping_key_trusted),
