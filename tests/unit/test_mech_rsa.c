@@ -3,9 +3,10 @@
  * module's PKCS#11 interface: C_GetMechanismInfo, key pair generation,
  * import with and without CRT components, round trips of every signature
  * and encryption mechanism, the length, parameter and key checks, the
- * buffer convention, and the PKCS#8 codec and wrap/unwrap hooks (through
- * token/mech.h: ch_key_export, ch_key_import, ch_mech_wrap,
- * ch_mech_unwrap).
+ * buffer convention, C_WrapKey / C_UnwrapKey of secret keys under RSA and
+ * of RSA private keys under AES-GCM, and the PKCS#8 codec and wrap/unwrap
+ * hooks directly (token/mech.h: ch_key_export, ch_key_import,
+ * ch_mech_wrap, ch_mech_unwrap).
  *
  * Imported keys come from Wycheproof's files (2048 bits from
  * rsa_pkcs1_2048_test.json, a 1024-bit one from rsa_oaep_misc_test.json);
@@ -973,6 +974,161 @@ out:
 	rt_key_free(&k);
 }
 
+/* ---------------------------------------------------------------------- */
+/* C_WrapKey and C_UnwrapKey through the module.                          */
+
+/* Creates an extractable secret key of that type and value. */
+static CK_RV make_secret(CK_SESSION_HANDLE h, CK_KEY_TYPE kt, const CK_BYTE *v, CK_ULONG len,
+                         bool wrap, bool unwrap, CK_OBJECT_HANDLE *o)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),      CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_WRAP, wrap),        CH_T_BOOL(CKA_UNWRAP, unwrap),
+		CH_T_BOOL(CKA_EXTRACTABLE, true), CH_T_ATTR(CKA_VALUE, v, len),
+	};
+
+	return P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), o);
+}
+
+/* An AES-128 key leaves under a 3072-bit RSA key (128 bits of strength
+ * each) with every RSA wrapping mechanism and comes back the same; an
+ * AES-256 key is stronger than the wrapping key and stays. */
+static void test_rsa_wraps_and_unwraps_secret_keys(void)
+{
+	static const CK_BYTE k128[16] = "sixteen byte key";
+	static const CK_BYTE k256[32] = "thirty-two bytes of an AES key!";
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE gen = CKK_GENERIC_SECRET;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &gen),
+		CH_T_BOOL(CKA_EXTRACTABLE, true),
+	};
+	CK_OBJECT_HANDLE wk, uk, aes, big, back;
+	CK_RSA_PKCS_OAEP_PARAMS op;
+	CK_MECHANISM mechs[3];
+	CK_BYTE blob[BUF_MAX], v[BUF_MAX];
+	CK_ULONG bl, vl;
+	rt_key k;
+	fx f;
+
+	memset(&k, 0, sizeof(k));
+	if (!fx_open(&f))
+		goto out;
+	REQUIRE(load_key("rsa_pkcs1_3072_test.json", &k));
+	REQUIRE_RV(rt_create_public(f.h, &k, RT_WRAP, &wk), CKR_OK);
+	REQUIRE_RV(rt_create_private(f.h, &k, RT_PARTS, RT_WRAP, &uk), CKR_OK);
+	REQUIRE_RV(make_secret(f.h, CKK_AES, k128, sizeof(k128), false, false, &aes), CKR_OK);
+	REQUIRE_RV(make_secret(f.h, CKK_AES, k256, sizeof(k256), false, false, &big), CKR_OK);
+	mechs[0] = (CK_MECHANISM){ CKM_RSA_PKCS, NULL, 0 };
+	oaep_mech(&mechs[1], &op, rt_hash_by_name("SHA-384"), rt_hash_by_name("SHA-1"), "lbl", 3);
+	mechs[2] = (CK_MECHANISM){ CKM_RSA_X_509, NULL, 0 };
+	for (size_t i = 0; i < 3; i++) {
+		bl = 0;
+		CHECK_RV(P11->C_WrapKey(f.h, &mechs[i], wk, aes, NULL, &bl), CKR_OK);
+		CHECK_UL(bl, 384);
+		bl = sizeof(blob);
+		REQUIRE_RV(P11->C_WrapKey(f.h, &mechs[i], wk, aes, blob, &bl), CKR_OK);
+		REQUIRE_RV(
+		        P11->C_UnwrapKey(f.h, &mechs[i], uk, blob, bl, t, CH_T_ARRAY_LEN(t), &back),
+		        CKR_OK);
+		vl = sizeof(v);
+		CHECK_RV(ch_t_get(f.h, back, CKA_VALUE, v, &vl), CKR_OK);
+		/* Raw RSA gives back k bytes, the key left-padded with zeros,
+		 * unless the unwrapping layer cuts them to a CKA_VALUE_LEN. */
+		if (i < 2)
+			CHECK_UL(vl, sizeof(k128));
+		else
+			CHECK(vl == sizeof(k128) || vl == 384);
+		CHECK(vl >= sizeof(k128) && memcmp(v + vl - sizeof(k128), k128, sizeof(k128)) == 0);
+		if (i < 2) {
+			blob[9] ^= 0x10;
+			CHECK_RV(P11->C_UnwrapKey(f.h, &mechs[i], uk, blob, bl, t,
+			                          CH_T_ARRAY_LEN(t), &back),
+			         CKR_WRAPPED_KEY_INVALID);
+		}
+		CHECK_RV(P11->C_UnwrapKey(f.h, &mechs[i], uk, blob, bl - 1, t, CH_T_ARRAY_LEN(t),
+		                          &back),
+		         CKR_WRAPPED_KEY_LEN_RANGE);
+		bl = sizeof(blob);
+		CHECK_RV(P11->C_WrapKey(f.h, &mechs[i], wk, big, blob, &bl), CKR_KEY_NOT_WRAPPABLE);
+		/* The other halves, and keys that may not wrap. */
+		CHECK_RV(P11->C_WrapKey(f.h, &mechs[i], uk, aes, blob, &bl),
+		         CKR_WRAPPING_KEY_TYPE_INCONSISTENT);
+		CHECK_RV(P11->C_WrapKey(f.h, &mechs[i], f.pub, aes, blob, &bl),
+		         CKR_KEY_FUNCTION_NOT_PERMITTED);
+	}
+	/* PSS does not wrap. */
+	{
+		CK_RSA_PKCS_PSS_PARAMS pp;
+		CK_MECHANISM m;
+
+		pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, rt_hash_by_name("SHA-256"), 32);
+		bl = sizeof(blob);
+		CHECK_RV(P11->C_WrapKey(f.h, &m, wk, aes, blob, &bl), CKR_MECHANISM_INVALID);
+	}
+out:
+	rt_key_free(&k);
+	fx_close(&f);
+}
+
+/* An RSA private key wrapped (PKCS#8 under AES-GCM) and unwrapped signs
+ * exactly as the original, CRT components and all. */
+static void test_rsa_private_key_survives_wrap_and_unwrap(void)
+{
+	static const CK_BYTE kek_v[32] = "an AES key wrapping an RSA key!";
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE kt = CKK_RSA;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_SIGN, true),
+	};
+	CK_MECHANISM s = { CKM_SHA256_RSA_PKCS, NULL, 0 }, m;
+	CK_GCM_PARAMS gp;
+	CK_BYTE iv[12] = { 9, 9, 9 }, blob[4096], s1[BUF_MAX], s2[BUF_MAX], v[BUF_MAX];
+	CK_ULONG bl = sizeof(blob), l1 = sizeof(s1), l2 = sizeof(s2), vl = sizeof(v);
+	CK_OBJECT_HANDLE kek, back;
+	fx f;
+
+	if (!fx_open(&f))
+		goto out;
+	REQUIRE_RV(make_secret(f.h, CKK_AES, kek_v, sizeof(kek_v), true, true, &kek), CKR_OK);
+	ch_t_gcm(&m, &gp, iv, NULL, 0);
+	REQUIRE_RV(P11->C_WrapKey(f.h, &m, kek, f.priv, blob, &bl), CKR_OK);
+	REQUIRE_RV(P11->C_UnwrapKey(f.h, &m, kek, blob, bl, t, CH_T_ARRAY_LEN(t), &back), CKR_OK);
+	CHECK_RV(ch_t_get(f.h, back, CKA_PRIME_2, v, &vl), CKR_OK);
+	CHECK(vl == f.k.v[RT_Q].len && memcmp(v, f.k.v[RT_Q].p, vl) == 0);
+	CHECK_RV(rt_sign(f.h, &s, f.priv, msg, MSG_LEN, s1, &l1), CKR_OK);
+	CHECK_RV(rt_sign(f.h, &s, back, msg, MSG_LEN, s2, &l2), CKR_OK);
+	CHECK(l1 == l2 && memcmp(s1, s2, l1) == 0);
+	/* A key without CRT components has no PKCS#8 to wrap. */
+	bl = sizeof(blob);
+	CHECK_RV2(P11->C_WrapKey(f.h, &m, kek, f.plain, blob, &bl), CKR_KEY_NOT_WRAPPABLE,
+	          CKR_FUNCTION_FAILED);
+	/* Unwrapped as an RSA key, the bytes must be an RSA PKCS#8. */
+	{
+		static const CK_BYTE junk[40] = "not a PrivateKeyInfo at all, just text";
+		CK_OBJECT_HANDLE enc;
+		CK_BYTE jb[128];
+		CK_ULONG jl = sizeof(jb);
+		CK_ATTRIBUTE et[] = {
+			CH_T_ULONG(CKA_CLASS, &(CK_OBJECT_CLASS){ CKO_SECRET_KEY }),
+			CH_T_ULONG(CKA_KEY_TYPE, &(CK_KEY_TYPE){ CKK_AES }),
+			CH_T_BOOL(CKA_ENCRYPT, true),
+			CH_T_ATTR(CKA_VALUE, kek_v, sizeof(kek_v)),
+		};
+
+		REQUIRE_RV(P11->C_CreateObject(f.h, et, CH_T_ARRAY_LEN(et), &enc), CKR_OK);
+		REQUIRE_RV(rt_encrypt(f.h, &m, enc, junk, sizeof(junk), jb, &jl), CKR_OK);
+		CHECK_RV(P11->C_UnwrapKey(f.h, &m, kek, jb, jl, t, CH_T_ARRAY_LEN(t), &back),
+		         CKR_WRAPPED_KEY_INVALID);
+	}
+out:
+	fx_close(&f);
+}
+
 int main(void)
 {
 	test_rsa_mechanism_list_and_info();
@@ -990,5 +1146,7 @@ int main(void)
 	test_rsa_pss_multipart();
 	test_rsa_pkcs8_export_import_round_trip();
 	test_rsa_wrap_and_unwrap_hooks();
+	test_rsa_wraps_and_unwraps_secret_keys();
+	test_rsa_private_key_survives_wrap_and_unwrap();
 	return ch_test_done();
 }

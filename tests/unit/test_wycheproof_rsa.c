@@ -3,14 +3,15 @@
  * testvectors_v1/rsa_*.json), run through the module the way an
  * application would: keys imported with C_CreateObject, operations through
  * C_VerifyInit / C_Verify, C_SignInit / C_Sign and C_DecryptInit /
- * C_Decrypt.  Unwrapping (the same decryption behind C_UnwrapKey) runs
- * through ch_mech_unwrap directly.
+ * C_Decrypt, and C_UnwrapKey into a generic secret whose CKA_VALUE is
+ * compared with the plaintext.
  *
  *   rsa_signature_*         PKCS#1 v1.5 verify: CKM_SHA*_RSA_PKCS over msg,
  *                           and CKM_RSA_PKCS over the DER DigestInfo;
  *   rsa_pkcs1_*_sig_gen     PKCS#1 v1.5 sign, byte-exact: with the key
  *                           without CRT from the JSON, and with the CRT key
- *                           ch_key_import reads from privateKeyPkcs8;
+ *                           C_UnwrapKey makes of privateKeyPkcs8 (AES-GCM
+ *                           encrypted with C_Encrypt first);
  *   rsa_pss_*               PSS verify: CKM_SHA*_RSA_PKCS_PSS over msg and
  *                           CKM_RSA_PKCS_PSS over its digest;
  *   rsa_oaep_*              OAEP decrypt and unwrap (keys below 2048 bits
@@ -29,10 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
-#include "attrs.h"
-#include "mech.h"
 #include "module.h"
 #include "vectors.h"
 #include "rsa_util.h"
@@ -90,7 +87,7 @@ static const struct vec_file {
 /* What one file (one way of driving it) gave. */
 typedef struct counts {
 	const char *file, *how;
-	unsigned total, valid_ok, invalid_rejected, acc_yes, acc_no, small_key, bad;
+	unsigned total, valid_ok, invalid_rejected, acc_yes, acc_no, small_key, empty, bad;
 } counts;
 
 static void counts_init(counts *c, const char *file, const char *how)
@@ -110,6 +107,10 @@ static void counts_report(const counts *c, long long expected)
 	       c->acc_yes, c->acc_no);
 	if (c->small_key > 0)
 		printf(", %u refused small key", c->small_key);
+	if (c->empty > 0)
+		printf(", %u valid with an empty plaintext (no key to unwrap: "
+		       "CKR_WRAPPED_KEY_INVALID)",
+		       c->empty);
 	printf("\n");
 	CHECK_UL(c->bad, 0);
 	CHECK_UL(c->total, (CK_ULONG)expected);
@@ -216,42 +217,62 @@ static void run_pkcs1_verify(CK_SESSION_HANDLE h, const char *file, const json_t
 	counts_report(&cr, vec_int(root, "numberOfTests"));
 }
 
-/* Reads privateKeyPkcs8 with the token's own codec (ch_key_import), checks
- * that it holds the JSON's n, e and d, and returns all eight components in
- * crt.  False (after failed checks) otherwise. */
-static bool crt_from_pkcs8(const json_t *g, const rt_key *json_key, rt_key *crt)
+/* An AES-256 key encrypts privateKeyPkcs8 with AES-GCM (enc) and a second
+ * object with the same value (unw: key roles are kept apart) unwraps it
+ * with C_UnwrapKey into an RSA private key, which must hold the JSON's n,
+ * e and d and all five CRT components. */
+static const CK_BYTE kek_value[32] = "wycheproof rsa pkcs8 unwrap key";
+
+static CK_RV make_kek(CK_SESSION_HANDLE h, bool unwrap, CK_OBJECT_HANDLE *o)
 {
-	ch_attrs *a = ch_attrs_new();
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_ENCRYPT, !unwrap),
+		CH_T_BOOL(CKA_UNWRAP, unwrap),
+		CH_T_ATTR(CKA_VALUE, kek_value, sizeof(kek_value)),
+	};
+
+	return P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), o);
+}
+
+static bool crt_key_by_unwrap(CK_SESSION_HANDLE h, const json_t *g, const rt_key *json_key,
+                              CK_OBJECT_HANDLE enc, CK_OBJECT_HANDLE unw, CK_OBJECT_HANDLE *o)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE kt = CKK_RSA;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_SIGN, true),
+		CH_T_BOOL(CKA_SENSITIVE, false),
+	};
+	CK_BYTE iv[12] = { 7 }, blob[4096], v[BUF_MAX];
+	CK_ULONG blen = sizeof(blob), vl;
+	CK_GCM_PARAMS p;
+	CK_MECHANISM m;
 	vec_bytes der = { NULL, 0 };
 	bool ok = false;
 
-	memset(crt, 0, sizeof(*crt));
-	if (!CHECK(a != NULL) || !CHECK(vec_hex(g, "privateKeyPkcs8", &der)))
-		goto out;
-	if (!CHECK_RV(ch_attrs_set_ulong(a, CKA_CLASS, CKO_PRIVATE_KEY), CKR_OK) ||
-	    !CHECK_RV(ch_attrs_set_ulong(a, CKA_KEY_TYPE, CKK_RSA), CKR_OK))
-		goto out;
-	if (!CHECK_RV(ch_key_import(a, der.p, der.len), CKR_OK))
+	*o = CK_INVALID_HANDLE;
+	ch_t_gcm(&m, &p, iv, NULL, 0);
+	if (!CHECK(vec_hex(g, "privateKeyPkcs8", &der)) ||
+	    !CHECK_RV(rt_encrypt(h, &m, enc, der.p, der.len, blob, &blen), CKR_OK) ||
+	    !CHECK_RV(P11->C_UnwrapKey(h, &m, unw, blob, blen, t, CH_T_ARRAY_LEN(t), o), CKR_OK))
 		goto out;
 	for (size_t i = 0; i < RT_PARTS; i++) {
-		const ch_attr *v = ch_attrs_get(a, rt_attr_types[i]);
-
-		if (!CHECK(v != NULL && v->len > 0) ||
-		    !CHECK((crt->v[i].p = malloc(v->len)) != NULL))
+		vl = sizeof(v);
+		if (!CHECK_RV(ch_t_get(h, *o, rt_attr_types[i], v, &vl), CKR_OK) || !CHECK(vl > 0))
 			goto out;
-		memcpy(crt->v[i].p, v->value, v->len);
-		crt->v[i].len = v->len;
-		crt->count = i + 1;
-		if (i < json_key->count && !CHECK(v->len == json_key->v[i].len &&
-		                                  memcmp(v->value, json_key->v[i].p, v->len) == 0))
+		if (i < json_key->count &&
+		    !CHECK(vl == json_key->v[i].len && memcmp(v, json_key->v[i].p, vl) == 0))
 			goto out;
 	}
 	ok = true;
 out:
-	if (!ok)
-		rt_key_free(crt);
 	vec_bytes_free(&der);
-	ch_attrs_free(a);
 	return ok;
 }
 
@@ -289,26 +310,26 @@ static void run_pkcs1_sign(CK_SESSION_HANDLE h, const char *file, const json_t *
 	counts cn, cc;
 	const json_t *g, *t;
 	size_t gi, ti;
+	CK_OBJECT_HANDLE enc = CK_INVALID_HANDLE, unw = CK_INVALID_HANDLE;
 
 	counts_init(&cn, file, "CKM_SHA*_RSA_PKCS, key without CRT");
-	counts_init(&cc, file, "CKM_SHA*_RSA_PKCS, CRT key from PKCS#8");
+	counts_init(&cc, file, "CKM_SHA*_RSA_PKCS, CRT key unwrapped from PKCS#8");
+	if (!CHECK_RV(make_kek(h, false, &enc), CKR_OK) ||
+	    !CHECK_RV(make_kek(h, true, &unw), CKR_OK))
+		return;
 	json_array_foreach(json_object_get(root, "testGroups"), gi, g)
 	{
 		const rt_hash *hh = rt_hash_by_name(vec_str(g, "sha"));
 		CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, plain = CK_INVALID_HANDLE,
 		                 crt_key = CK_INVALID_HANDLE;
-		rt_key k, crt;
+		rt_key k;
 
 		if (!CHECK(hh != NULL) ||
 		    !CHECK(rt_key_from_json(json_object_get(g, "privateKey"), 3, &k)))
 			continue;
-		if (!crt_from_pkcs8(g, &k, &crt)) {
-			rt_key_free(&k);
-			continue;
-		}
 		if (CHECK_RV(rt_create_public(h, &k, RT_SIGN, &pub), CKR_OK) &&
 		    CHECK_RV(rt_create_private(h, &k, 3, RT_SIGN, &plain), CKR_OK) &&
-		    CHECK_RV(rt_create_private(h, &crt, RT_PARTS, RT_SIGN, &crt_key), CKR_OK)) {
+		    crt_key_by_unwrap(h, g, &k, enc, unw, &crt_key)) {
 			CK_MECHANISM m = { hh->pkcs1, NULL, 0 };
 
 			json_array_foreach(json_object_get(g, "tests"), ti, t)
@@ -321,8 +342,9 @@ static void run_pkcs1_sign(CK_SESSION_HANDLE h, const char *file, const json_t *
 		(void)P11->C_DestroyObject(h, plain);
 		(void)P11->C_DestroyObject(h, crt_key);
 		rt_key_free(&k);
-		rt_key_free(&crt);
 	}
+	(void)P11->C_DestroyObject(h, enc);
+	(void)P11->C_DestroyObject(h, unw);
 	counts_report(&cn, vec_int(root, "numberOfTests"));
 	counts_report(&cc, vec_int(root, "numberOfTests"));
 }
@@ -382,33 +404,41 @@ static void run_pss_verify(CK_SESSION_HANDLE h, const char *file, const json_t *
 	counts_report(&cd, vec_int(root, "numberOfTests"));
 }
 
-/* The private key k as an attribute set for ch_mech_unwrap, with its
- * first parts components. */
-static ch_attrs *unwrap_key(const rt_key *k, size_t parts)
+/* C_UnwrapKey of ct under uk into an extractable generic secret, whose
+ * CKA_VALUE comes back in val (BUF_MAX bytes of room). */
+static CK_RV unwrap_value(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE uk,
+                          const vec_bytes *ct, CK_BYTE *val, CK_ULONG *val_len)
 {
-	ch_attrs *a = ch_attrs_new();
-	bool ok = a != NULL && ch_attrs_set_ulong(a, CKA_CLASS, CKO_PRIVATE_KEY) == CKR_OK &&
-	          ch_attrs_set_ulong(a, CKA_KEY_TYPE, CKK_RSA) == CKR_OK &&
-	          ch_attrs_set_bool(a, CKA_UNWRAP, true) == CKR_OK;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_EXTRACTABLE, true),
+		CH_T_BOOL(CKA_SENSITIVE, false),
+	};
+	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
+	CK_RV rv;
 
-	for (size_t i = 0; ok && i < parts; i++)
-		ok = ch_attrs_set(a, rt_attr_types[i], k->v[i].p, k->v[i].len) == CKR_OK;
-	if (!ok) {
-		ch_attrs_free(a);
-		return NULL;
-	}
-	return a;
+	rv = P11->C_UnwrapKey(h, (CK_MECHANISM_PTR)m, uk, ct->p, ct->len, t, CH_T_ARRAY_LEN(t), &o);
+	if (rv != CKR_OK)
+		return rv;
+	*val_len = BUF_MAX;
+	rv = ch_t_get(h, o, CKA_VALUE, val, val_len);
+	(void)P11->C_DestroyObject(h, o);
+	return rv == CKR_OK ? CKR_OK : CKR_GENERAL_ERROR;
 }
 
 /* One decryption vector, through C_Decrypt with the CRT key and through
- * ch_mech_unwrap with the key without CRT. */
+ * C_UnwrapKey with the key without CRT.  A valid vector whose plaintext is
+ * empty makes no key: unwrapping it is CKR_WRAPPED_KEY_INVALID (counted). */
 static void decrypt_one(CK_SESSION_HANDLE h, counts *cd, counts *cu, const json_t *t,
-                        const CK_MECHANISM *m, CK_OBJECT_HANDLE priv, const ch_attrs *uk,
+                        const CK_MECHANISM *m, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE uk,
                         size_t k_bytes)
 {
 	vec_bytes msg = { NULL, 0 }, ct = { NULL, 0 };
-	CK_BYTE pt[BUF_MAX], *up = NULL;
-	CK_ULONG pt_len = sizeof(pt), up_len = 0;
+	CK_BYTE pt[BUF_MAX];
+	CK_ULONG pt_len = sizeof(pt);
 	bool ok, len_ok;
 	CK_RV rv;
 
@@ -420,11 +450,19 @@ static void decrypt_one(CK_SESSION_HANDLE h, counts *cd, counts *cu, const json_
 	record(cd, t, ok, rv,
 	       len_ok ? rv == CKR_ENCRYPTED_DATA_INVALID : rv == CKR_ENCRYPTED_DATA_LEN_RANGE);
 
-	rv = ch_mech_unwrap(m, uk, ct.p, ct.len, &up, &up_len);
-	ok = rv == CKR_OK && up_len == msg.len && (msg.len == 0 || memcmp(up, msg.p, msg.len) == 0);
+	pt_len = sizeof(pt);
+	rv = unwrap_value(h, m, uk, &ct, pt, &pt_len);
+	if (msg.len == 0 && strcmp(vec_str(t, "result"), "valid") == 0) {
+		cu->total++;
+		if (CHECK_RV(rv, CKR_WRAPPED_KEY_INVALID))
+			cu->empty++;
+		else
+			cu->bad++;
+		goto out;
+	}
+	ok = rv == CKR_OK && pt_len == msg.len && memcmp(pt, msg.p, msg.len) == 0;
 	record(cu, t, ok, rv,
 	       len_ok ? rv == CKR_WRAPPED_KEY_INVALID : rv == CKR_WRAPPED_KEY_LEN_RANGE);
-	OPENSSL_clear_free(up, up_len);
 out:
 	vec_bytes_free(&msg);
 	vec_bytes_free(&ct);
@@ -438,13 +476,13 @@ static void run_decrypt(CK_SESSION_HANDLE h, const char *file, const json_t *roo
 	size_t gi, ti;
 
 	counts_init(&cd, file, oaep ? "C_Decrypt CKM_RSA_PKCS_OAEP" : "C_Decrypt CKM_RSA_PKCS");
-	counts_init(&cu, file, "unwrap, key without CRT");
+	counts_init(&cu, file, "C_UnwrapKey, key without CRT");
 	json_array_foreach(json_object_get(root, "testGroups"), gi, g)
 	{
 		const rt_hash *hh = rt_hash_by_name(vec_str(g, "sha"));
 		const rt_hash *mh = rt_hash_by_name(vec_str(g, "mgfSha"));
 		CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
-		ch_attrs *uk = NULL;
+		CK_OBJECT_HANDLE uk = CK_INVALID_HANDLE;
 		size_t bits;
 		rt_key k;
 
@@ -453,7 +491,7 @@ static void run_decrypt(CK_SESSION_HANDLE h, const char *file, const json_t *roo
 			continue;
 		bits = bits_of(&k.v[RT_N]);
 		if (CHECK_RV(rt_create_private(h, &k, RT_PARTS, RT_CRYPT, &priv), CKR_OK) &&
-		    CHECK((uk = unwrap_key(&k, 3)) != NULL)) {
+		    CHECK_RV(rt_create_private(h, &k, 3, RT_WRAP, &uk), CKR_OK)) {
 			json_array_foreach(json_object_get(g, "tests"), ti, t)
 			{
 				vec_bytes label = { NULL, 0 };
@@ -489,7 +527,7 @@ static void run_decrypt(CK_SESSION_HANDLE h, const char *file, const json_t *roo
 			}
 		}
 		(void)P11->C_DestroyObject(h, priv);
-		ch_attrs_free(uk);
+		(void)P11->C_DestroyObject(h, uk);
 		rt_key_free(&k);
 	}
 	if (cd.small_key > 0)
