@@ -144,7 +144,9 @@ static void test_ec_mechanism_info(void)
 		CHECK_RV(ch_mech_info(types[i], &info), CKR_OK);
 		CHECK_UL(info.ulMinKeySize, 256);
 		CHECK_UL(info.ulMaxKeySize, 521);
-		CHECK_UL(info.flags, use[i] | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS);
+		/* Compressed points are taken wherever a point comes in. */
+		CHECK_UL(info.flags, use[i] | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS |
+		                             (i > 0 ? CKF_EC_COMPRESS : 0));
 	}
 	CHECK_RV(ch_mech_keygen_type(CKM_EC_KEY_PAIR_GEN, true, &kt), CKR_OK);
 	CHECK_UL(kt, CKK_EC);
@@ -218,7 +220,10 @@ static void test_ec_keygen_two_pairs_differ(void)
 
 static void test_ec_keygen_params_errors(void)
 {
-	static const CK_BYTE secp256k1[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a };
+	/* brainpoolP256r1, 1.3.36.3.3.2.8.1.1.7: a curve the token lacks. */
+	static const CK_BYTE brainpool[] = { 0x06, 0x09, 0x2b, 0x24, 0x03, 0x03,
+		                             0x02, 0x08, 0x01, 0x01, 0x07 };
+	static const CK_BYTE ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
 	static const CK_BYTE implicit_ca[] = { 0x05, 0x00 };
 	static const CK_BYTE explicit_seq[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
 	static const CK_BYTE curve_name[] = { 0x13, 0x05, 'P', '-', '2', '5', '6' };
@@ -235,7 +240,8 @@ static void test_ec_keygen_params_errors(void)
 		CK_ULONG len;
 		CK_RV rv;
 	} cases[] = {
-		{ secp256k1, sizeof(secp256k1), CKR_CURVE_NOT_SUPPORTED },
+		{ brainpool, sizeof(brainpool), CKR_CURVE_NOT_SUPPORTED },
+		{ ed25519, sizeof(ed25519), CKR_CURVE_NOT_SUPPORTED },
 		{ implicit_ca, sizeof(implicit_ca), CKR_CURVE_NOT_SUPPORTED },
 		{ explicit_seq, sizeof(explicit_seq), CKR_CURVE_NOT_SUPPORTED },
 		{ curve_name, sizeof(curve_name), CKR_CURVE_NOT_SUPPORTED },
@@ -557,7 +563,8 @@ static void test_ecdsa_key_class_type_and_usage(void)
 
 static void test_ecdsa_malformed_keys(void)
 {
-	static const CK_BYTE secp256k1[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a };
+	static const CK_BYTE brainpool[] = { 0x06, 0x09, 0x2b, 0x24, 0x03, 0x03,
+		                             0x02, 0x08, 0x01, 0x01, 0x07 };
 	ch_attrs *pub = NULL, *priv = NULL;
 	const ch_attr *pt, *d;
 	CK_BYTE point[67], scalar[33], sig[64];
@@ -578,13 +585,26 @@ static void test_ecdsa_malformed_keys(void)
 	CHECK_RV(sign_once(&mech_sha256, priv, abc, 3, sig, &n), CKR_OK);
 	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point + 2, 65), CKR_OK);
 	CHECK_RV(verify_once(&mech_sha256, pub, abc, 3, sig, n), CKR_OK);
-	/* A point off the curve, a compressed point, a truncated one. */
+	/* A point off the curve, a truncated one. */
 	point[66] ^= 0x01;
 	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point, 67), CKR_OK);
 	CHECK_RV(ch_op_init(CH_OP_VERIFY, &mech_sha256, pub, &op), CKR_KEY_TYPE_INCONSISTENT);
 	point[66] ^= 0x01;
-	point[2] = 0x02;
+	/* The compressed point, bare and wrapped, verifies; the other parity
+	 * is another point, and a hybrid (06/07) prefix is refused. */
+	point[2] = (CK_BYTE)(0x02 | (point[66] & 1));
 	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point + 2, 33), CKR_OK);
+	CHECK_RV(verify_once(&mech_sha256, pub, abc, 3, sig, n), CKR_OK);
+	point[0] = 0x04;
+	point[1] = 33;
+	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point, 35), CKR_OK);
+	CHECK_RV(verify_once(&mech_sha256, pub, abc, 3, sig, n), CKR_OK);
+	point[1] = 65;
+	point[2] ^= 0x01;
+	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point + 2, 33), CKR_OK);
+	CHECK_RV(verify_once(&mech_sha256, pub, abc, 3, sig, n), CKR_SIGNATURE_INVALID);
+	point[2] = 0x06 | (point[66] & 1);
+	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point + 2, 65), CKR_OK);
 	CHECK_RV(ch_op_init(CH_OP_VERIFY, &mech_sha256, pub, &op), CKR_KEY_TYPE_INCONSISTENT);
 	point[2] = 0x04;
 	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point, 66), CKR_OK);
@@ -592,7 +612,7 @@ static void test_ecdsa_malformed_keys(void)
 	ch_attrs_remove(pub, CKA_EC_POINT);
 	CHECK_RV(ch_op_init(CH_OP_VERIFY, &mech_sha256, pub, &op), CKR_KEY_TYPE_INCONSISTENT);
 	/* Unknown and missing curves. */
-	CHECK_RV(ch_attrs_set(pub, CKA_EC_PARAMS, secp256k1, sizeof(secp256k1)), CKR_OK);
+	CHECK_RV(ch_attrs_set(pub, CKA_EC_PARAMS, brainpool, sizeof(brainpool)), CKR_OK);
 	CHECK_RV(ch_op_init(CH_OP_VERIFY, &mech_sha256, pub, &op), CKR_CURVE_NOT_SUPPORTED);
 	ch_attrs_remove(pub, CKA_EC_PARAMS);
 	CHECK_RV(ch_op_init(CH_OP_VERIFY, &mech_sha256, pub, &op), CKR_KEY_TYPE_INCONSISTENT);
