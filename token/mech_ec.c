@@ -1,10 +1,11 @@
 /*
  * The elliptic-curve family: CKM_EC_KEY_PAIR_GEN and ECDSA (CKM_ECDSA and
  * the hash-then-sign rows CKM_ECDSA_SHA1 ... CKM_ECDSA_SHA3_512, PKCS#11
- * 3.0 section 2.3) over OpenSSL's EVP_PKEY API, on the prime curves P-256,
- * P-384, P-521 and secp256k1; and, for the whole elliptic-curve group of
- * files (mech_ecdh.c, mech_edwards.c, see mech_ec.h), the curve table and
- * the PKCS#11 encodings of parameters and points.
+ * 3.0 section 2.3) over OpenSSL's EVP_PKEY API, and the rows of ECDH
+ * (CKM_ECDH1_DERIVE, CKM_ECDH1_COFACTOR_DERIVE, whose code is mech_ecdh.c), on the prime curves
+ * P-256, P-384, P-521 and secp256k1; and, for the whole elliptic-curve group of files (mech_ecdh.c,
+ * mech_edwards.c, see mech_ec.h), the curve table and the PKCS#11 encodings of parameters and
+ * points.
  *
  * The PKCS#11 encodings, which OpenSSL does not use, are translated here:
  *   CKA_EC_PARAMS  the DER of the curve's OBJECT IDENTIFIER (the namedCurve
@@ -698,6 +699,22 @@ static const ch_mech ec_mechs[] = {
 	ECDSA_ROW(CKM_ECDSA_SHA3_256, CH_MD_SHA3_256, 0),
 	ECDSA_ROW(CKM_ECDSA_SHA3_384, CH_MD_SHA3_384, 0),
 	ECDSA_ROW(CKM_ECDSA_SHA3_512, CH_MD_SHA3_512, 0),
+	/* mech_ecdh.c; CKM_ECDH1_DERIVE also on X25519 and X448 (255 and 448
+	 * bits, named by OID or curveName). */
+	{
+	        .type = CKM_ECDH1_DERIVE,
+	        .info = { 255, 521, CKF_DERIVE | EC_FLAGS | CKF_EC_CURVENAME },
+	        .key_use = CH_KEY_PAIR,
+	        .key_type = CKK_EC,
+	        .ops = &ch_ecdh_ops,
+	},
+	{
+	        .type = CKM_ECDH1_COFACTOR_DERIVE,
+	        .info = { 256, 521, CKF_DERIVE | EC_FLAGS },
+	        .key_use = CH_KEY_PAIR,
+	        .key_type = CKK_EC,
+	        .ops = &ch_ecdh_ops,
+	},
 };
 
 const ch_mech_family ch_family_ec = CH_FAMILY(ec_mechs);

@@ -72,4 +72,8 @@ CK_RV ch_ec_public_from_point(const ch_ec_curve *c, const CK_BYTE *pt, size_t le
  * CKR_KEY_TYPE_INCONSISTENT, the code for unusable key material. */
 CK_RV ch_ec_key_curve(const ch_attrs *key, const ch_ec_curve **out);
 
+/* The hooks of CKM_ECDH1_DERIVE and CKM_ECDH1_COFACTOR_DERIVE
+ * (mech_ecdh.c), whose rows are in mech_ec.c's table. */
+extern const ch_mech_ops ch_ecdh_ops;
+
 #endif
