@@ -12,8 +12,8 @@
  *                             rejected;
  *   ed25519_test.json         CKM_EDDSA through the module;
  *   ecdh_*_ecpoint_test.json, ecdh_*_test.json, x25519_test.json
- *                             CKM_ECDH1_DERIVE through ch_mech_derive (the
- *                             module's C_DeriveKey is not wired yet); the
+ *                             CKM_ECDH1_DERIVE through C_DeriveKey, private
+ *                             keys made with C_CreateObject; the
  *                             SPKI files' point is taken out of the SPKI
  *                             with OpenSSL, and an SPKI that does not decode
  *                             or names another curve counts as rejected.
@@ -28,8 +28,6 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "attrs.h"
-#include "mech.h"
 #include "module.h"
 #include "vectors.h"
 
@@ -427,56 +425,61 @@ static void test_wycheproof_ed25519(void)
 	json_decref(root);
 }
 
-/* A private key object for ECDH: value v, left-padded (or stripped of
- * leading zeros) to fb bytes.  NULL when it does not fit. */
-static ch_attrs *ecdh_base(CK_KEY_TYPE kt, const CK_BYTE *params, size_t plen, const vec_bytes *v,
-                           size_t fb)
+/* A session private key for ECDH: value v, left-padded (or stripped of
+ * leading zeros) to fb bytes.  CKR_ARGUMENTS_BAD when it does not fit. */
+static CK_RV ecdh_base(CK_KEY_TYPE kt, const CK_BYTE *params, size_t plen, const vec_bytes *v,
+                       size_t fb, CK_OBJECT_HANDLE *o)
 {
-	ch_attrs *a = ch_attrs_new();
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_BYTE d[66] = { 0 };
 	size_t off = 0;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_TOKEN, false),
+		CH_T_BOOL(CKA_DERIVE, true),
+		CH_T_ATTR(CKA_EC_PARAMS, params, plen),
+		CH_T_ATTR(CKA_VALUE, d, fb),
+	};
 
 	while (v->len - off > fb && v->p[off] == 0)
 		off++;
-	if (a == NULL || v->len - off > fb || fb > sizeof(d))
-		goto fail;
+	if (v->len - off > fb || fb > sizeof(d))
+		return CKR_ARGUMENTS_BAD;
 	memcpy(d + fb - (v->len - off), v->p + off, v->len - off);
-	if (ch_attrs_set_ulong(a, CKA_CLASS, CKO_PRIVATE_KEY) != CKR_OK ||
-	    ch_attrs_set_ulong(a, CKA_KEY_TYPE, kt) != CKR_OK ||
-	    ch_attrs_set_bool(a, CKA_DERIVE, true) != CKR_OK ||
-	    ch_attrs_set(a, CKA_EC_PARAMS, params, plen) != CKR_OK ||
-	    ch_attrs_set(a, CKA_VALUE, d, fb) != CKR_OK)
-		goto fail;
-	return a;
-fail:
-	ch_attrs_free(a);
-	return NULL;
+	return P11->C_CreateObject(sess, t, CH_T_ARRAY_LEN(t), o);
 }
 
-/* CKM_ECDH1_DERIVE with CKD_NULL into a generic secret of len bytes;
- * *ok when it derived exactly want.  Returns the derive's code. */
-static CK_RV ecdh_run(const ch_attrs *base, const CK_BYTE *pub, size_t pub_len, size_t len,
+/* C_DeriveKey with CKM_ECDH1_DERIVE and CKD_NULL into an extractable
+ * generic secret of len bytes; *ok when its CKA_VALUE is exactly want.
+ * Returns C_DeriveKey's code. */
+static CK_RV ecdh_run(CK_OBJECT_HANDLE base, const CK_BYTE *pub, size_t pub_len, size_t len,
                       const vec_bytes *want, bool *ok)
 {
 	CK_ECDH1_DERIVE_PARAMS p = { CKD_NULL, 0, NULL, (CK_ULONG)pub_len, (CK_BYTE_PTR)pub };
 	CK_MECHANISM m = { CKM_ECDH1_DERIVE, &p, sizeof(p) };
-	ch_attrs *key = ch_attrs_new();
-	const ch_attr *v;
-	CK_RV rv = CKR_HOST_MEMORY;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+	CK_ULONG vlen = len, n;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),      CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_ULONG(CKA_VALUE_LEN, &vlen), CH_T_BOOL(CKA_TOKEN, false),
+		CH_T_BOOL(CKA_SENSITIVE, false),  CH_T_BOOL(CKA_EXTRACTABLE, true),
+	};
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+	CK_BYTE v[128];
+	CK_RV rv;
 
 	*ok = false;
-	if (key == NULL || ch_attrs_set_ulong(key, CKA_CLASS, CKO_SECRET_KEY) != CKR_OK ||
-	    ch_attrs_set_ulong(key, CKA_KEY_TYPE, CKK_GENERIC_SECRET) != CKR_OK ||
-	    ch_attrs_set_ulong(key, CKA_VALUE_LEN, len) != CKR_OK)
-		goto out;
-	if ((rv = ch_mech_derive(&m, base, key)) == CKR_OK) {
-		v = ch_attrs_get(key, CKA_VALUE);
-		*ok = v != NULL && v->len == want->len && memcmp(v->value, want->p, v->len) == 0;
+	if ((rv = P11->C_DeriveKey(sess, &m, base, t, CH_T_ARRAY_LEN(t), &key)) != CKR_OK)
+		return rv;
+	n = sizeof(v);
+	if (CHECK_RV(ch_t_get(sess, key, CKA_VALUE, v, &n), CKR_OK)) {
+		*ok = n == want->len && memcmp(v, want->p, n) == 0;
 		if (!*ok)
 			fprintf(stderr, "\tderived a different secret\n");
 	}
-out:
-	ch_attrs_free(key);
+	CHECK_RV(P11->C_DestroyObject(sess, key), CKR_OK);
 	return rv;
 }
 
@@ -519,7 +522,7 @@ static void ecdh_file(const char *file)
 	vec_bytes pub = { 0 }, priv = { 0 }, shared = { 0 };
 	CK_BYTE pt[300];
 	size_t pt_len, i, j;
-	ch_attrs *base;
+	CK_OBJECT_HANDLE base;
 	bool asn, ok;
 	CK_RV rv;
 
@@ -538,12 +541,12 @@ static void ecdh_file(const char *file)
 		for (j = 0; j < json_array_size(tests); j++) {
 			t = json_array_get(tests, j);
 			ok = false;
-			base = NULL;
+			base = CK_INVALID_HANDLE;
 			if (!CHECK(vec_hex(t, "public", &pub) && vec_hex(t, "private", &priv) &&
 			           vec_hex(t, "shared", &shared)))
 				goto next;
-			if (!CHECK((base = ecdh_base(CKK_EC, c->oid, c->oid_len, &priv, c->fb)) !=
-			           NULL))
+			if (!CHECK_RV(ecdh_base(CKK_EC, c->oid, c->oid_len, &priv, c->fb, &base),
+			              CKR_OK))
 				goto next;
 			pt_len = sizeof(pt);
 			if (asn) {
@@ -564,7 +567,8 @@ static void ecdh_file(const char *file)
 		count:
 			tally(&cnt, t, ok, "derive");
 		next:
-			ch_attrs_free(base);
+			if (base != CK_INVALID_HANDLE)
+				CHECK_RV(P11->C_DestroyObject(sess, base), CKR_OK);
 			vec_bytes_free(&pub);
 			vec_bytes_free(&priv);
 			vec_bytes_free(&shared);
@@ -595,7 +599,7 @@ static void test_wycheproof_x25519(void)
 	vec_bytes pub = { 0 }, priv = { 0 }, shared = { 0 };
 	CK_BYTE pt[40];
 	size_t pt_len, i, j;
-	ch_attrs *base;
+	CK_OBJECT_HANDLE base;
 	bool ok;
 	CK_RV rv;
 
@@ -610,17 +614,17 @@ static void test_wycheproof_x25519(void)
 		for (j = 0; j < json_array_size(tests); j++) {
 			t = json_array_get(tests, j);
 			ok = false;
-			base = NULL;
+			base = CK_INVALID_HANDLE;
 			if (!CHECK(vec_hex(t, "public", &pub) && vec_hex(t, "private", &priv) &&
 			           vec_hex(t, "shared", &shared)) ||
 			    !CHECK(pub.len == 32 && priv.len == 32))
 				goto next;
 			/* Alternate OID / curveName, bare / wrapped public data. */
-			base = j % 2 == 0 ? ecdh_base(CKK_EC_MONTGOMERY, oid_x25519,
-			                              sizeof(oid_x25519), &priv, 32)
-			                  : ecdh_base(CKK_EC_MONTGOMERY, name_x25519,
-			                              sizeof(name_x25519), &priv, 32);
-			if (!CHECK(base != NULL))
+			rv = j % 2 == 0 ? ecdh_base(CKK_EC_MONTGOMERY, oid_x25519,
+			                            sizeof(oid_x25519), &priv, 32, &base)
+			                : ecdh_base(CKK_EC_MONTGOMERY, name_x25519,
+			                            sizeof(name_x25519), &priv, 32, &base);
+			if (!CHECK_RV(rv, CKR_OK))
 				goto next;
 			if (j % 4 < 2) {
 				memcpy(pt, pub.p, 32);
@@ -636,7 +640,8 @@ static void test_wycheproof_x25519(void)
 			}
 			tally(&cnt, t, ok, "derive");
 		next:
-			ch_attrs_free(base);
+			if (base != CK_INVALID_HANDLE)
+				CHECK_RV(P11->C_DestroyObject(sess, base), CKR_OK);
 			vec_bytes_free(&pub);
 			vec_bytes_free(&priv);
 			vec_bytes_free(&shared);
