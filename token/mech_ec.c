@@ -153,12 +153,26 @@ static bool der_printable_ok(const CK_BYTE *body, size_t len)
 	return true;
 }
 
+/* OpenSC 0.23's pkcs11-tool (Debian 12) names X25519 by this malformed
+ * PrintableString: its length byte says 11 where "curve25519" has 10.
+ * Taken as curve25519 so that the stock pkcs11-tool can make and use
+ * X25519 keys; no other malformed value is. */
+static const CK_BYTE opensc_curve25519[] = { 0x13, 0x0b, 'c', 'u', 'r', 'v',
+	                                     'e',  '2',  '5', '5', '1', '9' };
+
 CK_RV ch_ec_params_curve(const ch_attr *a, CK_KEY_TYPE kt, const ch_ec_curve **out)
 {
 	const CK_BYTE *body;
 	size_t n, i;
 	CK_BYTE tag;
 
+	if (a != NULL && kt == CKK_EC_MONTGOMERY && a->len == sizeof(opensc_curve25519) &&
+	    memcmp(a->value, opensc_curve25519, a->len) == 0) {
+		for (i = 0; i < CURVE_COUNT; i++)
+			if (curves[i].oid == oid_x25519)
+				*out = &curves[i];
+		return CKR_OK;
+	}
 	if (a == NULL || !der_single(a->value, a->len, &tag, &body, &n))
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	switch (tag) {

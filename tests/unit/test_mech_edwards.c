@@ -336,6 +336,10 @@ static void test_eddsa_key_types_and_curves(void)
 {
 	static const CK_MECHANISM eddsa = { CKM_EDDSA, NULL, 0 }, ecdsa = { CKM_ECDSA, NULL, 0 };
 	static const CK_BYTE bad_name[] = { 0x13, 0x07, 'e', 'd', '2', '5', '5', '1', '9' };
+	static const CK_BYTE opensc_curve25519[] = { 0x13, 0x0b, 'c', 'u', 'r', 'v',
+		                                     'e',  '2',  '5', '5', '1', '9' };
+	static const CK_BYTE bad_len[] = { 0x13, 0x09, 'c', 'u', 'r', 'v', 'e', '4', '4', '8' };
+	CK_BYTE pk[32];
 	CK_MECHANISM gen = { CKM_EC_EDWARDS_KEY_PAIR_GEN, NULL, 0 };
 	CK_OBJECT_HANDLE pub, priv, epub, epriv, xpub, xpriv;
 	CK_ATTRIBUTE pt[] = { CH_T_ATTR(CKA_EC_PARAMS, oid_x25519, sizeof(oid_x25519)),
@@ -368,6 +372,21 @@ static void test_eddsa_key_types_and_curves(void)
 	pt[0].ulValueLen = sizeof(oid_ed448);
 	CHECK_RV(P11->C_GenerateKeyPair(sess, &gen, pt, 2, st, 2, &pub, &priv),
 	         CKR_CURVE_NOT_SUPPORTED);
+	/* OpenSC 0.23's malformed "curve25519" (length 11 for 10 bytes) is
+	 * taken for X25519, and for nothing else; other malformed names are
+	 * not. */
+	pt[0].pValue = (CK_VOID_PTR)opensc_curve25519;
+	pt[0].ulValueLen = sizeof(opensc_curve25519);
+	if (CHECK_RV(P11->C_GenerateKeyPair(sess, &gen, pt, 2, st, 2, &pub, &priv), CKR_OK))
+		CHECK(raw_public(pub, &x25519, pk));
+	gen.mechanism = CKM_EC_EDWARDS_KEY_PAIR_GEN;
+	CHECK_RV(P11->C_GenerateKeyPair(sess, &gen, pt, 2, st, 2, &pub, &priv),
+	         CKR_ATTRIBUTE_VALUE_INVALID);
+	gen.mechanism = CKM_EC_MONTGOMERY_KEY_PAIR_GEN;
+	pt[0].pValue = (CK_VOID_PTR)bad_len;
+	pt[0].ulValueLen = sizeof(bad_len);
+	CHECK_RV(P11->C_GenerateKeyPair(sess, &gen, pt, 2, st, 2, &pub, &priv),
+	         CKR_ATTRIBUTE_VALUE_INVALID);
 }
 
 /* The attributes of a generated key, as ch_mech_derive takes them. */
