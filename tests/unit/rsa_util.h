@@ -2,7 +2,9 @@
  * rsa_util.h: what the RSA tests (test_mech_rsa.c, test_wycheproof_rsa.c)
  * share: RSA keys imported through C_CreateObject from their components,
  * the single-call sign / verify / encrypt / decrypt sequences, the
- * PKCS#11 names of Wycheproof's hash names, and DER DigestInfo prefixes.
+ * PKCS#11 names of Wycheproof's hash names, DER DigestInfo prefixes, PSS
+ * and OAEP parameters, and the fixture of test_mech_rsa*.c (a token, a
+ * session and a 2048-bit key imported three ways).
  *
  * Header-only and static inline, like module.h: each test is one
  * executable.  Include module.h and vectors.h first.
@@ -253,6 +255,87 @@ static inline size_t rt_digest_info(const rt_hash *hh, const CK_BYTE *msg, size_
 	memcpy(out, hh->prefix, pl);
 	n = (unsigned int)rt_digest(hh, msg, len, out + pl);
 	return n == hh->size ? pl + n : 0;
+}
+
+/* The modulus length of the 2048-bit fixture key, in bytes, and room
+ * for anything an 8192-bit key produces. */
+#define RT_KB  256
+#define RT_BUF 1024
+
+static const CK_BYTE rt_msg[] __attribute__((unused)) =
+        "The quick brown fox jumps over the lazy dog";
+#define RT_MSG_LEN (sizeof(rt_msg) - 1)
+
+/* A test's world (rt_fx_open): a token, a user session, the imported 2048-bit key
+ * (pub: verify + encrypt; priv: sign + decrypt, with CRT; plain: the same
+ * without CRT). */
+typedef struct rt_fx {
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	rt_key k;
+	CK_OBJECT_HANDLE pub, priv, plain;
+} rt_fx;
+
+/* Loads the first key of a Wycheproof file's privateKey objects. */
+static inline bool rt_load_key(const char *file, rt_key *k)
+{
+	char rel[256];
+	json_t *root;
+	bool ok;
+
+	snprintf(rel, sizeof(rel), "wycheproof/testvectors_v1/%s", file);
+	if ((root = vec_load(rel)) == NULL)
+		return false;
+	ok = rt_key_from_json(
+	        json_object_get(json_array_get(json_object_get(root, "testGroups"), 0),
+	                        "privateKey"),
+	        RT_PARTS, k);
+	json_decref(root);
+	return ok;
+}
+
+static inline bool rt_fx_open(rt_fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (!CHECK(ch_t_setup(&f->e)) || !CHECK_RV(ch_t_user_session(&f->e, true, &f->h), CKR_OK) ||
+	    !CHECK(rt_load_key("rsa_pkcs1_2048_test.json", &f->k)) ||
+	    !CHECK_UL(f->k.v[RT_N].len, RT_KB))
+		return false;
+	return CHECK_RV(rt_create_public(f->h, &f->k, RT_SIGN | RT_CRYPT, &f->pub), CKR_OK) &&
+	       CHECK_RV(rt_create_private(f->h, &f->k, RT_PARTS, RT_SIGN | RT_CRYPT, &f->priv),
+	                CKR_OK) &&
+	       CHECK_RV(rt_create_private(f->h, &f->k, 3, RT_SIGN | RT_CRYPT, &f->plain), CKR_OK);
+}
+
+static inline void rt_fx_close(rt_fx *f)
+{
+	rt_key_free(&f->k);
+	ch_t_env_free(&f->e);
+}
+
+/* The mechanism with a PSS parameter of hash hh and salt = digest size. */
+static inline void rt_pss_mech(CK_MECHANISM *m, CK_RSA_PKCS_PSS_PARAMS *p, CK_MECHANISM_TYPE type,
+                               const rt_hash *hh, CK_ULONG salt)
+{
+	p->hashAlg = hh->mech;
+	p->mgf = hh->mgf;
+	p->sLen = salt;
+	m->mechanism = type;
+	m->pParameter = p;
+	m->ulParameterLen = sizeof(*p);
+}
+
+static inline void rt_oaep_mech(CK_MECHANISM *m, CK_RSA_PKCS_OAEP_PARAMS *p, const rt_hash *hh,
+                                const rt_hash *mgf, const void *label, CK_ULONG label_len)
+{
+	p->hashAlg = hh->mech;
+	p->mgf = mgf->mgf;
+	p->source = CKZ_DATA_SPECIFIED;
+	p->pSourceData = (CK_VOID_PTR)label;
+	p->ulSourceDataLen = label_len;
+	m->mechanism = CKM_RSA_PKCS_OAEP;
+	m->pParameter = p;
+	m->ulParameterLen = sizeof(*p);
 }
 
 #endif /* CH_TESTS_RSA_UTIL_H */

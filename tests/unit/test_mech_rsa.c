@@ -3,105 +3,19 @@
  * module's PKCS#11 interface: C_GetMechanismInfo, key pair generation,
  * import with and without CRT components, round trips of every signature
  * and encryption mechanism, the length, parameter and key checks, the
- * buffer convention, C_WrapKey / C_UnwrapKey of secret keys under RSA and
- * of RSA private keys under AES-GCM, and the PKCS#8 codec and wrap/unwrap
- * hooks directly (token/mech.h: ch_key_export, ch_key_import,
- * ch_mech_wrap, ch_mech_unwrap).
+ * buffer convention.  Wrapping and unwrapping are test_mech_rsa_wrap.c's.
  *
  * Imported keys come from Wycheproof's files (2048 bits from
  * rsa_pkcs1_2048_test.json, a 1024-bit one from rsa_oaep_misc_test.json);
- * two 2048-bit key pairs are generated (e = 65537 and e = 3), since
- * generation is slow under the sanitizers.
+ * three key pairs are generated (2048 bits with e = 65537 and e = 3, and
+ * one of 3072 bits), no more: generation is slow.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
-#include "attrs.h"
-#include "mech.h"
 #include "module.h"
 #include "vectors.h"
 #include "rsa_util.h"
-
-#define KB      256 /* the 2048-bit test key's modulus, in bytes */
-#define BUF_MAX 1024
-
-static const CK_BYTE msg[] = "The quick brown fox jumps over the lazy dog";
-#define MSG_LEN (sizeof(msg) - 1)
-
-/* A test's world: a token, a user session, the imported 2048-bit key
- * (pub: verify + encrypt; priv: sign + decrypt, with CRT; plain: the same
- * without CRT). */
-typedef struct fx {
-	ch_t_env e;
-	CK_SESSION_HANDLE h;
-	rt_key k;
-	CK_OBJECT_HANDLE pub, priv, plain;
-} fx;
-
-/* Loads the first key of a Wycheproof file's privateKey objects. */
-static bool load_key(const char *file, rt_key *k)
-{
-	char rel[256];
-	json_t *root;
-	bool ok;
-
-	snprintf(rel, sizeof(rel), "wycheproof/testvectors_v1/%s", file);
-	if ((root = vec_load(rel)) == NULL)
-		return false;
-	ok = rt_key_from_json(
-	        json_object_get(json_array_get(json_object_get(root, "testGroups"), 0),
-	                        "privateKey"),
-	        RT_PARTS, k);
-	json_decref(root);
-	return ok;
-}
-
-static bool fx_open(fx *f)
-{
-	memset(f, 0, sizeof(*f));
-	if (!CHECK(ch_t_setup(&f->e)) || !CHECK_RV(ch_t_user_session(&f->e, true, &f->h), CKR_OK) ||
-	    !CHECK(load_key("rsa_pkcs1_2048_test.json", &f->k)) || !CHECK_UL(f->k.v[RT_N].len, KB))
-		return false;
-	return CHECK_RV(rt_create_public(f->h, &f->k, RT_SIGN | RT_CRYPT, &f->pub), CKR_OK) &&
-	       CHECK_RV(rt_create_private(f->h, &f->k, RT_PARTS, RT_SIGN | RT_CRYPT, &f->priv),
-	                CKR_OK) &&
-	       CHECK_RV(rt_create_private(f->h, &f->k, 3, RT_SIGN | RT_CRYPT, &f->plain), CKR_OK);
-}
-
-static void fx_close(fx *f)
-{
-	rt_key_free(&f->k);
-	ch_t_env_free(&f->e);
-}
-
-/* The mechanism with a PSS parameter of hash hh and salt = digest size. */
-static void pss_mech(CK_MECHANISM *m, CK_RSA_PKCS_PSS_PARAMS *p, CK_MECHANISM_TYPE type,
-                     const rt_hash *hh, CK_ULONG salt)
-{
-	p->hashAlg = hh->mech;
-	p->mgf = hh->mgf;
-	p->sLen = salt;
-	m->mechanism = type;
-	m->pParameter = p;
-	m->ulParameterLen = sizeof(*p);
-}
-
-static void oaep_mech(CK_MECHANISM *m, CK_RSA_PKCS_OAEP_PARAMS *p, const rt_hash *hh,
-                      const rt_hash *mgf, const void *label, CK_ULONG label_len)
-{
-	p->hashAlg = hh->mech;
-	p->mgf = mgf->mgf;
-	p->source = CKZ_DATA_SPECIFIED;
-	p->pSourceData = (CK_VOID_PTR)label;
-	p->ulSourceDataLen = label_len;
-	m->mechanism = CKM_RSA_PKCS_OAEP;
-	m->pParameter = p;
-	m->ulParameterLen = sizeof(*p);
-}
-
-/* ---------------------------------------------------------------------- */
 
 static void test_rsa_mechanism_list_and_info(void)
 {
@@ -120,9 +34,9 @@ static void test_rsa_mechanism_list_and_info(void)
 	CK_MECHANISM_TYPE list[256];
 	CK_ULONG n = CH_T_ARRAY_LEN(list), found = 0;
 	CK_MECHANISM_INFO info;
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
 	REQUIRE_RV(P11->C_GetMechanismList(f.e.slot, list, &n), CKR_OK);
 	for (size_t i = 0; i < CH_T_ARRAY_LEN(want) + 2 * RT_HASHES; i++) {
@@ -154,14 +68,14 @@ static void test_rsa_mechanism_list_and_info(void)
 	CHECK_RV(P11->C_GetMechanismInfo(f.e.slot, CKM_RSA_X9_31, &info), CKR_MECHANISM_INVALID);
 	CHECK_RV(P11->C_GetMechanismInfo(f.e.slot, CKM_MD5_RSA_PKCS, &info), CKR_MECHANISM_INVALID);
 out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
-/* Reads an attribute into b (at most BUF_MAX bytes). */
+/* Reads an attribute into b (at most RT_BUF bytes). */
 static CK_RV get_bytes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, CK_BYTE *b,
                        CK_ULONG *len)
 {
-	*len = BUF_MAX;
+	*len = RT_BUF;
 	return ch_t_get(h, o, type, b, len);
 }
 
@@ -191,7 +105,7 @@ static CK_RV gen_pair(CK_SESSION_HANDLE h, const CK_BYTE *e, CK_ULONG e_len, CK_
 static void check_generated(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv,
                             const CK_BYTE *e, CK_ULONG e_len)
 {
-	CK_BYTE a[BUF_MAX], b[BUF_MAX];
+	CK_BYTE a[RT_BUF], b[RT_BUF];
 	CK_ULONG al, bl, bits = 0, bl2 = sizeof(bits), mech = 0, ml = sizeof(mech);
 	static const CK_ATTRIBUTE_TYPE crt[] = { CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
 		                                 CKA_PRIME_2,          CKA_EXPONENT_1,
@@ -223,7 +137,7 @@ static void check_generated(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE pub, CK_OBJECT
  * with every encryption mechanism. */
 static void round_trips(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv, size_t kb)
 {
-	CK_BYTE sig[BUF_MAX], ct[BUF_MAX], pt[BUF_MAX], dg[64];
+	CK_BYTE sig[RT_BUF], ct[RT_BUF], pt[RT_BUF], dg[64];
 	CK_ULONG sl, cl, pl;
 	CK_MECHANISM m;
 	CK_RSA_PKCS_PSS_PARAMS pp;
@@ -234,104 +148,104 @@ static void round_trips(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE pub, CK_OBJECT_HAN
 		CK_MECHANISM types[2] = { { hh->pkcs1, NULL, 0 }, { 0, NULL, 0 } };
 		size_t dl;
 
-		pss_mech(&types[1], &pp, hh->pss, hh, hh->size);
+		rt_pss_mech(&types[1], &pp, hh->pss, hh, hh->size);
 		for (size_t j = 0; j < 2; j++) {
 			sl = sizeof(sig);
-			if (!CHECK_RV(rt_sign(h, &types[j], priv, msg, MSG_LEN, sig, &sl),
+			if (!CHECK_RV(rt_sign(h, &types[j], priv, rt_msg, RT_MSG_LEN, sig, &sl),
 			              CKR_OK)) {
 				fprintf(stderr, "    with %s (%s)\n", hh->name,
 				        j ? "PSS" : "PKCS#1");
 				continue;
 			}
 			CHECK_UL(sl, kb);
-			CHECK_RV(rt_verify(h, &types[j], pub, msg, MSG_LEN, sig, sl), CKR_OK);
+			CHECK_RV(rt_verify(h, &types[j], pub, rt_msg, RT_MSG_LEN, sig, sl), CKR_OK);
 			sig[sl / 2] ^= 1;
-			CHECK_RV(rt_verify(h, &types[j], pub, msg, MSG_LEN, sig, sl),
+			CHECK_RV(rt_verify(h, &types[j], pub, rt_msg, RT_MSG_LEN, sig, sl),
 			         CKR_SIGNATURE_INVALID);
 		}
 		/* The raw rows over what the hashing rows sign. */
-		dl = rt_digest_info(hh, msg, MSG_LEN, pt);
+		dl = rt_digest_info(hh, rt_msg, RT_MSG_LEN, pt);
 		m = (CK_MECHANISM){ CKM_RSA_PKCS, NULL, 0 };
 		sl = sizeof(sig);
 		CHECK_RV(rt_sign(h, &m, priv, pt, dl, sig, &sl), CKR_OK);
 		m.mechanism = hh->pkcs1;
-		CHECK_RV(rt_verify(h, &m, pub, msg, MSG_LEN, sig, sl), CKR_OK);
-		dl = rt_digest(hh, msg, MSG_LEN, dg);
-		pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, hh, hh->size);
+		CHECK_RV(rt_verify(h, &m, pub, rt_msg, RT_MSG_LEN, sig, sl), CKR_OK);
+		dl = rt_digest(hh, rt_msg, RT_MSG_LEN, dg);
+		rt_pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, hh, hh->size);
 		sl = sizeof(sig);
 		CHECK_RV(rt_sign(h, &m, priv, dg, dl, sig, &sl), CKR_OK);
-		pss_mech(&m, &pp, hh->pss, hh, hh->size);
-		CHECK_RV(rt_verify(h, &m, pub, msg, MSG_LEN, sig, sl), CKR_OK);
+		rt_pss_mech(&m, &pp, hh->pss, hh, hh->size);
+		CHECK_RV(rt_verify(h, &m, pub, rt_msg, RT_MSG_LEN, sig, sl), CKR_OK);
 	}
 
 	/* Raw RSA: sign is the inverse of verify, over k bytes. */
 	m = (CK_MECHANISM){ CKM_RSA_X_509, NULL, 0 };
 	sl = sizeof(sig);
-	CHECK_RV(rt_sign(h, &m, priv, msg, MSG_LEN, sig, &sl), CKR_OK);
+	CHECK_RV(rt_sign(h, &m, priv, rt_msg, RT_MSG_LEN, sig, &sl), CKR_OK);
 	CHECK_UL(sl, kb);
-	CHECK_RV(rt_verify(h, &m, pub, msg, MSG_LEN, sig, sl), CKR_OK);
+	CHECK_RV(rt_verify(h, &m, pub, rt_msg, RT_MSG_LEN, sig, sl), CKR_OK);
 
 	/* Encryption. */
 	m = (CK_MECHANISM){ CKM_RSA_PKCS, NULL, 0 };
 	cl = sizeof(ct);
 	pl = sizeof(pt);
-	CHECK_RV(rt_encrypt(h, &m, pub, msg, MSG_LEN, ct, &cl), CKR_OK);
+	CHECK_RV(rt_encrypt(h, &m, pub, rt_msg, RT_MSG_LEN, ct, &cl), CKR_OK);
 	CHECK_UL(cl, kb);
 	CHECK_RV(rt_decrypt(h, &m, priv, ct, cl, pt, &pl), CKR_OK);
-	CHECK(pl == MSG_LEN && memcmp(pt, msg, MSG_LEN) == 0);
+	CHECK(pl == RT_MSG_LEN && memcmp(pt, rt_msg, RT_MSG_LEN) == 0);
 	for (size_t i = 0; i < RT_HASHES; i++) {
-		oaep_mech(&m, &op, &rt_hashes[i], &rt_hashes[(i + 2) % RT_HASHES],
-		          i % 2 ? "label" : NULL, i % 2 ? 5 : 0);
+		rt_oaep_mech(&m, &op, &rt_hashes[i], &rt_hashes[(i + 2) % RT_HASHES],
+		             i % 2 ? "label" : NULL, i % 2 ? 5 : 0);
 		cl = sizeof(ct);
 		pl = sizeof(pt);
-		if (!CHECK_RV(rt_encrypt(h, &m, pub, msg, MSG_LEN, ct, &cl), CKR_OK))
+		if (!CHECK_RV(rt_encrypt(h, &m, pub, rt_msg, RT_MSG_LEN, ct, &cl), CKR_OK))
 			fprintf(stderr, "    OAEP with %s\n", rt_hashes[i].name);
 		CHECK_RV(rt_decrypt(h, &m, priv, ct, cl, pt, &pl), CKR_OK);
-		CHECK(pl == MSG_LEN && memcmp(pt, msg, MSG_LEN) == 0);
+		CHECK(pl == RT_MSG_LEN && memcmp(pt, rt_msg, RT_MSG_LEN) == 0);
 	}
 	m = (CK_MECHANISM){ CKM_RSA_X_509, NULL, 0 };
 	cl = sizeof(ct);
 	pl = sizeof(pt);
-	CHECK_RV(rt_encrypt(h, &m, pub, msg, MSG_LEN, ct, &cl), CKR_OK);
+	CHECK_RV(rt_encrypt(h, &m, pub, rt_msg, RT_MSG_LEN, ct, &cl), CKR_OK);
 	CHECK_RV(rt_decrypt(h, &m, priv, ct, cl, pt, &pl), CKR_OK);
 	/* k bytes back, the input left-padded with zeros. */
 	CHECK_UL(pl, kb);
-	CHECK(pl == kb && memcmp(pt + kb - MSG_LEN, msg, MSG_LEN) == 0 && pt[0] == 0 &&
-	      pt[kb - MSG_LEN - 1] == 0);
+	CHECK(pl == kb && memcmp(pt + kb - RT_MSG_LEN, rt_msg, RT_MSG_LEN) == 0 && pt[0] == 0 &&
+	      pt[kb - RT_MSG_LEN - 1] == 0);
 }
 
 static void test_rsa_generated_pair_works_with_every_mechanism(void)
 {
 	static const CK_BYTE f4[] = { 0x01, 0x00, 0x01 };
 	CK_OBJECT_HANDLE pub, priv;
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
 	REQUIRE_RV(gen_pair(f.h, NULL, 0, 2048, &pub, &priv), CKR_OK);
 	check_generated(f.h, pub, priv, f4, sizeof(f4));
 	round_trips(f.h, pub, priv, 256);
 out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 static void test_rsa_generation_takes_exponent_3(void)
 {
 	static const CK_BYTE three[] = { 0x03 };
 	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
-	CK_BYTE sig[BUF_MAX];
+	CK_BYTE sig[RT_BUF];
 	CK_ULONG sl = sizeof(sig);
 	CK_OBJECT_HANDLE pub, priv;
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
 	REQUIRE_RV(gen_pair(f.h, three, sizeof(three), 2048, &pub, &priv), CKR_OK);
 	check_generated(f.h, pub, priv, three, sizeof(three));
-	CHECK_RV(rt_sign(f.h, &m, priv, msg, MSG_LEN, sig, &sl), CKR_OK);
-	CHECK_RV(rt_verify(f.h, &m, pub, msg, MSG_LEN, sig, sl), CKR_OK);
+	CHECK_RV(rt_sign(f.h, &m, priv, rt_msg, RT_MSG_LEN, sig, &sl), CKR_OK);
+	CHECK_RV(rt_verify(f.h, &m, pub, rt_msg, RT_MSG_LEN, sig, sl), CKR_OK);
 out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 /* One larger generated key (3072 bits: generation is slow), with the
@@ -341,24 +255,24 @@ static void test_rsa_generation_of_3072_bits(void)
 	CK_MECHANISM m = { CKM_SHA512_RSA_PKCS_PSS, NULL, 0 };
 	CK_RSA_PKCS_PSS_PARAMS pp;
 	CK_RSA_PKCS_OAEP_PARAMS op;
-	CK_BYTE sig[BUF_MAX], in[BUF_MAX], pt[BUF_MAX];
+	CK_BYTE sig[RT_BUF], in[RT_BUF], pt[RT_BUF];
 	CK_ULONG sl = sizeof(sig), pl = sizeof(pt), bits = 0, bl = sizeof(bits);
 	CK_OBJECT_HANDLE pub, priv;
 	const rt_hash *s512 = rt_hash_by_name("SHA-512");
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
 	REQUIRE_RV(gen_pair(f.h, NULL, 0, 3072, &pub, &priv), CKR_OK);
 	CHECK_RV(ch_t_get(f.h, pub, CKA_MODULUS_BITS, &bits, &bl), CKR_OK);
 	CHECK_UL(bits, 3072);
-	pss_mech(&m, &pp, CKM_SHA512_RSA_PKCS_PSS, s512, 64);
-	CHECK_RV(rt_sign(f.h, &m, priv, msg, MSG_LEN, sig, &sl), CKR_OK);
+	rt_pss_mech(&m, &pp, CKM_SHA512_RSA_PKCS_PSS, s512, 64);
+	CHECK_RV(rt_sign(f.h, &m, priv, rt_msg, RT_MSG_LEN, sig, &sl), CKR_OK);
 	CHECK_UL(sl, 384);
-	CHECK_RV(rt_verify(f.h, &m, pub, msg, MSG_LEN, sig, sl), CKR_OK);
+	CHECK_RV(rt_verify(f.h, &m, pub, rt_msg, RT_MSG_LEN, sig, sl), CKR_OK);
 	/* OAEP with SHA-512 takes 384 - 130 bytes. */
 	memset(in, 0xa5, sizeof(in));
-	oaep_mech(&m, &op, s512, s512, NULL, 0);
+	rt_oaep_mech(&m, &op, s512, s512, NULL, 0);
 	sl = sizeof(sig);
 	CHECK_RV(rt_encrypt(f.h, &m, pub, in, 384 - 130, sig, &sl), CKR_OK);
 	CHECK_RV(rt_decrypt(f.h, &m, priv, sig, sl, pt, &pl), CKR_OK);
@@ -366,7 +280,7 @@ static void test_rsa_generation_of_3072_bits(void)
 	sl = sizeof(sig);
 	CHECK_RV(rt_encrypt(f.h, &m, pub, in, 384 - 129, sig, &sl), CKR_DATA_LEN_RANGE);
 out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 static void test_rsa_generation_rejects_bad_templates(void)
@@ -378,9 +292,9 @@ static void test_rsa_generation_rejects_bad_templates(void)
 	CK_ATTRIBUTE no_bits[] = { CH_T_BOOL(CKA_VERIFY, true) };
 	CK_ATTRIBUTE st[] = { CH_T_BOOL(CKA_SIGN, true) };
 	CK_BYTE big_e[40];
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
 	CHECK_RV(gen_pair(f.h, NULL, 0, 1024, &pub, &priv), CKR_KEY_SIZE_RANGE);
 	CHECK_RV(gen_pair(f.h, NULL, 0, 2047, &pub, &priv), CKR_KEY_SIZE_RANGE);
@@ -405,7 +319,7 @@ static void test_rsa_generation_rejects_bad_templates(void)
 		         CKR_MECHANISM_PARAM_INVALID);
 	}
 out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 /* The key without CRT components signs exactly as the CRT key does
@@ -413,27 +327,27 @@ out:
 static void test_rsa_private_key_without_crt_signs_and_decrypts(void)
 {
 	CK_MECHANISM m = { CKM_SHA384_RSA_PKCS, NULL, 0 };
-	CK_BYTE s1[BUF_MAX], s2[BUF_MAX], ct[BUF_MAX], pt[BUF_MAX];
+	CK_BYTE s1[RT_BUF], s2[RT_BUF], ct[RT_BUF], pt[RT_BUF];
 	CK_ULONG l1 = sizeof(s1), l2 = sizeof(s2), cl = sizeof(ct), pl = sizeof(pt);
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
-	CHECK_RV(rt_sign(f.h, &m, f.priv, msg, MSG_LEN, s1, &l1), CKR_OK);
-	CHECK_RV(rt_sign(f.h, &m, f.plain, msg, MSG_LEN, s2, &l2), CKR_OK);
-	CHECK(l1 == KB && l2 == KB && memcmp(s1, s2, KB) == 0);
-	CHECK_RV(rt_verify(f.h, &m, f.pub, msg, MSG_LEN, s2, l2), CKR_OK);
+	CHECK_RV(rt_sign(f.h, &m, f.priv, rt_msg, RT_MSG_LEN, s1, &l1), CKR_OK);
+	CHECK_RV(rt_sign(f.h, &m, f.plain, rt_msg, RT_MSG_LEN, s2, &l2), CKR_OK);
+	CHECK(l1 == RT_KB && l2 == RT_KB && memcmp(s1, s2, RT_KB) == 0);
+	CHECK_RV(rt_verify(f.h, &m, f.pub, rt_msg, RT_MSG_LEN, s2, l2), CKR_OK);
 	m.mechanism = CKM_RSA_PKCS;
-	CHECK_RV(rt_encrypt(f.h, &m, f.pub, msg, MSG_LEN, ct, &cl), CKR_OK);
+	CHECK_RV(rt_encrypt(f.h, &m, f.pub, rt_msg, RT_MSG_LEN, ct, &cl), CKR_OK);
 	CHECK_RV(rt_decrypt(f.h, &m, f.plain, ct, cl, pt, &pl), CKR_OK);
-	CHECK(pl == MSG_LEN && memcmp(pt, msg, MSG_LEN) == 0);
+	CHECK(pl == RT_MSG_LEN && memcmp(pt, rt_msg, RT_MSG_LEN) == 0);
 out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 /* Creates a private key from k with component i replaced by v (or left
  * out when v is NULL), then tries C_SignInit with it. */
-static CK_RV sign_init_with(fx *f, size_t parts, size_t i, const CK_BYTE *v, CK_ULONG len)
+static CK_RV sign_init_with(rt_fx *f, size_t parts, size_t i, const CK_BYTE *v, CK_ULONG len)
 {
 	rt_key k = f->k;
 	vec_bytes saved = k.v[i];
@@ -467,10 +381,10 @@ static CK_RV sign_init_with(fx *f, size_t parts, size_t i, const CK_BYTE *v, CK_
 		return rv;
 	rv = P11->C_SignInit(f->h, &m, o);
 	if (rv == CKR_OK) {
-		CK_BYTE sig[BUF_MAX];
+		CK_BYTE sig[RT_BUF];
 		CK_ULONG sl = sizeof(sig);
 
-		(void)P11->C_Sign(f->h, (CK_BYTE_PTR)msg, MSG_LEN, sig, &sl);
+		(void)P11->C_Sign(f->h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN, sig, &sl);
 	}
 	(void)P11->C_DestroyObject(f->h, o);
 	return rv;
@@ -478,14 +392,14 @@ static CK_RV sign_init_with(fx *f, size_t parts, size_t i, const CK_BYTE *v, CK_
 
 static void test_rsa_malformed_keys_are_refused_at_init(void)
 {
-	CK_BYTE v[KB + 1];
+	CK_BYTE v[RT_KB + 1];
 	CK_OBJECT_HANDLE o;
 	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
 	rt_key small;
-	fx f;
+	rt_fx f;
 
 	memset(&small, 0, sizeof(small));
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
 	/* Whole keys, then one thing wrong at a time. */
 	CHECK_RV(sign_init_with(&f, RT_PARTS, RT_D, f.k.v[RT_D].p, f.k.v[RT_D].len), CKR_OK);
@@ -508,13 +422,13 @@ static void test_rsa_malformed_keys_are_refused_at_init(void)
 	CHECK_RV(sign_init_with(&f, RT_PARTS, RT_E, v, 3), CKR_KEY_TYPE_INCONSISTENT);
 	v[0] = 0x01;
 	CHECK_RV(sign_init_with(&f, RT_PARTS, RT_E, v, 1), CKR_KEY_TYPE_INCONSISTENT);
-	memset(v, 0xff, KB);
-	CHECK_RV(sign_init_with(&f, 3, RT_D, v, KB), CKR_KEY_TYPE_INCONSISTENT);
-	memcpy(v, f.k.v[RT_N].p, KB);
-	v[KB - 1] ^= 1;
-	CHECK_RV(sign_init_with(&f, 3, RT_N, v, KB), CKR_KEY_TYPE_INCONSISTENT);
+	memset(v, 0xff, RT_KB);
+	CHECK_RV(sign_init_with(&f, 3, RT_D, v, RT_KB), CKR_KEY_TYPE_INCONSISTENT);
+	memcpy(v, f.k.v[RT_N].p, RT_KB);
+	v[RT_KB - 1] ^= 1;
+	CHECK_RV(sign_init_with(&f, 3, RT_N, v, RT_KB), CKR_KEY_TYPE_INCONSISTENT);
 	/* 1024-bit keys are below the minimum, for every kind. */
-	REQUIRE(load_key("rsa_oaep_misc_test.json", &small));
+	REQUIRE(rt_load_key("rsa_oaep_misc_test.json", &small));
 	REQUIRE_RV(rt_create_public(f.h, &small, RT_SIGN | RT_CRYPT, &o), CKR_OK);
 	CHECK_RV(P11->C_VerifyInit(f.h, &m, o), CKR_KEY_SIZE_RANGE);
 	m.mechanism = CKM_RSA_PKCS;
@@ -524,16 +438,16 @@ static void test_rsa_malformed_keys_are_refused_at_init(void)
 	CHECK_RV(P11->C_DecryptInit(f.h, &m, o), CKR_KEY_SIZE_RANGE);
 out:
 	rt_key_free(&small);
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 static void test_rsa_wrong_key_class_or_usage(void)
 {
 	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 }, e = { CKM_RSA_PKCS, NULL, 0 };
 	CK_OBJECT_HANDLE pub_only_verify, ec_pub, ec_priv;
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
 	CHECK_RV(P11->C_SignInit(f.h, &m, f.pub), CKR_KEY_TYPE_INCONSISTENT);
 	CHECK_RV(P11->C_VerifyInit(f.h, &m, f.priv), CKR_KEY_TYPE_INCONSISTENT);
@@ -545,7 +459,7 @@ static void test_rsa_wrong_key_class_or_usage(void)
 	CHECK_RV(P11->C_SignInit(f.h, &m, ec_priv), CKR_KEY_TYPE_INCONSISTENT);
 	CHECK_RV(P11->C_VerifyInit(f.h, &m, ec_pub), CKR_KEY_TYPE_INCONSISTENT);
 out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 static void test_rsa_length_rules(void)
@@ -553,44 +467,46 @@ static void test_rsa_length_rules(void)
 	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	CK_RSA_PKCS_OAEP_PARAMS op;
 	CK_RSA_PKCS_PSS_PARAMS pp;
-	CK_BYTE in[KB + 1], out[BUF_MAX], sig[BUF_MAX];
+	CK_BYTE in[RT_KB + 1], out[RT_BUF], sig[RT_BUF];
 	CK_ULONG ol, sl;
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
 	memset(in, 0x5a, sizeof(in));
 	/* CKM_RSA_PKCS: k - 11 bytes in at most. */
 	ol = sizeof(out);
-	CHECK_RV(rt_sign(f.h, &m, f.priv, in, KB - 11, out, &ol), CKR_OK);
-	CHECK_RV(rt_verify(f.h, &m, f.pub, in, KB - 11, out, ol), CKR_OK);
-	CHECK_RV(rt_verify(f.h, &m, f.pub, in, KB - 10, out, ol), CKR_DATA_LEN_RANGE);
-	CHECK_RV(rt_verify(f.h, &m, f.pub, in, KB - 11, out, ol - 1), CKR_SIGNATURE_LEN_RANGE);
-	CHECK_RV(rt_verify(f.h, &m, f.pub, in, KB - 11, out, ol + 1), CKR_SIGNATURE_LEN_RANGE);
+	CHECK_RV(rt_sign(f.h, &m, f.priv, in, RT_KB - 11, out, &ol), CKR_OK);
+	CHECK_RV(rt_verify(f.h, &m, f.pub, in, RT_KB - 11, out, ol), CKR_OK);
+	CHECK_RV(rt_verify(f.h, &m, f.pub, in, RT_KB - 10, out, ol), CKR_DATA_LEN_RANGE);
+	CHECK_RV(rt_verify(f.h, &m, f.pub, in, RT_KB - 11, out, ol - 1), CKR_SIGNATURE_LEN_RANGE);
+	CHECK_RV(rt_verify(f.h, &m, f.pub, in, RT_KB - 11, out, ol + 1), CKR_SIGNATURE_LEN_RANGE);
 	ol = sizeof(out);
-	CHECK_RV(rt_sign(f.h, &m, f.priv, in, KB - 10, out, &ol), CKR_DATA_LEN_RANGE);
+	CHECK_RV(rt_sign(f.h, &m, f.priv, in, RT_KB - 10, out, &ol), CKR_DATA_LEN_RANGE);
 	ol = sizeof(out);
-	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, KB - 11, out, &ol), CKR_OK);
+	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, RT_KB - 11, out, &ol), CKR_OK);
 	ol = sizeof(out);
-	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, KB - 10, out, &ol), CKR_DATA_LEN_RANGE);
+	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, RT_KB - 10, out, &ol), CKR_DATA_LEN_RANGE);
 	ol = sizeof(out);
-	CHECK_RV(rt_decrypt(f.h, &m, f.priv, in, KB - 1, out, &ol), CKR_ENCRYPTED_DATA_LEN_RANGE);
+	CHECK_RV(rt_decrypt(f.h, &m, f.priv, in, RT_KB - 1, out, &ol),
+	         CKR_ENCRYPTED_DATA_LEN_RANGE);
 	ol = sizeof(out);
-	CHECK_RV(rt_decrypt(f.h, &m, f.priv, in, KB + 1, out, &ol), CKR_ENCRYPTED_DATA_LEN_RANGE);
+	CHECK_RV(rt_decrypt(f.h, &m, f.priv, in, RT_KB + 1, out, &ol),
+	         CKR_ENCRYPTED_DATA_LEN_RANGE);
 	ol = sizeof(out);
-	CHECK_RV(rt_decrypt(f.h, &m, f.priv, in, KB, out, &ol), CKR_ENCRYPTED_DATA_INVALID);
+	CHECK_RV(rt_decrypt(f.h, &m, f.priv, in, RT_KB, out, &ol), CKR_ENCRYPTED_DATA_INVALID);
 
 	/* OAEP with SHA-256: k - 2 * 32 - 2 bytes at most. */
-	oaep_mech(&m, &op, rt_hash_by_name("SHA-256"), rt_hash_by_name("SHA-256"), NULL, 0);
+	rt_oaep_mech(&m, &op, rt_hash_by_name("SHA-256"), rt_hash_by_name("SHA-256"), NULL, 0);
 	ol = sizeof(out);
-	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, KB - 66, out, &ol), CKR_OK);
+	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, RT_KB - 66, out, &ol), CKR_OK);
 	ol = sizeof(out);
-	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, KB - 65, out, &ol), CKR_DATA_LEN_RANGE);
+	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, RT_KB - 65, out, &ol), CKR_DATA_LEN_RANGE);
 	ol = sizeof(out);
-	CHECK_RV(rt_decrypt(f.h, &m, f.priv, in, KB, out, &ol), CKR_ENCRYPTED_DATA_INVALID);
+	CHECK_RV(rt_decrypt(f.h, &m, f.priv, in, RT_KB, out, &ol), CKR_ENCRYPTED_DATA_INVALID);
 
 	/* CKM_RSA_PKCS_PSS: a digest of hashAlg's size exactly. */
-	pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, rt_hash_by_name("SHA-256"), 32);
+	rt_pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, rt_hash_by_name("SHA-256"), 32);
 	sl = sizeof(sig);
 	CHECK_RV(rt_sign(f.h, &m, f.priv, in, 31, sig, &sl), CKR_DATA_LEN_RANGE);
 	sl = sizeof(sig);
@@ -603,28 +519,28 @@ static void test_rsa_length_rules(void)
 	/* CKM_RSA_X_509: up to k bytes, as a number below the modulus. */
 	m = (CK_MECHANISM){ CKM_RSA_X_509, NULL, 0 };
 	ol = sizeof(out);
-	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, KB + 1, out, &ol), CKR_DATA_LEN_RANGE);
+	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, RT_KB + 1, out, &ol), CKR_DATA_LEN_RANGE);
 	ol = sizeof(out);
-	CHECK_RV(rt_encrypt(f.h, &m, f.pub, f.k.v[RT_N].p, KB, out, &ol), CKR_DATA_LEN_RANGE);
+	CHECK_RV(rt_encrypt(f.h, &m, f.pub, f.k.v[RT_N].p, RT_KB, out, &ol), CKR_DATA_LEN_RANGE);
 	ol = sizeof(out);
-	CHECK_RV(rt_sign(f.h, &m, f.priv, f.k.v[RT_N].p, KB, out, &ol), CKR_DATA_LEN_RANGE);
-	memcpy(in, f.k.v[RT_N].p, KB);
-	in[KB - 1] -= 1; /* n - 1: the largest input */
+	CHECK_RV(rt_sign(f.h, &m, f.priv, f.k.v[RT_N].p, RT_KB, out, &ol), CKR_DATA_LEN_RANGE);
+	memcpy(in, f.k.v[RT_N].p, RT_KB);
+	in[RT_KB - 1] -= 1; /* n - 1: the largest input */
 	ol = sizeof(out);
-	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, KB, out, &ol), CKR_OK);
+	CHECK_RV(rt_encrypt(f.h, &m, f.pub, in, RT_KB, out, &ol), CKR_OK);
 	sl = sizeof(sig);
 	CHECK_RV(rt_decrypt(f.h, &m, f.priv, out, ol, sig, &sl), CKR_OK);
-	CHECK(sl == KB && memcmp(sig, in, KB) == 0);
+	CHECK(sl == RT_KB && memcmp(sig, in, RT_KB) == 0);
 	/* A ciphertext at or above the modulus does not decrypt. */
 	ol = sizeof(out);
-	CHECK_RV(rt_decrypt(f.h, &m, f.priv, f.k.v[RT_N].p, KB, out, &ol),
+	CHECK_RV(rt_decrypt(f.h, &m, f.priv, f.k.v[RT_N].p, RT_KB, out, &ol),
 	         CKR_ENCRYPTED_DATA_INVALID);
 	ol = sizeof(out);
 	CHECK_RV(rt_sign(f.h, &m, f.priv, in, 0, out, &ol), CKR_OK); /* zero signs to zero */
 	CHECK_RV(rt_verify(f.h, &m, f.pub, in, 0, out, ol), CKR_OK);
 	CHECK_RV(rt_verify(f.h, &m, f.pub, in, 1, out, ol), CKR_SIGNATURE_INVALID);
 out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 static void test_rsa_mechanism_parameters(void)
@@ -632,12 +548,12 @@ static void test_rsa_mechanism_parameters(void)
 	CK_RSA_PKCS_PSS_PARAMS pp;
 	CK_RSA_PKCS_OAEP_PARAMS op;
 	CK_MECHANISM m;
-	CK_BYTE sig[BUF_MAX], ct[BUF_MAX], pt[BUF_MAX], dg[32] = { 0 };
+	CK_BYTE sig[RT_BUF], ct[RT_BUF], pt[RT_BUF], dg[32] = { 0 };
 	CK_ULONG sl, cl, pl, word = 0;
 	const rt_hash *s256 = rt_hash_by_name("SHA-256"), *s1 = rt_hash_by_name("SHA-1");
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
 	/* No parameter where none is taken. */
 	m = (CK_MECHANISM){ CKM_SHA256_RSA_PKCS, &word, sizeof(word) };
@@ -646,161 +562,164 @@ static void test_rsa_mechanism_parameters(void)
 	CHECK_RV(P11->C_EncryptInit(f.h, &m, f.pub), CKR_MECHANISM_PARAM_INVALID);
 
 	/* PSS: the hash-then-sign row fixes hashAlg. */
-	pss_mech(&m, &pp, CKM_SHA256_RSA_PKCS_PSS, s1, 20);
+	rt_pss_mech(&m, &pp, CKM_SHA256_RSA_PKCS_PSS, s1, 20);
 	CHECK_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_MECHANISM_PARAM_INVALID);
-	pss_mech(&m, &pp, CKM_SHA256_RSA_PKCS_PSS, s256, 32);
+	rt_pss_mech(&m, &pp, CKM_SHA256_RSA_PKCS_PSS, s256, 32);
 	pp.mgf = s1->mgf; /* another MGF1 digest is fine */
 	CHECK_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_OK);
 	sl = sizeof(sig);
-	CHECK_RV(P11->C_Sign(f.h, (CK_BYTE_PTR)msg, MSG_LEN, sig, &sl), CKR_OK);
-	CHECK_RV(rt_verify(f.h, &m, f.pub, msg, MSG_LEN, sig, sl), CKR_OK);
+	CHECK_RV(P11->C_Sign(f.h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN, sig, &sl), CKR_OK);
+	CHECK_RV(rt_verify(f.h, &m, f.pub, rt_msg, RT_MSG_LEN, sig, sl), CKR_OK);
 	pp.mgf = CKG_MGF1_SHA256; /* verify with another MGF: invalid */
-	CHECK_RV(rt_verify(f.h, &m, f.pub, msg, MSG_LEN, sig, sl), CKR_SIGNATURE_INVALID);
+	CHECK_RV(rt_verify(f.h, &m, f.pub, rt_msg, RT_MSG_LEN, sig, sl), CKR_SIGNATURE_INVALID);
 	pp.sLen = 20; /* another salt length: invalid */
 	pp.mgf = s1->mgf;
-	CHECK_RV(rt_verify(f.h, &m, f.pub, msg, MSG_LEN, sig, sl), CKR_SIGNATURE_INVALID);
+	CHECK_RV(rt_verify(f.h, &m, f.pub, rt_msg, RT_MSG_LEN, sig, sl), CKR_SIGNATURE_INVALID);
 	pp.mgf = 0;
 	CHECK_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_MECHANISM_PARAM_INVALID);
-	pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, s256, 32);
+	rt_pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, s256, 32);
 	pp.hashAlg = CKM_MD5;
 	CHECK_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_MECHANISM_PARAM_INVALID);
-	pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, s256, 32);
+	rt_pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, s256, 32);
 	m.ulParameterLen = sizeof(pp) - 1;
 	CHECK_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_MECHANISM_PARAM_INVALID);
 	m.pParameter = NULL;
 	m.ulParameterLen = 0;
 	CHECK_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_MECHANISM_PARAM_INVALID);
 	/* The largest salt: emLen - hLen - 2 = 256 - 32 - 2; one more fails. */
-	pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, s256, KB - 34);
+	rt_pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, s256, RT_KB - 34);
 	sl = sizeof(sig);
 	CHECK_RV(rt_sign(f.h, &m, f.priv, dg, 32, sig, &sl), CKR_OK);
 	CHECK_RV(rt_verify(f.h, &m, f.pub, dg, 32, sig, sl), CKR_OK);
-	pp.sLen = KB - 33;
+	pp.sLen = RT_KB - 33;
 	CHECK_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_MECHANISM_PARAM_INVALID);
 	CHECK_RV(P11->C_VerifyInit(f.h, &m, f.pub), CKR_MECHANISM_PARAM_INVALID);
 
 	/* OAEP. */
-	oaep_mech(&m, &op, s256, s256, "label", 5);
+	rt_oaep_mech(&m, &op, s256, s256, "label", 5);
 	cl = sizeof(ct);
-	CHECK_RV(rt_encrypt(f.h, &m, f.pub, msg, MSG_LEN, ct, &cl), CKR_OK);
+	CHECK_RV(rt_encrypt(f.h, &m, f.pub, rt_msg, RT_MSG_LEN, ct, &cl), CKR_OK);
 	pl = sizeof(pt);
 	op.ulSourceDataLen = 4; /* another label */
 	CHECK_RV(rt_decrypt(f.h, &m, f.priv, ct, cl, pt, &pl), CKR_ENCRYPTED_DATA_INVALID);
 	op.pSourceData = NULL;
 	CHECK_RV(P11->C_DecryptInit(f.h, &m, f.priv), CKR_MECHANISM_PARAM_INVALID);
-	oaep_mech(&m, &op, s256, s256, NULL, 0);
+	rt_oaep_mech(&m, &op, s256, s256, NULL, 0);
 	op.source = 0; /* no label, no source: taken as the empty label */
 	cl = sizeof(ct);
-	CHECK_RV(rt_encrypt(f.h, &m, f.pub, msg, MSG_LEN, ct, &cl), CKR_OK);
+	CHECK_RV(rt_encrypt(f.h, &m, f.pub, rt_msg, RT_MSG_LEN, ct, &cl), CKR_OK);
 	op.source = CKZ_DATA_SPECIFIED;
 	pl = sizeof(pt);
 	CHECK_RV(rt_decrypt(f.h, &m, f.priv, ct, cl, pt, &pl), CKR_OK);
 	op.source = 2;
 	CHECK_RV(P11->C_EncryptInit(f.h, &m, f.pub), CKR_MECHANISM_PARAM_INVALID);
-	oaep_mech(&m, &op, s256, s256, NULL, 0);
+	rt_oaep_mech(&m, &op, s256, s256, NULL, 0);
 	op.hashAlg = CKM_SHA512_224;
 	CHECK_RV(P11->C_EncryptInit(f.h, &m, f.pub), CKR_MECHANISM_PARAM_INVALID);
-	oaep_mech(&m, &op, s256, s256, NULL, 0);
+	rt_oaep_mech(&m, &op, s256, s256, NULL, 0);
 	op.mgf = 0x77;
 	CHECK_RV(P11->C_EncryptInit(f.h, &m, f.pub), CKR_MECHANISM_PARAM_INVALID);
-	oaep_mech(&m, &op, s256, s256, NULL, 0);
+	rt_oaep_mech(&m, &op, s256, s256, NULL, 0);
 	m.ulParameterLen = 0;
 	CHECK_RV(P11->C_EncryptInit(f.h, &m, f.pub), CKR_MECHANISM_PARAM_INVALID);
 	/* OAEP does not sign. */
-	oaep_mech(&m, &op, s256, s256, NULL, 0);
+	rt_oaep_mech(&m, &op, s256, s256, NULL, 0);
 	CHECK_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_MECHANISM_INVALID);
 out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 static void test_rsa_buffer_convention_keeps_operation(void)
 {
 	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS, NULL, 0 };
-	CK_BYTE sig[BUF_MAX], ct[BUF_MAX], pt[BUF_MAX];
+	CK_BYTE sig[RT_BUF], ct[RT_BUF], pt[RT_BUF];
 	CK_ULONG sl, cl, pl;
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
 	/* C_Sign: length query, short buffer, then the signature. */
 	REQUIRE_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_OK);
 	sl = 0;
-	CHECK_RV(P11->C_Sign(f.h, (CK_BYTE_PTR)msg, MSG_LEN, NULL, &sl), CKR_OK);
-	CHECK_UL(sl, KB);
-	sl = KB - 1;
-	CHECK_RV(P11->C_Sign(f.h, (CK_BYTE_PTR)msg, MSG_LEN, sig, &sl), CKR_BUFFER_TOO_SMALL);
-	CHECK_UL(sl, KB);
+	CHECK_RV(P11->C_Sign(f.h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN, NULL, &sl), CKR_OK);
+	CHECK_UL(sl, RT_KB);
+	sl = RT_KB - 1;
+	CHECK_RV(P11->C_Sign(f.h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN, sig, &sl), CKR_BUFFER_TOO_SMALL);
+	CHECK_UL(sl, RT_KB);
 	sl = sizeof(sig);
-	CHECK_RV(P11->C_Sign(f.h, (CK_BYTE_PTR)msg, MSG_LEN, sig, &sl), CKR_OK);
-	CHECK_RV(rt_verify(f.h, &m, f.pub, msg, MSG_LEN, sig, sl), CKR_OK);
+	CHECK_RV(P11->C_Sign(f.h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN, sig, &sl), CKR_OK);
+	CHECK_RV(rt_verify(f.h, &m, f.pub, rt_msg, RT_MSG_LEN, sig, sl), CKR_OK);
 
 	/* C_SignFinal after updates, the same three steps. */
 	REQUIRE_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_OK);
-	CHECK_RV(P11->C_SignUpdate(f.h, (CK_BYTE_PTR)msg, 10), CKR_OK);
-	CHECK_RV(P11->C_SignUpdate(f.h, (CK_BYTE_PTR)msg + 10, MSG_LEN - 10), CKR_OK);
+	CHECK_RV(P11->C_SignUpdate(f.h, (CK_BYTE_PTR)rt_msg, 10), CKR_OK);
+	CHECK_RV(P11->C_SignUpdate(f.h, (CK_BYTE_PTR)rt_msg + 10, RT_MSG_LEN - 10), CKR_OK);
 	CHECK_RV(P11->C_SignFinal(f.h, NULL, &sl), CKR_OK);
-	CHECK_UL(sl, KB);
+	CHECK_UL(sl, RT_KB);
 	sl = 1;
-	CHECK_RV(P11->C_SignFinal(f.h, sig + KB, &sl), CKR_BUFFER_TOO_SMALL);
-	sl = KB;
-	CHECK_RV(P11->C_SignFinal(f.h, sig + KB, &sl), CKR_OK);
+	CHECK_RV(P11->C_SignFinal(f.h, sig + RT_KB, &sl), CKR_BUFFER_TOO_SMALL);
+	sl = RT_KB;
+	CHECK_RV(P11->C_SignFinal(f.h, sig + RT_KB, &sl), CKR_OK);
 	/* Multi-part gives the one-shot signature (PKCS#1 v1.5 is
 	 * deterministic). */
-	CHECK(sl == KB && memcmp(sig, sig + KB, KB) == 0);
+	CHECK(sl == RT_KB && memcmp(sig, sig + RT_KB, RT_KB) == 0);
 	CHECK_RV(P11->C_SignFinal(f.h, sig, &sl), CKR_OPERATION_NOT_INITIALIZED);
 
 	/* C_Decrypt: the query answers the bound, k - 11; a buffer shorter
 	 * than the plaintext gets its exact length and keeps the operation. */
 	m.mechanism = CKM_RSA_PKCS;
 	cl = sizeof(ct);
-	REQUIRE_RV(rt_encrypt(f.h, &m, f.pub, msg, MSG_LEN, ct, &cl), CKR_OK);
+	REQUIRE_RV(rt_encrypt(f.h, &m, f.pub, rt_msg, RT_MSG_LEN, ct, &cl), CKR_OK);
 	REQUIRE_RV(P11->C_DecryptInit(f.h, &m, f.priv), CKR_OK);
 	CHECK_RV(P11->C_Decrypt(f.h, ct, cl, NULL, &pl), CKR_OK);
-	CHECK_UL(pl, KB - 11);
-	pl = MSG_LEN - 1;
+	CHECK_UL(pl, RT_KB - 11);
+	pl = RT_MSG_LEN - 1;
 	CHECK_RV(P11->C_Decrypt(f.h, ct, cl, pt, &pl), CKR_BUFFER_TOO_SMALL);
-	CHECK_UL(pl, MSG_LEN);
-	pl = MSG_LEN;
+	CHECK_UL(pl, RT_MSG_LEN);
+	pl = RT_MSG_LEN;
 	CHECK_RV(P11->C_Decrypt(f.h, ct, cl, pt, &pl), CKR_OK);
-	CHECK(pl == MSG_LEN && memcmp(pt, msg, MSG_LEN) == 0);
+	CHECK(pl == RT_MSG_LEN && memcmp(pt, rt_msg, RT_MSG_LEN) == 0);
 
 	/* C_Encrypt: k; a short buffer keeps the operation. */
 	REQUIRE_RV(P11->C_EncryptInit(f.h, &m, f.pub), CKR_OK);
-	CHECK_RV(P11->C_Encrypt(f.h, (CK_BYTE_PTR)msg, MSG_LEN, NULL, &cl), CKR_OK);
-	CHECK_UL(cl, KB);
-	cl = KB - 1;
-	CHECK_RV(P11->C_Encrypt(f.h, (CK_BYTE_PTR)msg, MSG_LEN, ct, &cl), CKR_BUFFER_TOO_SMALL);
-	CHECK_UL(cl, KB);
-	cl = KB;
-	CHECK_RV(P11->C_Encrypt(f.h, (CK_BYTE_PTR)msg, MSG_LEN, ct, &cl), CKR_OK);
+	CHECK_RV(P11->C_Encrypt(f.h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN, NULL, &cl), CKR_OK);
+	CHECK_UL(cl, RT_KB);
+	cl = RT_KB - 1;
+	CHECK_RV(P11->C_Encrypt(f.h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN, ct, &cl),
+	         CKR_BUFFER_TOO_SMALL);
+	CHECK_UL(cl, RT_KB);
+	cl = RT_KB;
+	CHECK_RV(P11->C_Encrypt(f.h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN, ct, &cl), CKR_OK);
 out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 static void test_rsa_single_part_rows_refuse_updates(void)
 {
 	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
 	CK_RSA_PKCS_OAEP_PARAMS op;
-	CK_BYTE out[BUF_MAX];
+	CK_BYTE out[RT_BUF];
 	CK_ULONG ol = sizeof(out);
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
 	REQUIRE_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_OK);
-	CHECK_RV(P11->C_SignUpdate(f.h, (CK_BYTE_PTR)msg, MSG_LEN), CKR_FUNCTION_NOT_SUPPORTED);
-	REQUIRE_RV(P11->C_EncryptInit(f.h, &m, f.pub), CKR_OK);
-	CHECK_RV(P11->C_EncryptUpdate(f.h, (CK_BYTE_PTR)msg, MSG_LEN, out, &ol),
+	CHECK_RV(P11->C_SignUpdate(f.h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN),
 	         CKR_FUNCTION_NOT_SUPPORTED);
-	oaep_mech(&m, &op, rt_hash_by_name("SHA-1"), rt_hash_by_name("SHA-1"), NULL, 0);
+	REQUIRE_RV(P11->C_EncryptInit(f.h, &m, f.pub), CKR_OK);
+	CHECK_RV(P11->C_EncryptUpdate(f.h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN, out, &ol),
+	         CKR_FUNCTION_NOT_SUPPORTED);
+	rt_oaep_mech(&m, &op, rt_hash_by_name("SHA-1"), rt_hash_by_name("SHA-1"), NULL, 0);
 	REQUIRE_RV(P11->C_DecryptInit(f.h, &m, f.priv), CKR_OK);
 	ol = sizeof(out);
-	CHECK_RV(P11->C_DecryptUpdate(f.h, out, KB, out, &ol), CKR_FUNCTION_NOT_SUPPORTED);
+	CHECK_RV(P11->C_DecryptUpdate(f.h, out, RT_KB, out, &ol), CKR_FUNCTION_NOT_SUPPORTED);
 	m = (CK_MECHANISM){ CKM_RSA_X_509, NULL, 0 };
 	REQUIRE_RV(P11->C_VerifyInit(f.h, &m, f.pub), CKR_OK);
-	CHECK_RV(P11->C_VerifyUpdate(f.h, (CK_BYTE_PTR)msg, MSG_LEN), CKR_FUNCTION_NOT_SUPPORTED);
+	CHECK_RV(P11->C_VerifyUpdate(f.h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN),
+	         CKR_FUNCTION_NOT_SUPPORTED);
 out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 /* The multi-part PSS signature verifies in one part and in parts. */
@@ -808,325 +727,31 @@ static void test_rsa_pss_multipart(void)
 {
 	CK_RSA_PKCS_PSS_PARAMS pp;
 	CK_MECHANISM m;
-	CK_BYTE sig[BUF_MAX];
+	CK_BYTE sig[RT_BUF];
 	CK_ULONG sl = sizeof(sig);
-	fx f;
+	rt_fx f;
 
-	if (!fx_open(&f))
+	if (!rt_fx_open(&f))
 		goto out;
-	pss_mech(&m, &pp, CKM_SHA3_256_RSA_PKCS_PSS, rt_hash_by_name("SHA3-256"), 32);
+	rt_pss_mech(&m, &pp, CKM_SHA3_256_RSA_PKCS_PSS, rt_hash_by_name("SHA3-256"), 32);
 	REQUIRE_RV(P11->C_SignInit(f.h, &m, f.priv), CKR_OK);
-	for (size_t i = 0; i < MSG_LEN; i += 7)
-		CHECK_RV(P11->C_SignUpdate(f.h, (CK_BYTE_PTR)msg + i,
-		                           MSG_LEN - i < 7 ? MSG_LEN - i : 7),
+	for (size_t i = 0; i < RT_MSG_LEN; i += 7)
+		CHECK_RV(P11->C_SignUpdate(f.h, (CK_BYTE_PTR)rt_msg + i,
+		                           RT_MSG_LEN - i < 7 ? RT_MSG_LEN - i : 7),
 		         CKR_OK);
 	CHECK_RV(P11->C_SignFinal(f.h, sig, &sl), CKR_OK);
-	CHECK_RV(rt_verify(f.h, &m, f.pub, msg, MSG_LEN, sig, sl), CKR_OK);
+	CHECK_RV(rt_verify(f.h, &m, f.pub, rt_msg, RT_MSG_LEN, sig, sl), CKR_OK);
 	REQUIRE_RV(P11->C_VerifyInit(f.h, &m, f.pub), CKR_OK);
-	CHECK_RV(P11->C_VerifyUpdate(f.h, (CK_BYTE_PTR)msg, 5), CKR_OK);
-	CHECK_RV(P11->C_VerifyUpdate(f.h, (CK_BYTE_PTR)msg + 5, MSG_LEN - 5), CKR_OK);
+	CHECK_RV(P11->C_VerifyUpdate(f.h, (CK_BYTE_PTR)rt_msg, 5), CKR_OK);
+	CHECK_RV(P11->C_VerifyUpdate(f.h, (CK_BYTE_PTR)rt_msg + 5, RT_MSG_LEN - 5), CKR_OK);
 	CHECK_RV(P11->C_VerifyFinal(f.h, sig, sl), CKR_OK);
 	REQUIRE_RV(P11->C_VerifyInit(f.h, &m, f.pub), CKR_OK);
-	CHECK_RV(P11->C_VerifyUpdate(f.h, (CK_BYTE_PTR)msg, MSG_LEN - 1), CKR_OK);
+	CHECK_RV(P11->C_VerifyUpdate(f.h, (CK_BYTE_PTR)rt_msg, RT_MSG_LEN - 1), CKR_OK);
 	CHECK_RV(P11->C_VerifyFinal(f.h, sig, sl), CKR_SIGNATURE_INVALID);
 	REQUIRE_RV(P11->C_VerifyInit(f.h, &m, f.pub), CKR_OK);
 	CHECK_RV(P11->C_VerifyFinal(f.h, sig, sl - 1), CKR_SIGNATURE_LEN_RANGE);
 out:
-	fx_close(&f);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Through token/mech.h: the PKCS#8 codec and the wrap / unwrap hooks.     */
-
-/* k as a key object of that class with the first parts components and
- * the given usage attribute set. */
-static ch_attrs *key_attrs(const rt_key *k, CK_OBJECT_CLASS cls, size_t parts,
-                           CK_ATTRIBUTE_TYPE usage)
-{
-	ch_attrs *a = ch_attrs_new();
-	bool ok = a != NULL && ch_attrs_set_ulong(a, CKA_CLASS, cls) == CKR_OK &&
-	          ch_attrs_set_ulong(a, CKA_KEY_TYPE, CKK_RSA) == CKR_OK &&
-	          ch_attrs_set_bool(a, usage, true) == CKR_OK;
-
-	for (size_t i = 0; ok && i < parts; i++)
-		ok = ch_attrs_set(a, rt_attr_types[i], k->v[i].p, k->v[i].len) == CKR_OK;
-	if (!ok) {
-		ch_attrs_free(a);
-		return NULL;
-	}
-	return a;
-}
-
-static void test_rsa_pkcs8_export_import_round_trip(void)
-{
-	ch_attrs *priv = NULL, *plain = NULL, *back = NULL, *pub = NULL;
-	CK_BYTE *der = NULL;
-	CK_ULONG der_len = 0;
-	rt_key k;
-
-	memset(&k, 0, sizeof(k));
-	REQUIRE(load_key("rsa_pkcs1_3072_test.json", &k));
-	REQUIRE((priv = key_attrs(&k, CKO_PRIVATE_KEY, RT_PARTS, CKA_SIGN)) != NULL);
-	REQUIRE_RV(ch_key_export(priv, &der, &der_len), CKR_OK);
-	REQUIRE((back = ch_attrs_new()) != NULL);
-	REQUIRE_RV(ch_attrs_set_ulong(back, CKA_CLASS, CKO_PRIVATE_KEY), CKR_OK);
-	REQUIRE_RV(ch_attrs_set_ulong(back, CKA_KEY_TYPE, CKK_RSA), CKR_OK);
-	REQUIRE_RV(ch_key_import(back, der, der_len), CKR_OK);
-	for (size_t i = 0; i < RT_PARTS; i++) {
-		const ch_attr *v = ch_attrs_get(back, rt_attr_types[i]);
-
-		CHECK(v != NULL && v->len == k.v[i].len && memcmp(v->value, k.v[i].p, v->len) == 0);
-	}
-	/* A truncated encoding is not a key. */
-	ch_attrs_remove(back, CKA_MODULUS);
-	CHECK_RV(ch_key_import(back, der, der_len - 1), CKR_WRAPPED_KEY_INVALID);
-	/* A public key is not wrappable. */
-	REQUIRE((pub = key_attrs(&k, CKO_PUBLIC_KEY, 2, CKA_VERIFY)) != NULL);
-	OPENSSL_clear_free(der, der_len);
-	der = NULL;
-	CHECK_RV(ch_key_export(pub, &der, &der_len), CKR_KEY_NOT_WRAPPABLE);
-	/* Without CRT components a key has no PKCS#8 (RSAPrivateKey requires
-	 * them, and the token does not factor n from d): OpenSSL's encoder
-	 * refuses it, and ch_key_export (token/mech_key.c) reports that. */
-	REQUIRE((plain = key_attrs(&k, CKO_PRIVATE_KEY, 3, CKA_SIGN)) != NULL);
-	OPENSSL_clear_free(der, der_len);
-	der = NULL;
-	der_len = 0;
-	CHECK_RV2(ch_key_export(plain, &der, &der_len), CKR_KEY_NOT_WRAPPABLE, CKR_FUNCTION_FAILED);
-	CHECK(der == NULL);
-out:
-	OPENSSL_clear_free(der, der_len);
-	ch_attrs_free(priv);
-	ch_attrs_free(plain);
-	ch_attrs_free(back);
-	ch_attrs_free(pub);
-	rt_key_free(&k);
-}
-
-static void test_rsa_wrap_and_unwrap_hooks(void)
-{
-	static const CK_BYTE aes[32] = {
-		1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
-		16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
-	};
-	ch_attrs *wk = NULL, *uk = NULL, *uk_plain = NULL, *no_wrap = NULL;
-	CK_RSA_PKCS_OAEP_PARAMS op;
-	CK_MECHANISM mechs[3];
-	CK_BYTE wrapped[BUF_MAX], big[KB];
-	CK_BYTE *out = NULL;
-	CK_ULONG wl, ol = 0;
-	rt_key k;
-
-	memset(&k, 0, sizeof(k));
-	REQUIRE(load_key("rsa_pkcs1_2048_test.json", &k));
-	REQUIRE((wk = key_attrs(&k, CKO_PUBLIC_KEY, 2, CKA_WRAP)) != NULL);
-	REQUIRE((uk = key_attrs(&k, CKO_PRIVATE_KEY, RT_PARTS, CKA_UNWRAP)) != NULL);
-	REQUIRE((uk_plain = key_attrs(&k, CKO_PRIVATE_KEY, 3, CKA_UNWRAP)) != NULL);
-	REQUIRE((no_wrap = key_attrs(&k, CKO_PUBLIC_KEY, 2, CKA_ENCRYPT)) != NULL);
-	mechs[0] = (CK_MECHANISM){ CKM_RSA_PKCS, NULL, 0 };
-	oaep_mech(&mechs[1], &op, rt_hash_by_name("SHA-256"), rt_hash_by_name("SHA-256"), "l", 1);
-	mechs[2] = (CK_MECHANISM){ CKM_RSA_X_509, NULL, 0 };
-	for (size_t i = 0; i < 3; i++) {
-		size_t want = i == 2 ? KB : sizeof(aes);
-
-		wl = 0;
-		CHECK_RV(ch_mech_wrap(&mechs[i], wk, aes, sizeof(aes), NULL, &wl), CKR_OK);
-		CHECK_UL(wl, KB);
-		wl = sizeof(wrapped);
-		REQUIRE_RV(ch_mech_wrap(&mechs[i], wk, aes, sizeof(aes), wrapped, &wl), CKR_OK);
-		REQUIRE_RV(ch_mech_unwrap(&mechs[i], uk, wrapped, wl, &out, &ol), CKR_OK);
-		/* Raw RSA gives back k bytes, the key left-padded with zeros. */
-		CHECK(ol == want && memcmp(out + want - sizeof(aes), aes, sizeof(aes)) == 0);
-		OPENSSL_clear_free(out, ol);
-		out = NULL;
-		REQUIRE_RV(ch_mech_unwrap(&mechs[i], uk_plain, wrapped, wl, &out, &ol), CKR_OK);
-		CHECK(ol == want && memcmp(out + want - sizeof(aes), aes, sizeof(aes)) == 0);
-		OPENSSL_clear_free(out, ol);
-		out = NULL;
-		/* Damaged or cut short. */
-		if (i < 2) {
-			wrapped[5] ^= 0x40;
-			CHECK_RV(ch_mech_unwrap(&mechs[i], uk, wrapped, wl, &out, &ol),
-			         CKR_WRAPPED_KEY_INVALID);
-		}
-		CHECK_RV(ch_mech_unwrap(&mechs[i], uk, wrapped, wl - 1, &out, &ol),
-		         CKR_WRAPPED_KEY_LEN_RANGE);
-		CHECK(out == NULL);
-		/* The key's usage attributes: CKA_WRAP, CKA_UNWRAP. */
-		wl = sizeof(wrapped);
-		CHECK_RV(ch_mech_wrap(&mechs[i], no_wrap, aes, sizeof(aes), wrapped, &wl),
-		         CKR_KEY_FUNCTION_NOT_PERMITTED);
-		CHECK_RV(ch_mech_unwrap(&mechs[i], wk, wrapped, KB, &out, &ol),
-		         CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT);
-	}
-	/* Too much to wrap: the key is too big for the mechanism. */
-	memset(big, 0, sizeof(big));
-	wl = sizeof(wrapped);
-	CHECK_RV(ch_mech_wrap(&mechs[0], wk, big, KB - 10, wrapped, &wl), CKR_KEY_SIZE_RANGE);
-	wl = sizeof(wrapped);
-	CHECK_RV(ch_mech_wrap(&mechs[1], wk, big, KB - 65, wrapped, &wl), CKR_KEY_SIZE_RANGE);
-out:
-	OPENSSL_clear_free(out, ol);
-	ch_attrs_free(wk);
-	ch_attrs_free(uk);
-	ch_attrs_free(uk_plain);
-	ch_attrs_free(no_wrap);
-	rt_key_free(&k);
-}
-
-/* ---------------------------------------------------------------------- */
-/* C_WrapKey and C_UnwrapKey through the module.                          */
-
-/* Creates an extractable secret key of that type and value. */
-static CK_RV make_secret(CK_SESSION_HANDLE h, CK_KEY_TYPE kt, const CK_BYTE *v, CK_ULONG len,
-                         bool wrap, bool unwrap, CK_OBJECT_HANDLE *o)
-{
-	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-	CK_ATTRIBUTE t[] = {
-		CH_T_ULONG(CKA_CLASS, &cls),      CH_T_ULONG(CKA_KEY_TYPE, &kt),
-		CH_T_BOOL(CKA_WRAP, wrap),        CH_T_BOOL(CKA_UNWRAP, unwrap),
-		CH_T_BOOL(CKA_EXTRACTABLE, true), CH_T_ATTR(CKA_VALUE, v, len),
-	};
-
-	return P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), o);
-}
-
-/* An AES-128 key leaves under a 3072-bit RSA key (128 bits of strength
- * each) with every RSA wrapping mechanism and comes back the same; an
- * AES-256 key is stronger than the wrapping key and stays. */
-static void test_rsa_wraps_and_unwraps_secret_keys(void)
-{
-	static const CK_BYTE k128[16] = "sixteen byte key";
-	static const CK_BYTE k256[32] = "thirty-two bytes of an AES key!";
-	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-	CK_KEY_TYPE gen = CKK_GENERIC_SECRET;
-	CK_ATTRIBUTE t[] = {
-		CH_T_ULONG(CKA_CLASS, &cls),
-		CH_T_ULONG(CKA_KEY_TYPE, &gen),
-		CH_T_BOOL(CKA_EXTRACTABLE, true),
-	};
-	CK_OBJECT_HANDLE wk, uk, aes, big, back;
-	CK_RSA_PKCS_OAEP_PARAMS op;
-	CK_MECHANISM mechs[3];
-	CK_BYTE blob[BUF_MAX], v[BUF_MAX];
-	CK_ULONG bl, vl;
-	rt_key k;
-	fx f;
-
-	memset(&k, 0, sizeof(k));
-	if (!fx_open(&f))
-		goto out;
-	REQUIRE(load_key("rsa_pkcs1_3072_test.json", &k));
-	REQUIRE_RV(rt_create_public(f.h, &k, RT_WRAP, &wk), CKR_OK);
-	REQUIRE_RV(rt_create_private(f.h, &k, RT_PARTS, RT_WRAP, &uk), CKR_OK);
-	REQUIRE_RV(make_secret(f.h, CKK_AES, k128, sizeof(k128), false, false, &aes), CKR_OK);
-	REQUIRE_RV(make_secret(f.h, CKK_AES, k256, sizeof(k256), false, false, &big), CKR_OK);
-	mechs[0] = (CK_MECHANISM){ CKM_RSA_PKCS, NULL, 0 };
-	oaep_mech(&mechs[1], &op, rt_hash_by_name("SHA-384"), rt_hash_by_name("SHA-1"), "lbl", 3);
-	mechs[2] = (CK_MECHANISM){ CKM_RSA_X_509, NULL, 0 };
-	for (size_t i = 0; i < 3; i++) {
-		bl = 0;
-		CHECK_RV(P11->C_WrapKey(f.h, &mechs[i], wk, aes, NULL, &bl), CKR_OK);
-		CHECK_UL(bl, 384);
-		bl = sizeof(blob);
-		REQUIRE_RV(P11->C_WrapKey(f.h, &mechs[i], wk, aes, blob, &bl), CKR_OK);
-		REQUIRE_RV(
-		        P11->C_UnwrapKey(f.h, &mechs[i], uk, blob, bl, t, CH_T_ARRAY_LEN(t), &back),
-		        CKR_OK);
-		vl = sizeof(v);
-		CHECK_RV(ch_t_get(f.h, back, CKA_VALUE, v, &vl), CKR_OK);
-		/* Raw RSA gives back k bytes, the key left-padded with zeros,
-		 * unless the unwrapping layer cuts them to a CKA_VALUE_LEN. */
-		if (i < 2)
-			CHECK_UL(vl, sizeof(k128));
-		else
-			CHECK(vl == sizeof(k128) || vl == 384);
-		CHECK(vl >= sizeof(k128) && memcmp(v + vl - sizeof(k128), k128, sizeof(k128)) == 0);
-		if (i < 2) {
-			blob[9] ^= 0x10;
-			CHECK_RV(P11->C_UnwrapKey(f.h, &mechs[i], uk, blob, bl, t,
-			                          CH_T_ARRAY_LEN(t), &back),
-			         CKR_WRAPPED_KEY_INVALID);
-		}
-		CHECK_RV(P11->C_UnwrapKey(f.h, &mechs[i], uk, blob, bl - 1, t, CH_T_ARRAY_LEN(t),
-		                          &back),
-		         CKR_WRAPPED_KEY_LEN_RANGE);
-		bl = sizeof(blob);
-		CHECK_RV(P11->C_WrapKey(f.h, &mechs[i], wk, big, blob, &bl), CKR_KEY_NOT_WRAPPABLE);
-		/* The other halves, and keys that may not wrap. */
-		CHECK_RV(P11->C_WrapKey(f.h, &mechs[i], uk, aes, blob, &bl),
-		         CKR_WRAPPING_KEY_TYPE_INCONSISTENT);
-		CHECK_RV(P11->C_WrapKey(f.h, &mechs[i], f.pub, aes, blob, &bl),
-		         CKR_KEY_FUNCTION_NOT_PERMITTED);
-	}
-	/* PSS does not wrap. */
-	{
-		CK_RSA_PKCS_PSS_PARAMS pp;
-		CK_MECHANISM m;
-
-		pss_mech(&m, &pp, CKM_RSA_PKCS_PSS, rt_hash_by_name("SHA-256"), 32);
-		bl = sizeof(blob);
-		CHECK_RV(P11->C_WrapKey(f.h, &m, wk, aes, blob, &bl), CKR_MECHANISM_INVALID);
-	}
-out:
-	rt_key_free(&k);
-	fx_close(&f);
-}
-
-/* An RSA private key wrapped (PKCS#8 under AES-GCM) and unwrapped signs
- * exactly as the original, CRT components and all. */
-static void test_rsa_private_key_survives_wrap_and_unwrap(void)
-{
-	static const CK_BYTE kek_v[32] = "an AES key wrapping an RSA key!";
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_KEY_TYPE kt = CKK_RSA;
-	CK_ATTRIBUTE t[] = {
-		CH_T_ULONG(CKA_CLASS, &cls),
-		CH_T_ULONG(CKA_KEY_TYPE, &kt),
-		CH_T_BOOL(CKA_SIGN, true),
-	};
-	CK_MECHANISM s = { CKM_SHA256_RSA_PKCS, NULL, 0 }, m;
-	CK_GCM_PARAMS gp;
-	CK_BYTE iv[12] = { 9, 9, 9 }, blob[4096], s1[BUF_MAX], s2[BUF_MAX], v[BUF_MAX];
-	CK_ULONG bl = sizeof(blob), l1 = sizeof(s1), l2 = sizeof(s2), vl = sizeof(v);
-	CK_OBJECT_HANDLE kek, back;
-	fx f;
-
-	if (!fx_open(&f))
-		goto out;
-	REQUIRE_RV(make_secret(f.h, CKK_AES, kek_v, sizeof(kek_v), true, true, &kek), CKR_OK);
-	ch_t_gcm(&m, &gp, iv, NULL, 0);
-	REQUIRE_RV(P11->C_WrapKey(f.h, &m, kek, f.priv, blob, &bl), CKR_OK);
-	REQUIRE_RV(P11->C_UnwrapKey(f.h, &m, kek, blob, bl, t, CH_T_ARRAY_LEN(t), &back), CKR_OK);
-	CHECK_RV(ch_t_get(f.h, back, CKA_PRIME_2, v, &vl), CKR_OK);
-	CHECK(vl == f.k.v[RT_Q].len && memcmp(v, f.k.v[RT_Q].p, vl) == 0);
-	CHECK_RV(rt_sign(f.h, &s, f.priv, msg, MSG_LEN, s1, &l1), CKR_OK);
-	CHECK_RV(rt_sign(f.h, &s, back, msg, MSG_LEN, s2, &l2), CKR_OK);
-	CHECK(l1 == l2 && memcmp(s1, s2, l1) == 0);
-	/* A key without CRT components has no PKCS#8 to wrap. */
-	bl = sizeof(blob);
-	CHECK_RV2(P11->C_WrapKey(f.h, &m, kek, f.plain, blob, &bl), CKR_KEY_NOT_WRAPPABLE,
-	          CKR_FUNCTION_FAILED);
-	/* Unwrapped as an RSA key, the bytes must be an RSA PKCS#8. */
-	{
-		static const CK_BYTE junk[40] = "not a PrivateKeyInfo at all, just text";
-		CK_OBJECT_HANDLE enc;
-		CK_BYTE jb[128];
-		CK_ULONG jl = sizeof(jb);
-		CK_ATTRIBUTE et[] = {
-			CH_T_ULONG(CKA_CLASS, &(CK_OBJECT_CLASS){ CKO_SECRET_KEY }),
-			CH_T_ULONG(CKA_KEY_TYPE, &(CK_KEY_TYPE){ CKK_AES }),
-			CH_T_BOOL(CKA_ENCRYPT, true),
-			CH_T_ATTR(CKA_VALUE, kek_v, sizeof(kek_v)),
-		};
-
-		REQUIRE_RV(P11->C_CreateObject(f.h, et, CH_T_ARRAY_LEN(et), &enc), CKR_OK);
-		REQUIRE_RV(rt_encrypt(f.h, &m, enc, junk, sizeof(junk), jb, &jl), CKR_OK);
-		CHECK_RV(P11->C_UnwrapKey(f.h, &m, kek, jb, jl, t, CH_T_ARRAY_LEN(t), &back),
-		         CKR_WRAPPED_KEY_INVALID);
-	}
-out:
-	fx_close(&f);
+	rt_fx_close(&f);
 }
 
 int main(void)
@@ -1144,9 +769,5 @@ int main(void)
 	test_rsa_buffer_convention_keeps_operation();
 	test_rsa_single_part_rows_refuse_updates();
 	test_rsa_pss_multipart();
-	test_rsa_pkcs8_export_import_round_trip();
-	test_rsa_wrap_and_unwrap_hooks();
-	test_rsa_wraps_and_unwraps_secret_keys();
-	test_rsa_private_key_survives_wrap_and_unwrap();
 	return ch_test_done();
 }

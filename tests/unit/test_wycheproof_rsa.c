@@ -35,7 +35,6 @@
 #include "rsa_util.h"
 
 #define VEC_DIR "wycheproof/testvectors_v1/"
-#define BUF_MAX 1024 /* an 8192-bit modulus */
 
 typedef enum file_kind {
 	K_PKCS1_VERIFY,
@@ -249,7 +248,7 @@ static bool crt_key_by_unwrap(CK_SESSION_HANDLE h, const json_t *g, const rt_key
 		CH_T_BOOL(CKA_SIGN, true),
 		CH_T_BOOL(CKA_SENSITIVE, false),
 	};
-	CK_BYTE iv[12] = { 7 }, blob[4096], v[BUF_MAX];
+	CK_BYTE iv[12] = { 7 }, blob[4096], v[RT_BUF];
 	CK_ULONG blen = sizeof(blob), vl;
 	CK_GCM_PARAMS p;
 	CK_MECHANISM m;
@@ -282,7 +281,7 @@ static void sign_one(CK_SESSION_HANDLE h, counts *c, const json_t *t, const CK_M
                      CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub)
 {
 	vec_bytes msg = { NULL, 0 }, want = { NULL, 0 };
-	CK_BYTE sig[BUF_MAX];
+	CK_BYTE sig[RT_BUF];
 	CK_ULONG sig_len = sizeof(sig);
 	bool ok;
 	CK_RV rv;
@@ -405,7 +404,7 @@ static void run_pss_verify(CK_SESSION_HANDLE h, const char *file, const json_t *
 }
 
 /* C_UnwrapKey of ct under uk into an extractable generic secret, whose
- * CKA_VALUE comes back in val (BUF_MAX bytes of room). */
+ * CKA_VALUE comes back in val (RT_BUF bytes of room). */
 static CK_RV unwrap_value(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE uk,
                           const vec_bytes *ct, CK_BYTE *val, CK_ULONG *val_len)
 {
@@ -423,7 +422,7 @@ static CK_RV unwrap_value(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_
 	rv = P11->C_UnwrapKey(h, (CK_MECHANISM_PTR)m, uk, ct->p, ct->len, t, CH_T_ARRAY_LEN(t), &o);
 	if (rv != CKR_OK)
 		return rv;
-	*val_len = BUF_MAX;
+	*val_len = RT_BUF;
 	rv = ch_t_get(h, o, CKA_VALUE, val, val_len);
 	(void)P11->C_DestroyObject(h, o);
 	return rv == CKR_OK ? CKR_OK : CKR_GENERAL_ERROR;
@@ -437,7 +436,7 @@ static void decrypt_one(CK_SESSION_HANDLE h, counts *cd, counts *cu, const json_
                         size_t k_bytes)
 {
 	vec_bytes msg = { NULL, 0 }, ct = { NULL, 0 };
-	CK_BYTE pt[BUF_MAX];
+	CK_BYTE pt[RT_BUF];
 	CK_ULONG pt_len = sizeof(pt);
 	bool ok, len_ok;
 	CK_RV rv;
