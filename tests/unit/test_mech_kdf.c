@@ -2,7 +2,8 @@
  * Key derivation (token/mech_kdf.c): HKDF against Wycheproof's
  * hkdf_sha256/384/512_test.json and RFC 5869, CKM_HKDF_DATA, the SP 800-108
  * counter and feedback KDFs against the test's own few lines of the
- * SP 800-108 construction over EVP_MAC (HMAC and CMAC), parameter and key
+ * SP 800-108 construction over EVP_MAC (HMAC and CMAC) and NIST CAVP
+ * counter-mode vectors, parameter and key
  * errors, and, through the module, CKM_HKDF_KEY_GEN and CKM_PKCS5_PBKD2
  * (RFC 6070 and RFC 7914 section 11 known answers).
  *
@@ -528,6 +529,74 @@ static void test_sp800_108_counter_and_feedback_match_the_construction(void)
 	}
 }
 
+/* NIST CAVP KBKDF800-108 counter mode vectors (CounterMode.zip,
+ * CTRLOCATION=BEFORE_FIXED, RLEN=32_BITS): K(i) = PRF(KI, [i]_32 ||
+ * FixedInputData), the fixed data one byte array and no separate L. */
+static void test_sp800_108_nist_cavp_counter_vectors(void)
+{
+	static const struct {
+		CK_MECHANISM_TYPE prf;
+		CK_KEY_TYPE kt;
+		const char *ki, *fixed, *ko;
+	} cavp[] = {
+		/* [PRF=HMAC_SHA256] COUNT=0, L=128 */
+		{ CKM_SHA256_HMAC, CKK_GENERIC_SECRET,
+		  "dd1d91b7d90b2bd3138533ce92b272fbf8a369316aefe242e659cc0ae238afe0",
+		  "01322b96b30acd197979444e468e1c5c6859bf1b1cf951b7e725303e237e46b8"
+		  "64a145fab25e517b08f8683d0315bb2911d80a0e8aba17f3b413faac",
+		  "10621342bfb0fd40046c0e29f2cfdbf0" },
+		/* [PRF=HMAC_SHA256] COUNT=30, L=320 */
+		{ CKM_SHA256_HMAC, CKK_SHA256_HMAC,
+		  "c4bedbddb66493e7c7259a3bbbc25f8c7e0ca7fe284d92d431d9cd99a0d214ac",
+		  "1c69c54766791e315c2cc5c47ecd3ffab87d0d273dd920e70955814c220eacac"
+		  "e6a5946542da3dfe24ff626b4897898cafb7db83bdff3c14fa46fd4b",
+		  "1da47638d6c9c4d04d74d4640bbd42ab814d9e8cc22f4326695239f96b0693f1"
+		  "2d0dd1152cf44430" },
+		/* [PRF=HMAC_SHA384] COUNT=0, L=128 */
+		{ CKM_SHA384_HMAC, CKK_GENERIC_SECRET,
+		  "216ed044769c4c3908188ece61601af8819c30f501d12995df608e06f5e0e607"
+		  "ab54f542ee2da41906dfdb4971f20f9d",
+		  "638e9506a2c7be69ea346b84629a010c0e225b7548f508162c89f29c1ddbfd70"
+		  "472c2b58e7dc8aa6a5b06602f1c8ed4948cda79c62708218e26ac0e2",
+		  "d4b144bb40c7cabed13963d7d4318e72" },
+		/* [PRF=CMAC_AES128] COUNT=0, L=128 */
+		{ CKM_AES_CMAC, CKK_AES, "c10b152e8c97b77e18704e0f0bd38305",
+		  "98cd4cbbbebe15d17dc86e6dbad800a2dcbd64f7c7ad0e78e9cf94ffdba89d03"
+		  "e97eadf6c4f7b806caf52aa38f09d0eb71d71f497bcc6906b48d36c4",
+		  "26faf61908ad9ee881b8305c221db53f" },
+		/* [PRF=CMAC_AES128] COUNT=30, L=320 */
+		{ CKM_AES_CMAC, CKK_AES, "b2fcf854b1029888aeb0274ca09bb21a",
+		  "a6b84baae7a6ceb1d63ed704757500c510c0a8bdc22d2f42af09f79c815f37f3"
+		  "3b67dad0b30f428fc1e2d355f7f91f65acbedd2fdd5b8c38dd890407",
+		  "fe4c2c0242c5a295c008aeb87ae0815171de6173773292347f4f5ec07185c3f8"
+		  "60b5667c199aad55" },
+	};
+	CK_BYTE ki[64], fixed[64], ko[64], got[64];
+	CK_ULONG ki_len, fixed_len, ko_len, got_len;
+	kb_layout lay;
+
+	for (size_t i = 0; i < CH_T_ARRAY_LEN(cavp); i++) {
+		CK_SP800_108_KDF_PARAMS cp;
+		CK_MECHANISM m = { CKM_SP800_108_COUNTER_KDF, &cp, sizeof(cp) };
+		ch_attrs *base;
+
+		ki_len = ch_t_unhex(cavp[i].ki, ki, sizeof(ki));
+		fixed_len = ch_t_unhex(cavp[i].fixed, fixed, sizeof(fixed));
+		ko_len = ch_t_unhex(cavp[i].ko, ko, sizeof(ko));
+		/* One byte array: the second (empty) one of kb_build goes. */
+		kb_build(&lay, false, fixed, fixed_len, NULL, 0, false);
+		lay.n = 2;
+		cp = (CK_SP800_108_KDF_PARAMS){ cavp[i].prf, lay.n, lay.d, 0, NULL };
+		if (!CHECK((base = base_key(cavp[i].kt, ki, ki_len, true)) != NULL))
+			continue;
+		got_len = 0;
+		CHECK_RV(derive(&m, base, CKK_GENERIC_SECRET, ko_len, got, sizeof(got), &got_len),
+		         CKR_OK);
+		CHECK(same_bytes(cavp[i].ko, got, got_len, ko, ko_len));
+		ch_attrs_free(base);
+	}
+}
+
 static void test_sp800_108_unsupported_layouts_and_keys(void)
 {
 	CK_BYTE ki[32] = { 7 }, out[64], label[4] = { 'l' };
@@ -879,6 +948,7 @@ int main(void)
 		CH_T_CASE(test_hkdf_data_object),
 		CH_T_CASE(test_hkdf_parameter_and_key_errors),
 		CH_T_CASE(test_sp800_108_counter_and_feedback_match_the_construction),
+		CH_T_CASE(test_sp800_108_nist_cavp_counter_vectors),
 		CH_T_CASE(test_sp800_108_unsupported_layouts_and_keys),
 		CH_T_CASE(test_kdf_mechanism_info),
 		CH_T_CASE(test_hkdf_key_gen_through_module),
