@@ -1,8 +1,9 @@
 /*
  * The digest family: CKM_SHA_1, CKM_SHA224, CKM_SHA256, CKM_SHA384,
- * CKM_SHA512, CKM_SHA512_224, CKM_SHA512_256 (PKCS#11 3.0 mechanisms
- * sections 2.20-2.25) and CKM_SHA3_224/256/384/512 (section 2.26), over
- * OpenSSL's EVP digest API with the digests mech.c fetched once.
+ * CKM_SHA512, CKM_SHA512_224, CKM_SHA512_256 and CKM_SHA3_224/256/384/512
+ * (the SHA-1, SHA-2 and SHA-3 sections of the PKCS#11 3.0 mechanisms
+ * specification), over OpenSSL's EVP digest API with the digests mech.c
+ * fetches once.
  *
  * A digest takes no key and no parameter.  Every row runs single-part and
  * multi-part the same way: updates feed the EVP_MD_CTX, the final call (or

@@ -1,9 +1,10 @@
 /*
  * The HMAC family: CKM_<hash>_HMAC and CKM_<hash>_HMAC_GENERAL for SHA-1,
  * SHA-224/256/384/512, SHA-512/224, SHA-512/256 and SHA3-224/256/384/512
- * (PKCS#11 3.0 mechanisms sections 2.20-2.26), with the key generators
- * CKM_GENERIC_SECRET_KEY_GEN (section 2.24) and the hash-specific
- * CKM_<hash>_KEY_GEN of 3.0 that make the CKK_<hash>_HMAC key types.
+ * (the hash sections of the PKCS#11 3.0 mechanisms specification), with
+ * the key generators CKM_GENERIC_SECRET_KEY_GEN ("Generic secret key") and
+ * the hash-specific CKM_<hash>_KEY_GEN of 3.0 that make the
+ * CKK_<hash>_HMAC key types.
  *
  * MACs run over OpenSSL's EVP_MAC "HMAC", fetched once per process (below,
  * under a pthread_once, like the digests in mech.c).  The plain rows give

@@ -1,10 +1,11 @@
 /*
- * Key derivation: HKDF (CKM_HKDF_DERIVE, CKM_HKDF_DATA, CKM_HKDF_KEY_GEN;
- * PKCS#11 3.0 mechanisms section 2.43), PBKDF2 (CKM_PKCS5_PBKD2, section
- * 2.44.4, a key generator) and the NIST SP 800-108 KDFs in counter and
- * feedback mode (CKM_SP800_108_COUNTER_KDF, CKM_SP800_108_FEEDBACK_KDF,
- * section 2.42), over OpenSSL's EVP_KDF "HKDF", "PBKDF2" and "KBKDF",
- * fetched once per process.
+ * Key derivation: HKDF (CKM_HKDF_DERIVE, CKM_HKDF_DATA, CKM_HKDF_KEY_GEN),
+ * PBKDF2 (CKM_PKCS5_PBKD2, a key generator) and the NIST SP 800-108 KDFs
+ * in counter and feedback mode (CKM_SP800_108_COUNTER_KDF,
+ * CKM_SP800_108_FEEDBACK_KDF), after the PKCS#11 3.0 mechanisms sections
+ * "HKDF Mechanisms", "PKCS #5 and PKCS #5-style password-based encryption"
+ * and "SP800-108 Key Derivation", over OpenSSL's EVP_KDF "HKDF", "PBKDF2"
+ * and "KBKDF", fetched once per process.
  *
  * The length of what is derived or generated is the new key's
  * CKA_VALUE_LEN, or the fixed length of its key type (CKK_CHACHA20: 32);
@@ -12,26 +13,36 @@
  * CKR_TEMPLATE_INCOMPLETE.  CKM_HKDF_DATA makes a data object: its length
  * comes from a CKA_VALUE_LEN the caller's plumbing leaves in the new
  * object's set, which this file removes once CKA_VALUE is written (data
- * objects have no such attribute).
+ * objects have no such attribute).  The hooks write CKA_VALUE only: the
+ * sensitivity rules of derived keys (CKA_ALWAYS_SENSITIVE and
+ * CKA_NEVER_EXTRACTABLE from the base key, and for SP 800-108 the base
+ * key's CKA_SENSITIVE and CKA_EXTRACTABLE as defaults) are the backend's.
  *
  * HKDF: base key CKK_HKDF or CKK_GENERIC_SECRET (the spec's two; other
- * secret key types are refused).  bExtract and bExpand choose the OpenSSL
- * mode; extract only gives the PRK, hash-size bytes, and a CKA_VALUE_LEN of
- * anything else is CKR_TEMPLATE_INCONSISTENT; expand takes at most
- * 255 * hash size bytes (RFC 5869), more is CKR_KEY_SIZE_RANGE.  Salt
- * CKF_HKDF_SALT_NULL or CKF_HKDF_SALT_DATA (an empty salt equals no salt,
- * as in RFC 5869).  Not supported, CKR_MECHANISM_PARAM_INVALID:
- * CKF_HKDF_SALT_KEY (the salt key is a handle, which this layer cannot
- * resolve), and pInfo longer than 1024 bytes (OpenSSL 3.0's limit).
+ * secret key types are refused), of any length: the spec's sentence that
+ * it "must be the size of the underlying hash" is not enforced, since
+ * RFC 5869 (and Wycheproof) take input keying material of any length.  A
+ * data object as the input key, which the spec also allows, is not
+ * supported (the driver takes secret keys only).  bExtract and bExpand
+ * choose OpenSSL's mode; extract only gives the PRK, hash-size bytes, and
+ * a CKA_VALUE_LEN of anything else is CKR_TEMPLATE_INCONSISTENT; expand
+ * makes at most 255 * hash size bytes (RFC 5869), more is
+ * CKR_KEY_SIZE_RANGE.  The salt is ignored without bExtract and the info
+ * without bExpand, as the spec says.  Salt CKF_HKDF_SALT_NULL or
+ * CKF_HKDF_SALT_DATA (an empty salt equals no salt, as in RFC 5869).  Not
+ * supported, CKR_MECHANISM_PARAM_INVALID: CKF_HKDF_SALT_KEY (the salt key
+ * is a handle, which this layer cannot resolve), and pInfo longer than
+ * 1024 bytes (OpenSSL 3.0's limit).
  *
  * PBKDF2: CK_PKCS5_PBKD2_PARAMS2 only (3.0, ulPasswordLen by value).  The
  * 2.20 CK_PKCS5_PBKD2_PARAMS has the same size on LP64 targets, so the two
- * cannot be told apart by ulParameterLen; a 2.20 caller's pointer read as a
- * length is far above PBKDF2_PASSWORD_MAX and is refused as
+ * cannot be told apart by ulParameterLen; a 2.20 caller's pointer read as
+ * a length is far above PBKDF2_PASSWORD_MAX and is refused as
  * CKR_MECHANISM_PARAM_INVALID instead of being read.  Salt source
  * CKZ_SALT_SPECIFIED; PRFs HMAC-SHA-1, -SHA-224, -SHA-256, -SHA-384,
- * -SHA-512, -SHA-512/224, -SHA-512/256, with no pPrfData.  The new key's
- * CKA_KEY_TYPE comes from the template (any secret key type).
+ * -SHA-512, -SHA-512/224, -SHA-512/256, with no pPrfData (GOST is not
+ * offered).  The new key's CKA_KEY_TYPE comes from the template (any
+ * secret key type).
  *
  * SP 800-108: what OpenSSL 3.0's KBKDF computes, and no more.  Its PRF
  * input is, per block i, [K(i-1) in feedback mode] || [i]_32 || fixed ||
@@ -41,20 +52,23 @@
  *   counter mode:  CK_SP800_108_ITERATION_VARIABLE with a
  *                  CK_SP800_108_COUNTER_FORMAT {big endian, 32 bits};
  *   feedback mode: CK_SP800_108_ITERATION_VARIABLE (no value), then
- *                  CK_SP800_108_COUNTER {big endian, 32 bits}, and an
- *                  IV (K(0)) that is empty or of the PRF's output size;
- *   then any number of CK_SP800_108_BYTE_ARRAY (concatenated: the fixed
- *   input), then at most one CK_SP800_108_DKM_LENGTH, last, with
+ *                  CK_SP800_108_COUNTER {big endian, 32 bits}, and an IV
+ *                  (K(0)) that is empty or of the PRF's output size;
+ *   then any number of non-empty CK_SP800_108_BYTE_ARRAY (concatenated:
+ *   the fixed input), then at most one CK_SP800_108_DKM_LENGTH, last, with
  *   {CK_SP800_108_DKM_LENGTH_SUM_OF_KEYS, big endian, 32 bits}.
- * Anything else (little-endian or 8/16/24-bit counters, byte arrays before
- * the counter, a feedback mode without a counter, the DKM length elsewhere
- * or summing segments, a feedback IV of another length, additional derived keys, the
- * double-pipeline mode) is CKR_MECHANISM_PARAM_INVALID.  PRFs: CKM_<hash>_HMAC for the hashes of
+ * Anything else (little-endian or 8/16/24-bit counters, byte arrays
+ * before the counter, a feedback mode without a counter, the DKM length
+ * elsewhere or summing segments, a feedback IV of another length, key
+ * handles as data, additional derived keys, the double-pipeline mode) is
+ * CKR_MECHANISM_PARAM_INVALID.  PRFs: CKM_<hash>_HMAC for the hashes of
  * mech_hmac.c (base key CKK_GENERIC_SECRET or that hash's CKK_<hash>_HMAC)
  * and CKM_AES_CMAC (base key CKK_AES, 16, 24 or 32 bytes).
  *
- * Mechanism info sizes are bytes: of the base key for the derive
- * mechanisms, of the generated key for the generators.
+ * Mechanism info sizes: the SP 800-108 mechanisms report base key bits,
+ * as their section of the spec says (8 to KDF_KEY_MAX * 8 over every PRF;
+ * CMAC takes only AES keys of 128, 192 or 256 bits); the HKDF derive
+ * mechanisms base key bytes; the generators the generated key's bytes.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -500,7 +514,8 @@ static CK_RV kbkdf_layout(const kbkdf_req *r, CK_ULONG *first, CK_ULONG *end, si
 	}
 	*first = i;
 	for (; i < r->n_data && d[i].type == CK_SP800_108_BYTE_ARRAY; i++) {
-		if ((d[i].pValue == NULL && d[i].ulValueLen > 0) ||
+		/* The spec wants byte arrays non-empty. */
+		if (d[i].pValue == NULL || d[i].ulValueLen == 0 ||
 		    d[i].ulValueLen > KBKDF_FIXED_MAX - *fixed_len)
 			return CKR_MECHANISM_PARAM_INVALID;
 		*fixed_len += d[i].ulValueLen;
@@ -526,7 +541,8 @@ static CK_RV kbkdf_params(const ch_mech *row, const CK_MECHANISM *m, kbkdf_req *
 		const CK_SP800_108_FEEDBACK_KDF_PARAMS *p = m->pParameter;
 
 		if (m->ulParameterLen != sizeof(*p) || p->ulAdditionalDerivedKeys != 0 ||
-		    (p->pIV == NULL && p->ulIVLen > 0) || p->ulIVLen > KBKDF_FIXED_MAX)
+		    p->pAdditionalDerivedKeys != NULL || (p->pIV == NULL) != (p->ulIVLen == 0) ||
+		    p->ulIVLen > KBKDF_FIXED_MAX)
 			return CKR_MECHANISM_PARAM_INVALID;
 		r->prf = p->prfType;
 		r->data = p->pDataParams;
@@ -536,7 +552,8 @@ static CK_RV kbkdf_params(const ch_mech *row, const CK_MECHANISM *m, kbkdf_req *
 	} else {
 		const CK_SP800_108_KDF_PARAMS *p = m->pParameter;
 
-		if (m->ulParameterLen != sizeof(*p) || p->ulAdditionalDerivedKeys != 0)
+		if (m->ulParameterLen != sizeof(*p) || p->ulAdditionalDerivedKeys != 0 ||
+		    p->pAdditionalDerivedKeys != NULL)
 			return CKR_MECHANISM_PARAM_INVALID;
 		r->prf = p->prfType;
 		r->data = p->pDataParams;
@@ -692,14 +709,14 @@ static const ch_mech kdf_mechs[] = {
 	},
 	{
 	        .type = CKM_SP800_108_COUNTER_KDF,
-	        .info = { 1, KDF_KEY_MAX, CKF_DERIVE },
+	        .info = { 8, KDF_KEY_MAX * 8, CKF_DERIVE },
 	        .key_use = CH_KEY_SECRET,
 	        .key_type = CKK_GENERIC_SECRET,
 	        .ops = &kbkdf_ops,
 	},
 	{
 	        .type = CKM_SP800_108_FEEDBACK_KDF,
-	        .info = { 1, KDF_KEY_MAX, CKF_DERIVE },
+	        .info = { 8, KDF_KEY_MAX * 8, CKF_DERIVE },
 	        .key_use = CH_KEY_SECRET,
 	        .key_type = CKK_GENERIC_SECRET,
 	        .ops = &kbkdf_ops,

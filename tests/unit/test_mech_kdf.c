@@ -402,7 +402,8 @@ out:
 }
 
 /* The data parameters of a layout: [iteration variable] [counter in
- * feedback mode] byte arrays [DKM length]. */
+ * feedback mode] label and context as byte arrays (each left out when
+ * empty) [DKM length]. */
 typedef struct kb_layout {
 	CK_SP800_108_COUNTER_FORMAT ctr;
 	CK_SP800_108_DKM_LENGTH_FORMAT dkm;
@@ -426,10 +427,12 @@ static void kb_build(kb_layout *k, bool feedback, const CK_BYTE *label, CK_ULONG
 		k->d[k->n++] = (CK_PRF_DATA_PARAM){ CK_SP800_108_ITERATION_VARIABLE, &k->ctr,
 			                            sizeof(k->ctr) };
 	}
-	k->d[k->n++] =
-	        (CK_PRF_DATA_PARAM){ CK_SP800_108_BYTE_ARRAY, (CK_VOID_PTR)label, label_len };
-	k->d[k->n++] =
-	        (CK_PRF_DATA_PARAM){ CK_SP800_108_BYTE_ARRAY, (CK_VOID_PTR)context, context_len };
+	if (label_len > 0)
+		k->d[k->n++] = (CK_PRF_DATA_PARAM){ CK_SP800_108_BYTE_ARRAY, (CK_VOID_PTR)label,
+			                            label_len };
+	if (context_len > 0)
+		k->d[k->n++] = (CK_PRF_DATA_PARAM){ CK_SP800_108_BYTE_ARRAY, (CK_VOID_PTR)context,
+			                            context_len };
 	if (with_l)
 		k->d[k->n++] =
 		        (CK_PRF_DATA_PARAM){ CK_SP800_108_DKM_LENGTH, &k->dkm, sizeof(k->dkm) };
@@ -583,9 +586,7 @@ static void test_sp800_108_nist_cavp_counter_vectors(void)
 		ki_len = ch_t_unhex(cavp[i].ki, ki, sizeof(ki));
 		fixed_len = ch_t_unhex(cavp[i].fixed, fixed, sizeof(fixed));
 		ko_len = ch_t_unhex(cavp[i].ko, ko, sizeof(ko));
-		/* One byte array: the second (empty) one of kb_build goes. */
 		kb_build(&lay, false, fixed, fixed_len, NULL, 0, false);
-		lay.n = 2;
 		cp = (CK_SP800_108_KDF_PARAMS){ cavp[i].prf, lay.n, lay.d, 0, NULL };
 		if (!CHECK((base = base_key(cavp[i].kt, ki, ki_len, true)) != NULL))
 			continue;
@@ -656,6 +657,12 @@ static void test_sp800_108_unsupported_layouts_and_keys(void)
 	RESET_C(); /* a counter param is for the feedback mode */
 	lay.d[1] = (CK_PRF_DATA_PARAM){ CK_SP800_108_COUNTER, &lay.ctr, sizeof(lay.ctr) };
 	CHECK_RV(DC(gen), CKR_MECHANISM_PARAM_INVALID);
+	RESET_C(); /* an empty byte array */
+	lay.d[1].ulValueLen = 0;
+	CHECK_RV(DC(gen), CKR_MECHANISM_PARAM_INVALID);
+	RESET_C();
+	cp.pAdditionalDerivedKeys = &extra;
+	CHECK_RV(DC(gen), CKR_MECHANISM_PARAM_INVALID);
 	RESET_C();
 	cp.ulNumberOfDataParams = 0;
 	CHECK_RV(DC(gen), CKR_MECHANISM_PARAM_INVALID);
@@ -686,6 +693,10 @@ static void test_sp800_108_unsupported_layouts_and_keys(void)
 	RESET_F();
 	fp.ulIVLen = 4;
 	CHECK_RV(DF(gen), CKR_MECHANISM_PARAM_INVALID);
+	fp.ulIVLen = 0;
+	fp.pIV = out;
+	CHECK_RV(DF(gen), CKR_MECHANISM_PARAM_INVALID);
+	fp.ulIVLen = 4;
 	fp.pIV = out;
 	CHECK_RV(DF(gen), CKR_MECHANISM_PARAM_INVALID); /* not the PRF's 32 bytes */
 	fp.ulIVLen = 32;
@@ -727,8 +738,8 @@ static void test_kdf_mechanism_info(void)
 		{ CKM_HKDF_DERIVE, 1, 16384, CKF_DERIVE },
 		{ CKM_HKDF_DATA, 1, 16384, CKF_DERIVE },
 		{ CKM_PKCS5_PBKD2, 1, 512, CKF_GENERATE },
-		{ CKM_SP800_108_COUNTER_KDF, 1, 16384, CKF_DERIVE },
-		{ CKM_SP800_108_FEEDBACK_KDF, 1, 16384, CKF_DERIVE },
+		{ CKM_SP800_108_COUNTER_KDF, 8, 16384 * 8, CKF_DERIVE }, /* bits */
+		{ CKM_SP800_108_FEEDBACK_KDF, 8, 16384 * 8, CKF_DERIVE },
 	};
 	CK_MECHANISM_INFO info;
 
