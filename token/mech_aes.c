@@ -315,7 +315,8 @@ static const ch_mech aes_mechs[] = {
 	},
 	{
 	        .type = CKM_AES_GCM,
-	        .info = { 16, 32, CKF_ENCRYPT | CKF_DECRYPT },
+	        .info = { 16, 32, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP |
+	                           CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT },
 	        .key_use = CH_KEY_SECRET,
 	        .key_type = CKK_AES,
 	        .ops = &aes_gcm_ops,
