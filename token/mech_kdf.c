@@ -1,5 +1,5 @@
 /*
- * Key derivation: HKDF (CKM_HKDF_DERIVE, CKM_HKDF_DATA, CKM_HKDF_KEY_GEN),
+ * Key derivation: HKDF (CKM_HKDF_DERIVE, CKM_HKDF_KEY_GEN),
  * PBKDF2 (CKM_PKCS5_PBKD2, a key generator) and the NIST SP 800-108 KDFs
  * in counter and feedback mode (CKM_SP800_108_COUNTER_KDF,
  * CKM_SP800_108_FEEDBACK_KDF), after the PKCS#11 3.0 mechanisms sections
@@ -10,10 +10,7 @@
  * The length of what is derived or generated is the new key's
  * CKA_VALUE_LEN, or the fixed length of its key type (CKK_CHACHA20: 32);
  * CKK_AES needs CKA_VALUE_LEN 16, 24 or 32.  Without it the answer is
- * CKR_TEMPLATE_INCOMPLETE.  CKM_HKDF_DATA makes a data object: its length
- * comes from a CKA_VALUE_LEN the caller's plumbing leaves in the new
- * object's set, which this file removes once CKA_VALUE is written (data
- * objects have no such attribute).  The hooks write CKA_VALUE only: the
+ * CKR_TEMPLATE_INCOMPLETE.  The hooks write CKA_VALUE only: the
  * sensitivity rules of derived keys (CKA_ALWAYS_SENSITIVE and
  * CKA_NEVER_EXTRACTABLE from the base key, and for SP 800-108 the base
  * key's CKA_SENSITIVE and CKA_EXTRACTABLE as defaults) are the backend's.
@@ -32,7 +29,11 @@
  * CKF_HKDF_SALT_DATA (an empty salt equals no salt, as in RFC 5869).  Not
  * supported, CKR_MECHANISM_PARAM_INVALID: CKF_HKDF_SALT_KEY (the salt key
  * is a handle, which this layer cannot resolve), and pInfo longer than
- * 1024 bytes (OpenSSL 3.0's limit).
+ * 1024 bytes (OpenSSL 3.0's limit).  CKM_HKDF_DATA (the same into a
+ * CKO_DATA object) is not offered: C_DeriveKey makes secret keys only, and
+ * the object rules let only C_CreateObject make data objects; offering it
+ * takes a row here with a data-object branch (its length from the
+ * template) and the backend's support.
  *
  * PBKDF2: CK_PKCS5_PBKD2_PARAMS2 only (3.0, ulPasswordLen by value).  The
  * 2.20 CK_PKCS5_PBKD2_PARAMS has the same size on LP64 targets, so the two
@@ -248,17 +249,12 @@ static bool hkdf_key_type_ok(const ch_mech *row, CK_KEY_TYPE kt)
 	return kt == CKK_HKDF || kt == CKK_GENERIC_SECRET;
 }
 
-/* The output length of an HKDF run for key, and checks the new object's
- * class against the row (CKM_HKDF_DATA makes data objects). */
-static CK_RV hkdf_length(const ch_mech *row, const CK_HKDF_PARAMS *p, size_t hlen,
-                         const ch_attrs *key, CK_ULONG *len)
+/* The output length of an HKDF run for key. */
+static CK_RV hkdf_length(const CK_HKDF_PARAMS *p, size_t hlen, const ch_attrs *key, CK_ULONG *len)
 {
-	CK_ULONG cls = CK_UNAVAILABLE_INFORMATION, n;
+	CK_ULONG n;
 	CK_RV rv;
 
-	(void)ch_attrs_ulong(key, CKA_CLASS, &cls);
-	if (cls != (row->type == CKM_HKDF_DATA ? CKO_DATA : CKO_SECRET_KEY))
-		return CKR_TEMPLATE_INCONSISTENT;
 	if (!p->bExpand) {
 		/* Extract only: the PRK, exactly the hash size. */
 		if (ch_attrs_get(key, CKA_VALUE_LEN) != NULL) {
@@ -278,7 +274,7 @@ static CK_RV hkdf_length(const ch_mech *row, const CK_HKDF_PARAMS *p, size_t hle
 	return CKR_OK;
 }
 
-/* C_DeriveKey with CKM_HKDF_DERIVE or CKM_HKDF_DATA. */
+/* C_DeriveKey with CKM_HKDF_DERIVE. */
 static CK_RV hkdf_derive(const ch_mech *row, const CK_MECHANISM *m, const ch_attrs *base,
                          ch_attrs *key)
 {
@@ -291,6 +287,7 @@ static CK_RV hkdf_derive(const ch_mech *row, const CK_MECHANISM *m, const ch_att
 	int mode;
 	CK_RV rv = CKR_MECHANISM_PARAM_INVALID;
 
+	(void)row;
 	if (p == NULL || m->ulParameterLen != sizeof(*p))
 		goto out;
 	if (!p->bExtract && !p->bExpand)
@@ -307,7 +304,7 @@ static CK_RV hkdf_derive(const ch_mech *row, const CK_MECHANISM *m, const ch_att
 	}
 	if (p->bExpand && ((p->pInfo == NULL && p->ulInfoLen > 0) || p->ulInfoLen > HKDF_INFO_MAX))
 		goto out;
-	if ((rv = hkdf_length(row, p, ch_md_size(id), key, &len)) != CKR_OK)
+	if ((rv = hkdf_length(p, ch_md_size(id), key, &len)) != CKR_OK)
 		goto out;
 	if ((rv = base_value(base, &v)) != CKR_OK)
 		goto out;
@@ -329,10 +326,7 @@ static CK_RV hkdf_derive(const ch_mech *row, const CK_MECHANISM *m, const ch_att
 		*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, p->pInfo,
 		                                         p->ulInfoLen);
 	*q = OSSL_PARAM_construct_end();
-	if ((rv = kdf_to_key(KDF_HKDF, prm, len, key)) != CKR_OK)
-		goto out;
-	if (row->type == CKM_HKDF_DATA)
-		ch_attrs_remove(key, CKA_VALUE_LEN);
+	rv = kdf_to_key(KDF_HKDF, prm, len, key);
 out:
 	return rv;
 }
@@ -688,13 +682,6 @@ static const ch_mech kdf_mechs[] = {
 	},
 	{
 	        .type = CKM_HKDF_DERIVE,
-	        .info = { 1, KDF_KEY_MAX, CKF_DERIVE },
-	        .key_use = CH_KEY_SECRET,
-	        .key_type = CKK_HKDF,
-	        .ops = &hkdf_ops,
-	},
-	{
-	        .type = CKM_HKDF_DATA,
 	        .info = { 1, KDF_KEY_MAX, CKF_DERIVE },
 	        .key_use = CH_KEY_SECRET,
 	        .key_type = CKK_HKDF,

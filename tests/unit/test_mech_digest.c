@@ -4,7 +4,8 @@
  * the empty message, the 448- and 896-bit messages, one million 'a'),
  * multi-part in odd chunk sizes equal to single-part, the buffer
  * convention (length query, CKR_BUFFER_TOO_SMALL keeping the operation),
- * the mechanism list and info, and the state rules.
+ * C_DigestKey between data parts, the mechanism list and info, and the
+ * state rules.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +338,45 @@ out:
 	ch_t_env_free(&e);
 }
 
+/* C_DigestKey feeds a secret key's value into the running digest, in
+ * order with the data: SHA-256(M448 || key || "abc") equals the digest of
+ * the same bytes given as data. */
+static void test_digest_key_mixes_with_data(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+	CK_BYTE key[40], all[sizeof(M448) - 1 + sizeof(key) + 3], want[32], got[32];
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_ATTR(CKA_VALUE, key, sizeof(key)),
+	};
+	CK_OBJECT_HANDLE k;
+	CK_ULONG wlen = sizeof(want), glen = sizeof(got);
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (CK_BYTE)(0x40 + i);
+	memcpy(all, M448, sizeof(M448) - 1);
+	memcpy(all + sizeof(M448) - 1, key, sizeof(key));
+	memcpy(all + sizeof(M448) - 1 + sizeof(key), "abc", 3);
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), &k), CKR_OK);
+	REQUIRE_RV(digest_once(h, CKM_SHA256, all, sizeof(all), want, &wlen), CKR_OK);
+	REQUIRE_RV(P11->C_DigestInit(h, &m), CKR_OK);
+	CHECK_RV(P11->C_DigestUpdate(h, (CK_BYTE_PTR)M448, sizeof(M448) - 1), CKR_OK);
+	CHECK_RV(P11->C_DigestKey(h, k), CKR_OK);
+	CHECK_RV(P11->C_DigestUpdate(h, (CK_BYTE_PTR) "abc", 3), CKR_OK);
+	CHECK_RV(P11->C_DigestFinal(h, got, &glen), CKR_OK);
+	CHECK(same_digest("data || key || data", got, glen, want, wlen));
+out:
+	ch_t_env_free(&e);
+}
+
 static void test_digest_mechanisms_listed_with_info(void)
 {
 	ch_t_env e;
@@ -373,6 +413,7 @@ int main(void)
 		CH_T_CASE(test_digest_odd_chunks_equal_single_part),
 		CH_T_CASE(test_digest_length_query_and_short_buffer_keep_operation),
 		CH_T_CASE(test_digest_state_and_parameter_rules),
+		CH_T_CASE(test_digest_key_mixes_with_data),
 		CH_T_CASE(test_digest_mechanisms_listed_with_info),
 	};
 

@@ -215,7 +215,7 @@ static void hmac_wycheproof_file(CK_SESSION_HANDLE h, const char *file, size_t r
 {
 	char path[256];
 	json_t *root;
-	const json_t *groups, *g, *tests, *t;
+	const json_t *groups, *g, *tests;
 	size_t gi, ti;
 	wp_counts c = { 0 };
 
@@ -223,12 +223,13 @@ static void hmac_wycheproof_file(CK_SESSION_HANDLE h, const char *file, size_t r
 	if (!CHECK((root = vec_load(path)) != NULL))
 		return;
 	groups = json_object_get(root, "testGroups");
-	json_array_foreach(groups, gi, g)
-	{
-		long long tag_bits = vec_int(g, "tagSize");
-
+	CHECK(json_array_size(groups) > 0);
+	for (gi = 0; gi < json_array_size(groups); gi++) {
+		g = json_array_get(groups, gi);
 		tests = json_object_get(g, "tests");
-		json_array_foreach(tests, ti, t) hmac_vector(h, &hmacs[row_index], tag_bits, t, &c);
+		for (ti = 0; ti < json_array_size(tests); ti++)
+			hmac_vector(h, &hmacs[row_index], vec_int(g, "tagSize"),
+			            json_array_get(tests, ti), &c);
 	}
 	CHECK_UL(c.total, (CK_ULONG)vec_int(root, "numberOfTests"));
 	CHECK_UL(c.valid_ok + c.invalid_rejected + c.acceptable_ok + c.acceptable_rejected,
