@@ -237,10 +237,18 @@ CK_RV soft_unwrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unw
 	    (rv = ch_object_build(CH_ORIGIN_UNWRAP, CK_UNAVAILABLE_INFORMATION,
 	                          CK_UNAVAILABLE_INFORMATION, mt, mn, &env, &a)) != CKR_OK)
 		goto out;
-	if ((rv = ch_mech_unwrap(m, uk, in, in_len, &bytes, &nbytes)) != CKR_OK ||
-	    (rv = ch_key_import(a, bytes, nbytes)) != CKR_OK ||
-	    (rv = ch_object_finish(CH_ORIGIN_UNWRAP, CK_UNAVAILABLE_INFORMATION, a)) != CKR_OK)
+	if ((rv = ch_mech_unwrap(m, uk, in, in_len, &bytes, &nbytes)) != CKR_OK)
 		goto out;
+	/* Bytes that decrypted but make no key of the template's type (an AES
+	 * key of 7 bytes) get the code of bytes that did not decrypt: else a
+	 * PKCS#1 v1.5 unwrap tells a good padding from a bad one, the
+	 * Bleichenbacher oracle of Bardou et al. (CRYPTO 2012). */
+	if ((rv = ch_key_import(a, bytes, nbytes)) != CKR_OK ||
+	    (rv = ch_object_finish(CH_ORIGIN_UNWRAP, CK_UNAVAILABLE_INFORMATION, a)) != CKR_OK) {
+		if (rv != CKR_HOST_MEMORY)
+			rv = CKR_WRAPPED_KEY_INVALID;
+		goto out;
+	}
 	if ((made = ch_attrs_dup(a)) == NULL) {
 		rv = CKR_HOST_MEMORY;
 		goto out;

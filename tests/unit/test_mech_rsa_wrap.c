@@ -313,11 +313,44 @@ out:
 	rt_fx_close(&f);
 }
 
+/* A PKCS#1 v1.5 unwrap whose padding is good but whose plaintext makes no
+ * key of the template's type fails exactly as a bad padding does: one
+ * code, so C_UnwrapKey is no padding oracle (Bardou et al. 2012). */
+static void test_rsa_pkcs1_unwrap_is_no_padding_oracle(void)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_ATTRIBUTE t[] = { CH_T_ULONG(CKA_CLASS, &cls), CH_T_ULONG(CKA_KEY_TYPE, &aes) };
+	CK_MECHANISM m = { CKM_RSA_PKCS, NULL, 0 };
+	CK_BYTE ct[RT_BUF], junk[RT_KB];
+	CK_ULONG cl = sizeof(ct);
+	CK_OBJECT_HANDLE uk, o;
+	rt_fx f;
+
+	if (!rt_fx_open(&f))
+		goto out;
+	REQUIRE_RV(rt_create_private(f.h, &f.k, RT_PARTS, RT_WRAP, &uk), CKR_OK);
+	REQUIRE_RV(rt_encrypt(f.h, &m, f.pub, (const CK_BYTE *)"seven b", 7, ct, &cl), CKR_OK);
+	CHECK_RV(P11->C_UnwrapKey(f.h, &m, uk, ct, cl, t, CH_T_ARRAY_LEN(t), &o),
+	         CKR_WRAPPED_KEY_INVALID);
+	memset(junk, 0x33, sizeof(junk));
+	CHECK_RV(P11->C_UnwrapKey(f.h, &m, uk, junk, sizeof(junk), t, CH_T_ARRAY_LEN(t), &o),
+	         CKR_WRAPPED_KEY_INVALID);
+	/* Sixteen bytes make an AES key. */
+	cl = sizeof(ct);
+	REQUIRE_RV(rt_encrypt(f.h, &m, f.pub, (const CK_BYTE *)"sixteen bytes ok", 16, ct, &cl),
+	           CKR_OK);
+	CHECK_RV(P11->C_UnwrapKey(f.h, &m, uk, ct, cl, t, CH_T_ARRAY_LEN(t), &o), CKR_OK);
+out:
+	rt_fx_close(&f);
+}
+
 int main(void)
 {
 	test_rsa_pkcs8_export_import_round_trip();
 	test_rsa_wrap_and_unwrap_hooks();
 	test_rsa_wraps_and_unwraps_secret_keys();
 	test_rsa_private_key_survives_wrap_and_unwrap();
+	test_rsa_pkcs1_unwrap_is_no_padding_oracle();
 	return ch_test_done();
 }
