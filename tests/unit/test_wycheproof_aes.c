@@ -1,0 +1,532 @@
+/*
+ * The AES family against Project Wycheproof, through the module: every
+ * vector of aes_gcm_test.json, aes_cbc_pkcs5_test.json, aes_wrap_test.json,
+ * aes_kwp_test.json and aes_cmac_test.json, with its key imported by
+ * C_CreateObject and the operation run by C_Encrypt/C_Decrypt (single and
+ * multi-part), C_Sign/C_Verify; the key-wrap files also through the
+ * mechanism layer's C_WrapKey/C_UnwrapKey cryptography (ch_mech_wrap,
+ * ch_mech_unwrap).
+ *
+ * Valid vectors must give exactly the expected output, invalid ones must
+ * fail, acceptable ones may go either way (counted).  One documented
+ * exception: OpenSSL 3.0's GCM takes IVs of at most 128 bytes, so the
+ * valid vectors with a longer IV (2056 bits) must be refused up front with
+ * CKR_MECHANISM_PARAM_INVALID; they are counted apart.  Each file prints
+ * its counts, and the test fails on any mismatch or on a count that does
+ * not add up to the file's numberOfTests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "attrs.h"
+#include "mech.h"
+#include "p11_crypt.h"
+#include "vectors.h"
+
+#define GCM_IV_MAX 128
+
+/* What one file's run found. */
+typedef struct counts {
+	unsigned valid;       /* valid, right output */
+	unsigned invalid;     /* invalid, refused */
+	unsigned acc_yes;     /* acceptable, accepted with the right output */
+	unsigned acc_no;      /* acceptable, refused */
+	unsigned beyond;      /* valid, outside what OpenSSL 3.0 can do, refused */
+	unsigned key_refused; /* of the invalid: refused at C_CreateObject */
+	unsigned mismatch;
+} counts;
+
+typedef void vec_fn(CK_SESSION_HANDLE h, const json_t *g, const json_t *t, counts *c);
+
+static void report(const char *file, const counts *c, long long declared)
+{
+	unsigned total = c->valid + c->invalid + c->acc_yes + c->acc_no + c->beyond + c->mismatch;
+
+	printf("%s: %u vectors: %u valid ok, %u invalid rejected", file, total, c->valid,
+	       c->invalid);
+	if (c->key_refused > 0)
+		printf(" (%u of them at C_CreateObject)", c->key_refused);
+	printf(", %u acceptable (%u accepted, %u rejected)", c->acc_yes + c->acc_no, c->acc_yes,
+	       c->acc_no);
+	if (c->beyond > 0)
+		printf(", %u valid beyond OpenSSL 3.0's GCM IV limit (refused)", c->beyond);
+	printf(", %u mismatches\n", c->mismatch);
+	CHECK_UL(total, declared);
+	CHECK_UL(c->mismatch, 0);
+}
+
+/* Runs fn over every test of a file, in one user session. */
+static void run_file(const char *name, vec_fn *fn, counts *c)
+{
+	char rel[256];
+	ch_t_env e;
+	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	json_t *root = NULL;
+	const json_t *groups, *g, *tests;
+	size_t i, j;
+
+	memset(c, 0, sizeof(*c));
+	memset(&e, 0, sizeof(e));
+	snprintf(rel, sizeof(rel), "wycheproof/testvectors_v1/%s", name);
+	REQUIRE((root = vec_load(rel)) != NULL);
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	groups = json_object_get(root, "testGroups");
+	REQUIRE(json_array_size(groups) > 0);
+	for (i = 0; i < json_array_size(groups); i++) {
+		g = json_array_get(groups, i);
+		tests = json_object_get(g, "tests");
+		for (j = 0; j < json_array_size(tests); j++)
+			fn(h, g, json_array_get(tests, j), c);
+	}
+	report(name, c, vec_int(root, "numberOfTests"));
+out:
+	if (h != CK_INVALID_HANDLE)
+		(void)P11->C_CloseSession(h);
+	ch_t_env_free(&e);
+	json_decref(root);
+}
+
+static bool is_result(const json_t *t, const char *r)
+{
+	return strcmp(vec_str(t, "result"), r) == 0;
+}
+
+/* Counts a mismatch with the vector's id and what went wrong. */
+static void miss(counts *c, const json_t *t, const char *what, CK_RV rv)
+{
+	fprintf(stderr, "tcId %lld (%s, %s): %s: got %s\n", vec_int(t, "tcId"),
+	        vec_str(t, "result"), vec_str(t, "comment"), what, ch_test_rv_name(rv));
+	c->mismatch++;
+}
+
+/* Encrypts (or decrypts) in single-part and in chunks of chunk bytes and
+ * checks both give want.  False (counted) on a mismatch. */
+static bool both_ways(CK_SESSION_HANDLE h, bool enc, CK_MECHANISM *m, CK_OBJECT_HANDLE k,
+                      const vec_bytes *in, const CK_BYTE *want, size_t want_len, size_t chunk,
+                      counts *c, const json_t *t)
+{
+	CK_BYTE *out = NULL;
+	CK_ULONG n = 0;
+	CK_RV rv;
+	bool ok = true;
+
+	rv = ch_t_crypt(h, enc, m, k, in->p, in->len, &out, &n);
+	if (rv != CKR_OK || !ch_t_same(out, n, want, want_len)) {
+		miss(c, t, enc ? "C_Encrypt" : "C_Decrypt", rv);
+		ok = false;
+	}
+	free(out);
+	out = NULL;
+	if (chunk == 0)
+		return ok;
+	rv = ch_t_crypt_parts(h, enc, m, k, in->p, in->len, chunk, &out, &n);
+	if (ok && (rv != CKR_OK || !ch_t_same(out, n, want, want_len))) {
+		miss(c, t, enc ? "C_EncryptUpdate/Final" : "C_DecryptUpdate/Final", rv);
+		ok = false;
+	}
+	free(out);
+	return ok;
+}
+
+/* Decrypts in single-part and in chunks; both must fail.  False (counted)
+ * when either succeeds. */
+static bool both_fail(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE k, const vec_bytes *in,
+                      size_t chunk, counts *c, const json_t *t)
+{
+	CK_BYTE *out = NULL;
+	CK_ULONG n = 0;
+	CK_RV rv;
+	bool ok = true;
+
+	if ((rv = ch_t_crypt(h, false, m, k, in->p, in->len, &out, &n)) == CKR_OK) {
+		miss(c, t, "C_Decrypt of an invalid ciphertext", rv);
+		ok = false;
+	}
+	free(out);
+	out = NULL;
+	if (chunk == 0)
+		return ok;
+	rv = ch_t_crypt_parts(h, false, m, k, in->p, in->len, chunk, &out, &n);
+	if (ok && rv == CKR_OK) {
+		miss(c, t, "C_DecryptUpdate/Final of an invalid ciphertext", rv);
+		ok = false;
+	}
+	free(out);
+	return ok;
+}
+
+/* ---------------------------------------------------------------------- */
+/* aes_gcm_test.json                                                       */
+/* ---------------------------------------------------------------------- */
+
+static void gcm_vec(CK_SESSION_HANDLE h, const json_t *g, const json_t *t, counts *c)
+{
+	vec_bytes key = { 0 }, iv = { 0 }, aad = { 0 }, msg = { 0 }, ct = { 0 }, tag = { 0 };
+	vec_bytes ctt = { 0 };
+	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
+	CK_GCM_PARAMS p;
+	CK_MECHANISM m = { CKM_AES_GCM, &p, sizeof(p) };
+	CK_RV rv, rv2;
+
+	if (!vec_hex(t, "key", &key) || !vec_hex(t, "iv", &iv) || !vec_hex(t, "aad", &aad) ||
+	    !vec_hex(t, "msg", &msg) || !vec_hex(t, "ct", &ct) || !vec_hex(t, "tag", &tag)) {
+		miss(c, t, "vector decoding", CKR_OK);
+		goto out;
+	}
+	ctt.len = ct.len + tag.len;
+	if ((ctt.p = malloc(ctt.len + 1)) == NULL) {
+		miss(c, t, "malloc", CKR_HOST_MEMORY);
+		goto out;
+	}
+	memcpy(ctt.p, ct.p, ct.len);
+	memcpy(ctt.p + ct.len, tag.p, tag.len);
+	if ((rv = ch_t_secret(h, CKK_AES, key.p, key.len, CH_T_ENC | CH_T_DEC, &k)) != CKR_OK) {
+		miss(c, t, "C_CreateObject", rv);
+		goto out;
+	}
+	memset(&p, 0, sizeof(p));
+	p.pIv = iv.p;
+	p.ulIvLen = iv.len;
+	p.ulIvBits = iv.len * 8;
+	p.pAAD = aad.p;
+	p.ulAADLen = aad.len;
+	p.ulTagBits = (CK_ULONG)vec_int(g, "tagSize");
+
+	if (iv.len == 0 || iv.len > GCM_IV_MAX) {
+		rv = P11->C_EncryptInit(h, &m, k);
+		rv2 = P11->C_DecryptInit(h, &m, k);
+		if (rv != CKR_MECHANISM_PARAM_INVALID || rv2 != CKR_MECHANISM_PARAM_INVALID)
+			miss(c, t, "C_EncryptInit/C_DecryptInit with this IV length",
+			     rv != CKR_MECHANISM_PARAM_INVALID ? rv : rv2);
+		else if (is_result(t, "valid"))
+			c->beyond++;
+		else
+			c->invalid++;
+		goto out;
+	}
+	if (is_result(t, "valid")) {
+		if (both_ways(h, true, &m, k, &msg, ctt.p, ctt.len, 7, c, t) &&
+		    both_ways(h, false, &m, k, &ctt, msg.p, msg.len, 5, c, t))
+			c->valid++;
+	} else if (is_result(t, "invalid")) {
+		if (both_fail(h, &m, k, &ctt, 16, c, t))
+			c->invalid++;
+	} else {
+		miss(c, t, "unexpected result kind", CKR_OK);
+	}
+out:
+	if (k != CK_INVALID_HANDLE)
+		(void)P11->C_DestroyObject(h, k);
+	vec_bytes_free(&key);
+	vec_bytes_free(&iv);
+	vec_bytes_free(&aad);
+	vec_bytes_free(&msg);
+	vec_bytes_free(&ct);
+	vec_bytes_free(&tag);
+	vec_bytes_free(&ctt);
+}
+
+static void test_wycheproof_aes_gcm(void)
+{
+	counts c;
+
+	run_file("aes_gcm_test.json", gcm_vec, &c);
+	CHECK(c.valid > 200 && c.invalid > 80);
+	CHECK_UL(c.beyond, 3); /* the three 2056-bit IVs */
+}
+
+/* ---------------------------------------------------------------------- */
+/* aes_cbc_pkcs5_test.json                                                 */
+/* ---------------------------------------------------------------------- */
+
+static void cbc_vec(CK_SESSION_HANDLE h, const json_t *g, const json_t *t, counts *c)
+{
+	vec_bytes key = { 0 }, iv = { 0 }, msg = { 0 }, ct = { 0 };
+	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
+	CK_MECHANISM m = { CKM_AES_CBC_PAD, NULL, 0 };
+	CK_RV rv;
+
+	(void)g;
+	if (!vec_hex(t, "key", &key) || !vec_hex(t, "iv", &iv) || !vec_hex(t, "msg", &msg) ||
+	    !vec_hex(t, "ct", &ct)) {
+		miss(c, t, "vector decoding", CKR_OK);
+		goto out;
+	}
+	if ((rv = ch_t_secret(h, CKK_AES, key.p, key.len, CH_T_ENC | CH_T_DEC, &k)) != CKR_OK) {
+		miss(c, t, "C_CreateObject", rv);
+		goto out;
+	}
+	m.pParameter = iv.p;
+	m.ulParameterLen = iv.len;
+	if (is_result(t, "valid")) {
+		if (both_ways(h, true, &m, k, &msg, ct.p, ct.len, 5, c, t) &&
+		    both_ways(h, false, &m, k, &ct, msg.p, msg.len, 7, c, t) &&
+		    both_ways(h, false, &m, k, &ct, msg.p, msg.len, 16, c, t))
+			c->valid++;
+	} else if (is_result(t, "invalid")) {
+		if (both_fail(h, &m, k, &ct, 16, c, t) && both_fail(h, &m, k, &ct, 3, c, t))
+			c->invalid++;
+	} else {
+		miss(c, t, "unexpected result kind", CKR_OK);
+	}
+out:
+	if (k != CK_INVALID_HANDLE)
+		(void)P11->C_DestroyObject(h, k);
+	vec_bytes_free(&key);
+	vec_bytes_free(&iv);
+	vec_bytes_free(&msg);
+	vec_bytes_free(&ct);
+}
+
+static void test_wycheproof_aes_cbc_pad(void)
+{
+	counts c;
+
+	run_file("aes_cbc_pkcs5_test.json", cbc_vec, &c);
+	CHECK(c.valid > 60 && c.invalid > 100);
+}
+
+/* ---------------------------------------------------------------------- */
+/* aes_wrap_test.json, aes_kwp_test.json                                   */
+/* ---------------------------------------------------------------------- */
+
+/* The unwrapping side of C_UnwrapKey's cryptography on key bytes:
+ * CKR_OK with the plaintext in *out, or the code. */
+static CK_RV mech_unwrap(CK_MECHANISM_TYPE mt, const vec_bytes *key, const vec_bytes *in,
+                         CK_BYTE **out, CK_ULONG *out_len)
+{
+	CK_MECHANISM m = { mt, NULL, 0 };
+	ch_attrs *a = ch_attrs_new();
+	CK_RV rv = CKR_HOST_MEMORY;
+
+	*out = NULL;
+	*out_len = 0;
+	if (a != NULL && ch_attrs_set_ulong(a, CKA_CLASS, CKO_SECRET_KEY) == CKR_OK &&
+	    ch_attrs_set_ulong(a, CKA_KEY_TYPE, CKK_AES) == CKR_OK &&
+	    ch_attrs_set(a, CKA_VALUE, key->p, key->len) == CKR_OK &&
+	    ch_attrs_set_bool(a, CKA_UNWRAP, true) == CKR_OK)
+		rv = ch_mech_unwrap(&m, a, in->p, in->len, out, out_len);
+	ch_attrs_free(a);
+	return rv;
+}
+
+/* C_WrapKey's cryptography: *out (malloc'd) gets the wrapped bytes. */
+static CK_RV mech_wrap(CK_MECHANISM_TYPE mt, const vec_bytes *key, const vec_bytes *in,
+                       CK_BYTE **out, CK_ULONG *out_len)
+{
+	CK_MECHANISM m = { mt, NULL, 0 };
+	ch_attrs *a = ch_attrs_new();
+	CK_ULONG need = 0;
+	CK_RV rv = CKR_HOST_MEMORY;
+
+	*out = NULL;
+	*out_len = 0;
+	if (a == NULL || ch_attrs_set_ulong(a, CKA_CLASS, CKO_SECRET_KEY) != CKR_OK ||
+	    ch_attrs_set_ulong(a, CKA_KEY_TYPE, CKK_AES) != CKR_OK ||
+	    ch_attrs_set(a, CKA_VALUE, key->p, key->len) != CKR_OK ||
+	    ch_attrs_set_bool(a, CKA_WRAP, true) != CKR_OK)
+		goto out;
+	if ((rv = ch_mech_wrap(&m, a, in->p, in->len, NULL, &need)) != CKR_OK)
+		goto out;
+	rv = CKR_HOST_MEMORY;
+	if ((*out = malloc(need + 1)) == NULL)
+		goto out;
+	*out_len = need;
+	rv = ch_mech_wrap(&m, a, in->p, in->len, *out, out_len);
+out:
+	ch_attrs_free(a);
+	return rv;
+}
+
+static void wrap_vec(CK_SESSION_HANDLE h, const json_t *t, counts *c, CK_MECHANISM_TYPE mt)
+{
+	vec_bytes key = { 0 }, msg = { 0 }, ct = { 0 };
+	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
+	CK_MECHANISM m = { mt, NULL, 0 };
+	CK_BYTE *out = NULL, *w = NULL, *u = NULL;
+	CK_ULONG n = 0, wn = 0, un = 0;
+	CK_RV rv, rvd, rvw, rvu;
+
+	if (!vec_hex(t, "key", &key) || !vec_hex(t, "msg", &msg) || !vec_hex(t, "ct", &ct)) {
+		miss(c, t, "vector decoding", CKR_OK);
+		goto out;
+	}
+	if ((rv = ch_t_secret(h, CKK_AES, key.p, key.len, CH_T_ENC | CH_T_DEC, &k)) != CKR_OK) {
+		miss(c, t, "C_CreateObject", rv);
+		goto out;
+	}
+	if (is_result(t, "valid")) {
+		if (!both_ways(h, true, &m, k, &msg, ct.p, ct.len, 0, c, t) ||
+		    !both_ways(h, false, &m, k, &ct, msg.p, msg.len, 0, c, t))
+			goto out;
+		rvw = mech_wrap(mt, &key, &msg, &w, &wn);
+		rvu = mech_unwrap(mt, &key, &ct, &u, &un);
+		if (rvw != CKR_OK || !ch_t_same(w, wn, ct.p, ct.len))
+			miss(c, t, "ch_mech_wrap", rvw);
+		else if (rvu != CKR_OK || !ch_t_same(u, un, msg.p, msg.len))
+			miss(c, t, "ch_mech_unwrap", rvu);
+		else
+			c->valid++;
+	} else if (is_result(t, "invalid")) {
+		rvu = mech_unwrap(mt, &key, &ct, &u, &un);
+		if (!both_fail(h, &m, k, &ct, 0, c, t))
+			goto out;
+		if (rvu != CKR_WRAPPED_KEY_INVALID && rvu != CKR_WRAPPED_KEY_LEN_RANGE)
+			miss(c, t, "ch_mech_unwrap of an invalid wrapping", rvu);
+		else
+			c->invalid++;
+	} else {
+		/* Acceptable (an 8-byte key under KW): either both ways work
+		 * with the right result, or both are refused. */
+		rv = ch_t_crypt(h, true, &m, k, msg.p, msg.len, &out, &n);
+		if (rv == CKR_OK && !ch_t_same(out, n, ct.p, ct.len)) {
+			miss(c, t, "C_Encrypt (acceptable) gave a wrong result", rv);
+			goto out;
+		}
+		free(out);
+		out = NULL;
+		rvd = ch_t_crypt(h, false, &m, k, ct.p, ct.len, &out, &n);
+		if (rvd == CKR_OK && !ch_t_same(out, n, msg.p, msg.len))
+			miss(c, t, "C_Decrypt (acceptable) gave a wrong result", rvd);
+		else if ((rv == CKR_OK) != (rvd == CKR_OK))
+			miss(c, t, "acceptable vector wrapped one way only",
+			     rv != CKR_OK ? rv : rvd);
+		else if (rv == CKR_OK)
+			c->acc_yes++;
+		else
+			c->acc_no++;
+	}
+out:
+	if (k != CK_INVALID_HANDLE)
+		(void)P11->C_DestroyObject(h, k);
+	free(out);
+	free(w);
+	OPENSSL_clear_free(u, un);
+	vec_bytes_free(&key);
+	vec_bytes_free(&msg);
+	vec_bytes_free(&ct);
+}
+
+static void kw_vec(CK_SESSION_HANDLE h, const json_t *g, const json_t *t, counts *c)
+{
+	(void)g;
+	wrap_vec(h, t, c, CKM_AES_KEY_WRAP);
+}
+
+static void kwp_vec(CK_SESSION_HANDLE h, const json_t *g, const json_t *t, counts *c)
+{
+	(void)g;
+	wrap_vec(h, t, c, CKM_AES_KEY_WRAP_KWP);
+}
+
+static void test_wycheproof_aes_key_wrap(void)
+{
+	counts c;
+
+	run_file("aes_wrap_test.json", kw_vec, &c);
+	CHECK(c.valid > 30 && c.invalid > 100);
+}
+
+static void test_wycheproof_aes_key_wrap_kwp(void)
+{
+	counts c;
+
+	run_file("aes_kwp_test.json", kwp_vec, &c);
+	CHECK(c.valid > 70 && c.invalid > 150);
+}
+
+/* ---------------------------------------------------------------------- */
+/* aes_cmac_test.json                                                      */
+/* ---------------------------------------------------------------------- */
+
+static void cmac_vec(CK_SESSION_HANDLE h, const json_t *g, const json_t *t, counts *c)
+{
+	vec_bytes key = { 0 }, msg = { 0 }, tag = { 0 };
+	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
+	CK_MAC_GENERAL_PARAMS len;
+	CK_MECHANISM m = { CKM_AES_CMAC, NULL, 0 };
+	CK_MECHANISM mg = { CKM_AES_CMAC_GENERAL, &len, sizeof(len) };
+	CK_BYTE sig[64];
+	CK_ULONG n = 0;
+	long long tag_bits = vec_int(g, "tagSize");
+	CK_RV rv, rv1, rv2;
+
+	if (!vec_hex(t, "key", &key) || !vec_hex(t, "msg", &msg) || !vec_hex(t, "tag", &tag)) {
+		miss(c, t, "vector decoding", CKR_OK);
+		goto out;
+	}
+	rv = ch_t_secret(h, CKK_AES, key.p, key.len, CH_T_SIGN | CH_T_VER, &k);
+	if (key.len != 16 && key.len != 24 && key.len != 32) {
+		/* Keys of sizes AES lacks must be refused when made. */
+		if (rv == CKR_OK || !is_result(t, "invalid")) {
+			miss(c, t, "C_CreateObject of an AES key of a bad size", rv);
+		} else {
+			c->invalid++;
+			c->key_refused++;
+		}
+		goto out;
+	}
+	if (rv != CKR_OK) {
+		miss(c, t, "C_CreateObject", rv);
+		goto out;
+	}
+	len = (CK_ULONG)(tag_bits / 8);
+	if (tag_bits != 128)
+		m = mg; /* truncated tags: the _GENERAL form */
+	if (is_result(t, "valid")) {
+		if ((rv = ch_t_sign(h, &m, k, msg.p, msg.len, 0, sig, &n)) != CKR_OK ||
+		    !ch_t_same(sig, n, tag.p, tag.len)) {
+			miss(c, t, "C_Sign", rv);
+			goto out;
+		}
+		if ((rv = ch_t_sign(h, &mg, k, msg.p, msg.len, 7, sig, &n)) != CKR_OK ||
+		    !ch_t_same(sig, n, tag.p, tag.len)) {
+			miss(c, t, "C_SignUpdate/C_SignFinal (CMAC_GENERAL)", rv);
+			goto out;
+		}
+		if ((rv = ch_t_verify(h, &m, k, msg.p, msg.len, 0, tag.p, tag.len)) != CKR_OK ||
+		    (rv = ch_t_verify(h, &m, k, msg.p, msg.len, 3, tag.p, tag.len)) != CKR_OK) {
+			miss(c, t, "C_Verify", rv);
+			goto out;
+		}
+		c->valid++;
+	} else if (is_result(t, "invalid")) {
+		rv1 = ch_t_verify(h, &m, k, msg.p, msg.len, 0, tag.p, tag.len);
+		rv2 = ch_t_verify(h, &m, k, msg.p, msg.len, 5, tag.p, tag.len);
+		if ((rv1 != CKR_SIGNATURE_INVALID && rv1 != CKR_SIGNATURE_LEN_RANGE) ||
+		    (rv2 != CKR_SIGNATURE_INVALID && rv2 != CKR_SIGNATURE_LEN_RANGE))
+			miss(c, t, "C_Verify of a bad tag", rv1 == CKR_OK ? rv1 : rv2);
+		else
+			c->invalid++;
+	} else {
+		miss(c, t, "unexpected result kind", CKR_OK);
+	}
+out:
+	if (k != CK_INVALID_HANDLE)
+		(void)P11->C_DestroyObject(h, k);
+	vec_bytes_free(&key);
+	vec_bytes_free(&msg);
+	vec_bytes_free(&tag);
+}
+
+static void test_wycheproof_aes_cmac(void)
+{
+	counts c;
+
+	run_file("aes_cmac_test.json", cmac_vec, &c);
+	CHECK(c.valid > 60 && c.invalid > 200 && c.key_refused == 5);
+}
+
+int main(void)
+{
+	test_wycheproof_aes_gcm();
+	test_wycheproof_aes_cbc_pad();
+	test_wycheproof_aes_key_wrap();
+	test_wycheproof_aes_key_wrap_kwp();
+	test_wycheproof_aes_cmac();
+	return ch_test_done();
+}
