@@ -1,0 +1,313 @@
+/*
+ * The ChaCha20 family (token/mech_chacha.c) through the module:
+ * CKM_CHACHA20_KEY_GEN, CKM_CHACHA20_POLY1305 against every vector of
+ * Wycheproof's chacha20_poly1305_test.json (keys imported with
+ * C_CreateObject), the 12-byte nonce rule, decryption that releases
+ * nothing before the tag is checked, and the mechanism information.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p11_crypt.h"
+#include "vectors.h"
+#include "wycheproof_run.h"
+
+#define NONCE 12
+#define TAG   16
+
+static void chacha_mech(CK_MECHANISM *m, CK_SALSA20_CHACHA20_POLY1305_PARAMS *p,
+                        const CK_BYTE *nonce, CK_ULONG nonce_len, const CK_BYTE *aad,
+                        CK_ULONG aad_len)
+{
+	memset(p, 0, sizeof(*p));
+	p->pNonce = (CK_BYTE_PTR)nonce;
+	p->ulNonceLen = nonce_len;
+	p->pAAD = (CK_BYTE_PTR)aad;
+	p->ulAADLen = aad_len;
+	m->mechanism = CKM_CHACHA20_POLY1305;
+	m->pParameter = p;
+	m->ulParameterLen = sizeof(*p);
+}
+
+static void chacha_vec(CK_SESSION_HANDLE h, const json_t *g, const json_t *t, counts *c)
+{
+	vec_bytes key = { 0 }, iv = { 0 }, aad = { 0 }, msg = { 0 }, ct = { 0 }, tag = { 0 };
+	vec_bytes ctt = { 0 };
+	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
+	CK_SALSA20_CHACHA20_POLY1305_PARAMS p;
+	CK_MECHANISM m;
+	CK_RV rv, rv2;
+
+	(void)g;
+	if (!vec_hex(t, "key", &key) || !vec_hex(t, "iv", &iv) || !vec_hex(t, "aad", &aad) ||
+	    !vec_hex(t, "msg", &msg) || !vec_hex(t, "ct", &ct) || !vec_hex(t, "tag", &tag)) {
+		miss(c, t, "vector decoding", CKR_OK);
+		goto out;
+	}
+	ctt.len = ct.len + tag.len;
+	if ((ctt.p = malloc(ctt.len + 1)) == NULL) {
+		miss(c, t, "malloc", CKR_HOST_MEMORY);
+		goto out;
+	}
+	memcpy(ctt.p, ct.p, ct.len);
+	memcpy(ctt.p + ct.len, tag.p, tag.len);
+	rv = ch_t_secret(h, CKK_CHACHA20, key.p, key.len, CH_T_ENC | CH_T_DEC, &k);
+	if (rv != CKR_OK) {
+		miss(c, t, "C_CreateObject", rv);
+		goto out;
+	}
+	chacha_mech(&m, &p, iv.p, iv.len, aad.p, aad.len);
+	if (iv.len != NONCE) {
+		rv = P11->C_EncryptInit(h, &m, k);
+		rv2 = P11->C_DecryptInit(h, &m, k);
+		if (rv != CKR_MECHANISM_PARAM_INVALID || rv2 != CKR_MECHANISM_PARAM_INVALID ||
+		    !is_result(t, "invalid"))
+			miss(c, t, "C_EncryptInit/C_DecryptInit with a nonce not 12 bytes long",
+			     rv != CKR_MECHANISM_PARAM_INVALID ? rv : rv2);
+		else
+			c->invalid++;
+		goto out;
+	}
+	if (is_result(t, "valid")) {
+		if (both_ways(h, true, &m, k, &msg, ctt.p, ctt.len, 7, c, t) &&
+		    both_ways(h, false, &m, k, &ctt, msg.p, msg.len, 5, c, t))
+			c->valid++;
+	} else if (is_result(t, "invalid")) {
+		if (both_fail(h, &m, k, &ctt, 16, c, t))
+			c->invalid++;
+	} else {
+		miss(c, t, "unexpected result kind", CKR_OK);
+	}
+out:
+	if (k != CK_INVALID_HANDLE)
+		(void)P11->C_DestroyObject(h, k);
+	vec_bytes_free(&key);
+	vec_bytes_free(&iv);
+	vec_bytes_free(&aad);
+	vec_bytes_free(&msg);
+	vec_bytes_free(&ct);
+	vec_bytes_free(&tag);
+	vec_bytes_free(&ctt);
+}
+
+static void test_wycheproof_chacha20_poly1305(void)
+{
+	counts c;
+
+	run_file("chacha20_poly1305_test.json", chacha_vec, &c);
+	CHECK(c.valid > 250 && c.invalid > 60);
+}
+
+static void test_chacha_mechanism_info(void)
+{
+	ch_t_env e;
+	CK_MECHANISM_INFO info;
+
+	memset(&e, 0, sizeof(e));
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(P11->C_GetMechanismInfo(e.slot, CKM_CHACHA20_KEY_GEN, &info), CKR_OK);
+	CHECK_UL(info.ulMinKeySize, 32);
+	CHECK_UL(info.ulMaxKeySize, 32);
+	CHECK_UL(info.flags, CKF_GENERATE);
+	REQUIRE_RV(P11->C_GetMechanismInfo(e.slot, CKM_CHACHA20_POLY1305, &info), CKR_OK);
+	CHECK_UL(info.ulMinKeySize, 32);
+	CHECK_UL(info.ulMaxKeySize, 32);
+	CHECK_UL(info.flags, CKF_ENCRYPT | CKF_DECRYPT);
+out:
+	ch_t_env_free(&e);
+}
+
+/* Generated keys: 32 bytes, the attributes a generated key gets, usable at
+ * once; a CKA_VALUE_LEN other than 32 is refused. */
+static void test_chacha_keygen(void)
+{
+	CK_MECHANISM gen = { CKM_CHACHA20_KEY_GEN, NULL, 0 };
+	CK_ULONG len32 = 32, len16 = 16, got, n = 0;
+	CK_ATTRIBUTE t[] = {
+		CH_T_BOOL(CKA_ENCRYPT, true),
+		CH_T_BOOL(CKA_DECRYPT, true),
+		CH_T_BOOL(CKA_EXTRACTABLE, true),
+	};
+	CK_ATTRIBUTE t32[] = {
+		CH_T_ULONG(CKA_VALUE_LEN, &len32),
+		CH_T_BOOL(CKA_ENCRYPT, true),
+	};
+	CK_ATTRIBUTE t16[] = {
+		CH_T_ULONG(CKA_VALUE_LEN, &len16),
+		CH_T_BOOL(CKA_ENCRYPT, true),
+	};
+	CK_BYTE v1[64], v2[64], nonce[NONCE] = { 1 }, msg[40] = { 7 };
+	CK_BYTE *ct = NULL, *pt = NULL;
+	CK_ULONG l1 = sizeof(v1), l2 = sizeof(v2), ctn = 0, ptn = 0;
+	CK_KEY_TYPE kt = 0;
+	CK_MECHANISM_TYPE km = 0;
+	CK_SALSA20_CHACHA20_POLY1305_PARAMS p;
+	CK_MECHANISM m;
+	CK_OBJECT_HANDLE k1 = CK_INVALID_HANDLE, k2 = CK_INVALID_HANDLE, k3;
+	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	ch_t_env e;
+
+	memset(&e, 0, sizeof(e));
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(P11->C_GenerateKey(h, &gen, t, CH_T_ARRAY_LEN(t), &k1), CKR_OK);
+	REQUIRE_RV(P11->C_GenerateKey(h, &gen, t32, CH_T_ARRAY_LEN(t32), &k2), CKR_OK);
+	CHECK_RV(P11->C_GenerateKey(h, &gen, t16, CH_T_ARRAY_LEN(t16), &k3), CKR_KEY_SIZE_RANGE);
+	gen.pParameter = msg;
+	gen.ulParameterLen = 4;
+	CHECK_RV(P11->C_GenerateKey(h, &gen, t, CH_T_ARRAY_LEN(t), &k3),
+	         CKR_MECHANISM_PARAM_INVALID);
+
+	CHECK_RV(ch_t_get(h, k1, CKA_VALUE, v1, &l1), CKR_OK);
+	CHECK_RV(ch_t_get(h, k2, CKA_VALUE, v2, &l2), CKR_OK);
+	CHECK_UL(l1, 32);
+	CHECK_UL(l2, 32);
+	CHECK(memcmp(v1, v2, 32) != 0);
+	got = sizeof(n);
+	CHECK_RV(ch_t_get(h, k1, CKA_VALUE_LEN, &n, &got), CKR_OK);
+	CHECK_UL(n, 32);
+	got = sizeof(kt);
+	CHECK_RV(ch_t_get(h, k1, CKA_KEY_TYPE, &kt, &got), CKR_OK);
+	CHECK_UL(kt, CKK_CHACHA20);
+	got = sizeof(km);
+	CHECK_RV(ch_t_get(h, k1, CKA_KEY_GEN_MECHANISM, &km, &got), CKR_OK);
+	CHECK_UL(km, CKM_CHACHA20_KEY_GEN);
+	CHECK(ch_t_get_bool(h, k1, CKA_LOCAL) == 1);
+
+	/* The key works, both ways. */
+	chacha_mech(&m, &p, nonce, NONCE, NULL, 0);
+	CHECK_RV(ch_t_crypt(h, true, &m, k1, msg, sizeof(msg), &ct, &ctn), CKR_OK);
+	CHECK_UL(ctn, sizeof(msg) + TAG);
+	CHECK_RV(ch_t_crypt(h, false, &m, k1, ct, ctn, &pt, &ptn), CKR_OK);
+	CHECK(ch_t_same(pt, ptn, msg, sizeof(msg)));
+out:
+	free(ct);
+	free(pt);
+	if (h != CK_INVALID_HANDLE)
+		(void)P11->C_CloseSession(h);
+	ch_t_env_free(&e);
+}
+
+/* The nonce must be exactly 12 bytes (OpenSSL itself would pad a short
+ * one); other parameter faults; keys of another size or type. */
+static void test_chacha_parameter_and_key_errors(void)
+{
+	static const CK_BYTE key[32] = { 0x42 }, nonce[16] = { 0 };
+	static const CK_ULONG bad_nonces[] = { 0, 1, 8, 11, 13, 16 };
+	CK_SALSA20_CHACHA20_POLY1305_PARAMS p;
+	CK_MECHANISM m;
+	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE, bad, aes = CK_INVALID_HANDLE;
+	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	ch_t_env e;
+	size_t i;
+
+	memset(&e, 0, sizeof(e));
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_secret(h, CKK_CHACHA20, key, 32, CH_T_ENC | CH_T_DEC, &k), CKR_OK);
+	CHECK_RV(ch_t_secret(h, CKK_CHACHA20, key, 16, CH_T_ENC, &bad),
+	         CKR_ATTRIBUTE_VALUE_INVALID);
+	CHECK_RV(ch_t_secret(h, CKK_CHACHA20, key, 31, CH_T_ENC, &bad),
+	         CKR_ATTRIBUTE_VALUE_INVALID);
+	for (i = 0; i < CH_T_ARRAY_LEN(bad_nonces); i++) {
+		chacha_mech(&m, &p, nonce, bad_nonces[i], NULL, 0);
+		if (!CHECK_RV(P11->C_EncryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID) ||
+		    !CHECK_RV(P11->C_DecryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID))
+			fprintf(stderr, "\tnonce of %lu bytes\n", bad_nonces[i]);
+	}
+	chacha_mech(&m, &p, NULL, NONCE, NULL, 0);
+	CHECK_RV(P11->C_EncryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID);
+	chacha_mech(&m, &p, nonce, NONCE, NULL, 3);
+	CHECK_RV(P11->C_EncryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID);
+	chacha_mech(&m, &p, nonce, NONCE, NULL, 0);
+	m.ulParameterLen = sizeof(p) - 1;
+	CHECK_RV(P11->C_EncryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID);
+	m.pParameter = NULL;
+	m.ulParameterLen = 0;
+	CHECK_RV(P11->C_EncryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID);
+
+	/* An AES key does not do ChaCha20. */
+	REQUIRE_RV(ch_t_secret(h, CKK_AES, key, 32, CH_T_ENC, &aes), CKR_OK);
+	chacha_mech(&m, &p, nonce, NONCE, NULL, 0);
+	CHECK_RV(P11->C_EncryptInit(h, &m, aes), CKR_KEY_TYPE_INCONSISTENT);
+	/* Nor does a ChaCha20 key sign. */
+	CHECK_RV(P11->C_SignInit(h, &m, k), CKR_MECHANISM_INVALID);
+out:
+	if (h != CK_INVALID_HANDLE)
+		(void)P11->C_CloseSession(h);
+	ch_t_env_free(&e);
+}
+
+/* Multi-part decryption returns nothing from its updates; a bad tag
+ * leaves the output wiped and answers CKR_ENCRYPTED_DATA_INVALID. */
+static void test_chacha_decrypt_holds_plaintext_until_tag(void)
+{
+	static const CK_BYTE key[32] = { 9, 8, 7 }, nonce[NONCE] = { 3 }, aad[5] = "head";
+	CK_BYTE msg[300], out[400];
+	CK_BYTE *ct = NULL;
+	CK_ULONG ctn = 0, n;
+	CK_SALSA20_CHACHA20_POLY1305_PARAMS p;
+	CK_MECHANISM m;
+	CK_OBJECT_HANDLE k;
+	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	ch_t_env e;
+	size_t i;
+
+	memset(&e, 0, sizeof(e));
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (CK_BYTE)(i * 7 + 1);
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_secret(h, CKK_CHACHA20, key, 32, CH_T_ENC | CH_T_DEC, &k), CKR_OK);
+	chacha_mech(&m, &p, nonce, NONCE, aad, sizeof(aad));
+	REQUIRE_RV(ch_t_crypt(h, true, &m, k, msg, sizeof(msg), &ct, &ctn), CKR_OK);
+	REQUIRE(ctn == sizeof(msg) + TAG);
+
+	REQUIRE_RV(P11->C_DecryptInit(h, &m, k), CKR_OK);
+	memset(out, 0, sizeof(out));
+	n = sizeof(out);
+	CHECK_RV(P11->C_DecryptUpdate(h, ct, 200, out, &n), CKR_OK);
+	CHECK_UL(n, 0);
+	n = sizeof(out);
+	CHECK_RV(P11->C_DecryptUpdate(h, ct + 200, ctn - 200, out, &n), CKR_OK);
+	CHECK_UL(n, 0);
+	n = sizeof(out);
+	CHECK_RV(P11->C_DecryptFinal(h, out, &n), CKR_OK);
+	CHECK(ch_t_same(out, n, msg, sizeof(msg)));
+
+	ct[ctn - 1] ^= 0x80;
+	memset(out, 0x5a, sizeof(out));
+	n = sizeof(out);
+	REQUIRE_RV(P11->C_DecryptInit(h, &m, k), CKR_OK);
+	CHECK_RV(P11->C_Decrypt(h, ct, ctn, out, &n), CKR_ENCRYPTED_DATA_INVALID);
+	for (i = 0; i < sizeof(msg); i++)
+		if (out[i] != 0)
+			break;
+	CHECK_UL(i, sizeof(msg));
+	/* A different AAD fails the same way. */
+	ct[ctn - 1] ^= 0x80;
+	chacha_mech(&m, &p, nonce, NONCE, aad, sizeof(aad) - 1);
+	n = sizeof(out);
+	REQUIRE_RV(P11->C_DecryptInit(h, &m, k), CKR_OK);
+	CHECK_RV(P11->C_Decrypt(h, ct, ctn, out, &n), CKR_ENCRYPTED_DATA_INVALID);
+	/* Shorter than a tag. */
+	n = sizeof(out);
+	REQUIRE_RV(P11->C_DecryptInit(h, &m, k), CKR_OK);
+	CHECK_RV(P11->C_Decrypt(h, ct, TAG - 1, out, &n), CKR_ENCRYPTED_DATA_LEN_RANGE);
+out:
+	free(ct);
+	if (h != CK_INVALID_HANDLE)
+		(void)P11->C_CloseSession(h);
+	ch_t_env_free(&e);
+}
+
+int main(void)
+{
+	test_wycheproof_chacha20_poly1305();
+	test_chacha_mechanism_info();
+	test_chacha_keygen();
+	test_chacha_parameter_and_key_errors();
+	test_chacha_decrypt_holds_plaintext_until_tag();
+	return ch_test_done();
+}
