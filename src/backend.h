@@ -157,6 +157,32 @@ struct ch_backend_ops {
 	                           CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
 	                           CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
 	CK_RV (*random)(ch_session *s, CK_BYTE *out, CK_ULONG len);
+	/* C_WrapKey: key wrapped under wrapping with m into out (out NULL:
+	 * the length in *out_len). */
+	CK_RV (*wrap_key)(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,
+	                  CK_OBJECT_HANDLE key, CK_BYTE *out, CK_ULONG *out_len);
+	/* C_UnwrapKey: a new key from in, unwrapped under unwrapping with m,
+	 * with the attributes of template t. */
+	CK_RV (*unwrap_key)(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unwrapping,
+	                    const CK_BYTE *in, CK_ULONG in_len, const CK_ATTRIBUTE *t,
+	                    CK_ULONG n, CK_OBJECT_HANDLE *h);
+	/* C_DeriveKey: a new key derived from base with m, template t. */
+	CK_RV (*derive_key)(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
+	                    const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h);
+	/* C_DigestKey: feeds secret key's value to the session's digest. */
+	CK_RV (*digest_key)(ch_session *s, CK_OBJECT_HANDLE key);
+
+	/* Message-based encryption (enc) and decryption (5.9, 5.11): see
+	 * ch_msg_* in token/mech.h; msg_final ends the operation. */
+	CK_RV (*msg_init)(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
+	CK_RV (*msg_one)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+	                 CK_ULONG aad_len, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+	                 CK_ULONG *out_len);
+	CK_RV (*msg_begin)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+	                   CK_ULONG aad_len);
+	CK_RV (*msg_next)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *in,
+	                  CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len, CK_FLAGS flags);
+	CK_RV (*msg_final)(ch_session *s, bool enc);
 };
 /* clang-format on */
 

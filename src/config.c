@@ -75,6 +75,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		} else if (strcmp(name, "scrypt_p") == 0) {
 			ok = parse_u32(value, 1, 64, &c->kdf.p);
 		}
+	} else if (strcmp(section, "policy") == 0 && strcmp(name, "legacy_key_roles") == 0) {
+		ok = set_string(&c->legacy_key_roles, value);
 	} else if (strcmp(section, "log") == 0) {
 		if (strcmp(name, "level") == 0) {
 			c->log_level = ch_log_level_parse(value);
@@ -153,6 +155,8 @@ void ch_config_free(ch_config *cfg)
 {
 	free(cfg->store_path);
 	free(cfg->log_file);
+	free(cfg->legacy_key_roles);
 	cfg->store_path = NULL;
 	cfg->log_file = NULL;
+	cfg->legacy_key_roles = NULL;
 }

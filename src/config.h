@@ -14,11 +14,12 @@
 #define CH_CONFIG_SYSTEM "/etc/cipherhub/cipherhub.conf"
 
 typedef struct ch_config {
-	char *store_path;  /* always set after a successful load */
-	ch_kdf_params kdf; /* PIN KDF for newly set PINs */
-	CK_ULONG max_failures; /* consecutive wrong PINs that lock a participant */
-	int log_level;     /* ch_log_level */
-	char *log_file;    /* NULL: stderr */
+	char *store_path;       /* always set after a successful load */
+	ch_kdf_params kdf;      /* PIN KDF for newly set PINs */
+	CK_ULONG max_failures;  /* consecutive wrong PINs that lock a participant */
+	int log_level;          /* ch_log_level */
+	char *log_file;         /* NULL: stderr */
+	char *legacy_key_roles; /* [policy] legacy_key_roles: registration names */
 } ch_config;
 
 /* Loads the configuration as described above.  CKR_OK, CKR_HOST_MEMORY, or

@@ -144,6 +144,17 @@ CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PT
 	return op_final(hSession, CH_OP_DIGEST, pDigest, pulDigestLen);
 }
 
+CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(hSession, s);
+	rv = s->slot->ops->digest_key(s, hKey);
+	ch_session_put(s);
+	return rv;
+}
+
 /* 5.13 Signing and MACing. */
 CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
@@ -239,6 +250,59 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 		rv = s->slot->ops->generate_key_pair(
 		        s, pMechanism, pPublicKeyTemplate, ulPublicKeyAttributeCount,
 		        pPrivateKeyTemplate, ulPrivateKeyAttributeCount, phPublicKey, phPrivateKey);
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
+                CK_ULONG_PTR pulWrappedKeyLen)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(hSession, s);
+	if (pMechanism == NULL || pulWrappedKeyLen == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else
+		rv = s->slot->ops->wrap_key(s, pMechanism, hWrappingKey, hKey, pWrappedKey,
+		                            pulWrappedKeyLen);
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                  CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
+                  CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
+                  CK_OBJECT_HANDLE_PTR phKey)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(hSession, s);
+	if (pMechanism == NULL || !DATA_OK(pWrappedKey, ulWrappedKeyLen) ||
+	    !DATA_OK(pTemplate, ulAttributeCount) || phKey == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else
+		rv = s->slot->ops->unwrap_key(s, pMechanism, hUnwrappingKey, pWrappedKey,
+		                              ulWrappedKeyLen, pTemplate, ulAttributeCount, phKey);
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
+                  CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
+                  CK_OBJECT_HANDLE_PTR phKey)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(hSession, s);
+	if (pMechanism == NULL || !DATA_OK(pTemplate, ulAttributeCount) || phKey == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else
+		rv = s->slot->ops->derive_key(s, pMechanism, hBaseKey, pTemplate, ulAttributeCount,
+		                              phKey);
 	ch_session_put(s);
 	return rv;
 }

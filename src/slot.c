@@ -38,8 +38,9 @@ static void slot_add(void *arg, CK_SLOT_ID id, void *be)
 
 void ch_slots_refresh_unlocked(void)
 {
-	if (ch_mod.soft == NULL && ch_soft_open(ch_mod.cfg.store_path, &ch_mod.cfg.kdf,
-	                                        ch_mod.cfg.max_failures, &ch_mod.soft) != CKR_OK)
+	if (ch_mod.soft == NULL &&
+	    ch_soft_open(ch_mod.cfg.store_path, &ch_mod.cfg.kdf, ch_mod.cfg.max_failures,
+	                 ch_mod.cfg.legacy_key_roles, &ch_mod.soft) != CKR_OK)
 		return;
 	(void)ch_soft_slots(ch_mod.soft, slot_add, NULL);
 }

@@ -15,13 +15,6 @@
  *     5.5  Slot and token       C_WaitForSlotEvent
  *     5.6  Sessions             C_GetOperationState, C_SetOperationState,
  *                               C_SessionCancel
- *     5.9  Message encryption   C_MessageEncryptInit, C_EncryptMessage,
- *                               C_EncryptMessageBegin, C_EncryptMessageNext,
- *                               C_MessageEncryptFinal
- *     5.11 Message decryption   C_MessageDecryptInit, C_DecryptMessage,
- *                               C_DecryptMessageBegin, C_DecryptMessageNext,
- *                               C_MessageDecryptFinal
- *     5.12 Digesting            C_DigestKey
  *     5.13 Signing              C_SignRecoverInit, C_SignRecover
  *     5.14 Message signing      C_MessageSignInit, C_SignMessage,
  *                               C_SignMessageBegin, C_SignMessageNext,
@@ -32,7 +25,6 @@
  *                               C_MessageVerifyFinal
  *     5.17 Dual-function        C_DigestEncryptUpdate, C_DecryptDigestUpdate,
  *                               C_SignEncryptUpdate, C_DecryptVerifyUpdate
- *     5.18 Key management       C_WrapKey, C_UnwrapKey, C_DeriveKey
  *
  *   returning CKR_FUNCTION_NOT_PARALLEL (legacy functions, which the spec
  *   says should always answer that)
@@ -74,96 +66,6 @@ CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationStat
 
 /* PKCS#11 3.0, 5.6 C_SessionCancel. */
 CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* ---- 5.9 Message-based encryption ---- */
-
-/* PKCS#11 3.0, 5.9 C_MessageEncryptInit. */
-CK_RV C_MessageEncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                           CK_OBJECT_HANDLE hKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.9 C_EncryptMessage. */
-CK_RV C_EncryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                       CK_BYTE_PTR pAssociatedData, CK_ULONG ulAssociatedDataLen,
-                       CK_BYTE_PTR pPlaintext, CK_ULONG ulPlaintextLen, CK_BYTE_PTR pCiphertext,
-                       CK_ULONG_PTR pulCiphertextLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.9 C_EncryptMessageBegin. */
-CK_RV C_EncryptMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                            CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
-                            CK_ULONG ulAssociatedDataLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.9 C_EncryptMessageNext. */
-CK_RV C_EncryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                           CK_ULONG ulParameterLen, CK_BYTE_PTR pPlaintextPart,
-                           CK_ULONG ulPlaintextPartLen, CK_BYTE_PTR pCiphertextPart,
-                           CK_ULONG_PTR pulCiphertextPartLen, CK_FLAGS flags)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.9 C_MessageEncryptFinal. */
-CK_RV C_MessageEncryptFinal(CK_SESSION_HANDLE hSession)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* ---- 5.11 Message-based decryption ---- */
-
-/* PKCS#11 3.0, 5.11 C_MessageDecryptInit. */
-CK_RV C_MessageDecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                           CK_OBJECT_HANDLE hKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.11 C_DecryptMessage. */
-CK_RV C_DecryptMessage(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter, CK_ULONG ulParameterLen,
-                       CK_BYTE_PTR pAssociatedData, CK_ULONG ulAssociatedDataLen,
-                       CK_BYTE_PTR pCiphertext, CK_ULONG ulCiphertextLen, CK_BYTE_PTR pPlaintext,
-                       CK_ULONG_PTR pulPlaintextLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.11 C_DecryptMessageBegin. */
-CK_RV C_DecryptMessageBegin(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                            CK_ULONG ulParameterLen, CK_BYTE_PTR pAssociatedData,
-                            CK_ULONG ulAssociatedDataLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.11 C_DecryptMessageNext. */
-CK_RV C_DecryptMessageNext(CK_SESSION_HANDLE hSession, CK_VOID_PTR pParameter,
-                           CK_ULONG ulParameterLen, CK_BYTE_PTR pCiphertextPart,
-                           CK_ULONG ulCiphertextPartLen, CK_BYTE_PTR pPlaintextPart,
-                           CK_ULONG_PTR pulPlaintextPartLen, CK_FLAGS flags)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.11 C_MessageDecryptFinal. */
-CK_RV C_MessageDecryptFinal(CK_SESSION_HANDLE hSession)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* ---- 5.12 Message digesting ---- */
-
-/* PKCS#11 3.0, 5.12 C_DigestKey. */
-CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
 {
 	return CKR_FUNCTION_NOT_SUPPORTED;
 }
@@ -302,33 +204,6 @@ CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULON
 /* PKCS#11 3.0, 5.17 C_DecryptVerifyUpdate. */
 CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
                             CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* ---- 5.18 Key management ---- */
-
-/* PKCS#11 3.0, 5.18 C_WrapKey. */
-CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
-                CK_ULONG_PTR pulWrappedKeyLen)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.18 C_UnwrapKey. */
-CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                  CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
-                  CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
-                  CK_OBJECT_HANDLE_PTR phKey)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
-
-/* PKCS#11 3.0, 5.18 C_DeriveKey. */
-CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                  CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
-                  CK_OBJECT_HANDLE_PTR phKey)
 {
 	return CKR_FUNCTION_NOT_SUPPORTED;
 }

@@ -145,6 +145,51 @@ CK_RV ch_key_export(const ch_attrs *key, CK_BYTE **out, CK_ULONG *out_len);
  * CKR_HOST_MEMORY. */
 CK_RV ch_key_import(ch_attrs *key, const CK_BYTE *in, CK_ULONG in_len);
 
+/* The security strength of a key in bits, as NIST SP 800-57 part 1 counts
+ * it: a secret key's length in bits (at most 256), an RSA key's by its
+ * modulus (2048: 112, 3072: 128, 7680: 192, 15360: 256), an elliptic-curve
+ * key's half its order (P-256 and Ed25519: 128).  0 when the key cannot be
+ * read.  C_WrapKey refuses to wrap a key under a weaker one. */
+unsigned ch_key_strength(const ch_attrs *key);
+
+/*
+ * Message-based encryption and decryption (PKCS#11 3.0 sections 5.9 and
+ * 5.11; token/mech_msg.c) for the AEAD mechanisms whose info carries
+ * CKF_MESSAGE_ENCRYPT / CKF_MESSAGE_DECRYPT.  param is the caller's
+ * per-message CK_GCM_MESSAGE_PARAMS or CK_SALSA20_CHACHA20_POLY1305_MSG_PARAMS:
+ * encryption may write a generated IV into it and always writes the tag to
+ * its pTag; decryption reads the tag from there.
+ */
+typedef struct ch_msg ch_msg;
+
+/* C_MessageEncryptInit / C_MessageDecryptInit: checks the mechanism
+ * (CKR_MECHANISM_INVALID; a parameter here is CKR_MECHANISM_PARAM_INVALID)
+ * and the key as ch_op_init would, and keeps a copy of the key.  Caller
+ * frees *out with ch_msg_free. */
+CK_RV ch_msg_init(bool enc, const CK_MECHANISM *m, const ch_attrs *key, ch_msg **out);
+
+/* C_EncryptMessage / C_DecryptMessage: one whole message.  The buffer
+ * convention applies; a tag that does not match is CKR_ENCRYPTED_DATA_INVALID
+ * with nothing written; CKR_OPERATION_ACTIVE while a Begin...Next message is
+ * open. */
+CK_RV ch_msg_one(ch_msg *msg, void *param, CK_ULONG plen, const CK_BYTE *aad, CK_ULONG aad_len,
+                 const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len);
+
+/* C_EncryptMessageBegin / C_DecryptMessageBegin: opens a message. */
+CK_RV ch_msg_begin(ch_msg *msg, void *param, CK_ULONG plen, const CK_BYTE *aad, CK_ULONG aad_len);
+
+/* C_EncryptMessageNext / C_DecryptMessageNext: one part; flags
+ * CKF_END_OF_MESSAGE ends the message (the tag is written or checked).
+ * Decryption returns no bytes before the last part, which returns them all. */
+CK_RV ch_msg_next(ch_msg *msg, void *param, CK_ULONG plen, const CK_BYTE *in, CK_ULONG in_len,
+                  CK_BYTE *out, CK_ULONG *out_len, CK_FLAGS flags);
+
+/* Wipes and frees.  Accepts NULL. */
+void ch_msg_free(ch_msg *msg);
+
+/* The key the operation works with (its copy; valid until ch_msg_free). */
+const ch_attrs *ch_msg_key(const ch_msg *msg);
+
 /* C_GenerateRandom: len bytes from OpenSSL's DRBG. */
 CK_RV ch_random(CK_BYTE *out, CK_ULONG len);
 

@@ -537,7 +537,7 @@ static const ch_mech aes_mechs[] = {
 	},
 	{
 	        .type = CKM_AES_GCM,
-	        .info = { 16, 32, AES_CIPHER_FLAGS },
+	        .info = { 16, 32, AES_CIPHER_FLAGS | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT },
 	        .key_use = CH_KEY_SECRET,
 	        .key_type = CKK_AES,
 	        .ops = &ch_aes_gcm_ops,

@@ -10,6 +10,8 @@
  * the streaming AEAD hooks of mech_aes_aead.c: encryption streams,
  * decryption buffers its updates and releases nothing before the tag has
  * been checked (CKR_ENCRYPTED_DATA_INVALID, output wiped, otherwise).
+ * The message-based API (mech_msg.c) runs each message as one such
+ * operation.
  */
 #include <string.h>
 
@@ -114,7 +116,8 @@ static const ch_mech chacha_mechs[] = {
 	},
 	{
 	        .type = CKM_CHACHA20_POLY1305,
-	        .info = { CHACHA_KEY, CHACHA_KEY, CKF_ENCRYPT | CKF_DECRYPT },
+	        .info = { CHACHA_KEY, CHACHA_KEY,
+	                  CKF_ENCRYPT | CKF_DECRYPT | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT },
 	        .key_use = CH_KEY_SECRET,
 	        .key_type = CKK_CHACHA20,
 	        .ops = &chacha_poly_ops,

@@ -163,6 +163,23 @@ out:
 	return rv;
 }
 
+/* A secret key's value.  Block modes without padding (ECB, CBC) wrap a key
+ * padded with zeros to the block: the template's CKA_VALUE_LEN says how much
+ * of the plaintext is the key (PKCS#11 3.0 section 2.13, unwrap). */
+static CK_RV import_secret(ch_attrs *key, const CK_BYTE *in, CK_ULONG in_len)
+{
+	CK_ULONG want;
+
+	if (ch_attrs_ulong(key, CKA_VALUE_LEN, &want)) {
+		if (want == 0 || want > in_len)
+			return CKR_WRAPPED_KEY_INVALID;
+		in_len = want;
+	}
+	if (in_len == 0)
+		return CKR_WRAPPED_KEY_INVALID;
+	return ch_attrs_set(key, CKA_VALUE, in, in_len);
+}
+
 CK_RV ch_key_import(ch_attrs *key, const CK_BYTE *in, CK_ULONG in_len)
 {
 	CK_ULONG cls, kt;
@@ -174,11 +191,69 @@ CK_RV ch_key_import(ch_attrs *key, const CK_BYTE *in, CK_ULONG in_len)
 	if (!ch_attrs_ulong(key, CKA_CLASS, &cls) || !ch_attrs_ulong(key, CKA_KEY_TYPE, &kt))
 		goto out;
 	if (cls == CKO_SECRET_KEY)
-		rv = in_len > 0 ? ch_attrs_set(key, CKA_VALUE, in, in_len)
-		                : CKR_WRAPPED_KEY_INVALID;
+		rv = import_secret(key, in, in_len);
 	else if (cls == CKO_PRIVATE_KEY)
 		rv = import_private(key, kt, in, in_len);
 out:
 	ERR_pop_to_mark();
 	return rv;
+}
+
+/* SP 800-57 part 1, table 2: RSA modulus bits to security strength. */
+static unsigned rsa_strength(size_t modulus_bits)
+{
+	if (modulus_bits >= 15360)
+		return 256;
+	if (modulus_bits >= 7680)
+		return 192;
+	if (modulus_bits >= 3072)
+		return 128;
+	if (modulus_bits >= 2048)
+		return 112;
+	return 80;
+}
+
+unsigned ch_key_strength(const ch_attrs *key)
+{
+	pkey_load_fn *load;
+	pkey_store_fn *store;
+	const ch_attr *v;
+	EVP_PKEY *pkey = NULL;
+	CK_ULONG cls, kt;
+	unsigned bits = 0;
+	int sb;
+
+	if (key == NULL || !ch_attrs_ulong(key, CKA_CLASS, &cls) ||
+	    !ch_attrs_ulong(key, CKA_KEY_TYPE, &kt))
+		return 0;
+	if (cls == CKO_SECRET_KEY) {
+		v = ch_attrs_get(key, CKA_VALUE);
+		if (v == NULL)
+			return 0;
+		return v->len >= 32 ? 256 : (unsigned)v->len * 8;
+	}
+	if (kt == CKK_RSA) {
+		size_t i = 0, n;
+
+		v = ch_attrs_get(key, CKA_MODULUS);
+		if (v == NULL)
+			return 0;
+		while (i < v->len && v->value[i] == 0)
+			i++; /* leading zero bytes */
+		if (i == v->len)
+			return 0;
+		n = (v->len - i) * 8;
+		for (CK_BYTE top = v->value[i]; !(top & 0x80); top <<= 1)
+			n--; /* leading zero bits of the first non-zero byte */
+		return rsa_strength(n);
+	}
+	if (!codec_of(kt, &load, &store))
+		return 0;
+	ERR_set_mark();
+	if (load(key, cls == CKO_PRIVATE_KEY, &pkey) == CKR_OK &&
+	    (sb = EVP_PKEY_get_security_bits(pkey)) > 0)
+		bits = (unsigned)sb;
+	EVP_PKEY_free(pkey);
+	ERR_pop_to_mark();
+	return bits;
 }

@@ -848,6 +848,25 @@ static CK_RV put_default(const shape *s, const rule *r, ch_attrs *a)
 	}
 }
 
+/* The key-role separation rule (see ch_object_roles_ok in object.h). */
+static bool roles_ok(const ch_attrs *a, const ch_object_env *env)
+{
+	if (env != NULL && env->legacy_key_roles)
+		return true;
+	if (ch_attrs_bool(a, CKA_WRAP, false) && ch_attrs_bool(a, CKA_DECRYPT, false))
+		return false;
+	return !(ch_attrs_bool(a, CKA_UNWRAP, false) && ch_attrs_bool(a, CKA_ENCRYPT, false));
+}
+
+bool ch_object_pair_roles_ok(const ch_attrs *pub, const ch_attrs *priv, const ch_object_env *env)
+{
+	if (env != NULL && env->legacy_key_roles)
+		return true;
+	if (ch_attrs_bool(pub, CKA_WRAP, false) && ch_attrs_bool(priv, CKA_DECRYPT, false))
+		return false;
+	return !(ch_attrs_bool(pub, CKA_ENCRYPT, false) && ch_attrs_bool(priv, CKA_UNWRAP, false));
+}
+
 CK_RV ch_object_build(ch_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, const CK_ATTRIBUTE *t,
                       CK_ULONG n, const ch_object_env *env, ch_attrs **out)
 {
@@ -925,6 +944,9 @@ CK_RV ch_object_build(ch_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, con
 	if (origin == CH_ORIGIN_CREATE && (rv = computed_lengths(&s, a)) != CKR_OK)
 		goto out;
 	if ((rv = class_check(&s, a)) != CKR_OK)
+		goto out;
+	rv = CKR_TEMPLATE_INCONSISTENT;
+	if (!roles_ok(a, env))
 		goto out;
 	*out = a;
 	a = NULL; /* transferred */
@@ -1061,6 +1083,9 @@ static CK_RV change(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
 		if ((rv = change_one(&s, cur, &tmpl->v[i], copy, !modifiable, so, next)) != CKR_OK)
 			goto out;
 	if ((rv = class_check(&s, next)) != CKR_OK)
+		goto out;
+	rv = copy ? CKR_TEMPLATE_INCONSISTENT : CKR_ATTRIBUTE_VALUE_INVALID;
+	if (!roles_ok(next, env))
 		goto out;
 	if (copy)
 		ch_attrs_remove(next, CKA_UNIQUE_ID);

@@ -31,7 +31,9 @@ typedef enum ch_origin {
 
 /* Who is acting: some attributes (CKA_TRUSTED = TRUE) only the SO may set. */
 typedef struct ch_object_env {
-	bool so; /* the Security Officer is logged in */
+	bool so;               /* the Security Officer is logged in */
+	bool legacy_key_roles; /* the registration's policy relaxes key-role
+	                        * separation (see ch_object_pair_roles_ok) */
 } ch_object_env;
 
 /* Builds a new object's attribute set from a caller's template.
@@ -56,6 +58,22 @@ typedef struct ch_object_env {
  * CKR_ATTRIBUTE_READ_ONLY, CKR_HOST_MEMORY. */
 CK_RV ch_object_build(ch_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, const CK_ATTRIBUTE *t,
                       CK_ULONG n, const ch_object_env *env, ch_attrs **out);
+
+/*
+ * Key-role separation, against the key-management attacks on PKCS#11
+ * tokens (Clulow 2003; Bortolozzo, Centenaro, Focardi and Steel 2010): a key
+ * that may both wrap and decrypt hands out any key it wraps (wrap it, then
+ * decrypt the blob), and one that may both unwrap and encrypt imports a key
+ * of the attacker's choosing (encrypt it, then unwrap).  So no key holds
+ * CKA_WRAP with CKA_DECRYPT, nor CKA_UNWRAP with CKA_ENCRYPT, unless
+ * env->legacy_key_roles: ch_object_build and ch_object_copy answer
+ * CKR_TEMPLATE_INCONSISTENT, ch_object_set CKR_ATTRIBUTE_VALUE_INVALID.
+ * A key pair is one key to the attack (wrap with the public half, decrypt
+ * with the private): C_GenerateKeyPair asks this of its two templates
+ * (false: refuse with CKR_TEMPLATE_INCONSISTENT).  Halves created apart by
+ * C_CreateObject are not linked, so that case is the caller's.
+ */
+bool ch_object_pair_roles_ok(const ch_attrs *pub, const ch_attrs *priv, const ch_object_env *env);
 
 /* Completes an object built for GENERATE, UNWRAP or DERIVE once the key
  * material is in: checks that everything the class requires is present and

@@ -17,9 +17,12 @@ extern const ch_backend_ops ch_soft_ops;
 
 /* Opens the store at path (creating it if needed).  kdf: parameters for PINs
  * set from now on; max_failures: consecutive wrong PINs that lock a
- * participant.  CKR_OK with *out, or CKR_DEVICE_ERROR (logged). */
+ * participant; legacy_key_roles: the names of the registrations whose
+ * policy relaxes key-role separation (separated by spaces or commas; NULL
+ * for none; see ch_object_pair_roles_ok).  CKR_OK with *out,
+ * CKR_HOST_MEMORY, or CKR_DEVICE_ERROR (logged). */
 CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, CK_ULONG max_failures,
-                   ch_soft **out);
+                   const char *legacy_key_roles, ch_soft **out);
 
 /* Closes the store and wipes every slot's keys.  Accepts NULL. */
 void ch_soft_close(ch_soft *sf);

@@ -10,8 +10,7 @@
 #include "object.h"
 #include "soft_internal.h"
 
-/* Key use needs a logged-in participant with the user role. */
-static CK_RV may_use_keys(ch_session *s)
+CK_RV soft_may_use_keys(ch_session *s)
 {
 	if (ch_session_user(s) != CKU_USER)
 		return CKR_USER_NOT_LOGGED_IN;
@@ -26,13 +25,15 @@ static CK_RV may_make_keys(ch_session *s)
 	return ch_session_roles(s) & CH_ROLE_OPERATOR ? CKR_OK : CKR_ACTION_PROHIBITED;
 }
 
-/* CKR_OK when the session's participant may use token key for need. */
-static CK_RV check_grant(ch_session *s, CK_OBJECT_HANDLE key, const char *owner, CK_FLAGS need)
+CK_RV soft_check_grant(ch_session *s, CK_OBJECT_HANDLE key, const char *owner, CK_FLAGS need)
 {
 	soft_slot *sl = s->slot->be;
 	CK_FLAGS roles = ch_session_roles(s);
 	bool ok;
 
+	/* Session objects belong to their session: no grants apply. */
+	if (key >= SOFT_SESSION_HANDLE_BASE)
+		return CKR_OK;
 	pthread_mutex_lock(&sl->lock);
 	pthread_mutex_lock(&sl->sf->lock);
 	ok = soft_grant_allows(sl, roles, (int64_t)key, owner, need);
@@ -50,7 +51,7 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 	if (ss->op[kind] != NULL)
 		return CKR_OPERATION_ACTIVE;
 	if (kind != CH_OP_DIGEST) {
-		if ((rv = may_use_keys(s)) != CKR_OK)
+		if ((rv = soft_may_use_keys(s)) != CKR_OK)
 			return rv;
 		char owner[CH_NAME_MAX + 1];
 
@@ -61,8 +62,7 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 			return rv;
 		/* A token key is for its creator and its grantees' operations,
 		 * whatever its own usage attributes would allow. */
-		if (key < SOFT_SESSION_HANDLE_BASE &&
-		    (rv = check_grant(s, key, owner, soft_grant_bit(kind))) != CKR_OK) {
+		if ((rv = soft_check_grant(s, key, owner, soft_grant_bit(kind))) != CKR_OK) {
 			ch_attrs_free(a);
 			return rv;
 		}
@@ -70,8 +70,10 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 	rv = ch_op_init(kind, m, a, &ss->op[kind]);
 	if (rv == CKR_OK && a != NULL && key < SOFT_SESSION_HANDLE_BASE) {
 		static const char *const use[CH_OP_KINDS] = {
-			[CH_OP_ENCRYPT] = "key.encrypt", [CH_OP_DECRYPT] = "key.decrypt",
-			[CH_OP_SIGN] = "key.sign",       [CH_OP_VERIFY] = "key.verify",
+			[CH_OP_ENCRYPT] = "key.encrypt",
+			[CH_OP_DECRYPT] = "key.decrypt",
+			[CH_OP_SIGN] = "key.sign",
+			[CH_OP_VERIFY] = "key.verify",
 		};
 		soft_slot *sl = s->slot->be;
 
@@ -159,7 +161,7 @@ CK_RV soft_op_verify_final(ch_session *s, const CK_BYTE *sig, CK_ULONG sig_len)
 CK_RV soft_generate_key(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t, CK_ULONG n,
                         CK_OBJECT_HANDLE *h)
 {
-	ch_object_env env = { .so = false };
+	ch_object_env env = soft_object_env(s);
 	ch_attrs *a = NULL;
 	CK_KEY_TYPE kt;
 	CK_RV rv;
@@ -183,7 +185,7 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
                              CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
                              CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
-	ch_object_env env = { .so = false };
+	ch_object_env env = soft_object_env(s);
 	ch_attrs *pa = NULL, *va = NULL;
 	CK_KEY_TYPE kt;
 	CK_RV rv;
@@ -195,6 +197,8 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
 	                          &pa)) != CKR_OK ||
 	    (rv = ch_object_build(CH_ORIGIN_GENERATE, CKO_PRIVATE_KEY, kt, priv_t, priv_n, &env,
 	                          &va)) != CKR_OK ||
+	    (rv = ch_object_pair_roles_ok(pa, va, &env) ? CKR_OK : CKR_TEMPLATE_INCONSISTENT) !=
+	            CKR_OK ||
 	    (rv = ch_mech_generate_key_pair(m, pa, va)) != CKR_OK ||
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, pa)) != CKR_OK ||
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, va)) != CKR_OK)
@@ -216,4 +220,91 @@ out:
 CK_RV soft_random(ch_session *s, CK_BYTE *out, CK_ULONG len)
 {
 	return ch_random(out, len);
+}
+
+/* ---- Message-based encryption and decryption (5.9, 5.11) ---- */
+
+/* Counts one message as a use of the operation's key (token keys only). */
+static void msg_count(ch_session *s, const ch_msg *msg, bool enc)
+{
+	soft_slot *sl = s->slot->be;
+	const ch_attrs *key = ch_msg_key(msg);
+	CK_BBOOL token = ch_attrs_bool(key, CKA_TOKEN, false);
+
+	if (!token)
+		return;
+	pthread_mutex_lock(&sl->lock);
+	soft_audit_use(sl, key, enc ? "key.encrypt" : "key.decrypt");
+	pthread_mutex_unlock(&sl->lock);
+}
+
+CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
+{
+	soft_session *ss = s->be;
+	char owner[CH_NAME_MAX + 1];
+	ch_attrs *a = NULL;
+	CK_RV rv;
+
+	if (ss->msg[enc] != NULL)
+		return CKR_OPERATION_ACTIVE;
+	if ((rv = soft_may_use_keys(s)) != CKR_OK)
+		return rv;
+	rv = soft_object_read_owned(s, key, &a, owner);
+	if (rv == CKR_OBJECT_HANDLE_INVALID)
+		rv = CKR_KEY_HANDLE_INVALID;
+	if (rv == CKR_OK)
+		rv = soft_check_grant(s, key, owner, enc ? CH_GRANT_ENCRYPT : CH_GRANT_DECRYPT);
+	if (rv == CKR_OK)
+		rv = ch_msg_init(enc, m, a, &ss->msg[enc]);
+	ch_attrs_free(a);
+	return rv;
+}
+
+CK_RV soft_msg_one(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+                   CK_ULONG aad_len, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+                   CK_ULONG *out_len)
+{
+	soft_session *ss = s->be;
+	CK_RV rv;
+
+	if (ss->msg[enc] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = ch_msg_one(ss->msg[enc], param, plen, aad, aad_len, in, in_len, out, out_len);
+	if (out != NULL && rv != CKR_BUFFER_TOO_SMALL)
+		msg_count(s, ss->msg[enc], enc);
+	return rv;
+}
+
+CK_RV soft_msg_begin(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+                     CK_ULONG aad_len)
+{
+	soft_session *ss = s->be;
+	CK_RV rv;
+
+	if (ss->msg[enc] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = ch_msg_begin(ss->msg[enc], param, plen, aad, aad_len)) == CKR_OK)
+		msg_count(s, ss->msg[enc], enc);
+	return rv;
+}
+
+CK_RV soft_msg_next(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *in,
+                    CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len, CK_FLAGS flags)
+{
+	soft_session *ss = s->be;
+
+	if (ss->msg[enc] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	return ch_msg_next(ss->msg[enc], param, plen, in, in_len, out, out_len, flags);
+}
+
+CK_RV soft_msg_final(ch_session *s, bool enc)
+{
+	soft_session *ss = s->be;
+
+	if (ss->msg[enc] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	ch_msg_free(ss->msg[enc]);
+	ss->msg[enc] = NULL;
+	return CKR_OK;
 }

@@ -44,6 +44,10 @@ CK_FLAGS soft_grant_bit(ch_op_kind kind)
 		return CH_GRANT_SIGN;
 	case CH_OP_VERIFY:
 		return CH_GRANT_VERIFY;
+	case CH_OP_WRAP:
+		return CH_GRANT_WRAP;
+	case CH_OP_UNWRAP:
+		return CH_GRANT_UNWRAP;
 	default:
 		return 0;
 	}

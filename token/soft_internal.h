@@ -16,6 +16,7 @@
 
 #include "attrs.h"
 #include "mech.h"
+#include "object.h"
 #include "seal.h"
 #include "soft.h"
 #include "store.h"
@@ -44,8 +45,8 @@ typedef struct soft_slot {
 	bool initialized; /* a registration exists for this slot */
 	ch_reg_row reg;   /* its row, refreshed with the slot list */
 	pthread_mutex_t lock;
-	ch_seal *seal;                 /* working keys while someone is logged in */
-	uint8_t regkey[CH_REGKEY_LEN]; /* valid while seal != NULL; wiped on logout */
+	ch_seal *seal;                     /* working keys while someone is logged in */
+	uint8_t regkey[CH_REGKEY_LEN];     /* valid while seal != NULL; wiped on logout */
 	char participant[CH_NAME_MAX + 1]; /* who is logged in (display name) */
 	soft_ident ident;                  /* ... and as the store keys it */
 	soft_sobj *sobj;
@@ -61,7 +62,8 @@ struct ch_soft {
 	size_t nslot;
 	CK_OBJECT_HANDLE next_sobj;
 	struct ch_audit_agg *agg; /* key uses not yet written to the audit log */
-	bool stale; /* our own commit changed the registrations: re-read them */
+	bool stale;               /* our own commit changed the registrations: re-read them */
+	char *legacy_key_roles;   /* registrations relaxing key-role separation */
 };
 
 /* Who a call acts for: read from the front end before any soft lock. */
@@ -72,6 +74,7 @@ typedef struct soft_actor {
 
 typedef struct soft_session {
 	ch_op *op[CH_OP_KINDS];
+	ch_msg *msg[2]; /* message-based decryption [0] and encryption [1] */
 	CK_OBJECT_HANDLE *found;
 	CK_ULONG nfound, pos;
 	bool finding;
@@ -81,6 +84,10 @@ typedef struct soft_session {
  * vendor interface shows them as these. */
 #define SOFT_NAME_SO      "so"
 #define SOFT_NAME_DEFAULT "default"
+
+/* True when sl's registration is named in [policy] legacy_key_roles.  Slot
+ * lock held. */
+bool soft_legacy_key_roles(const soft_slot *sl);
 
 /* Runs fn(sl, arg) inside a store transaction (store lock taken here, slot
  * lock held by the caller): commits on CKR_OK, rolls back otherwise. */
@@ -106,14 +113,15 @@ CK_RV soft_verify_pin(soft_slot *sl, const soft_ident *id, const CK_UTF8CHAR *pi
 
 /* Wraps regkey under pin for id and stores it with roles (own transaction). */
 CK_RV soft_put_credential(soft_slot *sl, const soft_ident *id, CK_FLAGS roles,
-                          const CK_UTF8CHAR *pin, CK_ULONG len, const uint8_t regkey[CH_REGKEY_LEN]);
+                          const CK_UTF8CHAR *pin, CK_ULONG len,
+                          const uint8_t regkey[CH_REGKEY_LEN]);
 
 /* CKF_USER_PIN_* and CKF_SO_PIN_* flags of the default participants. */
 CK_FLAGS soft_token_pin_flags(soft_slot *sl);
 
 /* Backend entry points of soft_login.c and soft_participant.c. */
-CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin,
-                 CK_ULONG len, CK_FLAGS *roles);
+CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin, CK_ULONG len,
+                 CK_FLAGS *roles);
 void soft_logout(void *be);
 CK_RV soft_init_pin(void *be, const CK_UTF8CHAR *pin, CK_ULONG len);
 CK_RV soft_set_pin(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *old_pin,
@@ -172,6 +180,12 @@ bool soft_grant_allows(soft_slot *sl, CK_FLAGS roles, int64_t obj, const char *o
 CK_RV soft_grant_set(void *be, CK_OBJECT_HANDLE key, const char *grantee, CK_FLAGS ops);
 CK_RV soft_grant_list(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list, CK_ULONG *count);
 
+/* Who is acting, for the object rules: the SO, or a participant with the
+ * admin role (the registration's admin is its SO, so only admins set
+ * CKA_TRUSTED), and the registration's key-role policy.  Takes the locks;
+ * call it with none held. */
+ch_object_env soft_object_env(ch_session *s);
+
 /* Stores a new object for session s (token or session object per its
  * CKA_TOKEN), assigning CKA_UNIQUE_ID, and returns its handle.  Checks the
  * session may: CKR_SESSION_READ_ONLY, CKR_USER_NOT_LOGGED_IN.  Takes
@@ -211,5 +225,35 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
                              CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
                              CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
 CK_RV soft_random(ch_session *s, CK_BYTE *out, CK_ULONG len);
+
+/* Key use needs a logged-in participant with the user role:
+ * CKR_OK, CKR_USER_NOT_LOGGED_IN or CKR_KEY_FUNCTION_NOT_PERMITTED. */
+CK_RV soft_may_use_keys(ch_session *s);
+
+/* CKR_OK when the session's participant may use key (created by owner) for
+ * the CH_GRANT_* operations in need; CKR_KEY_FUNCTION_NOT_PERMITTED when no
+ * grant allows it.  Session objects need no grant.  Takes the locks. */
+CK_RV soft_check_grant(ch_session *s, CK_OBJECT_HANDLE key, const char *owner, CK_FLAGS need);
+
+/* ---- soft_keys.c: key management (PKCS#11 3.0 section 5.18) ---- */
+CK_RV soft_wrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,
+                    CK_OBJECT_HANDLE key, CK_BYTE *out, CK_ULONG *out_len);
+CK_RV soft_unwrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unwrapping,
+                      const CK_BYTE *in, CK_ULONG in_len, const CK_ATTRIBUTE *t, CK_ULONG n,
+                      CK_OBJECT_HANDLE *h);
+CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
+                      const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h);
+CK_RV soft_digest_key(ch_session *s, CK_OBJECT_HANDLE key);
+
+/* ---- soft_crypto.c: message-based encryption and decryption ---- */
+CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
+CK_RV soft_msg_one(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+                   CK_ULONG aad_len, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+                   CK_ULONG *out_len);
+CK_RV soft_msg_begin(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
+                     CK_ULONG aad_len);
+CK_RV soft_msg_next(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *in,
+                    CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len, CK_FLAGS flags);
+CK_RV soft_msg_final(ch_session *s, bool enc);
 
 #endif

@@ -28,6 +28,20 @@ static soft_actor actor_of(ch_session *s)
 	return ac;
 }
 
+ch_object_env soft_object_env(ch_session *s)
+{
+	soft_slot *sl = slot_of(s);
+	soft_actor ac = actor_of(s); /* before the slot lock: lock order */
+	ch_object_env env = {
+		.so = ac.user == CKU_SO || (ac.user == CKU_USER && (ac.roles & CH_ROLE_ADMIN)),
+	};
+
+	pthread_mutex_lock(&sl->lock);
+	env.legacy_key_roles = soft_legacy_key_roles(sl);
+	pthread_mutex_unlock(&sl->lock);
+	return env;
+}
+
 /* Private objects exist only for a logged-in user who works with keys (the
  * SO and pure auditors see public objects only). */
 static bool sees_private(const soft_actor *ac)
@@ -244,7 +258,7 @@ void soft_object_drop_session(soft_slot *sl, CK_SESSION_HANDLE owner)
 
 CK_RV soft_create_object(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h)
 {
-	ch_object_env env = { .so = ch_session_user(s) == CKU_SO };
+	ch_object_env env = soft_object_env(s);
 	ch_attrs *a = NULL;
 	CK_RV rv;
 
@@ -258,7 +272,7 @@ CK_RV soft_create_object(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OB
 CK_RV soft_copy_object(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
                        CK_OBJECT_HANDLE *out)
 {
-	ch_object_env env = { .so = ch_session_user(s) == CKU_SO };
+	ch_object_env env = soft_object_env(s);
 	ch_attrs *cur = NULL, *copy = NULL;
 	CK_RV rv;
 
@@ -327,7 +341,7 @@ CK_RV soft_set_attributes(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE 
 {
 	soft_slot *sl = slot_of(s);
 	soft_actor ac = actor_of(s);
-	ch_object_env env = { .so = ac.user == CKU_SO };
+	ch_object_env env = soft_object_env(s);
 	ch_attrs *cur = NULL, *next = NULL;
 	int64_t id = (int64_t)h;
 	CK_RV rv;

@@ -20,11 +20,10 @@
 #include "objstore.h"
 #include "soft_internal.h"
 
-
 /* ---- the store and its slots ---- */
 
 CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, CK_ULONG max_failures,
-                   ch_soft **out)
+                   const char *legacy_key_roles, ch_soft **out)
 {
 	ch_soft *sf = calloc(1, sizeof(*sf));
 	CK_RV rv = CKR_HOST_MEMORY;
@@ -35,6 +34,8 @@ CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, CK_ULONG max_fail
 	pthread_mutex_init(&sf->lock, NULL);
 	sf->kdf = *kdf;
 	sf->max_failures = max_failures;
+	if (legacy_key_roles != NULL && (sf->legacy_key_roles = strdup(legacy_key_roles)) == NULL)
+		goto out;
 	if ((sf->agg = ch_audit_agg_new()) == NULL)
 		goto out;
 	sf->next_sobj = SOFT_SESSION_HANDLE_BASE;
@@ -73,7 +74,23 @@ void ch_soft_close(ch_soft *sf)
 	free(sf->slot);
 	ch_store_close(sf->store);
 	pthread_mutex_destroy(&sf->lock);
+	free(sf->legacy_key_roles);
 	free(sf);
+}
+
+bool soft_legacy_key_roles(const soft_slot *sl)
+{
+	const char *p = sl->sf->legacy_key_roles;
+	size_t n = strlen(sl->reg.label), w;
+
+	while (p != NULL && *p != '\0') {
+		p += strspn(p, " ,\t");
+		w = strcspn(p, " ,\t");
+		if (w > 0 && w == n && memcmp(p, sl->reg.label, n) == 0)
+			return sl->initialized;
+		p += w;
+	}
+	return false;
 }
 
 /* The slot with that ID, created (uninitialized) if new.  sf->lock held. */
@@ -292,8 +309,8 @@ static CK_RV erase_objects(soft_slot *sl, const ch_seal *seal)
 	rv = ch_store_find(sl->sf->store, (int64_t)sl->id, true, NULL, 0, collect_id, &ids);
 	for (size_t i = 0; rv == CKR_OK && i < ids.n; i++) {
 		ch_attrs *a = NULL;
-		CK_RV lrv = ch_objstore_load(sl->sf->store, seal, (int64_t)sl->id, ids.v[i], &a,
-		                             NULL);
+		CK_RV lrv =
+		        ch_objstore_load(sl->sf->store, seal, (int64_t)sl->id, ids.v[i], &a, NULL);
 
 		/* Unreadable (tampered) objects are erased too. */
 		if (lrv != CKR_OK || ch_object_may_destroy(a) == CKR_OK)
@@ -356,8 +373,7 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 	label_from(r.label, label);
 	r.user_pin_set = 0;
 	/* The KDF runs before the transaction: writers are not held up by it. */
-	if ((rv = ch_pin_wrap(&sf->kdf, so_pin, len, r.uuid, CKU_SO, "", regkey,
-	                      &w)) != CKR_OK)
+	if ((rv = ch_pin_wrap(&sf->kdf, so_pin, len, r.uuid, CKU_SO, "", regkey, &w)) != CKR_OK)
 		goto out;
 
 	pthread_mutex_lock(&sf->lock);
@@ -418,6 +434,8 @@ static void soft_session_close(ch_session *s)
 	if (ss != NULL) {
 		for (int k = 0; k < CH_OP_KINDS; k++)
 			ch_op_free(ss->op[k]);
+		ch_msg_free(ss->msg[0]);
+		ch_msg_free(ss->msg[1]);
 		soft_find_clear(ss);
 		free(ss);
 		s->be = NULL;
@@ -467,4 +485,13 @@ const ch_backend_ops ch_soft_ops = {
 	.generate_key = soft_generate_key,
 	.generate_key_pair = soft_generate_key_pair,
 	.random = soft_random,
+	.wrap_key = soft_wrap_key,
+	.unwrap_key = soft_unwrap_key,
+	.derive_key = soft_derive_key,
+	.digest_key = soft_digest_key,
+	.msg_init = soft_msg_init,
+	.msg_one = soft_msg_one,
+	.msg_begin = soft_msg_begin,
+	.msg_next = soft_msg_next,
+	.msg_final = soft_msg_final,
 };

@@ -130,7 +130,7 @@ sed -e 's/^#\([a-z0-9_]* = \)/\1/' -e "s|^path = .*|path = $D/example-path.db|" 
 	-e "s|^file = .*|file = $D/example.log|" "$CH_TEST_SRC/conf/cipherhub.conf" \
 	>"$D/example-all.conf"
 ch_run grep -cE '^[a-z0-9_]+ = ' "$D/example-all.conf"
-ch_expect_eq "the example documents all 9 keys" 9 "$CH_OUT"
+ch_expect_eq "the example documents all 10 keys" 10 "$CH_OUT"
 export CIPHERHUB_CONF=$D/example-all.conf
 ch_p11 -L
 ch_expect_ok "the example with every key set is accepted"

@@ -246,17 +246,6 @@ static void test_unsupported_functions_say_so(CK_C_GetInterface get_iface)
 	CHECK_RV(f->C_GetOperationState(1, NULL, NULL), ns);
 	CHECK_RV(f->C_SetOperationState(1, NULL, 0, 0, 0), ns);
 	CHECK_RV(f->C_SessionCancel(1, 0), ns);
-	CHECK_RV(f->C_MessageEncryptInit(1, NULL, 0), ns);
-	CHECK_RV(f->C_EncryptMessage(1, NULL, 0, NULL, 0, NULL, 0, NULL, NULL), ns);
-	CHECK_RV(f->C_EncryptMessageBegin(1, NULL, 0, NULL, 0), ns);
-	CHECK_RV(f->C_EncryptMessageNext(1, NULL, 0, NULL, 0, NULL, NULL, 0), ns);
-	CHECK_RV(f->C_MessageEncryptFinal(1), ns);
-	CHECK_RV(f->C_MessageDecryptInit(1, NULL, 0), ns);
-	CHECK_RV(f->C_DecryptMessage(1, NULL, 0, NULL, 0, NULL, 0, NULL, NULL), ns);
-	CHECK_RV(f->C_DecryptMessageBegin(1, NULL, 0, NULL, 0), ns);
-	CHECK_RV(f->C_DecryptMessageNext(1, NULL, 0, NULL, 0, NULL, NULL, 0), ns);
-	CHECK_RV(f->C_MessageDecryptFinal(1), ns);
-	CHECK_RV(f->C_DigestKey(1, 0), ns);
 	CHECK_RV(f->C_SignRecoverInit(1, NULL, 0), ns);
 	CHECK_RV(f->C_SignRecover(1, NULL, 0, NULL, NULL), ns);
 	CHECK_RV(f->C_MessageSignInit(1, NULL, 0), ns);
@@ -275,9 +264,6 @@ static void test_unsupported_functions_say_so(CK_C_GetInterface get_iface)
 	CHECK_RV(f->C_DecryptDigestUpdate(1, NULL, 0, NULL, NULL), ns);
 	CHECK_RV(f->C_SignEncryptUpdate(1, NULL, 0, NULL, NULL), ns);
 	CHECK_RV(f->C_DecryptVerifyUpdate(1, NULL, 0, NULL, NULL), ns);
-	CHECK_RV(f->C_WrapKey(1, NULL, 0, 0, NULL, NULL), ns);
-	CHECK_RV(f->C_UnwrapKey(1, NULL, 0, NULL, 0, NULL, 0, NULL), ns);
-	CHECK_RV(f->C_DeriveKey(1, NULL, 0, NULL, 0, NULL), ns);
 	CHECK_RV(f->C_GetFunctionStatus(1), CKR_FUNCTION_NOT_PARALLEL);
 	CHECK_RV(f->C_CancelFunction(1), CKR_FUNCTION_NOT_PARALLEL);
 }

@@ -119,7 +119,8 @@ static void test_registry_lists_and_describes_mechanisms(void)
 	CHECK_RV(ch_mech_info(CKM_AES_GCM, &info), CKR_OK);
 	CHECK_UL(info.ulMinKeySize, 16);
 	CHECK_UL(info.ulMaxKeySize, 32);
-	CHECK_UL(info.flags, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP);
+	CHECK_UL(info.flags, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP |
+	                             CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT);
 	CHECK_RV(ch_mech_info(CKM_AES_KEY_GEN, &info), CKR_OK);
 	CHECK_UL(info.ulMinKeySize, 16);
 	CHECK_UL(info.ulMaxKeySize, 32);

@@ -113,7 +113,7 @@ static void test_chacha_mechanism_info(void)
 	REQUIRE_RV(P11->C_GetMechanismInfo(e.slot, CKM_CHACHA20_POLY1305, &info), CKR_OK);
 	CHECK_UL(info.ulMinKeySize, 32);
 	CHECK_UL(info.ulMaxKeySize, 32);
-	CHECK_UL(info.flags, CKF_ENCRYPT | CKF_DECRYPT);
+	CHECK_UL(info.flags, CKF_ENCRYPT | CKF_DECRYPT | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT);
 out:
 	ch_t_env_free(&e);
 }
@@ -302,6 +302,66 @@ out:
 	ch_t_env_free(&e);
 }
 
+/* The message-based API (C_EncryptMessage, C_DecryptMessage) gives what
+ * the single-part calls give, with the tag in pTag; a wrong tag fails. */
+static void test_chacha_message_api_matches_single_part(void)
+{
+	static const CK_BYTE key[32] = { 0x11, 0x22 }, aad[9] = "envelope";
+	CK_BYTE nonce[NONCE] = { 0xa0, 1, 2 }, msg[77], tag[TAG], ct[100], pt[100];
+	CK_BYTE *one = NULL;
+	CK_ULONG onen = 0, n, pn;
+	CK_SALSA20_CHACHA20_POLY1305_PARAMS p;
+	CK_SALSA20_CHACHA20_POLY1305_MSG_PARAMS mp = { nonce, NONCE, tag };
+	CK_MECHANISM m, mm = { CKM_CHACHA20_POLY1305, NULL, 0 };
+	CK_OBJECT_HANDLE k;
+	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	ch_t_env e;
+	size_t i;
+
+	memset(&e, 0, sizeof(e));
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (CK_BYTE)(i ^ 0x5c);
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_secret(h, CKK_CHACHA20, key, 32, CH_T_ENC | CH_T_DEC, &k), CKR_OK);
+	chacha_mech(&m, &p, nonce, NONCE, aad, sizeof(aad));
+	REQUIRE_RV(ch_t_crypt(h, true, &m, k, msg, sizeof(msg), &one, &onen), CKR_OK);
+	REQUIRE(onen == sizeof(msg) + TAG);
+
+	REQUIRE_RV(P11->C_MessageEncryptInit(h, &mm, k), CKR_OK);
+	n = sizeof(ct);
+	CHECK_RV(P11->C_EncryptMessage(h, &mp, sizeof(mp), (CK_BYTE_PTR)aad, sizeof(aad), msg,
+	                               sizeof(msg), ct, &n),
+	         CKR_OK);
+	CHECK(ch_t_same(ct, n, one, sizeof(msg)));
+	CHECK(memcmp(tag, one + sizeof(msg), TAG) == 0);
+	CHECK_RV(P11->C_MessageEncryptFinal(h), CKR_OK);
+
+	REQUIRE_RV(P11->C_MessageDecryptInit(h, &mm, k), CKR_OK);
+	pn = sizeof(pt);
+	CHECK_RV(P11->C_DecryptMessage(h, &mp, sizeof(mp), (CK_BYTE_PTR)aad, sizeof(aad), ct, n, pt,
+	                               &pn),
+	         CKR_OK);
+	CHECK(ch_t_same(pt, pn, msg, sizeof(msg)));
+	tag[3] ^= 1;
+	pn = sizeof(pt);
+	CHECK_RV(P11->C_DecryptMessage(h, &mp, sizeof(mp), (CK_BYTE_PTR)aad, sizeof(aad), ct, n, pt,
+	                               &pn),
+	         CKR_ENCRYPTED_DATA_INVALID);
+	/* The 12-byte nonce rule holds here too. */
+	mp.ulNonceLen = 8;
+	pn = sizeof(pt);
+	CHECK_RV(P11->C_DecryptMessage(h, &mp, sizeof(mp), (CK_BYTE_PTR)aad, sizeof(aad), ct, n, pt,
+	                               &pn),
+	         CKR_MECHANISM_PARAM_INVALID);
+	CHECK_RV(P11->C_MessageDecryptFinal(h), CKR_OK);
+out:
+	free(one);
+	if (h != CK_INVALID_HANDLE)
+		(void)P11->C_CloseSession(h);
+	ch_t_env_free(&e);
+}
+
 int main(void)
 {
 	test_wycheproof_chacha20_poly1305();
@@ -309,5 +369,6 @@ int main(void)
 	test_chacha_keygen();
 	test_chacha_parameter_and_key_errors();
 	test_chacha_decrypt_holds_plaintext_until_tag();
+	test_chacha_message_api_matches_single_part();
 	return ch_test_done();
 }

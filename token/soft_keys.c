@@ -1,0 +1,357 @@
+/*
+ * The software token's key management: C_WrapKey, C_UnwrapKey, C_DeriveKey
+ * (PKCS#11 3.0 section 5.18) and C_DigestKey (5.12).
+ *
+ * This file holds the policy; the cryptography is the mechanism registry's
+ * (ch_mech_wrap, ch_mech_unwrap, ch_mech_derive) and the key encodings are
+ * mech_key.c's.  What is checked here, in this order:
+ *
+ *   wrap    the participant may use keys and holds a wrap grant for the
+ *           wrapping key; the key to wrap is a secret or private key whose
+ *           CKA_EXTRACTABLE is TRUE (CKR_KEY_UNEXTRACTABLE); a key with
+ *           CKA_WRAP_WITH_TRUSTED needs a wrapping key with CKA_TRUSTED; a
+ *           wrapping key with CKA_WRAP_TEMPLATE wraps only keys matching it;
+ *           and no key is wrapped under a weaker one (ch_key_strength), so a
+ *           256-bit key never leaves under a 128-bit one.  The last three
+ *           answer CKR_KEY_NOT_WRAPPABLE.
+ *   unwrap  the participant may use keys and holds an unwrap grant; the
+ *           unwrapping key's CKA_UNWRAP_TEMPLATE is merged into the caller's
+ *           template (a conflicting value is CKR_TEMPLATE_INCONSISTENT); the
+ *           object rules (object.c) then judge the template as for any new
+ *           key, which is where a key asking to both unwrap and encrypt is
+ *           refused.
+ *   derive  the same with a derive grant and CKA_DERIVE_TEMPLATE; the new
+ *           key's CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE follow the
+ *           base key's as 5.18.5 says.
+ *
+ * Unwrapped and derived keys are stored through soft_object_add like any
+ * new object, so the rules for token objects (a read-write session, the
+ * operator role) apply unchanged.  Every wrap, unwrap and derive that gets
+ * past the length query is recorded in the audit log with both keys' IDs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "object.h"
+#include "soft_internal.h"
+
+/* Loads key h for a key-management call: the key must be there for the
+ * session (else bad_handle) and, for token keys, granted for need. */
+static CK_RV load_key(ch_session *s, CK_OBJECT_HANDLE h, CK_FLAGS need, CK_RV bad_handle,
+                      ch_attrs **out)
+{
+	char owner[CH_NAME_MAX + 1];
+	CK_RV rv;
+
+	*out = NULL;
+	rv = soft_object_read_owned(s, h, out, owner);
+	if (rv == CKR_OBJECT_HANDLE_INVALID)
+		return bad_handle;
+	if (rv != CKR_OK)
+		return rv;
+	if (need != 0 && (rv = soft_check_grant(s, h, owner, need)) != CKR_OK) {
+		ch_attrs_free(*out);
+		*out = NULL;
+	}
+	return rv;
+}
+
+/* Writes one audit record about key (may be NULL) naming other in the
+ * detail ("wrapping key <id>", "base key <id>"). */
+static void audit_keys(ch_session *s, const char *op, const ch_attrs *key, const char *role,
+                       const ch_attrs *other, CK_RV rv)
+{
+	soft_slot *sl = s->slot->be;
+	const ch_attr *uid = other != NULL ? ch_attrs_get(other, CKA_UNIQUE_ID) : NULL;
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "%s %.*s", role,
+	         uid != NULL ? (int)(uid->len > 64 ? 64 : uid->len) : 1,
+	         uid != NULL ? (const char *)uid->value : "-");
+	pthread_mutex_lock(&sl->lock);
+	soft_audit(sl, sl->seal, sl->participant, op, key, rv, detail);
+	pthread_mutex_unlock(&sl->lock);
+}
+
+/* The attributes of a stored template (CKA_WRAP_TEMPLATE ...) as a
+ * CK_ATTRIBUTE array pointing into tmpl; *n entries.  Caller frees the
+ * array (not the values). */
+static CK_RV template_view(const ch_attrs *tmpl, CK_ATTRIBUTE **out, CK_ULONG *n)
+{
+	CK_ATTRIBUTE *v = calloc(tmpl->n > 0 ? tmpl->n : 1, sizeof(*v));
+
+	if (v == NULL)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < tmpl->n; i++) {
+		v[i].type = tmpl->v[i].type;
+		v[i].pValue = tmpl->v[i].value;
+		v[i].ulValueLen = tmpl->v[i].len;
+	}
+	*out = v;
+	*n = tmpl->n;
+	return CKR_OK;
+}
+
+/* Does key match the wrapping key's CKA_WRAP_TEMPLATE (no template: yes)? */
+static CK_RV wrap_template_allows(const ch_attrs *wrapping, const ch_attrs *key)
+{
+	ch_attrs *tmpl = NULL;
+	CK_ATTRIBUTE *v = NULL;
+	CK_ULONG n = 0;
+	CK_RV rv;
+
+	rv = ch_object_template(wrapping, CKA_WRAP_TEMPLATE, &tmpl);
+	if (rv == CKR_ATTRIBUTE_TYPE_INVALID)
+		return CKR_OK;
+	if (rv != CKR_OK)
+		return rv;
+	if ((rv = template_view(tmpl, &v, &n)) == CKR_OK)
+		rv = ch_object_match(key, v, n) ? CKR_OK : CKR_KEY_NOT_WRAPPABLE;
+	free(v);
+	ch_attrs_free(tmpl);
+	return rv;
+}
+
+/* The caller's template t with the key's template attribute (of type
+ * which) merged in: each entry of the stored template is added unless t
+ * gives the same type, which must then have the same value
+ * (CKR_TEMPLATE_INCONSISTENT).  *out points into t and *hold (both freed by
+ * the caller with free() and ch_attrs_free()). */
+static CK_RV template_merge(const ch_attrs *key, CK_ATTRIBUTE_TYPE which, const CK_ATTRIBUTE *t,
+                            CK_ULONG n, CK_ATTRIBUTE **out, CK_ULONG *out_n, ch_attrs **hold)
+{
+	ch_attrs *tmpl = NULL;
+	CK_ATTRIBUTE *m = NULL;
+	CK_ULONG k = n, i, j;
+	CK_RV rv;
+
+	*out = NULL;
+	*hold = NULL;
+	rv = ch_object_template(key, which, &tmpl);
+	if (rv == CKR_ATTRIBUTE_TYPE_INVALID) {
+		tmpl = NULL; /* no template: the caller's alone */
+	} else if (rv != CKR_OK) {
+		return rv;
+	}
+	rv = CKR_HOST_MEMORY;
+	if ((m = calloc(n + (tmpl != NULL ? tmpl->n : 0) + 1, sizeof(*m))) == NULL)
+		goto out;
+	if (n > 0)
+		memcpy(m, t, n * sizeof(*m));
+	for (i = 0; tmpl != NULL && i < tmpl->n; i++) {
+		const ch_attr *e = &tmpl->v[i];
+
+		for (j = 0; j < n && t[j].type != e->type; j++)
+			;
+		if (j == n) {
+			m[k].type = e->type;
+			m[k].pValue = e->value;
+			m[k].ulValueLen = e->len;
+			k++;
+			continue;
+		}
+		rv = CKR_TEMPLATE_INCONSISTENT;
+		if (!ch_attrs_match(tmpl, &t[j], 1))
+			goto out;
+	}
+	*out = m;
+	*out_n = k;
+	*hold = tmpl;
+	m = NULL;
+	tmpl = NULL; /* transferred */
+	rv = CKR_OK;
+out:
+	free(m);
+	ch_attrs_free(tmpl);
+	return rv;
+}
+
+CK_RV soft_wrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,
+                    CK_OBJECT_HANDLE key, CK_BYTE *out, CK_ULONG *out_len)
+{
+	ch_attrs *wk = NULL, *k = NULL;
+	CK_BYTE *bytes = NULL;
+	CK_ULONG nbytes = 0, cls, need = 0;
+	CK_RV rv;
+
+	if ((rv = soft_may_use_keys(s)) != CKR_OK ||
+	    (rv = load_key(s, wrapping, CH_GRANT_WRAP, CKR_WRAPPING_KEY_HANDLE_INVALID, &wk)) !=
+	            CKR_OK ||
+	    (rv = load_key(s, key, 0, CKR_KEY_HANDLE_INVALID, &k)) != CKR_OK)
+		goto out;
+	rv = CKR_KEY_NOT_WRAPPABLE;
+	if (!ch_attrs_ulong(k, CKA_CLASS, &cls) ||
+	    (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY))
+		goto out;
+	rv = CKR_KEY_UNEXTRACTABLE;
+	if (!ch_attrs_bool(k, CKA_EXTRACTABLE, false))
+		goto out;
+	/* The mechanism and the wrapping key first (a length query checks
+	 * them), then what this key asks of its wrapping key. */
+	if ((rv = ch_key_export(k, &bytes, &nbytes)) != CKR_OK ||
+	    (rv = ch_mech_wrap(m, wk, bytes, nbytes, NULL, &need)) != CKR_OK)
+		goto out;
+	rv = CKR_KEY_NOT_WRAPPABLE;
+	if (ch_attrs_bool(k, CKA_WRAP_WITH_TRUSTED, false) &&
+	    !ch_attrs_bool(wk, CKA_TRUSTED, false))
+		goto out;
+	if ((rv = wrap_template_allows(wk, k)) != CKR_OK)
+		goto out;
+	rv = CKR_KEY_NOT_WRAPPABLE;
+	if (ch_key_strength(wk) < ch_key_strength(k))
+		goto out;
+	if (out == NULL) {
+		*out_len = need;
+		rv = CKR_OK;
+		goto out;
+	}
+	rv = ch_mech_wrap(m, wk, bytes, nbytes, out, out_len);
+out:
+	if (k != NULL && wk != NULL && out != NULL && rv != CKR_BUFFER_TOO_SMALL)
+		audit_keys(s, "key.wrap", k, "wrapping key", wk, rv);
+	OPENSSL_clear_free(bytes, nbytes);
+	ch_attrs_free(k);
+	ch_attrs_free(wk);
+	return rv;
+}
+
+CK_RV soft_unwrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unwrapping,
+                      const CK_BYTE *in, CK_ULONG in_len, const CK_ATTRIBUTE *t, CK_ULONG n,
+                      CK_OBJECT_HANDLE *h)
+{
+	ch_object_env env = soft_object_env(s);
+	ch_attrs *uk = NULL, *a = NULL, *hold = NULL, *made = NULL;
+	CK_ATTRIBUTE *mt = NULL;
+	CK_BYTE *bytes = NULL;
+	CK_ULONG nbytes = 0, mn = 0;
+	CK_RV rv;
+
+	if ((rv = soft_may_use_keys(s)) != CKR_OK ||
+	    (rv = load_key(s, unwrapping, CH_GRANT_UNWRAP, CKR_UNWRAPPING_KEY_HANDLE_INVALID,
+	                   &uk)) != CKR_OK)
+		goto out;
+	if ((rv = template_merge(uk, CKA_UNWRAP_TEMPLATE, t, n, &mt, &mn, &hold)) != CKR_OK ||
+	    (rv = ch_object_build(CH_ORIGIN_UNWRAP, CK_UNAVAILABLE_INFORMATION,
+	                          CK_UNAVAILABLE_INFORMATION, mt, mn, &env, &a)) != CKR_OK)
+		goto out;
+	if ((rv = ch_mech_unwrap(m, uk, in, in_len, &bytes, &nbytes)) != CKR_OK ||
+	    (rv = ch_key_import(a, bytes, nbytes)) != CKR_OK ||
+	    (rv = ch_object_finish(CH_ORIGIN_UNWRAP, CK_UNAVAILABLE_INFORMATION, a)) != CKR_OK)
+		goto out;
+	if ((made = ch_attrs_dup(a)) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	rv = soft_object_add(s, a, h);
+	a = NULL; /* transferred */
+out:
+	if (uk != NULL)
+		audit_keys(s, "key.unwrap", rv == CKR_OK ? made : NULL, "unwrapping key", uk, rv);
+	OPENSSL_clear_free(bytes, nbytes);
+	free(mt);
+	ch_attrs_free(hold);
+	ch_attrs_free(made);
+	ch_attrs_free(a);
+	ch_attrs_free(uk);
+	return rv;
+}
+
+/* 5.18.5: a derived key is "always sensitive" only if its base key was and
+ * it is sensitive itself, "never extractable" only if its base key was and
+ * it is not extractable. */
+static CK_RV derive_inherit(const ch_attrs *base, ch_attrs *a)
+{
+	bool always = ch_attrs_bool(base, CKA_ALWAYS_SENSITIVE, false) &&
+	              ch_attrs_bool(a, CKA_SENSITIVE, false);
+	bool never = ch_attrs_bool(base, CKA_NEVER_EXTRACTABLE, false) &&
+	             !ch_attrs_bool(a, CKA_EXTRACTABLE, true);
+	CK_RV rv;
+
+	if ((rv = ch_attrs_set_bool(a, CKA_ALWAYS_SENSITIVE, always)) != CKR_OK)
+		return rv;
+	return ch_attrs_set_bool(a, CKA_NEVER_EXTRACTABLE, never);
+}
+
+/* The key type a derive template asks for; generic secret when it names
+ * none (derivation makes secret keys). */
+static CK_KEY_TYPE derive_key_type(const CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	for (CK_ULONG i = 0; i < n; i++)
+		if (t[i].type == CKA_KEY_TYPE && t[i].pValue != NULL &&
+		    t[i].ulValueLen == sizeof(CK_KEY_TYPE)) {
+			CK_KEY_TYPE kt;
+
+			memcpy(&kt, t[i].pValue, sizeof(kt));
+			return kt;
+		}
+	return CKK_GENERIC_SECRET;
+}
+
+CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
+                      const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h)
+{
+	ch_object_env env = soft_object_env(s);
+	ch_attrs *bk = NULL, *a = NULL, *hold = NULL, *made = NULL;
+	CK_ATTRIBUTE *mt = NULL;
+	CK_ULONG mn = 0;
+	CK_RV rv;
+
+	if ((rv = soft_may_use_keys(s)) != CKR_OK ||
+	    (rv = load_key(s, base, CH_GRANT_DERIVE, CKR_KEY_HANDLE_INVALID, &bk)) != CKR_OK)
+		goto out;
+	if ((rv = template_merge(bk, CKA_DERIVE_TEMPLATE, t, n, &mt, &mn, &hold)) != CKR_OK ||
+	    (rv = ch_object_build(CH_ORIGIN_DERIVE, CKO_SECRET_KEY, derive_key_type(mt, mn), mt, mn,
+	                          &env, &a)) != CKR_OK)
+		goto out;
+	if ((rv = ch_mech_derive(m, bk, a)) != CKR_OK ||
+	    (rv = ch_object_finish(CH_ORIGIN_DERIVE, CK_UNAVAILABLE_INFORMATION, a)) != CKR_OK ||
+	    (rv = derive_inherit(bk, a)) != CKR_OK)
+		goto out;
+	if ((made = ch_attrs_dup(a)) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	rv = soft_object_add(s, a, h);
+	a = NULL; /* transferred */
+out:
+	if (bk != NULL)
+		audit_keys(s, "key.derive", rv == CKR_OK ? made : NULL, "base key", bk, rv);
+	free(mt);
+	ch_attrs_free(hold);
+	ch_attrs_free(made);
+	ch_attrs_free(a);
+	ch_attrs_free(bk);
+	return rv;
+}
+
+CK_RV soft_digest_key(ch_session *s, CK_OBJECT_HANDLE key)
+{
+	soft_session *ss = s->be;
+	ch_attrs *k = NULL;
+	const ch_attr *v;
+	CK_ULONG cls;
+	CK_RV rv;
+
+	if (ss->op[CH_OP_DIGEST] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = soft_may_use_keys(s)) != CKR_OK ||
+	    (rv = load_key(s, key, 0, CKR_KEY_HANDLE_INVALID, &k)) != CKR_OK)
+		goto out;
+	rv = CKR_KEY_INDIGESTIBLE;
+	v = ch_attrs_get(k, CKA_VALUE);
+	if (!ch_attrs_ulong(k, CKA_CLASS, &cls) || cls != CKO_SECRET_KEY || v == NULL)
+		goto out;
+	rv = ch_op_update(ss->op[CH_OP_DIGEST], v->value, v->len, NULL, NULL);
+out:
+	/* Any error but a login or handle problem ends the digest, as an
+	 * update's would. */
+	if (rv != CKR_OK && rv != CKR_USER_NOT_LOGGED_IN && rv != CKR_KEY_HANDLE_INVALID) {
+		ch_op_free(ss->op[CH_OP_DIGEST]);
+		ss->op[CH_OP_DIGEST] = NULL;
+	}
+	ch_attrs_free(k);
+	return rv;
+}
