@@ -22,6 +22,7 @@
 #define CH_T_DEC  0x2u
 #define CH_T_SIGN 0x4u
 #define CH_T_VER  0x8u
+#define CH_T_WRAP 0x10u /* CKA_WRAP and CKA_UNWRAP */
 
 /* A session secret key of type kt with CKA_VALUE v and the usages asked
  * for (the others FALSE). */
@@ -37,10 +38,80 @@ static inline CK_RV ch_t_secret(CK_SESSION_HANDLE h, CK_KEY_TYPE kt, const CK_BY
 		CH_T_BOOL(CKA_DECRYPT, use & CH_T_DEC),
 		CH_T_BOOL(CKA_SIGN, use & CH_T_SIGN),
 		CH_T_BOOL(CKA_VERIFY, use & CH_T_VER),
+		CH_T_BOOL(CKA_WRAP, use & CH_T_WRAP),
+		CH_T_BOOL(CKA_UNWRAP, use & CH_T_WRAP),
 		CH_T_ATTR(CKA_VALUE, v, len),
 	};
 
 	return P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), o);
+}
+
+/* C_UnwrapKey of in under kek into a session CKK_GENERIC_SECRET that may
+ * be read back; *out (malloc'd) gets its CKA_VALUE. */
+static inline CK_RV ch_t_unwrap_secret(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE kek,
+                                       const CK_BYTE *in, CK_ULONG in_len, CK_BYTE **out,
+                                       CK_ULONG *out_len)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),      CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_TOKEN, false),      CH_T_BOOL(CKA_SENSITIVE, false),
+		CH_T_BOOL(CKA_EXTRACTABLE, true),
+	};
+	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
+	CK_ATTRIBUTE v = { CKA_VALUE, NULL, 0 };
+	CK_RV rv;
+
+	*out = NULL;
+	*out_len = 0;
+	rv = P11->C_UnwrapKey(h, m, kek, (CK_BYTE_PTR)in, in_len, t, CH_T_ARRAY_LEN(t), &o);
+	if (rv != CKR_OK)
+		return rv;
+	if ((rv = P11->C_GetAttributeValue(h, o, &v, 1)) == CKR_OK) {
+		if ((*out = malloc(v.ulValueLen + 1)) == NULL) {
+			rv = CKR_HOST_MEMORY;
+		} else {
+			v.pValue = *out;
+			rv = P11->C_GetAttributeValue(h, o, &v, 1);
+			*out_len = v.ulValueLen;
+		}
+	}
+	(void)P11->C_DestroyObject(h, o);
+	return rv;
+}
+
+/* C_WrapKey of a session CKK_GENERIC_SECRET holding key under kek (length
+ * query first); *out (malloc'd) gets the wrapped bytes. */
+static inline CK_RV ch_t_wrap_secret(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE kek,
+                                     const CK_BYTE *key, CK_ULONG key_len, CK_BYTE **out,
+                                     CK_ULONG *out_len)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),        CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_TOKEN, false),        CH_T_BOOL(CKA_EXTRACTABLE, true),
+		CH_T_ATTR(CKA_VALUE, key, key_len),
+	};
+	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
+	CK_ULONG need = 0;
+	CK_RV rv;
+
+	*out = NULL;
+	*out_len = 0;
+	if ((rv = P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), &o)) != CKR_OK)
+		return rv;
+	if ((rv = P11->C_WrapKey(h, m, kek, o, NULL, &need)) == CKR_OK) {
+		if ((*out = malloc(need + 1)) == NULL) {
+			rv = CKR_HOST_MEMORY;
+		} else {
+			*out_len = need;
+			rv = P11->C_WrapKey(h, m, kek, o, *out, out_len);
+		}
+	}
+	(void)P11->C_DestroyObject(h, o);
+	return rv;
 }
 
 /* Grows *buf (capacity *cap) to hold at least need bytes. */
