@@ -75,6 +75,23 @@ CK_RV ch_aes_key(const ch_attrs *key, ch_cipher_id first, const CK_BYTE **value,
 	return CKR_OK;
 }
 
+CK_RV ch_cipher_run(EVP_CIPHER_CTX *c, CK_BYTE *out, const CK_BYTE *in, size_t len, size_t *written)
+{
+	size_t done = 0, total = 0;
+	int n, w;
+
+	while (done < len) {
+		n = len - done > CH_EVP_CHUNK ? CH_EVP_CHUNK : (int)(len - done);
+		if (EVP_CipherUpdate(c, out != NULL ? out + total : NULL, &w, in + done, n) != 1 ||
+		    w < 0)
+			return CKR_FUNCTION_FAILED;
+		done += (size_t)n;
+		total += (size_t)w;
+	}
+	*written = total;
+	return CKR_OK;
+}
+
 /* C_GenerateKey with CKM_AES_KEY_GEN: CKA_VALUE_LEN bytes of fresh key. */
 static CK_RV aes_generate_key(const ch_mech *row, const CK_MECHANISM *m, ch_attrs *key)
 {
@@ -243,8 +260,7 @@ static CK_RV blk_out_len(const ch_op *op, ch_stage stage, CK_ULONG in_len, CK_UL
 			return blk_len_range(op);
 		*need = blk_emit(op, held + in_len);
 		return CKR_OK;
-	case CH_STAGE_ONESHOT:
-		held = 0; /* a one-shot call has nothing pending */
+	case CH_STAGE_ONESHOT: /* nothing is pending before a one-shot call */
 		if (mode == BLK_CBC_PAD && ch_op_encrypts(op)) {
 			if (in_len > ULONG_MAX - AES_BLOCK)
 				return CKR_DATA_LEN_RANGE;

@@ -43,23 +43,6 @@
 #define CCM_MAC_MIN   4
 #define CCM_MAC_MAX   16
 
-CK_RV ch_cipher_run(EVP_CIPHER_CTX *c, CK_BYTE *out, const CK_BYTE *in, size_t len, size_t *written)
-{
-	size_t done = 0, total = 0;
-	int n, w;
-
-	while (done < len) {
-		n = len - done > CH_EVP_CHUNK ? CH_EVP_CHUNK : (int)(len - done);
-		if (EVP_CipherUpdate(c, out != NULL ? out + total : NULL, &w, in + done, n) != 1 ||
-		    w < 0)
-			return CKR_FUNCTION_FAILED;
-		done += (size_t)n;
-		total += (size_t)w;
-	}
-	*written = total;
-	return CKR_OK;
-}
-
 /* ---------------------------------------------------------------------- */
 /* Streaming AEAD (GCM, ChaCha20-Poly1305)                                 */
 /* ---------------------------------------------------------------------- */
