@@ -1,11 +1,17 @@
 /*
- * The EC family (token/mech_ec.c) driven through token/mech.h:
- * CKM_EC_KEY_PAIR_GEN, CKM_ECDSA and CKM_ECDSA_SHA256, with verification
- * against Wycheproof's ecdsa_secp256r1_sha256_p1363_test.json (P1363's
- * fixed-size r || s is the PKCS#11 signature format).
+ * The EC family (token/mech_ec.c; ECDH is test_mech_ecdh.c) driven through
+ * token/mech.h: CKM_EC_KEY_PAIR_GEN on every curve, CKM_ECDSA and every
+ * CKM_ECDSA_SHA* row (each checked against CKM_ECDSA over a digest computed
+ * here), PKCS#8 encodings, and verification against Wycheproof's
+ * ecdsa_secp256r1_sha256_p1363_test.json (P1363's fixed-size r || s is the
+ * PKCS#11 signature format; test_wycheproof_ec.c runs every file through
+ * the module).
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "attrs.h"
 #include "check.h"
@@ -15,6 +21,20 @@
 static const CK_BYTE oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 static const CK_BYTE oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
 static const CK_BYTE oid_p521[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23 };
+static const CK_BYTE oid_k256[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a };
+
+/* The prime curves, with their field sizes in bytes. */
+static const struct tcurve {
+	const CK_BYTE *oid;
+	size_t oid_len, fb;
+} tcurves[] = {
+	{ oid_p256, sizeof(oid_p256), 32 },
+	{ oid_p384, sizeof(oid_p384), 48 },
+	{ oid_p521, sizeof(oid_p521), 66 },
+	{ oid_k256, sizeof(oid_k256), 32 },
+};
+
+#define NCURVES (sizeof(tcurves) / sizeof(tcurves[0]))
 
 /* "abc" and its SHA-256 (FIPS 180-2, appendix B.1). */
 static const CK_BYTE abc[] = { 'a', 'b', 'c' };
@@ -132,20 +152,36 @@ out:
 
 static void test_ec_mechanism_info(void)
 {
-	static const CK_MECHANISM_TYPE types[] = { CKM_EC_KEY_PAIR_GEN, CKM_ECDSA,
-		                                   CKM_ECDSA_SHA256 };
-	static const CK_FLAGS use[] = { CKF_GENERATE_KEY_PAIR, CKF_SIGN | CKF_VERIFY,
-		                        CKF_SIGN | CKF_VERIFY };
+	static const CK_MECHANISM_TYPE sig[] = {
+		CKM_ECDSA,          CKM_ECDSA_SHA1,     CKM_ECDSA_SHA224,   CKM_ECDSA_SHA256,
+		CKM_ECDSA_SHA384,   CKM_ECDSA_SHA512,   CKM_ECDSA_SHA3_224, CKM_ECDSA_SHA3_256,
+		CKM_ECDSA_SHA3_384, CKM_ECDSA_SHA3_512,
+	};
+	const CK_FLAGS ec = CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
 	CK_MECHANISM_INFO info;
 	CK_KEY_TYPE kt = 0;
 	size_t i;
 
-	for (i = 0; i < 3; i++) {
-		CHECK_RV(ch_mech_info(types[i], &info), CKR_OK);
+	CHECK_RV(ch_mech_info(CKM_EC_KEY_PAIR_GEN, &info), CKR_OK);
+	CHECK_UL(info.ulMinKeySize, 256);
+	CHECK_UL(info.ulMaxKeySize, 521);
+	CHECK_UL(info.flags, CKF_GENERATE_KEY_PAIR | ec);
+	/* Compressed points are taken wherever a point comes in. */
+	for (i = 0; i < sizeof(sig) / sizeof(sig[0]); i++) {
+		CHECK_RV(ch_mech_info(sig[i], &info), CKR_OK);
 		CHECK_UL(info.ulMinKeySize, 256);
 		CHECK_UL(info.ulMaxKeySize, 521);
-		CHECK_UL(info.flags, use[i] | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS);
+		CHECK_UL(info.flags, CKF_SIGN | CKF_VERIFY | ec | CKF_EC_COMPRESS);
 	}
+	/* ECDH1 also on X25519 (255 bits) and X448, named by curveName too. */
+	CHECK_RV(ch_mech_info(CKM_ECDH1_DERIVE, &info), CKR_OK);
+	CHECK_UL(info.ulMinKeySize, 255);
+	CHECK_UL(info.ulMaxKeySize, 521);
+	CHECK_UL(info.flags, CKF_DERIVE | ec | CKF_EC_COMPRESS | CKF_EC_CURVENAME);
+	CHECK_RV(ch_mech_info(CKM_ECDH1_COFACTOR_DERIVE, &info), CKR_OK);
+	CHECK_UL(info.ulMinKeySize, 256);
+	CHECK_UL(info.ulMaxKeySize, 521);
+	CHECK_UL(info.flags, CKF_DERIVE | ec | CKF_EC_COMPRESS);
 	CHECK_RV(ch_mech_keygen_type(CKM_EC_KEY_PAIR_GEN, true, &kt), CKR_OK);
 	CHECK_UL(kt, CKK_EC);
 	CHECK_RV(ch_mech_keygen_type(CKM_EC_KEY_PAIR_GEN, false, &kt), CKR_MECHANISM_INVALID);
@@ -196,6 +232,7 @@ static void test_ec_keygen_curves(void)
 	keygen_curve(oid_p256, sizeof(oid_p256), 32);
 	keygen_curve(oid_p384, sizeof(oid_p384), 48);
 	keygen_curve(oid_p521, sizeof(oid_p521), 66);
+	keygen_curve(oid_k256, sizeof(oid_k256), 32);
 }
 
 static void test_ec_keygen_two_pairs_differ(void)
@@ -218,7 +255,10 @@ static void test_ec_keygen_two_pairs_differ(void)
 
 static void test_ec_keygen_params_errors(void)
 {
-	static const CK_BYTE secp256k1[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a };
+	/* brainpoolP256r1, 1.3.36.3.3.2.8.1.1.7: a curve the token lacks. */
+	static const CK_BYTE brainpool[] = { 0x06, 0x09, 0x2b, 0x24, 0x03, 0x03,
+		                             0x02, 0x08, 0x01, 0x01, 0x07 };
+	static const CK_BYTE ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
 	static const CK_BYTE implicit_ca[] = { 0x05, 0x00 };
 	static const CK_BYTE explicit_seq[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
 	static const CK_BYTE curve_name[] = { 0x13, 0x05, 'P', '-', '2', '5', '6' };
@@ -235,7 +275,8 @@ static void test_ec_keygen_params_errors(void)
 		CK_ULONG len;
 		CK_RV rv;
 	} cases[] = {
-		{ secp256k1, sizeof(secp256k1), CKR_CURVE_NOT_SUPPORTED },
+		{ brainpool, sizeof(brainpool), CKR_CURVE_NOT_SUPPORTED },
+		{ ed25519, sizeof(ed25519), CKR_CURVE_NOT_SUPPORTED },
 		{ implicit_ca, sizeof(implicit_ca), CKR_CURVE_NOT_SUPPORTED },
 		{ explicit_seq, sizeof(explicit_seq), CKR_CURVE_NOT_SUPPORTED },
 		{ curve_name, sizeof(curve_name), CKR_CURVE_NOT_SUPPORTED },
@@ -557,7 +598,8 @@ static void test_ecdsa_key_class_type_and_usage(void)
 
 static void test_ecdsa_malformed_keys(void)
 {
-	static const CK_BYTE secp256k1[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a };
+	static const CK_BYTE brainpool[] = { 0x06, 0x09, 0x2b, 0x24, 0x03, 0x03,
+		                             0x02, 0x08, 0x01, 0x01, 0x07 };
 	ch_attrs *pub = NULL, *priv = NULL;
 	const ch_attr *pt, *d;
 	CK_BYTE point[67], scalar[33], sig[64];
@@ -578,13 +620,26 @@ static void test_ecdsa_malformed_keys(void)
 	CHECK_RV(sign_once(&mech_sha256, priv, abc, 3, sig, &n), CKR_OK);
 	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point + 2, 65), CKR_OK);
 	CHECK_RV(verify_once(&mech_sha256, pub, abc, 3, sig, n), CKR_OK);
-	/* A point off the curve, a compressed point, a truncated one. */
+	/* A point off the curve, a truncated one. */
 	point[66] ^= 0x01;
 	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point, 67), CKR_OK);
 	CHECK_RV(ch_op_init(CH_OP_VERIFY, &mech_sha256, pub, &op), CKR_KEY_TYPE_INCONSISTENT);
 	point[66] ^= 0x01;
-	point[2] = 0x02;
+	/* The compressed point, bare and wrapped, verifies; the other parity
+	 * is another point, and a hybrid (06/07) prefix is refused. */
+	point[2] = (CK_BYTE)(0x02 | (point[66] & 1));
 	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point + 2, 33), CKR_OK);
+	CHECK_RV(verify_once(&mech_sha256, pub, abc, 3, sig, n), CKR_OK);
+	point[0] = 0x04;
+	point[1] = 33;
+	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point, 35), CKR_OK);
+	CHECK_RV(verify_once(&mech_sha256, pub, abc, 3, sig, n), CKR_OK);
+	point[1] = 65;
+	point[2] ^= 0x01;
+	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point + 2, 33), CKR_OK);
+	CHECK_RV(verify_once(&mech_sha256, pub, abc, 3, sig, n), CKR_SIGNATURE_INVALID);
+	point[2] = 0x06 | (point[66] & 1);
+	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point + 2, 65), CKR_OK);
 	CHECK_RV(ch_op_init(CH_OP_VERIFY, &mech_sha256, pub, &op), CKR_KEY_TYPE_INCONSISTENT);
 	point[2] = 0x04;
 	CHECK_RV(ch_attrs_set(pub, CKA_EC_POINT, point, 66), CKR_OK);
@@ -592,7 +647,7 @@ static void test_ecdsa_malformed_keys(void)
 	ch_attrs_remove(pub, CKA_EC_POINT);
 	CHECK_RV(ch_op_init(CH_OP_VERIFY, &mech_sha256, pub, &op), CKR_KEY_TYPE_INCONSISTENT);
 	/* Unknown and missing curves. */
-	CHECK_RV(ch_attrs_set(pub, CKA_EC_PARAMS, secp256k1, sizeof(secp256k1)), CKR_OK);
+	CHECK_RV(ch_attrs_set(pub, CKA_EC_PARAMS, brainpool, sizeof(brainpool)), CKR_OK);
 	CHECK_RV(ch_op_init(CH_OP_VERIFY, &mech_sha256, pub, &op), CKR_CURVE_NOT_SUPPORTED);
 	ch_attrs_remove(pub, CKA_EC_PARAMS);
 	CHECK_RV(ch_op_init(CH_OP_VERIFY, &mech_sha256, pub, &op), CKR_KEY_TYPE_INCONSISTENT);
@@ -615,9 +670,109 @@ out:
 	ch_attrs_free(priv);
 }
 
+/* The hash-then-sign rows and OpenSSL's names of their digests. */
+static const struct {
+	CK_MECHANISM_TYPE mech;
+	const char *md;
+} hash_rows[] = {
+	{ CKM_ECDSA_SHA1, "SHA1" },         { CKM_ECDSA_SHA224, "SHA224" },
+	{ CKM_ECDSA_SHA256, "SHA256" },     { CKM_ECDSA_SHA384, "SHA384" },
+	{ CKM_ECDSA_SHA512, "SHA512" },     { CKM_ECDSA_SHA3_224, "SHA3-224" },
+	{ CKM_ECDSA_SHA3_256, "SHA3-256" }, { CKM_ECDSA_SHA3_384, "SHA3-384" },
+	{ CKM_ECDSA_SHA3_512, "SHA3-512" },
+};
+
+#define NHASH (sizeof(hash_rows) / sizeof(hash_rows[0]))
+
+/* Every CKM_ECDSA_SHA* row on every curve: its signature verifies as
+ * CKM_ECDSA over the digest computed here, and back, in one part and in
+ * several. */
+static void test_ecdsa_every_hash_row_every_curve(void)
+{
+	ch_attrs *pub = NULL, *priv = NULL;
+	CK_BYTE data[301], sig[132], h[64];
+	unsigned int hlen;
+	CK_ULONG n;
+	size_t c, i;
+
+	CHECK_RV(ch_random(data, sizeof(data)), CKR_OK);
+	for (c = 0; c < NCURVES; c++) {
+		if (!CHECK_RV(gen_pair(tcurves[c].oid, tcurves[c].oid_len, &pub, &priv), CKR_OK))
+			continue;
+		for (i = 0; i < NHASH; i++) {
+			CK_MECHANISM m = { hash_rows[i].mech, NULL, 0 };
+
+			if (!CHECK(EVP_Digest(data, sizeof(data), h, &hlen,
+			                      EVP_get_digestbyname(hash_rows[i].md), NULL) == 1))
+				continue;
+			n = sizeof(sig);
+			CHECK_RV(sign_once(&m, priv, data, sizeof(data), sig, &n), CKR_OK);
+			CHECK_UL(n, 2 * tcurves[c].fb);
+			CHECK_RV(verify_once(&m, pub, data, sizeof(data), sig, n), CKR_OK);
+			CHECK_RV(verify_parts(&m, pub, data, sizeof(data), 77, sig, n), CKR_OK);
+			if (!CHECK_RV(verify_once(&mech_ecdsa, pub, h, hlen, sig, n), CKR_OK))
+				fprintf(stderr, "\t%s on curve %zu\n", hash_rows[i].md, c);
+			n = sizeof(sig);
+			CHECK_RV(sign_parts(&m, priv, data, sizeof(data), 100, sig, &n), CKR_OK);
+			CHECK_RV(verify_once(&mech_ecdsa, pub, h, hlen, sig, n), CKR_OK);
+			n = sizeof(sig);
+			CHECK_RV(sign_once(&mech_ecdsa, priv, h, hlen, sig, &n), CKR_OK);
+			CHECK_RV(verify_once(&m, pub, data, sizeof(data), sig, n), CKR_OK);
+			data[0] ^= 1;
+			CHECK_RV(verify_once(&m, pub, data, sizeof(data), sig, n),
+			         CKR_SIGNATURE_INVALID);
+			data[0] ^= 1;
+		}
+		ch_attrs_free(pub);
+		ch_attrs_free(priv);
+		pub = priv = NULL;
+	}
+}
+
+/* ch_key_export / ch_key_import (PKCS#8) keep an EC key on every curve. */
+static void test_ec_pkcs8_encodings(void)
+{
+	ch_attrs *pub = NULL, *priv = NULL, *back = NULL;
+	const ch_attr *d, *d2, *prm;
+	CK_BYTE *der = NULL, sig[132];
+	CK_ULONG der_len = 0, n;
+	size_t c;
+
+	for (c = 0; c < NCURVES; c++) {
+		if (!CHECK_RV(gen_pair(tcurves[c].oid, tcurves[c].oid_len, &pub, &priv), CKR_OK) ||
+		    !CHECK((back = ec_obj(CKO_PRIVATE_KEY, CKA_SIGN, true)) != NULL) ||
+		    !CHECK_RV(ch_key_export(priv, &der, &der_len), CKR_OK))
+			goto next;
+		if (!CHECK_RV(ch_key_import(back, der, der_len), CKR_OK))
+			goto next;
+		d = ch_attrs_get(priv, CKA_VALUE);
+		d2 = ch_attrs_get(back, CKA_VALUE);
+		prm = ch_attrs_get(back, CKA_EC_PARAMS);
+		CHECK(d != NULL && d2 != NULL && d->len == d2->len &&
+		      memcmp(d->value, d2->value, d->len) == 0);
+		CHECK(prm != NULL && prm->len == tcurves[c].oid_len &&
+		      memcmp(prm->value, tcurves[c].oid, prm->len) == 0);
+		n = sizeof(sig);
+		CHECK_RV(sign_once(&mech_sha256, back, abc, 3, sig, &n), CKR_OK);
+		CHECK_RV(verify_once(&mech_sha256, pub, abc, 3, sig, n), CKR_OK);
+		/* An EC PrivateKeyInfo is no Edwards key. */
+		CHECK_RV(ch_attrs_set_ulong(back, CKA_KEY_TYPE, CKK_EC_EDWARDS), CKR_OK);
+		CHECK_RV(ch_key_import(back, der, der_len), CKR_WRAPPED_KEY_INVALID);
+	next:
+		OPENSSL_clear_free(der, der_len);
+		der = NULL;
+		ch_attrs_free(pub);
+		ch_attrs_free(priv);
+		ch_attrs_free(back);
+		pub = priv = back = NULL;
+	}
+}
+
 int main(void)
 {
 	test_ec_mechanism_info();
+	test_ecdsa_every_hash_row_every_curve();
+	test_ec_pkcs8_encodings();
 	test_ec_keygen_curves();
 	test_ec_keygen_two_pairs_differ();
 	test_ec_keygen_params_errors();
