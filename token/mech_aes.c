@@ -41,11 +41,9 @@ enum blk_mode { BLK_ECB, BLK_CBC, BLK_CBC_PAD, BLK_CTR };
 
 /* Per-operation state of the block modes. */
 typedef struct blk_state {
-	CK_BYTE iv[AES_BLOCK];   /* CBC's IV, CTR's counter block */
-	uint64_t ctr_max;        /* CTR: blocks the counter allows; UINT64_MAX: no limit */
-	uint64_t ctr_done;       /* CTR: bytes processed */
-	CK_BYTE last[AES_BLOCK]; /* CBC_PAD decrypt: the last block, decrypted */
-	bool last_ready;
+	CK_BYTE iv[AES_BLOCK]; /* CBC's IV, CTR's counter block */
+	uint64_t ctr_max;      /* CTR: blocks the counter allows; UINT64_MAX: no limit */
+	uint64_t ctr_done;     /* CTR: bytes processed */
 } blk_state;
 
 CK_RV ch_aes_key(const ch_attrs *key, ch_cipher_id first, const CK_BYTE **value,
@@ -277,8 +275,7 @@ static CK_RV blk_out_len(const ch_op *op, ch_stage stage, CK_ULONG in_len, CK_UL
 			return CKR_OK;
 		}
 		if (mode == BLK_CBC_PAD) {
-			/* the held block, or its plaintext from an earlier call */
-			if (held != AES_BLOCK && !((const blk_state *)op->st)->last_ready)
+			if (held != AES_BLOCK) /* the block held back */
 				return CKR_ENCRYPTED_DATA_LEN_RANGE;
 			*need = AES_BLOCK;
 			return CKR_OK;
@@ -381,10 +378,10 @@ static size_t pkcs7_pad_len(const CK_BYTE b[AES_BLOCK])
 
 static CK_RV blk_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len)
 {
-	blk_state *st = op->st;
 	enum blk_mode mode = blk_mode_of(op);
+	EVP_CIPHER_CTX *tmp = NULL;
 	CK_BYTE blk[AES_BLOCK];
-	size_t held = op->buf_len, pad, n;
+	size_t held = op->buf_len, pad, n = 0;
 	CK_RV rv = CKR_OK;
 
 	if (mode != BLK_CBC_PAD) {
@@ -404,24 +401,31 @@ static CK_RV blk_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len)
 			*out_len = AES_BLOCK;
 		return rv;
 	}
-	/* Decrypt the held block once; a retry after a short buffer reuses it. */
-	if (!st->last_ready) {
-		if ((rv = blk_run(op, op->buf, AES_BLOCK, st->last)) != CKR_OK)
-			return rv;
-		st->last_ready = true;
-		OPENSSL_cleanse(op->buf, op->buf_len);
-		op->buf_len = 0;
-	}
-	if ((pad = pkcs7_pad_len(st->last)) == 0)
-		return CKR_ENCRYPTED_DATA_INVALID;
+	/* Decrypt the held block on a copy of the context, so that a short
+	 * buffer leaves the operation as it was. */
+	if ((tmp = EVP_CIPHER_CTX_new()) == NULL)
+		return CKR_HOST_MEMORY;
+	rv = CKR_FUNCTION_FAILED;
+	if (EVP_CIPHER_CTX_copy(tmp, op->cctx) != 1)
+		goto out;
+	if ((rv = ch_cipher_run(tmp, blk, op->buf, AES_BLOCK, &n)) != CKR_OK)
+		goto out;
+	rv = CKR_ENCRYPTED_DATA_INVALID;
+	if ((pad = pkcs7_pad_len(blk)) == 0)
+		goto out;
 	n = AES_BLOCK - pad;
+	rv = CKR_BUFFER_TOO_SMALL;
 	if (*out_len < n) {
 		*out_len = n;
-		return CKR_BUFFER_TOO_SMALL;
+		goto out;
 	}
-	memcpy(out, st->last, n);
+	memcpy(out, blk, n);
 	*out_len = n;
-	return CKR_OK;
+	rv = CKR_OK;
+out:
+	OPENSSL_cleanse(blk, sizeof(blk));
+	EVP_CIPHER_CTX_free(tmp);
+	return rv;
 }
 
 /* CBC_PAD decryption in one call: decrypts into a scratch buffer, strips
