@@ -1,11 +1,289 @@
 /*
- * The HMAC family: CKM_*_HMAC and CKM_*_HMAC_GENERAL, generic secret key generation.
+ * The HMAC family: CKM_<hash>_HMAC and CKM_<hash>_HMAC_GENERAL for SHA-1,
+ * SHA-224/256/384/512, SHA-512/224, SHA-512/256 and SHA3-224/256/384/512
+ * (the hash sections of the PKCS#11 3.0 mechanisms specification), with
+ * the key generators CKM_GENERIC_SECRET_KEY_GEN ("Generic secret key") and
+ * the hash-specific CKM_<hash>_KEY_GEN of 3.0 that make the
+ * CKK_<hash>_HMAC key types.
  *
- * Filled in by the mechanisms issue.
+ * MACs run over OpenSSL's EVP_MAC "HMAC", fetched once per process (below,
+ * under a pthread_once, like the digests in mech.c).  The plain rows give
+ * the full tag; the _GENERAL rows take a CK_MAC_GENERAL_PARAMS, the tag
+ * length in bytes, 1 to the hash size, and give the leftmost bytes of the
+ * tag.  Verification recomputes the tag and compares it in constant time
+ * (CRYPTO_memcmp); a signature of any other length than the tag is
+ * CKR_SIGNATURE_LEN_RANGE.
+ *
+ * Keys are CKK_GENERIC_SECRET or the CKK_<hash>_HMAC of the row's hash,
+ * 1 to HMAC_KEY_MAX bytes (an HMAC takes any key length; the bound keeps
+ * what the mechanism info says true).  Mechanism info sizes are bytes.
  */
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
 #include "mech_impl.h"
 
-/* No rows yet. */
-static const ch_mech hmac_mechs[1];
+#define HMAC_KEY_MAX   16384 /* bytes, for signing and verifying */
+#define SECRET_GEN_MAX 512   /* bytes, for the key generators */
 
-const ch_mech_family ch_family_hmac = { hmac_mechs, 0 };
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static EVP_MAC *hmac_mac;
+
+static void hmac_fetch(void)
+{
+	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/* The fetched HMAC, or NULL when the provider lacks it; never freed. */
+static EVP_MAC *hmac_get(void)
+{
+	if (pthread_once(&hmac_once, hmac_fetch) != 0)
+		return NULL;
+	return hmac_mac;
+}
+
+/* C_GenerateKey: CKA_VALUE_LEN bytes (1 to SECRET_GEN_MAX) of fresh key,
+ * for every key generator of this family. */
+static CK_RV secret_generate_key(const ch_mech *row, const CK_MECHANISM *m, ch_attrs *key)
+{
+	CK_BYTE value[SECRET_GEN_MAX];
+	CK_ULONG len = 0;
+	CK_RV rv;
+
+	(void)row;
+	if ((rv = ch_mech_no_param(m)) != CKR_OK)
+		goto out;
+	rv = CKR_TEMPLATE_INCOMPLETE;
+	if (ch_attrs_get(key, CKA_VALUE_LEN) == NULL)
+		goto out;
+	rv = CKR_ATTRIBUTE_VALUE_INVALID;
+	if (!ch_attrs_ulong(key, CKA_VALUE_LEN, &len))
+		goto out;
+	rv = CKR_KEY_SIZE_RANGE;
+	if (len < 1 || len > SECRET_GEN_MAX)
+		goto out;
+	if ((rv = ch_rng_priv_bytes(value, len)) != CKR_OK)
+		goto out;
+	rv = ch_attrs_set(key, CKA_VALUE, value, len);
+out:
+	OPENSSL_cleanse(value, sizeof(value));
+	return rv;
+}
+
+static const ch_mech_ops secret_keygen_ops = {
+	.generate_key = secret_generate_key,
+};
+
+/* Per-operation state of the MAC rows. */
+typedef struct hmac_state {
+	EVP_MAC_CTX *ctx;
+	size_t tag_len; /* bytes given out or checked */
+} hmac_state;
+
+/* CKM_<hash>_HMAC takes no parameter. */
+static CK_RV hmac_param(ch_op *op, const CK_MECHANISM *m)
+{
+	hmac_state *st = op->st;
+
+	st->tag_len = ch_md_size((ch_md_id)op->row->arg);
+	return ch_mech_no_param(m);
+}
+
+/* CKM_<hash>_HMAC_GENERAL: a CK_MAC_GENERAL_PARAMS, 1 to the hash size. */
+static CK_RV hmac_general_param(ch_op *op, const CK_MECHANISM *m)
+{
+	hmac_state *st = op->st;
+	CK_MAC_GENERAL_PARAMS len;
+
+	if (m->pParameter == NULL || m->ulParameterLen != sizeof(len))
+		return CKR_MECHANISM_PARAM_INVALID;
+	memcpy(&len, m->pParameter, sizeof(len));
+	if (len < 1 || len > ch_md_size((ch_md_id)op->row->arg))
+		return CKR_MECHANISM_PARAM_INVALID;
+	st->tag_len = len;
+	return CKR_OK;
+}
+
+/* The row's own key type or a generic secret. */
+static bool hmac_key_type_ok(const ch_mech *row, CK_KEY_TYPE kt)
+{
+	return kt == CKK_GENERIC_SECRET || kt == row->key_type;
+}
+
+static void hmac_cleanup(ch_op *op)
+{
+	hmac_state *st = op->st;
+
+	EVP_MAC_CTX_free(st->ctx);
+	st->ctx = NULL;
+}
+
+/* Keys the MAC context with the key's value and the row's digest. */
+static CK_RV hmac_start(ch_op *op, const CK_MECHANISM *m, const ch_attrs *key)
+{
+	hmac_state *st = op->st;
+	const ch_attr *v = ch_attrs_get(key, CKA_VALUE);
+	const EVP_MD *md = ch_mech_md((ch_md_id)op->row->arg);
+	EVP_MAC *mac = hmac_get();
+	OSSL_PARAM prm[2];
+
+	(void)m;
+	if (v == NULL || v->value == NULL)
+		return CKR_KEY_TYPE_INCONSISTENT;
+	if (v->len < 1 || v->len > HMAC_KEY_MAX)
+		return CKR_KEY_SIZE_RANGE;
+	if (md == NULL || mac == NULL)
+		return CKR_GENERAL_ERROR;
+	if ((st->ctx = EVP_MAC_CTX_new(mac)) == NULL)
+		return CKR_HOST_MEMORY;
+	prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	                                          (char *)EVP_MD_get0_name(md), 0);
+	prm[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(st->ctx, v->value, v->len, prm) != 1)
+		return CKR_FUNCTION_FAILED;
+	return CKR_OK;
+}
+
+static CK_RV hmac_out_len(const ch_op *op, ch_stage stage, CK_ULONG in_len, CK_ULONG *need)
+{
+	const hmac_state *st = op->st;
+
+	(void)in_len;
+	*need = stage == CH_STAGE_UPDATE ? 0 : st->tag_len;
+	return CKR_OK;
+}
+
+static CK_RV hmac_update(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+                         CK_ULONG *out_len)
+{
+	hmac_state *st = op->st;
+
+	(void)out;
+	(void)out_len;
+	if (in_len > 0 && EVP_MAC_update(st->ctx, in, in_len) != 1)
+		return CKR_FUNCTION_FAILED;
+	return CKR_OK;
+}
+
+/* The full tag into full (EVP_MAX_MD_SIZE bytes). */
+static CK_RV hmac_tag(ch_op *op, CK_BYTE *full)
+{
+	hmac_state *st = op->st;
+	size_t n = 0;
+
+	if (EVP_MAC_final(st->ctx, full, &n, EVP_MAX_MD_SIZE) != 1)
+		return CKR_FUNCTION_FAILED;
+	if (n != ch_md_size((ch_md_id)op->row->arg) || n < st->tag_len)
+		return CKR_GENERAL_ERROR;
+	return CKR_OK;
+}
+
+/* C_SignFinal (and C_Sign through the driver): the leftmost tag_len
+ * bytes of the tag. */
+static CK_RV hmac_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len)
+{
+	hmac_state *st = op->st;
+	CK_BYTE full[EVP_MAX_MD_SIZE];
+	CK_RV rv;
+
+	if ((rv = hmac_tag(op, full)) == CKR_OK) {
+		memcpy(out, full, st->tag_len);
+		*out_len = st->tag_len;
+	}
+	OPENSSL_cleanse(full, sizeof(full));
+	return rv;
+}
+
+/* C_VerifyFinal (and C_Verify through the driver). */
+static CK_RV hmac_verify_final(ch_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
+{
+	hmac_state *st = op->st;
+	CK_BYTE full[EVP_MAX_MD_SIZE];
+	CK_RV rv = CKR_SIGNATURE_LEN_RANGE;
+
+	if (sig_len != st->tag_len)
+		goto out;
+	if ((rv = hmac_tag(op, full)) != CKR_OK)
+		goto out;
+	rv = CRYPTO_memcmp(full, sig, st->tag_len) == 0 ? CKR_OK : CKR_SIGNATURE_INVALID;
+out:
+	OPENSSL_cleanse(full, sizeof(full));
+	return rv;
+}
+
+static const ch_mech_ops hmac_ops = {
+	.state_size = sizeof(hmac_state),
+	.param = hmac_param,
+	.start = hmac_start,
+	.out_len = hmac_out_len,
+	.update = hmac_update,
+	.final = hmac_final,
+	.verify_final = hmac_verify_final,
+	.cleanup = hmac_cleanup,
+	.key_type_ok = hmac_key_type_ok,
+};
+
+static const ch_mech_ops hmac_general_ops = {
+	.state_size = sizeof(hmac_state),
+	.param = hmac_general_param,
+	.start = hmac_start,
+	.out_len = hmac_out_len,
+	.update = hmac_update,
+	.final = hmac_final,
+	.verify_final = hmac_verify_final,
+	.cleanup = hmac_cleanup,
+	.key_type_ok = hmac_key_type_ok,
+};
+
+/* clang-format off */
+#define MAC_ROW(mech, hooks, kt, md)                                           \
+	{                                                                      \
+		.type = (mech), .info = { 1, HMAC_KEY_MAX, CKF_SIGN | CKF_VERIFY }, \
+		.key_use = CH_KEY_SECRET, .key_type = (kt), .ops = (hooks),    \
+		.arg = (md),                                                   \
+	}
+#define HMAC_ROWS(hmac, general, kt, md)                                       \
+	MAC_ROW(hmac, &hmac_ops, kt, md), MAC_ROW(general, &hmac_general_ops, kt, md)
+#define GEN_ROW(mech, kt)                                                      \
+	{                                                                      \
+		.type = (mech), .info = { 1, SECRET_GEN_MAX, CKF_GENERATE },   \
+		.key_use = CH_KEY_SECRET, .key_type = (kt),                    \
+		.ops = &secret_keygen_ops,                                     \
+	}
+/* clang-format on */
+
+/* The family's rows; sizes are key bytes. */
+static const ch_mech hmac_mechs[] = {
+	HMAC_ROWS(CKM_SHA_1_HMAC, CKM_SHA_1_HMAC_GENERAL, CKK_SHA_1_HMAC, CH_MD_SHA1),
+	HMAC_ROWS(CKM_SHA224_HMAC, CKM_SHA224_HMAC_GENERAL, CKK_SHA224_HMAC, CH_MD_SHA224),
+	HMAC_ROWS(CKM_SHA256_HMAC, CKM_SHA256_HMAC_GENERAL, CKK_SHA256_HMAC, CH_MD_SHA256),
+	HMAC_ROWS(CKM_SHA384_HMAC, CKM_SHA384_HMAC_GENERAL, CKK_SHA384_HMAC, CH_MD_SHA384),
+	HMAC_ROWS(CKM_SHA512_HMAC, CKM_SHA512_HMAC_GENERAL, CKK_SHA512_HMAC, CH_MD_SHA512),
+	HMAC_ROWS(CKM_SHA512_224_HMAC, CKM_SHA512_224_HMAC_GENERAL, CKK_SHA512_224_HMAC,
+	          CH_MD_SHA512_224),
+	HMAC_ROWS(CKM_SHA512_256_HMAC, CKM_SHA512_256_HMAC_GENERAL, CKK_SHA512_256_HMAC,
+	          CH_MD_SHA512_256),
+	HMAC_ROWS(CKM_SHA3_224_HMAC, CKM_SHA3_224_HMAC_GENERAL, CKK_SHA3_224_HMAC, CH_MD_SHA3_224),
+	HMAC_ROWS(CKM_SHA3_256_HMAC, CKM_SHA3_256_HMAC_GENERAL, CKK_SHA3_256_HMAC, CH_MD_SHA3_256),
+	HMAC_ROWS(CKM_SHA3_384_HMAC, CKM_SHA3_384_HMAC_GENERAL, CKK_SHA3_384_HMAC, CH_MD_SHA3_384),
+	HMAC_ROWS(CKM_SHA3_512_HMAC, CKM_SHA3_512_HMAC_GENERAL, CKK_SHA3_512_HMAC, CH_MD_SHA3_512),
+	GEN_ROW(CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET),
+	GEN_ROW(CKM_SHA_1_KEY_GEN, CKK_SHA_1_HMAC),
+	GEN_ROW(CKM_SHA224_KEY_GEN, CKK_SHA224_HMAC),
+	GEN_ROW(CKM_SHA256_KEY_GEN, CKK_SHA256_HMAC),
+	GEN_ROW(CKM_SHA384_KEY_GEN, CKK_SHA384_HMAC),
+	GEN_ROW(CKM_SHA512_KEY_GEN, CKK_SHA512_HMAC),
+	GEN_ROW(CKM_SHA512_224_KEY_GEN, CKK_SHA512_224_HMAC),
+	GEN_ROW(CKM_SHA512_256_KEY_GEN, CKK_SHA512_256_HMAC),
+	GEN_ROW(CKM_SHA3_224_KEY_GEN, CKK_SHA3_224_HMAC),
+	GEN_ROW(CKM_SHA3_256_KEY_GEN, CKK_SHA3_256_HMAC),
+	GEN_ROW(CKM_SHA3_384_KEY_GEN, CKK_SHA3_384_HMAC),
+	GEN_ROW(CKM_SHA3_512_KEY_GEN, CKK_SHA3_512_HMAC),
+};
+
+const ch_mech_family ch_family_hmac = CH_FAMILY(hmac_mechs);

@@ -341,6 +341,7 @@ static bool is_symmetric(CK_KEY_TYPE kt)
 	case CKK_SHA3_256_HMAC:
 	case CKK_SHA3_384_HMAC:
 	case CKK_SHA3_512_HMAC:
+	case CKK_HKDF:
 		return true;
 	default:
 		return false;
