@@ -121,6 +121,8 @@ for mech in AES-CMAC mechtype-0x108B; do
 done
 ch_expect_lines "ChaCha20 key generation: 32-byte keys" \
 	'^  mechtype-0x1225, keySize=\{32,32\}, generate$' 1
+ch_expect_lines "ChaCha20 encrypts and decrypts" \
+	'^  mechtype-0x1226, keySize=\{32,32\}, encrypt, decrypt$' 1
 ch_expect_lines "ChaCha20-Poly1305 encrypts, decrypts and does messages" \
 	'^  mechtype-0x4021, keySize=\{32,32\}, encrypt, decrypt, other flags=0x6$' 1
 

@@ -3,7 +3,9 @@
  * CKM_CHACHA20_KEY_GEN, CKM_CHACHA20_POLY1305 against every vector of
  * Wycheproof's chacha20_poly1305_test.json (keys imported with
  * C_CreateObject), the 12-byte nonce rule, decryption that releases
- * nothing before the tag is checked, and the mechanism information.
+ * nothing before the tag is checked, the message-based API, the plain
+ * CKM_CHACHA20 stream against RFC 8439 section 2.4.2 with its counter
+ * rules, and the mechanism information.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,6 +364,129 @@ out:
 	ch_t_env_free(&e);
 }
 
+static void chacha20_mech(CK_MECHANISM *m, CK_CHACHA20_PARAMS *p, CK_BYTE *ctr, CK_ULONG ctr_bits,
+                          CK_BYTE *nonce, CK_ULONG nonce_bits)
+{
+	p->pBlockCounter = ctr;
+	p->blockCounterBits = ctr_bits;
+	p->pNonce = nonce;
+	p->ulNonceBits = nonce_bits;
+	m->mechanism = CKM_CHACHA20;
+	m->pParameter = p;
+	m->ulParameterLen = sizeof(*p);
+}
+
+/* RFC 8439 section 2.4.2: the "sunscreen" example, counter 1. */
+static void test_chacha20_rfc8439_and_counter_rules(void)
+{
+	static const char pt[] = "Ladies and Gentlemen of the class of '99: If I could offer you "
+	                         "only one tip for the future, sunscreen would be it.";
+	static const CK_BYTE want[114] = {
+		0x6e, 0x2e, 0x35, 0x9a, 0x25, 0x68, 0xf9, 0x80, 0x41, 0xba, 0x07, 0x28, 0xdd,
+		0x0d, 0x69, 0x81, 0xe9, 0x7e, 0x7a, 0xec, 0x1d, 0x43, 0x60, 0xc2, 0x0a, 0x27,
+		0xaf, 0xcc, 0xfd, 0x9f, 0xae, 0x0b, 0xf9, 0x1b, 0x65, 0xc5, 0x52, 0x47, 0x33,
+		0xab, 0x8f, 0x59, 0x3d, 0xab, 0xcd, 0x62, 0xb3, 0x57, 0x16, 0x39, 0xd6, 0x24,
+		0xe6, 0x51, 0x52, 0xab, 0x8f, 0x53, 0x0c, 0x35, 0x9f, 0x08, 0x61, 0xd8, 0x07,
+		0xca, 0x0d, 0xbf, 0x50, 0x0d, 0x6a, 0x61, 0x56, 0xa3, 0x8e, 0x08, 0x8a, 0x22,
+		0xb6, 0x5e, 0x52, 0xbc, 0x51, 0x4d, 0x16, 0xcc, 0xf8, 0x06, 0x81, 0x8c, 0xe9,
+		0x1a, 0xb7, 0x79, 0x37, 0x36, 0x5a, 0xf9, 0x0b, 0xbf, 0x74, 0xa3, 0x5b, 0xe6,
+		0xb4, 0x0b, 0x8e, 0xed, 0xf2, 0x78, 0x5e, 0x42, 0x87, 0x4d,
+	};
+	static const size_t chunks[] = { 1, 7, 63, 64, 65 };
+	CK_BYTE key[32], ctr[8] = { 1 }, nonce[12] = { 0, 0, 0, 0, 0, 0, 0, 0x4a };
+	CK_BYTE ctr64[8] = { 1 }, nonce64[8] = { 0, 0, 0, 0x4a }, zeros[200] = { 0 };
+	CK_BYTE *out = NULL;
+	CK_ULONG n = 0;
+	CK_CHACHA20_PARAMS p;
+	CK_MECHANISM m;
+	CK_MECHANISM_INFO info;
+	CK_OBJECT_HANDLE k;
+	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	ch_t_env e;
+	size_t i;
+
+	memset(&e, 0, sizeof(e));
+	for (i = 0; i < 32; i++)
+		key[i] = (CK_BYTE)i;
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(P11->C_GetMechanismInfo(e.slot, CKM_CHACHA20, &info), CKR_OK);
+	CHECK_UL(info.ulMinKeySize, 32);
+	CHECK_UL(info.ulMaxKeySize, 32);
+	CHECK_UL(info.flags, CKF_ENCRYPT | CKF_DECRYPT);
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_secret(h, CKK_CHACHA20, key, 32, CH_T_ENC | CH_T_DEC, &k), CKR_OK);
+
+	chacha20_mech(&m, &p, ctr, 32, nonce, 96);
+	CHECK_RV(ch_t_crypt(h, true, &m, k, (const CK_BYTE *)pt, 114, &out, &n), CKR_OK);
+	CHECK(ch_t_same(out, n, want, 114));
+	free(out);
+	out = NULL;
+	CHECK_RV(ch_t_crypt(h, false, &m, k, want, 114, &out, &n), CKR_OK);
+	CHECK(ch_t_same(out, n, (const CK_BYTE *)pt, 114));
+	free(out);
+	out = NULL;
+	for (i = 0; i < CH_T_ARRAY_LEN(chunks); i++) {
+		if (!CHECK_RV(ch_t_crypt_parts(h, true, &m, k, (const CK_BYTE *)pt, 114, chunks[i],
+		                               &out, &n),
+		              CKR_OK) ||
+		    !CHECK(ch_t_same(out, n, want, 114)))
+			fprintf(stderr, "\tCKM_CHACHA20 in chunks of %zu\n", chunks[i]);
+		free(out);
+		out = NULL;
+	}
+	/* The 64-bit counter and nonce over the same 16 bytes of state give
+	 * the same stream. */
+	chacha20_mech(&m, &p, ctr64, 64, nonce64, 64);
+	CHECK_RV(ch_t_crypt(h, true, &m, k, (const CK_BYTE *)pt, 114, &out, &n), CKR_OK);
+	CHECK(ch_t_same(out, n, want, 114));
+	free(out);
+	out = NULL;
+
+	/* A 32-bit counter at 0xffffffff has one block left, at 0xfffffffe two. */
+	memset(ctr, 0xff, 4);
+	chacha20_mech(&m, &p, ctr, 32, nonce, 96);
+	CHECK_RV(ch_t_crypt(h, true, &m, k, zeros, 64, &out, &n), CKR_OK);
+	free(out);
+	out = NULL;
+	CHECK_RV(ch_t_crypt(h, true, &m, k, zeros, 65, &out, &n), CKR_DATA_LEN_RANGE);
+	CHECK_RV(ch_t_crypt(h, false, &m, k, zeros, 65, &out, &n), CKR_ENCRYPTED_DATA_LEN_RANGE);
+	ctr[0] = 0xfe;
+	CHECK_RV(ch_t_crypt(h, true, &m, k, zeros, 128, &out, &n), CKR_OK);
+	free(out);
+	out = NULL;
+	CHECK_RV(ch_t_crypt(h, true, &m, k, zeros, 129, &out, &n), CKR_DATA_LEN_RANGE);
+	CHECK_RV(ch_t_crypt_parts(h, true, &m, k, zeros, 129, 100, &out, &n), CKR_DATA_LEN_RANGE);
+	free(out);
+	out = NULL;
+	/* A 64-bit counter carries past its low word. */
+	memset(ctr64, 0xff, 4);
+	chacha20_mech(&m, &p, ctr64, 64, nonce64, 64);
+	CHECK_RV(ch_t_crypt(h, true, &m, k, zeros, 200, &out, &n), CKR_OK);
+	CHECK_UL(n, 200);
+	free(out);
+	out = NULL;
+
+	/* Parameters: the two layouts only, both pointers. */
+	chacha20_mech(&m, &p, ctr, 32, nonce, 64);
+	CHECK_RV(P11->C_EncryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID);
+	chacha20_mech(&m, &p, ctr, 64, nonce, 96);
+	CHECK_RV(P11->C_EncryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID);
+	chacha20_mech(&m, &p, ctr, 0, nonce, 128);
+	CHECK_RV(P11->C_EncryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID);
+	chacha20_mech(&m, &p, NULL, 32, nonce, 96);
+	CHECK_RV(P11->C_EncryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID);
+	chacha20_mech(&m, &p, ctr, 32, NULL, 96);
+	CHECK_RV(P11->C_DecryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID);
+	chacha20_mech(&m, &p, ctr, 32, nonce, 96);
+	m.ulParameterLen = sizeof(p) - 1;
+	CHECK_RV(P11->C_EncryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID);
+out:
+	free(out);
+	if (h != CK_INVALID_HANDLE)
+		(void)P11->C_CloseSession(h);
+	ch_t_env_free(&e);
+}
+
 int main(void)
 {
 	test_wycheproof_chacha20_poly1305();
@@ -370,5 +495,6 @@ int main(void)
 	test_chacha_parameter_and_key_errors();
 	test_chacha_decrypt_holds_plaintext_until_tag();
 	test_chacha_message_api_matches_single_part();
+	test_chacha20_rfc8439_and_counter_rules();
 	return ch_test_done();
 }
