@@ -1,40 +1,94 @@
 /*
- * The AES family: CKM_AES_KEY_GEN and CKM_AES_GCM (PKCS#11 3.0 section
- * 2.13), over OpenSSL's EVP cipher API.
+ * The AES family (PKCS#11 3.0 sections 2.13 to 2.16) over OpenSSL's EVP
+ * cipher and MAC APIs: the family's table, CKM_AES_KEY_GEN, and the block
+ * modes CKM_AES_ECB, CKM_AES_CBC, CKM_AES_CBC_PAD and CKM_AES_CTR.  GCM
+ * and CCM live in mech_aes_aead.c, CMAC in mech_aes_mac.c, key wrap in
+ * mech_aes_wrap.c.
  *
- * GCM output is ciphertext || tag.  Encryption streams: each update
- * returns as many bytes as it was given and the final call returns the tag.
- * Decryption cannot stream safely: plaintext from a ciphertext whose tag is
- * not yet checked must never reach the caller.  So C_DecryptUpdate only
- * buffers (and returns no bytes) and everything is decrypted and checked in
- * the final call; when the tag does not match, whatever was written to the
- * caller's buffer is wiped and the answer is CKR_ENCRYPTED_DATA_INVALID.
- *
- * The IV may be 1 to 128 bytes: OpenSSL 3.0's GCM takes no longer IV, so
- * longer ones are CKR_MECHANISM_PARAM_INVALID rather than a failure later.
- * Tags are 4 to 16 bytes, whole bytes only.
+ * The block modes keep OpenSSL's context free of partial blocks: whatever
+ * does not make a whole block yet waits in op->buf, and EVP only ever sees
+ * whole blocks with its padding off.  That makes every output length exact
+ * and known before the call (PKCS#11's buffer convention needs it):
+ *   - ECB and CBC: each update returns the whole blocks it completes; data
+ *     that is not a multiple of 16 bytes is CKR_DATA_LEN_RANGE (encrypt) or
+ *     CKR_ENCRYPTED_DATA_LEN_RANGE (decrypt), found at the final call.
+ *   - CBC_PAD encrypt: as CBC, and the final call returns the padded last
+ *     block (PKCS#7: 1 to 16 bytes of value n).
+ *   - CBC_PAD decrypt: each update holds back the last block it could
+ *     decrypt, since it may be the padded one; the final call decrypts it
+ *     and strips the padding.  How much padding there is is known only
+ *     after decrypting, so this row reports upper bounds (out_is_bound) and
+ *     answers short buffers itself.  The padding is checked in constant
+ *     time and every bad padding is CKR_ENCRYPTED_DATA_INVALID.
+ *   - CTR: a stream; each update returns what it was given.  The counter is
+ *     the low ulCounterBits bits of cb; data that would wrap it is refused
+ *     (CKR_DATA_LEN_RANGE, CKR_ENCRYPTED_DATA_LEN_RANGE for decrypt) before
+ *     any of it is processed.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
-#include "mech_impl.h"
+#include "mech_aes.h"
 
-#define GCM_IV_MAX       128
-#define GCM_TAG_MIN_BITS 32
-#define GCM_TAG_MAX_BITS 128
+#define AES_BLOCK 16
 
-/* EVP_CipherUpdate takes an int length: longer input goes in chunks. */
-#define EVP_CHUNK (1 << 30)
+/* The block modes, in ch_mech.arg. */
+enum blk_mode { BLK_ECB, BLK_CBC, BLK_CBC_PAD, BLK_CTR };
 
-/* Per-operation state of CKM_AES_GCM. */
-typedef struct gcm_state {
-	size_t tag_len; /* bytes */
-} gcm_state;
+/* Per-operation state of the block modes. */
+typedef struct blk_state {
+	CK_BYTE iv[AES_BLOCK]; /* CBC's IV, CTR's counter block */
+	uint64_t ctr_max;      /* CTR: blocks the counter allows; UINT64_MAX: no limit */
+	uint64_t ctr_done;     /* CTR: bytes processed */
+} blk_state;
+
+CK_RV ch_aes_key(const ch_attrs *key, ch_cipher_id first, const CK_BYTE **value,
+                 const EVP_CIPHER **cipher)
+{
+	const ch_attr *v = ch_attrs_get(key, CKA_VALUE);
+	int size;
+
+	if (v == NULL || v->value == NULL)
+		return CKR_KEY_TYPE_INCONSISTENT;
+	switch (v->len) {
+	case 16:
+		size = 0;
+		break;
+	case 24:
+		size = 1;
+		break;
+	case 32:
+		size = 2;
+		break;
+	default:
+		return CKR_KEY_SIZE_RANGE;
+	}
+	if ((*cipher = ch_mech_cipher((ch_cipher_id)(first + size))) == NULL)
+		return CKR_GENERAL_ERROR;
+	*value = v->value;
+	return CKR_OK;
+}
+
+CK_RV ch_cipher_run(EVP_CIPHER_CTX *c, CK_BYTE *out, const CK_BYTE *in, size_t len, size_t *written)
+{
+	size_t done = 0, total = 0;
+	int n, w;
+
+	while (done < len) {
+		n = len - done > CH_EVP_CHUNK ? CH_EVP_CHUNK : (int)(len - done);
+		if (EVP_CipherUpdate(c, out != NULL ? out + total : NULL, &w, in + done, n) != 1 ||
+		    w < 0)
+			return CKR_FUNCTION_FAILED;
+		done += (size_t)n;
+		total += (size_t)w;
+	}
+	*written = total;
+	return CKR_OK;
+}
 
 /* C_GenerateKey with CKM_AES_KEY_GEN: CKA_VALUE_LEN bytes of fresh key. */
 static CK_RV aes_generate_key(const ch_mech *row, const CK_MECHANISM *m, ch_attrs *key)
@@ -43,6 +97,7 @@ static CK_RV aes_generate_key(const ch_mech *row, const CK_MECHANISM *m, ch_attr
 	CK_ULONG len = 0;
 	CK_RV rv;
 
+	(void)row;
 	if ((rv = ch_mech_no_param(m)) != CKR_OK)
 		goto out;
 	rv = CKR_TEMPLATE_INCOMPLETE;
@@ -66,245 +121,400 @@ static const ch_mech_ops aes_keygen_ops = {
 	.generate_key = aes_generate_key,
 };
 
-/* Runs len bytes through the cipher, in chunks EVP can take.  out NULL
- * feeds additional authenticated data.  *written gets the bytes produced. */
-static CK_RV cipher_run(EVP_CIPHER_CTX *c, CK_BYTE *out, const CK_BYTE *in, size_t len,
-                        size_t *written)
-{
-	size_t done = 0, total = 0;
-	int n, w;
+/* ---------------------------------------------------------------------- */
+/* ECB, CBC, CBC_PAD, CTR                                                  */
+/* ---------------------------------------------------------------------- */
 
-	while (done < len) {
-		n = len - done > EVP_CHUNK ? EVP_CHUNK : (int)(len - done);
-		if (EVP_CipherUpdate(c, out != NULL ? out + total : NULL, &w, in + done, n) != 1 ||
-		    w < 0)
-			return CKR_FUNCTION_FAILED;
-		done += (size_t)n;
-		total += (size_t)w;
+static enum blk_mode blk_mode_of(const ch_op *op)
+{
+	return (enum blk_mode)op->row->arg;
+}
+
+/* Blocks a CTR counter of the low bits bits of cb (big endian) can still
+ * count, or UINT64_MAX when that is 2^64 or more (more than any data). */
+static uint64_t ctr_blocks_left(const CK_BYTE cb[AES_BLOCK], CK_ULONG bits)
+{
+	uint64_t hi = 0, lo = 0, mask;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		hi = hi << 8 | cb[i];
+		lo = lo << 8 | cb[8 + i];
 	}
-	*written = total;
-	return CKR_OK;
+	if (bits < 64) {
+		lo &= ((uint64_t)1 << bits) - 1;
+		return ((uint64_t)1 << bits) - lo;
+	}
+	if (bits > 64) {
+		/* Unless every counter bit above the low 64 is set, at least
+		 * 2^64 blocks remain. */
+		mask = bits == 128 ? UINT64_MAX : ((uint64_t)1 << (bits - 64)) - 1;
+		if ((hi & mask) != mask)
+			return UINT64_MAX;
+	}
+	return lo == 0 ? UINT64_MAX : (uint64_t)0 - lo; /* 2^64 - lo */
 }
 
-/* Checks a CK_GCM_PARAMS (3.0 layout) and records the tag length. */
-static CK_RV gcm_param(ch_op *op, const CK_MECHANISM *m)
+/* The parameter: none for ECB, a 16-byte IV for CBC and CBC_PAD, a
+ * CK_AES_CTR_PARAMS for CTR. */
+static CK_RV blk_param(ch_op *op, const CK_MECHANISM *m)
 {
-	const CK_GCM_PARAMS *p = m->pParameter;
-	gcm_state *st = op->st;
+	blk_state *st = op->st;
+	const CK_AES_CTR_PARAMS *ctr;
 
-	if (p == NULL || m->ulParameterLen != sizeof(*p))
-		return CKR_MECHANISM_PARAM_INVALID;
-	if (p->pIv == NULL || p->ulIvLen < 1 || p->ulIvLen > GCM_IV_MAX)
-		return CKR_MECHANISM_PARAM_INVALID;
-	if (p->ulIvBits != 0 && p->ulIvBits != p->ulIvLen * 8)
-		return CKR_MECHANISM_PARAM_INVALID;
-	if (p->pAAD == NULL && p->ulAADLen > 0)
-		return CKR_MECHANISM_PARAM_INVALID;
-	if (p->ulTagBits < GCM_TAG_MIN_BITS || p->ulTagBits > GCM_TAG_MAX_BITS ||
-	    p->ulTagBits % 8 != 0)
-		return CKR_MECHANISM_PARAM_INVALID;
-	st->tag_len = p->ulTagBits / 8;
-	return CKR_OK;
+	switch (blk_mode_of(op)) {
+	case BLK_ECB:
+		return ch_mech_no_param(m);
+	case BLK_CBC:
+	case BLK_CBC_PAD:
+		if (m->pParameter == NULL || m->ulParameterLen != AES_BLOCK)
+			return CKR_MECHANISM_PARAM_INVALID;
+		memcpy(st->iv, m->pParameter, AES_BLOCK);
+		return CKR_OK;
+	case BLK_CTR:
+		ctr = m->pParameter;
+		if (ctr == NULL || m->ulParameterLen != sizeof(*ctr))
+			return CKR_MECHANISM_PARAM_INVALID;
+		if (ctr->ulCounterBits < 1 || ctr->ulCounterBits > 128)
+			return CKR_MECHANISM_PARAM_INVALID;
+		memcpy(st->iv, ctr->cb, AES_BLOCK);
+		st->ctr_max = ctr_blocks_left(ctr->cb, ctr->ulCounterBits);
+		return CKR_OK;
+	}
+	return CKR_GENERAL_ERROR;
 }
 
-/* Sets up the cipher context with key, IV and AAD. */
-static CK_RV gcm_start(ch_op *op, const CK_MECHANISM *m, const ch_attrs *key)
+static CK_RV blk_start(ch_op *op, const CK_MECHANISM *m, const ch_attrs *key)
 {
-	const CK_GCM_PARAMS *p = m->pParameter;
-	const ch_attr *v = ch_attrs_get(key, CKA_VALUE);
+	static const ch_cipher_id first[] = {
+		[BLK_ECB] = CH_CIPHER_AES_128_ECB,
+		[BLK_CBC] = CH_CIPHER_AES_128_CBC,
+		[BLK_CBC_PAD] = CH_CIPHER_AES_128_CBC,
+		[BLK_CTR] = CH_CIPHER_AES_128_CTR,
+	};
+	blk_state *st = op->st;
+	enum blk_mode mode = blk_mode_of(op);
+	const CK_BYTE *value;
 	const EVP_CIPHER *cipher;
-	OSSL_PARAM prm[2];
-	size_t iv_len = p->ulIvLen, aad_out;
-	int enc = ch_op_encrypts(op);
-	CK_RV rv = CKR_KEY_TYPE_INCONSISTENT;
+	CK_RV rv;
 
-	if (v == NULL || v->value == NULL)
-		goto out;
-	rv = CKR_KEY_SIZE_RANGE;
-	switch (v->len) {
-	case 16:
-		cipher = ch_mech_cipher(CH_CIPHER_AES_128_GCM);
-		break;
-	case 24:
-		cipher = ch_mech_cipher(CH_CIPHER_AES_192_GCM);
-		break;
-	case 32:
-		cipher = ch_mech_cipher(CH_CIPHER_AES_256_GCM);
-		break;
-	default:
-		goto out;
-	}
-	rv = CKR_GENERAL_ERROR;
-	if (cipher == NULL)
-		goto out;
-	rv = CKR_HOST_MEMORY;
+	(void)m;
+	if ((rv = ch_aes_key(key, first[mode], &value, &cipher)) != CKR_OK)
+		return rv;
 	if ((op->cctx = EVP_CIPHER_CTX_new()) == NULL)
-		goto out;
-	rv = CKR_FUNCTION_FAILED;
-	prm[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &iv_len);
-	prm[1] = OSSL_PARAM_construct_end();
-	if (EVP_CipherInit_ex2(op->cctx, cipher, NULL, NULL, enc, prm) != 1 ||
-	    EVP_CipherInit_ex2(op->cctx, NULL, v->value, p->pIv, enc, NULL) != 1)
-		goto out;
-	if (p->ulAADLen > 0 &&
-	    (rv = cipher_run(op->cctx, NULL, p->pAAD, p->ulAADLen, &aad_out)) != CKR_OK)
-		goto out;
-	rv = CKR_OK;
-out:
-	return rv;
+		return CKR_HOST_MEMORY;
+	if (EVP_CipherInit_ex2(op->cctx, cipher, value, mode == BLK_ECB ? NULL : st->iv,
+	                       ch_op_encrypts(op), NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(op->cctx, 0) != 1)
+		return CKR_FUNCTION_FAILED;
+	return CKR_OK;
 }
 
-static CK_RV gcm_out_len(const ch_op *op, ch_stage stage, CK_ULONG in_len, CK_ULONG *need)
+/* How many of total pending bytes an update can process now: whole blocks,
+ * less the last one when a CBC_PAD decryption must hold it back. */
+static size_t blk_emit(const ch_op *op, size_t total)
 {
-	const gcm_state *st = op->st;
-	CK_ULONG held = op->buf_len;
+	if (blk_mode_of(op) == BLK_CBC_PAD && ch_op_decrypts(op))
+		return total > 0 ? (total - 1) / AES_BLOCK * AES_BLOCK : 0;
+	return total / AES_BLOCK * AES_BLOCK;
+}
 
-	if (ch_op_encrypts(op)) {
-		switch (stage) {
-		case CH_STAGE_ONESHOT:
-			if (in_len > ULONG_MAX - st->tag_len)
-				return CKR_DATA_LEN_RANGE;
-			*need = in_len + st->tag_len;
-			break;
-		case CH_STAGE_UPDATE:
-			*need = in_len;
-			break;
-		case CH_STAGE_FINAL:
-			*need = st->tag_len;
-			break;
-		}
+static CK_RV blk_len_range(const ch_op *op)
+{
+	return ch_op_encrypts(op) ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
+}
+
+/* CTR: CKR_OK when len more bytes keep the counter from wrapping. */
+static CK_RV ctr_room(const ch_op *op, CK_ULONG len)
+{
+	const blk_state *st = op->st;
+	uint64_t total;
+
+	if (len > UINT64_MAX - st->ctr_done)
+		return blk_len_range(op);
+	total = st->ctr_done + len;
+	if (total / AES_BLOCK + (total % AES_BLOCK != 0) > st->ctr_max)
+		return blk_len_range(op);
+	return CKR_OK;
+}
+
+/* Exact lengths, except CBC_PAD decryption's final and one-shot calls,
+ * which answer an upper bound (the padding is not yet known). */
+static CK_RV blk_out_len(const ch_op *op, ch_stage stage, CK_ULONG in_len, CK_ULONG *need)
+{
+	enum blk_mode mode = blk_mode_of(op);
+	size_t held = op->buf_len;
+	CK_RV rv;
+
+	if (mode == BLK_CTR) {
+		if ((rv = ctr_room(op, in_len)) != CKR_OK)
+			return rv;
+		*need = stage == CH_STAGE_FINAL ? 0 : in_len;
 		return CKR_OK;
 	}
 	switch (stage) {
-	case CH_STAGE_ONESHOT:
-		if (in_len < st->tag_len)
-			return CKR_ENCRYPTED_DATA_LEN_RANGE;
-		*need = in_len - st->tag_len;
-		break;
 	case CH_STAGE_UPDATE:
-		*need = 0; /* nothing before the tag is checked */
-		break;
+		if (in_len > SIZE_MAX - held)
+			return blk_len_range(op);
+		*need = blk_emit(op, held + in_len);
+		return CKR_OK;
+	case CH_STAGE_ONESHOT: /* nothing is pending before a one-shot call */
+		if (mode == BLK_CBC_PAD && ch_op_encrypts(op)) {
+			if (in_len > ULONG_MAX - AES_BLOCK)
+				return CKR_DATA_LEN_RANGE;
+			*need = in_len / AES_BLOCK * AES_BLOCK + AES_BLOCK;
+			return CKR_OK;
+		}
+		if (in_len % AES_BLOCK != 0 || (mode == BLK_CBC_PAD && in_len == 0))
+			return blk_len_range(op);
+		*need = in_len;
+		return CKR_OK;
 	case CH_STAGE_FINAL:
-		if (held < st->tag_len)
-			return CKR_ENCRYPTED_DATA_LEN_RANGE;
-		*need = held - st->tag_len;
-		break;
+		if (mode == BLK_CBC_PAD && ch_op_encrypts(op)) {
+			*need = AES_BLOCK;
+			return CKR_OK;
+		}
+		if (mode == BLK_CBC_PAD) {
+			if (held != AES_BLOCK) /* the block held back */
+				return CKR_ENCRYPTED_DATA_LEN_RANGE;
+			*need = AES_BLOCK;
+			return CKR_OK;
+		}
+		if (held != 0)
+			return blk_len_range(op);
+		*need = 0;
+		return CKR_OK;
+	}
+	return CKR_GENERAL_ERROR;
+}
+
+/* For the rows whose lengths the driver did not check (out_is_bound):
+ * answers a short buffer for an exactly known length. */
+static CK_RV blk_room(const ch_op *op, CK_ULONG need, CK_ULONG *out_len)
+{
+	if (op->row->ops->out_is_bound && *out_len < need) {
+		*out_len = need;
+		return CKR_BUFFER_TOO_SMALL;
 	}
 	return CKR_OK;
 }
 
-/* Encrypts in into out (in_len bytes come out). */
-static CK_RV gcm_seal_part(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-                           CK_ULONG *out_len)
+/* Runs whole blocks (len a multiple of 16, or anything for CTR). */
+static CK_RV blk_run(ch_op *op, const CK_BYTE *in, size_t len, CK_BYTE *out)
 {
 	size_t w = 0;
 	CK_RV rv;
 
-	if ((rv = cipher_run(op->cctx, out, in, in_len, &w)) != CKR_OK)
+	if (len == 0)
+		return CKR_OK;
+	if ((rv = ch_cipher_run(op->cctx, out, in, len, &w)) != CKR_OK)
 		return rv;
-	if (w != in_len) /* GCM is a stream mode: gcm_out_len promised in_len */
-		return CKR_GENERAL_ERROR;
-	*out_len = w;
+	return w == len ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
+static CK_RV blk_update(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+                        CK_ULONG *out_len)
+{
+	blk_state *st = op->st;
+	CK_BYTE blk[AES_BLOCK];
+	size_t held = op->buf_len, emit, used = 0, w = 0, take;
+	static const CK_BYTE none[1];
+	CK_RV rv;
+
+	if (in == NULL)
+		in = none; /* in_len is 0 */
+	if (blk_mode_of(op) == BLK_CTR) {
+		if ((rv = blk_room(op, in_len, out_len)) != CKR_OK ||
+		    (rv = blk_run(op, in, in_len, out)) != CKR_OK)
+			return rv;
+		st->ctr_done += in_len;
+		*out_len = in_len;
+		return CKR_OK;
+	}
+	emit = blk_emit(op, held + in_len);
+	if ((rv = blk_room(op, emit, out_len)) != CKR_OK)
+		return rv;
+	if (emit > 0 && held > 0) {
+		/* Complete the held block first. */
+		take = AES_BLOCK - held;
+		memcpy(blk, op->buf, held);
+		memcpy(blk + held, in, take);
+		rv = blk_run(op, blk, AES_BLOCK, out);
+		OPENSSL_cleanse(blk, sizeof(blk));
+		if (rv != CKR_OK)
+			return rv;
+		used = take;
+		w = AES_BLOCK;
+		OPENSSL_cleanse(op->buf, op->buf_len);
+		op->buf_len = 0;
+	}
+	if ((rv = blk_run(op, in + used, emit - w, out + w)) != CKR_OK)
+		return rv;
+	used += emit - w;
+	if ((rv = ch_op_buffer_append(op, in + used, in_len - used)) != CKR_OK)
+		return rv;
+	*out_len = emit;
 	return CKR_OK;
 }
 
-/* Finishes encryption: writes the tag to out. */
-static CK_RV gcm_seal_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len)
+/* The number of PKCS#7 padding bytes of the decrypted block b (1 to 16),
+ * or 0 when the padding is malformed.  Constant time: every byte is
+ * looked at, the same way, whatever the padding. */
+static size_t pkcs7_pad_len(const CK_BYTE b[AES_BLOCK])
 {
-	gcm_state *st = op->st;
-	CK_BYTE tail[EVP_MAX_BLOCK_LENGTH];
-	OSSL_PARAM prm[2];
-	int n = 0;
+	unsigned pad = b[AES_BLOCK - 1], bad, i, in_pad;
 
-	if (EVP_EncryptFinal_ex(op->cctx, tail, &n) != 1 || n != 0)
-		return CKR_FUNCTION_FAILED;
-	prm[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, out, st->tag_len);
-	prm[1] = OSSL_PARAM_construct_end();
-	if (EVP_CIPHER_CTX_get_params(op->cctx, prm) != 1)
-		return CKR_FUNCTION_FAILED;
-	*out_len = st->tag_len;
-	return CKR_OK;
+	/* bad gets bit 8 set for any fault: pad 0, pad > 16, a wrong byte. */
+	bad = (pad - 1u) & 0x100u;   /* pad == 0 */
+	bad |= (16u - pad) & 0x100u; /* pad > 16 */
+	for (i = 0; i < AES_BLOCK; i++) {
+		/* in_pad: all ones when byte i is among the last pad bytes. */
+		in_pad = 0u - (((AES_BLOCK - 1u - i) - pad) >> 8 & 1u);
+		bad |= in_pad & (((unsigned)b[i] ^ pad) + 0xffu) & 0x100u;
+	}
+	/* mask is all ones when bad is 0 */
+	return (size_t)(pad & ((bad >> 8) - 1u));
 }
 
-/* Decrypts ct (ciphertext || tag, at least a tag long) into out and checks
- * the tag; on a mismatch wipes out.  out has room for ct_len - tag. */
-static CK_RV gcm_open(ch_op *op, const CK_BYTE *ct, size_t ct_len, CK_BYTE *out, CK_ULONG *out_len)
+static CK_RV blk_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len)
 {
-	gcm_state *st = op->st;
-	size_t n = ct_len - st->tag_len, w = 0;
-	CK_BYTE tag[16], tail[EVP_MAX_BLOCK_LENGTH];
-	OSSL_PARAM prm[2];
-	int f = 0;
-	CK_RV rv = CKR_FUNCTION_FAILED;
+	enum blk_mode mode = blk_mode_of(op);
+	EVP_CIPHER_CTX *tmp = NULL;
+	CK_BYTE blk[AES_BLOCK];
+	size_t held = op->buf_len, pad, n = 0;
+	CK_RV rv = CKR_OK;
 
-	memcpy(tag, ct + n, st->tag_len);
-	prm[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, st->tag_len);
-	prm[1] = OSSL_PARAM_construct_end();
-	if (EVP_CIPHER_CTX_set_params(op->cctx, prm) != 1)
+	if (mode != BLK_CBC_PAD) {
+		*out_len = 0;
+		return CKR_OK;
+	}
+	if (ch_op_encrypts(op)) {
+		if ((rv = blk_room(op, AES_BLOCK, out_len)) != CKR_OK)
+			return rv;
+		pad = AES_BLOCK - held;
+		if (held > 0)
+			memcpy(blk, op->buf, held);
+		memset(blk + held, (int)pad, pad);
+		rv = blk_run(op, blk, AES_BLOCK, out);
+		OPENSSL_cleanse(blk, sizeof(blk));
+		if (rv == CKR_OK)
+			*out_len = AES_BLOCK;
+		return rv;
+	}
+	/* Decrypt the held block on a copy of the context, so that a short
+	 * buffer leaves the operation as it was. */
+	if ((tmp = EVP_CIPHER_CTX_new()) == NULL)
+		return CKR_HOST_MEMORY;
+	rv = CKR_FUNCTION_FAILED;
+	if (EVP_CIPHER_CTX_copy(tmp, op->cctx) != 1)
 		goto out;
-	if ((rv = cipher_run(op->cctx, out, ct, n, &w)) != CKR_OK)
-		goto out;
-	rv = CKR_GENERAL_ERROR;
-	if (w != n)
+	if ((rv = ch_cipher_run(tmp, blk, op->buf, AES_BLOCK, &n)) != CKR_OK)
 		goto out;
 	rv = CKR_ENCRYPTED_DATA_INVALID;
-	if (EVP_DecryptFinal_ex(op->cctx, tail, &f) != 1 || f != 0)
+	if ((pad = pkcs7_pad_len(blk)) == 0)
 		goto out;
+	n = AES_BLOCK - pad;
+	rv = CKR_BUFFER_TOO_SMALL;
+	if (*out_len < n) {
+		*out_len = n;
+		goto out;
+	}
+	memcpy(out, blk, n);
 	*out_len = n;
 	rv = CKR_OK;
 out:
-	if (rv != CKR_OK && n > 0)
-		OPENSSL_cleanse(out, n);
-	OPENSSL_cleanse(tail, sizeof(tail));
+	OPENSSL_cleanse(blk, sizeof(blk));
+	EVP_CIPHER_CTX_free(tmp);
 	return rv;
 }
 
-static CK_RV gcm_update(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-                        CK_ULONG *out_len)
+/* CBC_PAD decryption in one call: decrypts into a scratch buffer, strips
+ * the padding, and copies out only what the caller's buffer takes; a short
+ * buffer rewinds the IV so that the retry starts over. */
+static CK_RV cbc_pad_open(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+                          CK_ULONG *out_len)
 {
-	CK_RV rv;
+	blk_state *st = op->st;
+	CK_BYTE *tmp = NULL;
+	size_t pad, n = 0;
+	CK_RV rv = CKR_FUNCTION_FAILED;
 
-	if (ch_op_encrypts(op))
-		return gcm_seal_part(op, in, in_len, out, out_len);
-	if ((rv = ch_op_buffer_append(op, in, in_len)) != CKR_OK)
-		return rv;
-	*out_len = 0;
-	return CKR_OK;
+	if (EVP_CipherInit_ex2(op->cctx, NULL, NULL, st->iv, 0, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(op->cctx, 0) != 1)
+		goto out;
+	rv = CKR_HOST_MEMORY;
+	if ((tmp = OPENSSL_malloc(in_len)) == NULL)
+		goto out;
+	if ((rv = blk_run(op, in, in_len, tmp)) != CKR_OK)
+		goto out;
+	rv = CKR_ENCRYPTED_DATA_INVALID;
+	if ((pad = pkcs7_pad_len(tmp + in_len - AES_BLOCK)) == 0)
+		goto out;
+	n = in_len - pad;
+	if (*out_len < n) {
+		*out_len = n;
+		rv = CKR_BUFFER_TOO_SMALL;
+		goto out;
+	}
+	memcpy(out, tmp, n);
+	*out_len = n;
+	rv = CKR_OK;
+out:
+	OPENSSL_clear_free(tmp, in_len);
+	return rv;
 }
 
-static CK_RV gcm_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len)
-{
-	if (ch_op_encrypts(op))
-		return gcm_seal_final(op, out, out_len);
-	return gcm_open(op, op->buf, op->buf_len, out, out_len);
-}
-
-static CK_RV gcm_oneshot(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+static CK_RV blk_oneshot(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
                          CK_ULONG *out_len)
 {
-	CK_ULONG n = 0, t = 0;
+	CK_ULONG need = 0, n1, n2;
 	CK_RV rv;
 
-	if (ch_op_decrypts(op))
-		return gcm_open(op, in, in_len, out, out_len);
-	if ((rv = gcm_seal_part(op, in, in_len, out, &n)) != CKR_OK ||
-	    (rv = gcm_seal_final(op, out + n, &t)) != CKR_OK)
+	if (blk_mode_of(op) == BLK_CBC_PAD && ch_op_decrypts(op))
+		return cbc_pad_open(op, in, in_len, out, out_len);
+	if ((rv = blk_out_len(op, CH_STAGE_ONESHOT, in_len, &need)) != CKR_OK ||
+	    (rv = blk_room(op, need, out_len)) != CKR_OK)
 		return rv;
-	*out_len = n + t;
+	n1 = need;
+	if ((rv = blk_update(op, in, in_len, out, &n1)) != CKR_OK)
+		return rv;
+	n2 = need - n1;
+	if ((rv = blk_final(op, out + n1, &n2)) != CKR_OK)
+		return rv;
+	*out_len = n1 + n2;
 	return CKR_OK;
 }
 
-static const ch_mech_ops aes_gcm_ops = {
-	.state_size = sizeof(gcm_state),
-	.param = gcm_param,
-	.start = gcm_start,
-	.out_len = gcm_out_len,
-	.oneshot = gcm_oneshot,
-	.update = gcm_update,
-	.final = gcm_final,
+static const ch_mech_ops aes_blk_ops = {
+	.state_size = sizeof(blk_state),
+	.param = blk_param,
+	.start = blk_start,
+	.out_len = blk_out_len,
+	.oneshot = blk_oneshot,
+	.update = blk_update,
+	.final = blk_final,
 };
 
-/* The family's rows; sizes are key bytes (PKCS#11 3.0 section 2.13). */
+/* CBC_PAD: the same hooks, with upper-bound lengths. */
+static const ch_mech_ops aes_blk_pad_ops = {
+	.state_size = sizeof(blk_state),
+	.param = blk_param,
+	.start = blk_start,
+	.out_len = blk_out_len,
+	.out_is_bound = true,
+	.oneshot = blk_oneshot,
+	.update = blk_update,
+	.final = blk_final,
+};
+
+/* ---------------------------------------------------------------------- */
+/* The table                                                               */
+/* ---------------------------------------------------------------------- */
+
+#define AES_CIPHER_FLAGS (CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP)
+
+/* The family's rows; sizes are key bytes.  The flags are those PKCS#11
+ * 3.0 lists for each mechanism (2.13 to 2.16). */
 static const ch_mech aes_mechs[] = {
 	{
 	        .type = CKM_AES_KEY_GEN,
@@ -314,12 +524,82 @@ static const ch_mech aes_mechs[] = {
 	        .ops = &aes_keygen_ops,
 	},
 	{
-	        .type = CKM_AES_GCM,
-	        .info = { 16, 32, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP |
-	                           CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT },
+	        .type = CKM_AES_ECB,
+	        .info = { 16, 32, AES_CIPHER_FLAGS },
 	        .key_use = CH_KEY_SECRET,
 	        .key_type = CKK_AES,
-	        .ops = &aes_gcm_ops,
+	        .ops = &aes_blk_ops,
+	        .arg = BLK_ECB,
+	},
+	{
+	        .type = CKM_AES_CBC,
+	        .info = { 16, 32, AES_CIPHER_FLAGS },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &aes_blk_ops,
+	        .arg = BLK_CBC,
+	},
+	{
+	        .type = CKM_AES_CBC_PAD,
+	        .info = { 16, 32, AES_CIPHER_FLAGS },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &aes_blk_pad_ops,
+	        .arg = BLK_CBC_PAD,
+	},
+	{
+	        .type = CKM_AES_CTR,
+	        .info = { 16, 32, AES_CIPHER_FLAGS },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &aes_blk_ops,
+	        .arg = BLK_CTR,
+	},
+	{
+	        .type = CKM_AES_GCM,
+	        .info = { 16, 32, AES_CIPHER_FLAGS | CKF_MESSAGE_ENCRYPT | CKF_MESSAGE_DECRYPT },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &ch_aes_gcm_ops,
+	},
+	{
+	        .type = CKM_AES_CCM,
+	        .info = { 16, 32, AES_CIPHER_FLAGS },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &ch_aes_ccm_ops,
+	},
+	{
+	        .type = CKM_AES_CMAC,
+	        .info = { 16, 32, CKF_SIGN | CKF_VERIFY },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &ch_aes_cmac_ops,
+	        .arg = 0,
+	},
+	{
+	        .type = CKM_AES_CMAC_GENERAL,
+	        .info = { 16, 32, CKF_SIGN | CKF_VERIFY },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &ch_aes_cmac_ops,
+	        .arg = 1,
+	},
+	{
+	        .type = CKM_AES_KEY_WRAP,
+	        .info = { 16, 32, AES_CIPHER_FLAGS },
+	        .flags = CH_MECH_SINGLE_PART,
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &ch_aes_kw_ops,
+	},
+	{
+	        .type = CKM_AES_KEY_WRAP_KWP,
+	        .info = { 16, 32, AES_CIPHER_FLAGS },
+	        .flags = CH_MECH_SINGLE_PART,
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_AES,
+	        .ops = &ch_aes_kwp_ops,
 	},
 };
 

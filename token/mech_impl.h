@@ -211,9 +211,31 @@ CK_RV ch_op_buffer_append(ch_op *op, const CK_BYTE *in, CK_ULONG len);
  * under a pthread_once) and never freed.  A new family adds its names to
  * the enums here and to the name tables in mech.c. */
 typedef enum ch_cipher_id {
+	/* AES modes: each mode's three key sizes in a row (128, 192, 256), so
+	 * that a mode's first id plus 0, 1 or 2 picks the size. */
 	CH_CIPHER_AES_128_GCM,
 	CH_CIPHER_AES_192_GCM,
 	CH_CIPHER_AES_256_GCM,
+	CH_CIPHER_AES_128_ECB,
+	CH_CIPHER_AES_192_ECB,
+	CH_CIPHER_AES_256_ECB,
+	CH_CIPHER_AES_128_CBC,
+	CH_CIPHER_AES_192_CBC,
+	CH_CIPHER_AES_256_CBC,
+	CH_CIPHER_AES_128_CTR,
+	CH_CIPHER_AES_192_CTR,
+	CH_CIPHER_AES_256_CTR,
+	CH_CIPHER_AES_128_CCM,
+	CH_CIPHER_AES_192_CCM,
+	CH_CIPHER_AES_256_CCM,
+	CH_CIPHER_AES_128_WRAP, /* RFC 3394 */
+	CH_CIPHER_AES_192_WRAP,
+	CH_CIPHER_AES_256_WRAP,
+	CH_CIPHER_AES_128_WRAP_PAD, /* RFC 5649 */
+	CH_CIPHER_AES_192_WRAP_PAD,
+	CH_CIPHER_AES_256_WRAP_PAD,
+	CH_CIPHER_CHACHA20_POLY1305,
+	CH_CIPHER_CHACHA20,
 	CH_CIPHERS
 } ch_cipher_id;
 
