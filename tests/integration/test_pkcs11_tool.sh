@@ -314,7 +314,7 @@ if grep -qF -- '--tag-bits-len' <<<"$CH_OUT"; then
 	fi
 else
 	ch_note "AES-GCM encrypt/decrypt not run: this pkcs11-tool has no --aad/--tag-bits-len" \
-		"(OpenSC < 0.24 only drives AES-ECB/CBC/CTR, which the module does not offer)"
+		"(OpenSC < 0.24 cannot drive AES-GCM; test_pkcs11_tool_aes.sh covers the modes it can)"
 fi
 
 echo "== mechanisms and random numbers"
