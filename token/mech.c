@@ -216,6 +216,33 @@ CK_RV ch_mech_no_param(const CK_MECHANISM *m)
 	return m->ulParameterLen == 0 ? CKR_OK : CKR_MECHANISM_PARAM_INVALID;
 }
 
+CK_RV ch_mech_random_key(const CK_MECHANISM *m, ch_attrs *key, CK_ULONG min, CK_ULONG max,
+                         CK_ULONG step, CK_ULONG dflt)
+{
+	CK_BYTE value[CH_RANDOM_KEY_MAX];
+	CK_ULONG len = dflt;
+	CK_RV rv;
+
+	assert(max <= CH_RANDOM_KEY_MAX && step > 0);
+	if ((rv = ch_mech_no_param(m)) != CKR_OK)
+		goto out;
+	rv = CKR_TEMPLATE_INCOMPLETE;
+	if (ch_attrs_get(key, CKA_VALUE_LEN) == NULL && dflt == 0)
+		goto out;
+	rv = CKR_ATTRIBUTE_VALUE_INVALID;
+	if (ch_attrs_get(key, CKA_VALUE_LEN) != NULL && !ch_attrs_ulong(key, CKA_VALUE_LEN, &len))
+		goto out;
+	rv = CKR_KEY_SIZE_RANGE;
+	if (len < min || len > max || len > CH_RANDOM_KEY_MAX || (len - min) % step != 0)
+		goto out;
+	if ((rv = ch_rng_priv_bytes(value, len)) != CKR_OK)
+		goto out;
+	rv = ch_attrs_set(key, CKA_VALUE, value, len);
+out:
+	OPENSSL_cleanse(value, sizeof(value));
+	return rv;
+}
+
 static CK_RV generate_key(const CK_MECHANISM *m, ch_attrs *key)
 {
 	const ch_mech *row;

@@ -93,28 +93,7 @@ CK_RV ch_cipher_run(EVP_CIPHER_CTX *c, CK_BYTE *out, const CK_BYTE *in, size_t l
 /* C_GenerateKey with CKM_AES_KEY_GEN: CKA_VALUE_LEN bytes of fresh key. */
 static CK_RV aes_generate_key(const ch_mech *row, const CK_MECHANISM *m, ch_attrs *key)
 {
-	CK_BYTE value[32];
-	CK_ULONG len = 0;
-	CK_RV rv;
-
-	(void)row;
-	if ((rv = ch_mech_no_param(m)) != CKR_OK)
-		goto out;
-	rv = CKR_TEMPLATE_INCOMPLETE;
-	if (ch_attrs_get(key, CKA_VALUE_LEN) == NULL)
-		goto out;
-	rv = CKR_ATTRIBUTE_VALUE_INVALID;
-	if (!ch_attrs_ulong(key, CKA_VALUE_LEN, &len))
-		goto out;
-	rv = CKR_KEY_SIZE_RANGE;
-	if (len != 16 && len != 24 && len != 32)
-		goto out;
-	if ((rv = ch_rng_priv_bytes(value, len)) != CKR_OK)
-		goto out;
-	rv = ch_attrs_set(key, CKA_VALUE, value, len);
-out:
-	OPENSSL_cleanse(value, sizeof(value));
-	return rv;
+	return ch_mech_random_key(m, key, 16, 32, 8, 0);
 }
 
 static const ch_mech_ops aes_keygen_ops = {

@@ -43,25 +43,7 @@
  * is optional; given, it must be 32. */
 static CK_RV chacha_generate_key(const ch_mech *row, const CK_MECHANISM *m, ch_attrs *key)
 {
-	CK_BYTE value[CHACHA_KEY];
-	CK_ULONG len = CHACHA_KEY;
-	CK_RV rv;
-
-	(void)row;
-	if ((rv = ch_mech_no_param(m)) != CKR_OK)
-		goto out;
-	rv = CKR_ATTRIBUTE_VALUE_INVALID;
-	if (ch_attrs_get(key, CKA_VALUE_LEN) != NULL && !ch_attrs_ulong(key, CKA_VALUE_LEN, &len))
-		goto out;
-	rv = CKR_KEY_SIZE_RANGE;
-	if (len != CHACHA_KEY)
-		goto out;
-	if ((rv = ch_rng_priv_bytes(value, sizeof(value))) != CKR_OK)
-		goto out;
-	rv = ch_attrs_set(key, CKA_VALUE, value, sizeof(value));
-out:
-	OPENSSL_cleanse(value, sizeof(value));
-	return rv;
+	return ch_mech_random_key(m, key, CHACHA_KEY, CHACHA_KEY, 1, CHACHA_KEY);
 }
 
 static const ch_mech_ops chacha_keygen_ops = {

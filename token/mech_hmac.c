@@ -28,8 +28,8 @@
 
 #include "mech_impl.h"
 
-#define HMAC_KEY_MAX   16384 /* bytes, for signing and verifying */
-#define SECRET_GEN_MAX 512   /* bytes, for the key generators */
+#define HMAC_KEY_MAX   16384             /* bytes, for signing and verifying */
+#define SECRET_GEN_MAX CH_RANDOM_KEY_MAX /* bytes, for the key generators */
 
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
 static EVP_MAC *hmac_mac;
@@ -51,28 +51,7 @@ static EVP_MAC *hmac_get(void)
  * for every key generator of this family. */
 static CK_RV secret_generate_key(const ch_mech *row, const CK_MECHANISM *m, ch_attrs *key)
 {
-	CK_BYTE value[SECRET_GEN_MAX];
-	CK_ULONG len = 0;
-	CK_RV rv;
-
-	(void)row;
-	if ((rv = ch_mech_no_param(m)) != CKR_OK)
-		goto out;
-	rv = CKR_TEMPLATE_INCOMPLETE;
-	if (ch_attrs_get(key, CKA_VALUE_LEN) == NULL)
-		goto out;
-	rv = CKR_ATTRIBUTE_VALUE_INVALID;
-	if (!ch_attrs_ulong(key, CKA_VALUE_LEN, &len))
-		goto out;
-	rv = CKR_KEY_SIZE_RANGE;
-	if (len < 1 || len > SECRET_GEN_MAX)
-		goto out;
-	if ((rv = ch_rng_priv_bytes(value, len)) != CKR_OK)
-		goto out;
-	rv = ch_attrs_set(key, CKA_VALUE, value, len);
-out:
-	OPENSSL_cleanse(value, sizeof(value));
-	return rv;
+	return ch_mech_random_key(m, key, 1, SECRET_GEN_MAX, 1, 0);
 }
 
 static const ch_mech_ops secret_keygen_ops = {

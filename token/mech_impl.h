@@ -198,6 +198,19 @@ static inline bool ch_op_decrypts(const ch_op *op)
 	return op->kind == CH_OP_DECRYPT || op->kind == CH_OP_UNWRAP;
 }
 
+/* The longest secret key ch_mech_random_key makes, in bytes. */
+#define CH_RANDOM_KEY_MAX 512
+
+/* C_GenerateKey of a key that is random bytes (AES, ChaCha20, generic
+ * secret, HMAC and HKDF keys): m takes no parameter; the length is the
+ * key's CKA_VALUE_LEN, or dflt when that is absent and dflt is not 0
+ * (CKR_TEMPLATE_INCOMPLETE when both are missing); it must lie in
+ * [min, max] and be min plus a multiple of step (CKR_KEY_SIZE_RANGE);
+ * max is at most CH_RANDOM_KEY_MAX.  Writes CKA_VALUE from the private
+ * DRBG. */
+CK_RV ch_mech_random_key(const CK_MECHANISM *m, ch_attrs *key, CK_ULONG min, CK_ULONG max,
+                         CK_ULONG step, CK_ULONG dflt);
+
 /* CKR_OK when m carries no parameter (ulParameterLen 0), else
  * CKR_MECHANISM_PARAM_INVALID. */
 CK_RV ch_mech_no_param(const CK_MECHANISM *m);

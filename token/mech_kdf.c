@@ -83,10 +83,10 @@
 
 #include "mech_impl.h"
 
-#define KDF_KEY_MAX         16384 /* base key bytes */
-#define KDF_OUT_MAX         16384 /* derived bytes (HKDF-SHA-512 gives at most 16320) */
-#define GEN_MAX             512   /* generated key bytes */
-#define HKDF_INFO_MAX       1024  /* OpenSSL 3.0's HKDF info limit */
+#define KDF_KEY_MAX         16384             /* base key bytes */
+#define KDF_OUT_MAX         16384             /* derived bytes (HKDF-SHA-512 gives at most 16320) */
+#define GEN_MAX             CH_RANDOM_KEY_MAX /* generated key bytes */
+#define HKDF_INFO_MAX       1024              /* OpenSSL 3.0's HKDF info limit */
 #define PBKDF2_PASSWORD_MAX 4096
 #define KBKDF_FIXED_MAX     65536 /* bytes of fixed input (the byte arrays together) */
 
@@ -211,28 +211,7 @@ static void *octets(const void *p, CK_ULONG len)
 /* CKA_VALUE_LEN bytes (1 to GEN_MAX) of fresh key. */
 static CK_RV hkdf_generate_key(const ch_mech *row, const CK_MECHANISM *m, ch_attrs *key)
 {
-	CK_BYTE value[GEN_MAX];
-	CK_ULONG len = 0;
-	CK_RV rv;
-
-	(void)row;
-	if ((rv = ch_mech_no_param(m)) != CKR_OK)
-		goto out;
-	rv = CKR_TEMPLATE_INCOMPLETE;
-	if (ch_attrs_get(key, CKA_VALUE_LEN) == NULL)
-		goto out;
-	rv = CKR_ATTRIBUTE_VALUE_INVALID;
-	if (!ch_attrs_ulong(key, CKA_VALUE_LEN, &len))
-		goto out;
-	rv = CKR_KEY_SIZE_RANGE;
-	if (len < 1 || len > GEN_MAX)
-		goto out;
-	if ((rv = ch_rng_priv_bytes(value, len)) != CKR_OK)
-		goto out;
-	rv = ch_attrs_set(key, CKA_VALUE, value, len);
-out:
-	OPENSSL_cleanse(value, sizeof(value));
-	return rv;
+	return ch_mech_random_key(m, key, 1, GEN_MAX, 1, 0);
 }
 
 static const ch_mech_ops hkdf_keygen_ops = {
