@@ -22,10 +22,7 @@
 #define CMAC_MAX 16
 
 /* Per-operation state. */
-typedef struct cmac_state {
-	EVP_MAC_CTX *mctx;
-	size_t tag_len;
-} cmac_state;
+typedef ch_mac_state cmac_state;
 
 static pthread_once_t cmac_once = PTHREAD_ONCE_INIT;
 static EVP_MAC *cmac_alg;
@@ -70,91 +67,23 @@ static CK_RV cmac_start(ch_op *op, const CK_MECHANISM *m, const ch_attrs *key)
 	v = ch_attrs_get(key, CKA_VALUE);
 	if (pthread_once(&cmac_once, cmac_fetch) != 0 || cmac_alg == NULL)
 		return CKR_GENERAL_ERROR;
-	if ((st->mctx = EVP_MAC_CTX_new(cmac_alg)) == NULL)
+	if ((st->ctx = EVP_MAC_CTX_new(cmac_alg)) == NULL)
 		return CKR_HOST_MEMORY;
 	prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER,
 	                                          (char *)EVP_CIPHER_get0_name(cipher), 0);
 	prm[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(st->mctx, value, v->len, prm) != 1)
+	if (EVP_MAC_init(st->ctx, value, v->len, prm) != 1)
 		return CKR_FUNCTION_FAILED;
 	return CKR_OK;
-}
-
-static CK_RV cmac_out_len(const ch_op *op, ch_stage stage, CK_ULONG in_len, CK_ULONG *need)
-{
-	const cmac_state *st = op->st;
-
-	(void)stage;
-	(void)in_len;
-	*need = st->tag_len;
-	return CKR_OK;
-}
-
-static CK_RV cmac_update(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-                         CK_ULONG *out_len)
-{
-	cmac_state *st = op->st;
-
-	(void)out;
-	(void)out_len;
-	if (in_len > 0 && EVP_MAC_update(st->mctx, in, in_len) != 1)
-		return CKR_FUNCTION_FAILED;
-	return CKR_OK;
-}
-
-/* The full 16-byte tag into full. */
-static CK_RV cmac_tag(cmac_state *st, CK_BYTE full[CMAC_MAX])
-{
-	size_t n = 0;
-
-	if (EVP_MAC_final(st->mctx, full, &n, CMAC_MAX) != 1 || n != CMAC_MAX)
-		return CKR_FUNCTION_FAILED;
-	return CKR_OK;
-}
-
-static CK_RV cmac_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len)
-{
-	cmac_state *st = op->st;
-	CK_BYTE full[CMAC_MAX];
-	CK_RV rv;
-
-	if ((rv = cmac_tag(st, full)) == CKR_OK) {
-		memcpy(out, full, st->tag_len);
-		*out_len = st->tag_len;
-	}
-	OPENSSL_cleanse(full, sizeof(full));
-	return rv;
-}
-
-static CK_RV cmac_verify_final(ch_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
-{
-	cmac_state *st = op->st;
-	CK_BYTE full[CMAC_MAX];
-	CK_RV rv;
-
-	if (sig_len != st->tag_len)
-		return CKR_SIGNATURE_LEN_RANGE;
-	if ((rv = cmac_tag(st, full)) == CKR_OK && CRYPTO_memcmp(full, sig, st->tag_len) != 0)
-		rv = CKR_SIGNATURE_INVALID;
-	OPENSSL_cleanse(full, sizeof(full));
-	return rv;
-}
-
-static void cmac_cleanup(ch_op *op)
-{
-	cmac_state *st = op->st;
-
-	EVP_MAC_CTX_free(st->mctx);
-	st->mctx = NULL;
 }
 
 const ch_mech_ops ch_aes_cmac_ops = {
 	.state_size = sizeof(cmac_state),
 	.param = cmac_param,
 	.start = cmac_start,
-	.out_len = cmac_out_len,
-	.update = cmac_update,
-	.final = cmac_final,
-	.verify_final = cmac_verify_final,
-	.cleanup = cmac_cleanup,
+	.out_len = ch_mac_out_len,
+	.update = ch_mac_update,
+	.final = ch_mac_final,
+	.verify_final = ch_mac_verify_final,
+	.cleanup = ch_mac_cleanup,
 };

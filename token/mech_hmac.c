@@ -59,10 +59,7 @@ static const ch_mech_ops secret_keygen_ops = {
 };
 
 /* Per-operation state of the MAC rows. */
-typedef struct hmac_state {
-	EVP_MAC_CTX *ctx;
-	size_t tag_len; /* bytes given out or checked */
-} hmac_state;
+typedef ch_mac_state hmac_state;
 
 /* CKM_<hash>_HMAC takes no parameter. */
 static CK_RV hmac_param(ch_op *op, const CK_MECHANISM *m)
@@ -94,14 +91,6 @@ static bool hmac_key_type_ok(const ch_mech *row, CK_KEY_TYPE kt)
 	return kt == CKK_GENERIC_SECRET || kt == row->key_type;
 }
 
-static void hmac_cleanup(ch_op *op)
-{
-	hmac_state *st = op->st;
-
-	EVP_MAC_CTX_free(st->ctx);
-	st->ctx = NULL;
-}
-
 /* Keys the MAC context with the key's value and the row's digest. */
 static CK_RV hmac_start(ch_op *op, const CK_MECHANISM *m, const ch_attrs *key)
 {
@@ -128,82 +117,15 @@ static CK_RV hmac_start(ch_op *op, const CK_MECHANISM *m, const ch_attrs *key)
 	return CKR_OK;
 }
 
-static CK_RV hmac_out_len(const ch_op *op, ch_stage stage, CK_ULONG in_len, CK_ULONG *need)
-{
-	const hmac_state *st = op->st;
-
-	(void)in_len;
-	*need = stage == CH_STAGE_UPDATE ? 0 : st->tag_len;
-	return CKR_OK;
-}
-
-static CK_RV hmac_update(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-                         CK_ULONG *out_len)
-{
-	hmac_state *st = op->st;
-
-	(void)out;
-	(void)out_len;
-	if (in_len > 0 && EVP_MAC_update(st->ctx, in, in_len) != 1)
-		return CKR_FUNCTION_FAILED;
-	return CKR_OK;
-}
-
-/* The full tag into full (EVP_MAX_MD_SIZE bytes). */
-static CK_RV hmac_tag(ch_op *op, CK_BYTE *full)
-{
-	hmac_state *st = op->st;
-	size_t n = 0;
-
-	if (EVP_MAC_final(st->ctx, full, &n, EVP_MAX_MD_SIZE) != 1)
-		return CKR_FUNCTION_FAILED;
-	if (n != ch_md_size((ch_md_id)op->row->arg) || n < st->tag_len)
-		return CKR_GENERAL_ERROR;
-	return CKR_OK;
-}
-
-/* C_SignFinal (and C_Sign through the driver): the leftmost tag_len
- * bytes of the tag. */
-static CK_RV hmac_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len)
-{
-	hmac_state *st = op->st;
-	CK_BYTE full[EVP_MAX_MD_SIZE];
-	CK_RV rv;
-
-	if ((rv = hmac_tag(op, full)) == CKR_OK) {
-		memcpy(out, full, st->tag_len);
-		*out_len = st->tag_len;
-	}
-	OPENSSL_cleanse(full, sizeof(full));
-	return rv;
-}
-
-/* C_VerifyFinal (and C_Verify through the driver). */
-static CK_RV hmac_verify_final(ch_op *op, const CK_BYTE *sig, CK_ULONG sig_len)
-{
-	hmac_state *st = op->st;
-	CK_BYTE full[EVP_MAX_MD_SIZE];
-	CK_RV rv = CKR_SIGNATURE_LEN_RANGE;
-
-	if (sig_len != st->tag_len)
-		goto out;
-	if ((rv = hmac_tag(op, full)) != CKR_OK)
-		goto out;
-	rv = CRYPTO_memcmp(full, sig, st->tag_len) == 0 ? CKR_OK : CKR_SIGNATURE_INVALID;
-out:
-	OPENSSL_cleanse(full, sizeof(full));
-	return rv;
-}
-
 static const ch_mech_ops hmac_ops = {
 	.state_size = sizeof(hmac_state),
 	.param = hmac_param,
 	.start = hmac_start,
-	.out_len = hmac_out_len,
-	.update = hmac_update,
-	.final = hmac_final,
-	.verify_final = hmac_verify_final,
-	.cleanup = hmac_cleanup,
+	.out_len = ch_mac_out_len,
+	.update = ch_mac_update,
+	.final = ch_mac_final,
+	.verify_final = ch_mac_verify_final,
+	.cleanup = ch_mac_cleanup,
 	.key_type_ok = hmac_key_type_ok,
 };
 
@@ -211,11 +133,11 @@ static const ch_mech_ops hmac_general_ops = {
 	.state_size = sizeof(hmac_state),
 	.param = hmac_general_param,
 	.start = hmac_start,
-	.out_len = hmac_out_len,
-	.update = hmac_update,
-	.final = hmac_final,
-	.verify_final = hmac_verify_final,
-	.cleanup = hmac_cleanup,
+	.out_len = ch_mac_out_len,
+	.update = ch_mac_update,
+	.final = ch_mac_final,
+	.verify_final = ch_mac_verify_final,
+	.cleanup = ch_mac_cleanup,
 	.key_type_ok = hmac_key_type_ok,
 };
 

@@ -59,6 +59,8 @@ typedef CK_RV ch_keypair_fn(const ch_mech *row, const CK_MECHANISM *m, ch_attrs 
                             ch_attrs *priv);
 typedef CK_RV ch_run_fn(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
                         CK_ULONG *out_len);
+typedef CK_RV ch_derive_fn(const ch_mech *row, const CK_MECHANISM *m, const ch_attrs *base,
+                           ch_attrs *key);
 typedef CK_RV ch_verify_fn(ch_op *op, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
                            CK_ULONG sig_len);
 
@@ -123,8 +125,7 @@ typedef struct ch_mech_ops {
 	 * the base key (class, type, CKA_DERIVE) unless the row's key_use is
 	 * CH_KEY_NONE (base NULL); the hook checks m's parameter itself and
 	 * writes CKA_VALUE into key. */
-	CK_RV (*derive)
-	(const ch_mech *row, const CK_MECHANISM *m, const ch_attrs *base, ch_attrs *key);
+	ch_derive_fn *derive;
 } ch_mech_ops;
 
 /* One row of the registry: what C_GetMechanismInfo reports and how the
@@ -197,6 +198,22 @@ static inline bool ch_op_decrypts(const ch_op *op)
 {
 	return op->kind == CH_OP_DECRYPT || op->kind == CH_OP_UNWRAP;
 }
+
+/* The state of a MAC row over EVP_MAC, and the hooks such rows share
+ * (mech_mac.c): the family's param and start hooks set tag_len (the bytes
+ * given out or checked) and ctx (initialised with the key); update, final,
+ * verify_final (constant time; a wrong length is CKR_SIGNATURE_LEN_RANGE)
+ * and cleanup are these. */
+typedef struct ch_mac_state {
+	EVP_MAC_CTX *ctx;
+	size_t tag_len;
+} ch_mac_state;
+
+CK_RV ch_mac_out_len(const ch_op *op, ch_stage stage, CK_ULONG in_len, CK_ULONG *need);
+CK_RV ch_mac_update(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len);
+CK_RV ch_mac_final(ch_op *op, CK_BYTE *out, CK_ULONG *out_len);
+CK_RV ch_mac_verify_final(ch_op *op, const CK_BYTE *sig, CK_ULONG sig_len);
+void ch_mac_cleanup(ch_op *op);
 
 /* The longest secret key ch_mech_random_key makes, in bytes. */
 #define CH_RANDOM_KEY_MAX 512
