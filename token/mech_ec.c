@@ -300,7 +300,7 @@ CK_RV ch_ec_public_from_point(const ch_ec_curve *c, const CK_BYTE *pt, size_t le
 	prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)c->name, 0);
 	prm[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt, len);
 	prm[2] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL)
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, CH_PKEY_NAME_EC, NULL)) == NULL)
 		goto out;
 	rv = CKR_KEY_TYPE_INCONSISTENT; /* not a point on the curve */
 	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
@@ -370,7 +370,7 @@ static CK_RV ec_load_private(const ch_ec_curve *c, const ch_attrs *key, EVP_PKEY
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) != 1 ||
 	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, pub_len) != 1 ||
 	    (prm = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL)
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, CH_PKEY_NAME_EC, NULL)) == NULL)
 		goto out;
 	rv = CKR_KEY_TYPE_INCONSISTENT;
 	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
@@ -455,7 +455,7 @@ static CK_RV ec_generate_key_pair(const ch_mech *row, const CK_MECHANISM *m, ch_
 		goto out;
 
 	rv = CKR_FUNCTION_FAILED;
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, CH_PKEY_NAME_EC, NULL)) == NULL ||
 	    EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_group_name(ctx, c->name) != 1 ||
 	    EVP_PKEY_generate(ctx, &pkey) != 1)
 		goto out;

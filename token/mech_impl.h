@@ -285,6 +285,18 @@ typedef enum ch_md_id {
 	CH_MDS
 } ch_md_id;
 
+/* Key type names for EVP_PKEY_CTX_new_from_name when a context imports key
+ * material (EVP_PKEY_fromdata) or generates a key: the OIDs under which the
+ * default provider also knows RSA and EC keys.  OpenSSL 3.0 maps the names
+ * "RSA" and "EC" to legacy NIDs and then hands the context to any ENGINE the
+ * application made the default for that key type (`openssl req -engine
+ * pkcs11` does, loading the module into the same process through libp11); an
+ * engine's context can neither import nor generate from provider parameters,
+ * so every key load would fail there with CKR_KEY_TYPE_INCONSISTENT.  A name
+ * with no legacy NID goes to the provider directly. */
+#define CH_PKEY_NAME_RSA "1.2.840.113549.1.1.1"
+#define CH_PKEY_NAME_EC  "1.2.840.10045.2.1"
+
 /* The digest of a hash mechanism (CKM_SHA256 -> CH_MD_SHA256), of an MGF1
  * generator (CKG_MGF1_SHA256 -> CH_MD_SHA256), or CH_MD_NONE when there is
  * none such.  Used for the hashAlg, mgf and prfHashMechanism fields of

@@ -186,7 +186,7 @@ static CK_RV rsa_nums_to_pkey(const rsa_nums *k, EVP_PKEY **out)
 		if (OSSL_PARAM_BLD_push_BN(bld, rsa_parts[i].param, k->v[i]) != 1)
 			goto out;
 	if ((prm = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL)
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, CH_PKEY_NAME_RSA, NULL)) == NULL)
 		goto out;
 	rv = CKR_KEY_TYPE_INCONSISTENT;
 	if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, out, sel, prm) != 1)
@@ -328,7 +328,7 @@ static CK_RV rsa_generate_key_pair(const ch_mech *row, const CK_MECHANISM *m, ch
 		goto out;
 
 	rv = CKR_FUNCTION_FAILED;
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, CH_PKEY_NAME_RSA, NULL)) == NULL ||
 	    EVP_PKEY_keygen_init(ctx) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, (int)bits) != 1 ||
 	    EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, pe) != 1 || EVP_PKEY_generate(ctx, &pkey) != 1)
