@@ -187,6 +187,8 @@ struct ch_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
 	int64_t data_version;
+	int64_t epoch_dv; /* the data_version ch_store_epoch last saw */
+	uint64_t epoch;   /* see ch_store_epoch */
 	char *path;
 };
 
@@ -425,6 +427,7 @@ CK_RV ch_store_commit(ch_store *st)
 {
 	sqlite3_stmt *s = stmt(st, S_COMMIT);
 
+	st->epoch++; /* our own commits do not move data_version */
 	if (s != NULL && run(st, s, "commit"))
 		return CKR_OK;
 	ch_store_rollback(st);
@@ -457,6 +460,23 @@ bool ch_store_changed(ch_store *st)
 		return false;
 	st->data_version = v;
 	return true;
+}
+
+uint64_t ch_store_epoch(ch_store *st)
+{
+	sqlite3_stmt *s = stmt(st, S_DATA_VERSION);
+	int64_t v = -1;
+
+	if (s != NULL && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	if (s != NULL)
+		sqlite3_reset(s);
+	/* A failed read counts as a change, so nothing is trusted on it. */
+	if (v != st->epoch_dv || v < 0) {
+		st->epoch_dv = v;
+		st->epoch++;
+	}
+	return st->epoch;
 }
 
 /* ---- registrations ---- */
