@@ -48,6 +48,24 @@ static bool codec_of(CK_ULONG kt, pkey_load_fn **load, pkey_store_fn **store)
 	}
 }
 
+void ch_key_parse(ch_attrs *key)
+{
+	pkey_load_fn *load;
+	pkey_store_fn *store;
+	CK_ULONG cls, kt;
+	EVP_PKEY *pkey = NULL;
+	bool priv;
+
+	if (!ch_attrs_ulong(key, CKA_CLASS, &cls) || !ch_attrs_ulong(key, CKA_KEY_TYPE, &kt) ||
+	    (cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY) || !codec_of(kt, &load, &store))
+		return;
+	priv = cls == CKO_PRIVATE_KEY;
+	ERR_set_mark();
+	if (load(key, priv, &pkey) == CKR_OK)
+		ch_attrs_set_parsed(key, priv, pkey);
+	ERR_pop_to_mark();
+}
+
 static CK_RV copy_out(const CK_BYTE *p, size_t len, CK_BYTE **out, CK_ULONG *out_len)
 {
 	CK_BYTE *b = OPENSSL_malloc(len > 0 ? len : 1);

@@ -19,6 +19,10 @@
  * any commit each entry is re-proven by one indexed read of its generation,
  * and dropped when it differs.
  *
+ * Asymmetric keys are kept parsed too (ch_key_parse: the EVP_PKEY rides
+ * along with every copy handed out), so RSA, EC and Edwards inits skip
+ * OpenSSL's key import.
+ *
  * Secrets: entries are wiped when evicted, at logout and login, when the
  * slot goes (C_Finalize), and at C_InitToken.  Access rules (visibility,
  * grants, roles) are not cached: the caller applies them on every read.
@@ -110,6 +114,7 @@ void soft_keycache_put(soft_slot *sl, int64_t id, int64_t gen, uint64_t epoch, c
 	entry_clear(e);
 	if ((e->attrs = ch_attrs_dup(a)) == NULL)
 		return;
+	ch_key_parse(e->attrs); /* once, for every operation from the entry */
 	e->id = id;
 	e->gen = gen;
 	e->epoch = epoch;
