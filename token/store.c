@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -183,6 +184,10 @@ static const char *const migrations[CH_STORE_SCHEMA_VERSION] = {
 	"  PRIMARY KEY(obj, grantee)) WITHOUT ROWID;",
 };
 
+/* The WAL-index header: two copies of 48 bytes at the start of the -shm
+ * file (https://sqlite.org/walformat.html). */
+#define CH_SHM_HDR 96
+
 /* Search shapes kept prepared: up to 15 conditions. */
 #define CH_FIND_SHAPES 64
 
@@ -191,10 +196,16 @@ struct ch_store {
 	sqlite3_stmt *stmt[S_COUNT];
 	int64_t data_version;
 	sqlite3_stmt *find[CH_FIND_SHAPES]; /* ch_store_find's shapes, as prepared */
-	int64_t epoch_dv;                   /* the data_version ch_store_epoch last saw */
-	uint64_t epoch;                     /* see ch_store_epoch */
+	const volatile uint8_t *shm;        /* the WAL index, read-only (see shm_open_watch) */
+	uint8_t shm_seen[CH_SHM_HDR];       /* its header when data_version was last read */
+	bool shm_valid;
+	int shm_fd;       /* kept open with the connection (see shm_open_watch) */
+	int64_t epoch_dv; /* the data_version ch_store_epoch last saw */
+	uint64_t epoch;   /* see ch_store_epoch */
 	char *path;
 };
+
+static void shm_open_watch(ch_store *st);
 
 static void log_db(ch_store *st, const char *what)
 {
@@ -401,6 +412,7 @@ CK_RV ch_store_open(const char *path, ch_store **out)
 	if ((rv = migrate(st)) != CKR_OK)
 		goto out;
 	(void)ch_store_changed(st);
+	shm_open_watch(st);
 	*out = st;
 	st = NULL; /* transferred */
 	rv = CKR_OK;
@@ -418,6 +430,10 @@ void ch_store_close(ch_store *st)
 	for (int i = 0; i < CH_FIND_SHAPES; i++)
 		sqlite3_finalize(st->find[i]);
 	sqlite3_close(st->db);
+	if (st->shm != NULL) {
+		munmap((void *)st->shm, CH_SHM_HDR);
+		close(st->shm_fd);
+	}
 	free(st->path);
 	free(st);
 }
@@ -468,10 +484,68 @@ bool ch_store_changed(ch_store *st)
 	return true;
 }
 
+/*
+ * The fast path of ch_store_epoch.  Every commit of any connection rewrites
+ * the WAL-index header in the -shm file (its iChange counter moves on every
+ * write, mxFrame on every commit): SQLite itself compares that header to its
+ * own copy to learn that the database changed, before it takes any lock.  We
+ * map the header read-only and compare it the same way.  Unchanged bytes
+ * mean no commit has become visible since our last data_version read (a
+ * commit becomes visible only by writing the header); a torn read during a
+ * write differs from our copy and sends us to the exact path.  While our
+ * connection is open no other one can truncate the file (SQLite does so only
+ * for the first connection), so the mapping stays valid until close.
+ */
+static void shm_open_watch(ch_store *st)
+{
+	const char *db = sqlite3_db_filename(st->db, "main");
+	char *path = NULL;
+	void *map;
+	struct stat sb;
+	int fd = -1;
+
+	if (db == NULL || *db == '\0' || asprintf(&path, "%s-shm", db) < 0)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && fstat(fd, &sb) == 0 &&
+	    sb.st_size >= CH_SHM_HDR) {
+		map = mmap(NULL, CH_SHM_HDR, PROT_READ, MAP_SHARED, fd, 0);
+		if (map != MAP_FAILED)
+			st->shm = map;
+	}
+	/* Not closed before the connection is: closing any descriptor of the
+	 * file would drop every POSIX lock this process holds on it, SQLite's
+	 * included, and another process would then reset the file under us. */
+	if (st->shm != NULL)
+		st->shm_fd = fd;
+	else if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+/* Copies the header as it is now into out. */
+static void shm_read(const ch_store *st, uint8_t out[CH_SHM_HDR])
+{
+	for (size_t i = 0; i < CH_SHM_HDR; i++)
+		out[i] = st->shm[i];
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
+
 uint64_t ch_store_epoch(ch_store *st)
 {
-	sqlite3_stmt *s = stmt(st, S_DATA_VERSION);
+	sqlite3_stmt *s;
 	int64_t v = -1;
+	uint8_t now[CH_SHM_HDR];
+
+	if (st->shm != NULL) {
+		shm_read(st, now);
+		if (st->shm_valid && memcmp(now, st->shm_seen, CH_SHM_HDR) == 0)
+			return st->epoch;
+		/* The header before data_version: a commit after this copy shows
+		 * as a difference next time. */
+		memcpy(st->shm_seen, now, CH_SHM_HDR);
+		st->shm_valid = true;
+	}
+	s = stmt(st, S_DATA_VERSION);
 
 	if (s != NULL && sqlite3_step(s) == SQLITE_ROW)
 		v = sqlite3_column_int64(s, 0);
