@@ -22,7 +22,8 @@
  *           refused.
  *   derive  the same with a derive grant and CKA_DERIVE_TEMPLATE; the new
  *           key's CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE follow the
- *           base key's as 5.18.5 says.  CKM_HKDF_DATA makes a data object
+ *           base key's as 5.18.5 says, and its CKA_SENSITIVE and
+ *           CKA_EXTRACTABLE default to the base key's.  CKM_HKDF_DATA makes a data object
  *           (private by default) whose length is the template's
  *           CKA_VALUE_LEN.
  *
@@ -139,7 +140,8 @@ static CK_RV template_merge(const ch_attrs *key, CK_ATTRIBUTE_TYPE which, const 
 		return rv;
 	}
 	rv = CKR_HOST_MEMORY;
-	if ((m = calloc(n + (tmpl != NULL ? tmpl->n : 0) + 1, sizeof(*m))) == NULL)
+	/* Room for two entries more: see data_template and key_defaults. */
+	if ((m = calloc(n + (tmpl != NULL ? tmpl->n : 0) + 2, sizeof(*m))) == NULL)
 		goto out;
 	if (n > 0)
 		memcpy(m, t, n * sizeof(*m));
@@ -300,6 +302,27 @@ static CK_ULONG template_ulong(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_T
 	return dflt;
 }
 
+/* A derived key is as protected as its base key unless the template says
+ * otherwise: CKA_SENSITIVE and CKA_EXTRACTABLE default to the base key's
+ * (the spec's rule for the SP 800-108 KDFs, applied to every derivation so
+ * that a sensitive key never yields a readable one by default).  mt has
+ * room for two more entries (template_merge); the values live in vals. */
+static void key_defaults(const ch_attrs *base, CK_ATTRIBUTE *mt, CK_ULONG *n, CK_BBOOL vals[2])
+{
+	static const CK_ATTRIBUTE_TYPE types[2] = { CKA_SENSITIVE, CKA_EXTRACTABLE };
+
+	vals[0] = ch_attrs_bool(base, CKA_SENSITIVE, false) ? CK_TRUE : CK_FALSE;
+	vals[1] = ch_attrs_bool(base, CKA_EXTRACTABLE, true) ? CK_TRUE : CK_FALSE;
+	for (int k = 0; k < 2; k++) {
+		CK_ULONG i;
+
+		for (i = 0; i < *n && mt[i].type != types[k]; i++)
+			;
+		if (i == *n)
+			mt[(*n)++] = (CK_ATTRIBUTE){ types[k], &vals[k], sizeof(vals[k]) };
+	}
+}
+
 /* A derived data object (CKM_HKDF_DATA) takes its length from the
  * template's CKA_VALUE_LEN, which data objects do not have: it is taken out
  * of mt (*n shrinks) into *len.  Its value is derived secret material, so it
@@ -329,6 +352,7 @@ CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE bas
 	ch_attrs *bk = NULL, *a = NULL, *hold = NULL, *made = NULL;
 	CK_ATTRIBUTE *mt = NULL;
 	CK_ULONG mn = 0, cls, data_len = 0;
+	CK_BBOOL vals[2];
 	CK_RV rv;
 
 	if ((rv = soft_may_use_keys(s)) != CKR_OK ||
@@ -341,6 +365,8 @@ CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE bas
 	cls = template_ulong(mt, mn, CKA_CLASS, CKO_SECRET_KEY);
 	if (cls == CKO_DATA && (rv = data_template(mt, &mn, &data_len)) != CKR_OK)
 		goto out;
+	if (cls != CKO_DATA)
+		key_defaults(bk, mt, &mn, vals);
 	if ((rv = ch_object_build(
 	             CH_ORIGIN_DERIVE, cls,
 	             cls == CKO_DATA ? CK_UNAVAILABLE_INFORMATION
