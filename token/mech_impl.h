@@ -53,6 +53,10 @@ typedef enum ch_key_use {
 /* Row flags.  CH_MECH_SINGLE_PART: one-shot calls only (CKM_ECDSA ...);
  * update and final calls get CKR_FUNCTION_NOT_SUPPORTED. */
 #define CH_MECH_SINGLE_PART 0x1u
+/* CH_MECH_DERIVES_DATA: C_DeriveKey makes a CKO_DATA object (CKM_HKDF_DATA),
+ * whose length the backend hands the hook as CKA_VALUE_LEN; rows without it
+ * make keys only. */
+#define CH_MECH_DERIVES_DATA 0x2u
 
 /* Hook shapes shared by several members of ch_mech_ops below. */
 typedef CK_RV ch_keypair_fn(const ch_mech *row, const CK_MECHANISM *m, ch_attrs *pub,

@@ -82,7 +82,9 @@ static CK_RV export_private(const ch_attrs *key, CK_ULONG kt, CK_BYTE **out, CK_
 	                                    "PrivateKeyInfo", NULL);
 	if (enc == NULL || OSSL_ENCODER_CTX_get_num_encoders(enc) == 0)
 		goto out;
-	rv = CKR_FUNCTION_FAILED;
+	/* OpenSSL encodes no RSA key without its CRT components: such a key
+	 * cannot be wrapped here. */
+	rv = CKR_KEY_NOT_WRAPPABLE;
 	if (OSSL_ENCODER_to_data(enc, &der, &der_len) != 1)
 		goto out;
 	rv = copy_out(der, der_len, out, out_len);
