@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "attrs.h"
 
@@ -90,10 +91,31 @@ ch_attrs *ch_attrs_new(void)
 	return calloc(1, sizeof(ch_attrs));
 }
 
+/* Drops the parsed key memo: the values it was parsed from change. */
+static void parsed_drop(ch_attrs *a)
+{
+	for (int i = 0; i < 2; i++) {
+		EVP_PKEY_free(a->parsed[i]); /* OpenSSL clears private parts */
+		a->parsed[i] = NULL;
+	}
+}
+
+struct evp_pkey_st *ch_attrs_parsed(const ch_attrs *a, bool priv)
+{
+	return a->parsed[priv];
+}
+
+void ch_attrs_set_parsed(ch_attrs *a, bool priv, struct evp_pkey_st *pkey)
+{
+	EVP_PKEY_free(a->parsed[priv]);
+	a->parsed[priv] = pkey;
+}
+
 void ch_attrs_free(ch_attrs *a)
 {
 	if (a == NULL)
 		return;
+	parsed_drop(a);
 	for (size_t i = 0; i < a->n; i++)
 		value_free(a->v[i].value, a->v[i].len);
 	free(a->v);
@@ -118,6 +140,9 @@ ch_attrs *ch_attrs_dup(const ch_attrs *a)
 		d->v[i].len = a->v[i].len;
 		d->n++;
 	}
+	for (int i = 0; i < 2; i++)
+		if (a->parsed[i] != NULL && EVP_PKEY_up_ref(a->parsed[i]) == 1)
+			d->parsed[i] = a->parsed[i];
 	ret = d;
 	d = NULL; /* transferred */
 out:
@@ -144,6 +169,7 @@ CK_RV ch_attrs_set(ch_attrs *a, CK_ATTRIBUTE_TYPE type, const void *value, CK_UL
 
 	if (!value_dup(value, len, &copy))
 		return CKR_HOST_MEMORY;
+	parsed_drop(a);
 	i = find(a, type, &found);
 	if (found) {
 		value_free(a->v[i].value, a->v[i].len);
@@ -183,6 +209,7 @@ void ch_attrs_remove(ch_attrs *a, CK_ATTRIBUTE_TYPE type)
 	i = find(a, type, &found);
 	if (!found)
 		return;
+	parsed_drop(a);
 	value_free(a->v[i].value, a->v[i].len);
 	memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(*a->v));
 	a->n--;

@@ -24,10 +24,16 @@ typedef struct ch_attr {
 	CK_ULONG len;
 } ch_attr;
 
+struct evp_pkey_st; /* OpenSSL's EVP_PKEY, opaque here */
+
 typedef struct ch_attrs {
 	ch_attr *v; /* sorted by type, no duplicates */
 	size_t n;
 	size_t cap;
+	/* The key parsed from these values, public [0] or private [1], when the
+	 * key cache asked for it (ch_key_parse); shared by copies (reference
+	 * counted), dropped by any change to the set. */
+	struct evp_pkey_st *parsed[2];
 } ch_attrs;
 
 /* Returns a new empty set, or NULL when out of memory.  Caller frees. */
@@ -38,6 +44,13 @@ void ch_attrs_free(ch_attrs *a);
 
 /* Returns a deep copy of a, or NULL when out of memory.  Caller frees. */
 ch_attrs *ch_attrs_dup(const ch_attrs *a);
+
+/* The parsed key memo of a (see ch_attrs.parsed), or NULL; not a new
+ * reference.  Valid until the set is next changed or freed. */
+struct evp_pkey_st *ch_attrs_parsed(const ch_attrs *a, bool priv);
+
+/* Sets the parsed key memo of a, taking ownership of pkey (NULL clears). */
+void ch_attrs_set_parsed(ch_attrs *a, bool priv, struct evp_pkey_st *pkey);
 
 /* Returns the attribute of that type, or NULL.  The pointer stays valid until
  * the set is next changed. */

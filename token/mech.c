@@ -807,6 +807,10 @@ static CK_RV mech_derive(const CK_MECHANISM *m, const ch_attrs *base, ch_attrs *
 	row = mech_find(m->mechanism);
 	if (row == NULL || !(row->info.flags & CKF_DERIVE) || row->ops->derive == NULL)
 		return CKR_MECHANISM_INVALID;
+	/* Data objects come only from the rows that make them, and only them. */
+	if (!ch_attrs_ulong(key, CKA_CLASS, &cls) ||
+	    (cls == CKO_DATA) != ((row->flags & CH_MECH_DERIVES_DATA) != 0))
+		return CKR_TEMPLATE_INCONSISTENT;
 	if (row->key_use != CH_KEY_NONE) {
 		if (base == NULL)
 			return CKR_KEY_HANDLE_INVALID;

@@ -135,6 +135,13 @@ CK_RV ch_mech_derive(const CK_MECHANISM *m, const ch_attrs *base, ch_attrs *key)
  * caller wipes and frees with OPENSSL_clear_free.  CKR_OK,
  * CKR_KEY_NOT_WRAPPABLE (a class or key type the token cannot encode),
  * CKR_HOST_MEMORY. */
+/* Parses an asymmetric key object (RSA, EC, Edwards, Montgomery; private or
+ * public by its CKA_CLASS) once and keeps the EVP_PKEY with it
+ * (ch_attrs.parsed), so operations started from it and its copies skip the
+ * parsing.  Anything else, or a key that does not parse, is left as it was
+ * (its operations then report the error).  For the key cache. */
+void ch_key_parse(ch_attrs *key);
+
 CK_RV ch_key_export(const ch_attrs *key, CK_BYTE **out, CK_ULONG *out_len);
 
 /* The reverse, for C_UnwrapKey: puts the key material in (CKA_VALUE of a

@@ -394,6 +394,8 @@ CK_RV ch_ec_pkey_load(const ch_attrs *key, bool priv, EVP_PKEY **out)
 	CK_RV rv;
 
 	*out = NULL;
+	if (ch_pkey_memo(key, priv, out))
+		return CKR_OK;
 	if ((rv = ch_ec_key_curve(key, &c)) != CKR_OK)
 		return rv;
 	if (c->kt != CKK_EC)

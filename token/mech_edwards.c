@@ -42,6 +42,8 @@ CK_RV ch_ecx_pkey_load(const ch_attrs *key, bool priv, EVP_PKEY **out)
 	CK_RV rv;
 
 	*out = NULL;
+	if (ch_pkey_memo(key, priv, out))
+		return CKR_OK;
 	if ((rv = ch_ec_key_curve(key, &c)) != CKR_OK)
 		return rv;
 	if (c->kt != CKK_EC_EDWARDS && c->kt != CKK_EC_MONTGOMERY)

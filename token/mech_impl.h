@@ -53,6 +53,10 @@ typedef enum ch_key_use {
 /* Row flags.  CH_MECH_SINGLE_PART: one-shot calls only (CKM_ECDSA ...);
  * update and final calls get CKR_FUNCTION_NOT_SUPPORTED. */
 #define CH_MECH_SINGLE_PART 0x1u
+/* CH_MECH_DERIVES_DATA: C_DeriveKey makes a CKO_DATA object (CKM_HKDF_DATA),
+ * whose length the backend hands the hook as CKA_VALUE_LEN; rows without it
+ * make keys only. */
+#define CH_MECH_DERIVES_DATA 0x2u
 
 /* Hook shapes shared by several members of ch_mech_ops below. */
 typedef CK_RV ch_keypair_fn(const ch_mech *row, const CK_MECHANISM *m, ch_attrs *pub,
@@ -332,6 +336,20 @@ CK_RV ch_rng_priv_bytes(CK_BYTE *out, size_t len);
  * CKR_HOST_MEMORY.
  */
 CK_RV ch_rsa_pkey_load(const ch_attrs *key, bool priv, EVP_PKEY **out); /* mech_rsa.c */
+
+/* The *_pkey_load shortcut: when key carries its parsed form (ch_key_parse,
+ * made when the key cache took the key), *out gets a new reference to it
+ * and the answer is true. */
+static inline bool ch_pkey_memo(const ch_attrs *key, bool priv, EVP_PKEY **out)
+{
+	EVP_PKEY *p = ch_attrs_parsed(key, priv);
+
+	if (p == NULL || EVP_PKEY_up_ref(p) != 1)
+		return false;
+	*out = p;
+	return true;
+}
+
 CK_RV ch_rsa_pkey_store(EVP_PKEY *pkey, ch_attrs *key);
 /* CKK_EC (mech_ec.c), CKK_EC_EDWARDS and CKK_EC_MONTGOMERY (mech_edwards.c). */
 CK_RV ch_ec_pkey_load(const ch_attrs *key, bool priv, EVP_PKEY **out);

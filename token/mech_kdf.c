@@ -1,5 +1,5 @@
 /*
- * Key derivation: HKDF (CKM_HKDF_DERIVE, CKM_HKDF_KEY_GEN),
+ * Key derivation: HKDF (CKM_HKDF_DERIVE, CKM_HKDF_DATA, CKM_HKDF_KEY_GEN),
  * PBKDF2 (CKM_PKCS5_PBKD2, a key generator) and the NIST SP 800-108 KDFs
  * in counter and feedback mode (CKM_SP800_108_COUNTER_KDF,
  * CKM_SP800_108_FEEDBACK_KDF), after the PKCS#11 3.0 mechanisms sections
@@ -29,11 +29,8 @@
  * CKF_HKDF_SALT_DATA (an empty salt equals no salt, as in RFC 5869).  Not
  * supported, CKR_MECHANISM_PARAM_INVALID: CKF_HKDF_SALT_KEY (the salt key
  * is a handle, which this layer cannot resolve), and pInfo longer than
- * 1024 bytes (OpenSSL 3.0's limit).  CKM_HKDF_DATA (the same into a
- * CKO_DATA object) is not offered: C_DeriveKey makes secret keys only, and
- * the object rules let only C_CreateObject make data objects; offering it
- * takes a row here with a data-object branch (its length from the
- * template) and the backend's support.
+ * 1024 bytes (OpenSSL 3.0's limit).  CKM_HKDF_DATA is the same into a
+ * CKO_DATA object, whose length the backend passes as CKA_VALUE_LEN.
  *
  * PBKDF2: CK_PKCS5_PBKD2_PARAMS2 only (3.0, ulPasswordLen by value).  The
  * 2.20 CK_PKCS5_PBKD2_PARAMS has the same size on LP64 targets, so the two
@@ -662,6 +659,14 @@ static const ch_mech kdf_mechs[] = {
 	{
 	        .type = CKM_HKDF_DERIVE,
 	        .info = { 1, KDF_KEY_MAX, CKF_DERIVE },
+	        .key_use = CH_KEY_SECRET,
+	        .key_type = CKK_HKDF,
+	        .ops = &hkdf_ops,
+	},
+	{
+	        .type = CKM_HKDF_DATA,
+	        .info = { 1, KDF_KEY_MAX, CKF_DERIVE },
+	        .flags = CH_MECH_DERIVES_DATA,
 	        .key_use = CH_KEY_SECRET,
 	        .key_type = CKK_HKDF,
 	        .ops = &hkdf_ops,

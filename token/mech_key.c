@@ -48,6 +48,24 @@ static bool codec_of(CK_ULONG kt, pkey_load_fn **load, pkey_store_fn **store)
 	}
 }
 
+void ch_key_parse(ch_attrs *key)
+{
+	pkey_load_fn *load;
+	pkey_store_fn *store;
+	CK_ULONG cls, kt;
+	EVP_PKEY *pkey = NULL;
+	bool priv;
+
+	if (!ch_attrs_ulong(key, CKA_CLASS, &cls) || !ch_attrs_ulong(key, CKA_KEY_TYPE, &kt) ||
+	    (cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY) || !codec_of(kt, &load, &store))
+		return;
+	priv = cls == CKO_PRIVATE_KEY;
+	ERR_set_mark();
+	if (load(key, priv, &pkey) == CKR_OK)
+		ch_attrs_set_parsed(key, priv, pkey);
+	ERR_pop_to_mark();
+}
+
 static CK_RV copy_out(const CK_BYTE *p, size_t len, CK_BYTE **out, CK_ULONG *out_len)
 {
 	CK_BYTE *b = OPENSSL_malloc(len > 0 ? len : 1);
@@ -82,7 +100,9 @@ static CK_RV export_private(const ch_attrs *key, CK_ULONG kt, CK_BYTE **out, CK_
 	                                    "PrivateKeyInfo", NULL);
 	if (enc == NULL || OSSL_ENCODER_CTX_get_num_encoders(enc) == 0)
 		goto out;
-	rv = CKR_FUNCTION_FAILED;
+	/* OpenSSL encodes no RSA key without its CRT components: such a key
+	 * cannot be wrapped here. */
+	rv = CKR_KEY_NOT_WRAPPABLE;
 	if (OSSL_ENCODER_to_data(enc, &der, &der_len) != 1)
 		goto out;
 	rv = copy_out(der, der_len, out, out_len);

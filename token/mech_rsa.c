@@ -205,6 +205,8 @@ CK_RV ch_rsa_pkey_load(const ch_attrs *key, bool priv, EVP_PKEY **out)
 	CK_RV rv;
 
 	*out = NULL;
+	if (ch_pkey_memo(key, priv, out))
+		return CKR_OK;
 	if ((rv = rsa_nums_from_attrs(key, priv, &k)) != CKR_OK ||
 	    (rv = rsa_nums_check(&k)) != CKR_OK)
 		goto out;

@@ -487,17 +487,21 @@ static CK_RV rsa_decrypt(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE 
 
 	if (in_len != st->k)
 		goto out;
+	/* Room for the longest plaintext (the bound the length query gives) is
+	 * asked before decrypting: a short buffer answered only after a good
+	 * padding would tell good paddings from bad ones (Bleichenbacher's
+	 * oracle through the buffer size). */
+	if (*out_len < plain_max(st)) {
+		*out_len = plain_max(st);
+		rv = CKR_BUFFER_TOO_SMALL;
+		goto out;
+	}
 	rv = CKR_HOST_MEMORY;
 	if ((pt = OPENSSL_secure_malloc(st->k)) == NULL)
 		goto out;
 	rv = CKR_ENCRYPTED_DATA_INVALID;
 	if (EVP_PKEY_decrypt(op->pctx, pt, &pt_len, in, in_len) != 1 || pt_len > st->k)
 		goto out;
-	if (*out_len < pt_len) {
-		*out_len = pt_len;
-		rv = CKR_BUFFER_TOO_SMALL;
-		goto out;
-	}
 	if (pt_len > 0)
 		memcpy(out, pt, pt_len);
 	*out_len = pt_len;

@@ -790,8 +790,10 @@ static CK_RV build_shape(ch_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, 
 		if ((rv = pick(t, CKA_KEY_TYPE, kt, &s->sub)) != CKR_OK)
 			return rv;
 	} else if (s->cls == CKO_DATA || s->cls == CKO_CERTIFICATE) {
-		/* Only C_CreateObject makes data objects and certificates. */
-		if (origin != CH_ORIGIN_CREATE)
+		/* Only C_CreateObject makes certificates, and data objects
+		 * come from it and from C_DeriveKey (CKM_HKDF_DATA). */
+		if (origin != CH_ORIGIN_CREATE &&
+		    !(origin == CH_ORIGIN_DERIVE && s->cls == CKO_DATA))
 			return CKR_TEMPLATE_INCONSISTENT;
 		if (s->cls == CKO_CERTIFICATE &&
 		    (rv = pick(t, CKA_CERTIFICATE_TYPE, CK_UNAVAILABLE_INFORMATION, &s->sub)) !=

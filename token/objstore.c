@@ -148,6 +148,12 @@ static CK_RV tampered(int64_t reg, int64_t id, const char *what)
 CK_RV ch_objstore_load(ch_store *st, const ch_seal *seal, int64_t reg, int64_t id, ch_attrs **out,
                        char owner[CH_NAME_MAX + 1])
 {
+	return ch_objstore_load_gen(st, seal, reg, id, out, owner, NULL);
+}
+
+CK_RV ch_objstore_load_gen(ch_store *st, const ch_seal *seal, int64_t reg, int64_t id,
+                           ch_attrs **out, char owner[CH_NAME_MAX + 1], int64_t *gen)
+{
 	ch_rows *r = NULL;
 	ch_attrs *a = NULL;
 	uint8_t mac[CH_MAC_LEN], *plain = NULL;
@@ -203,6 +209,8 @@ CK_RV ch_objstore_load(ch_store *st, const ch_seal *seal, int64_t reg, int64_t i
 	}
 	if (owner != NULL)
 		memcpy(owner, r->owner, CH_NAME_MAX + 1);
+	if (gen != NULL)
+		*gen = r->gen;
 	*out = a;
 	a = NULL; /* transferred */
 	rv = CKR_OK;

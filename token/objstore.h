@@ -19,8 +19,8 @@
 
 /* Writes object a of registration reg, created by participant owner (its
  * store key: "" for the default ones; kept only for a new object): a new
- * object when *id == 0 (then *id is set), else replaces object *id.  Requires seal (someone logged in) and
- * an open transaction.  CKR_OK, CKR_HOST_MEMORY, CKR_DEVICE_ERROR. */
+ * object when *id == 0 (then *id is set), else replaces object *id.  Requires seal (someone logged
+ * in) and an open transaction.  CKR_OK, CKR_HOST_MEMORY, CKR_DEVICE_ERROR. */
 CK_RV ch_objstore_save(ch_store *st, const ch_seal *seal, int64_t reg, const ch_attrs *a,
                        const char *owner, int64_t *id);
 
@@ -32,6 +32,11 @@ CK_RV ch_objstore_save(ch_store *st, const ch_seal *seal, int64_t reg, const ch_
  * check (logged, naming the object).  owner (may be NULL) gets the creator. */
 CK_RV ch_objstore_load(ch_store *st, const ch_seal *seal, int64_t reg, int64_t id, ch_attrs **out,
                        char owner[CH_NAME_MAX + 1]);
+
+/* ch_objstore_load, also giving the generation of the rows it read (gen may
+ * be NULL): the key cache's proof that a copy is current. */
+CK_RV ch_objstore_load_gen(ch_store *st, const ch_seal *seal, int64_t reg, int64_t id,
+                           ch_attrs **out, char owner[CH_NAME_MAX + 1], int64_t *gen);
 
 /* Candidate IDs for a find template, pre-filtered in SQL: fn is called for
  * each; the caller loads and confirms.  with_private: include private objects. */

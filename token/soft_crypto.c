@@ -55,7 +55,7 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 			return rv;
 		char owner[CH_NAME_MAX + 1];
 
-		rv = soft_object_read_owned(s, key, &a, owner);
+		rv = soft_object_read_key(s, key, &a, owner);
 		if (rv == CKR_OBJECT_HANDLE_INVALID)
 			rv = CKR_KEY_HANDLE_INVALID;
 		if (rv != CKR_OK)
@@ -249,7 +249,7 @@ CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HA
 		return CKR_OPERATION_ACTIVE;
 	if ((rv = soft_may_use_keys(s)) != CKR_OK)
 		return rv;
-	rv = soft_object_read_owned(s, key, &a, owner);
+	rv = soft_object_read_key(s, key, &a, owner);
 	if (rv == CKR_OBJECT_HANDLE_INVALID)
 		rv = CKR_KEY_HANDLE_INVALID;
 	if (rv == CKR_OK)

@@ -51,6 +51,7 @@ typedef struct soft_slot {
 	soft_ident ident;                  /* ... and as the store keys it */
 	soft_sobj *sobj;
 	size_t nsobj, cap;
+	struct soft_keycache *kc; /* opened copies of used keys (soft_keycache.c) */
 } soft_slot;
 
 struct ch_soft {
@@ -146,6 +147,30 @@ CK_RV soft_object_read(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out);
  * name; "" for session objects and objects older than participants). */
 CK_RV soft_object_read_owned(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out,
                              char owner[CH_NAME_MAX + 1]);
+
+/* soft_object_read_owned for an operation's key: through the key cache
+ * (soft_keycache.c), with the same access checks on every call. */
+CK_RV soft_object_read_key(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out,
+                           char owner[CH_NAME_MAX + 1]);
+
+/* ---- soft_keycache.c: opened copies of used token keys ---- */
+
+/* A current copy of token object id (*out, caller frees) and its creator:
+ * CKR_OK, or CKR_OBJECT_HANDLE_INVALID when not cached or stale (a stale
+ * entry is wiped).  Slot and store locks held. */
+CK_RV soft_keycache_get(soft_slot *sl, int64_t id, ch_attrs **out, char owner[CH_NAME_MAX + 1]);
+
+/* Caches a copy of a, object id at generation gen as read after the store
+ * epoch was epoch.  Only while someone is logged in.  Locks as above. */
+void soft_keycache_put(soft_slot *sl, int64_t id, int64_t gen, uint64_t epoch, const ch_attrs *a,
+                       const char *owner);
+
+/* Wipes the entry of object id, if any.  Locks as above. */
+void soft_keycache_drop(soft_slot *sl, int64_t id);
+
+/* Wipes and frees the whole cache (logout, login, C_InitToken, slot
+ * teardown).  Slot lock held; the store lock is not needed. */
+void soft_keycache_clear(soft_slot *sl);
 
 /* ---- soft_audit.c ---- */
 

@@ -22,7 +22,10 @@
  *           refused.
  *   derive  the same with a derive grant and CKA_DERIVE_TEMPLATE; the new
  *           key's CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE follow the
- *           base key's as 5.18.5 says.
+ *           base key's as 5.18.5 says, and its CKA_SENSITIVE and
+ *           CKA_EXTRACTABLE default to the base key's.  CKM_HKDF_DATA makes a data object
+ *           (private by default) whose length is the template's
+ *           CKA_VALUE_LEN.
  *
  * Unwrapped and derived keys are stored through soft_object_add like any
  * new object, so the rules for token objects (a read-write session, the
@@ -137,7 +140,8 @@ static CK_RV template_merge(const ch_attrs *key, CK_ATTRIBUTE_TYPE which, const 
 		return rv;
 	}
 	rv = CKR_HOST_MEMORY;
-	if ((m = calloc(n + (tmpl != NULL ? tmpl->n : 0) + 1, sizeof(*m))) == NULL)
+	/* Room for two entries more: see data_template and key_defaults. */
+	if ((m = calloc(n + (tmpl != NULL ? tmpl->n : 0) + 2, sizeof(*m))) == NULL)
 		goto out;
 	if (n > 0)
 		memcpy(m, t, n * sizeof(*m));
@@ -283,19 +287,62 @@ static CK_RV derive_inherit(const ch_attrs *base, ch_attrs *a)
 	return ch_attrs_set_bool(a, CKA_NEVER_EXTRACTABLE, never);
 }
 
-/* The key type a derive template asks for; generic secret when it names
- * none (derivation makes secret keys). */
-static CK_KEY_TYPE derive_key_type(const CK_ATTRIBUTE *t, CK_ULONG n)
+/* The CK_ULONG value of type in template t, or dflt when t lacks it (or
+ * gives it malformed: the object rules then say so). */
+static CK_ULONG template_ulong(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type,
+                               CK_ULONG dflt)
 {
-	for (CK_ULONG i = 0; i < n; i++)
-		if (t[i].type == CKA_KEY_TYPE && t[i].pValue != NULL &&
-		    t[i].ulValueLen == sizeof(CK_KEY_TYPE)) {
-			CK_KEY_TYPE kt;
+	CK_ULONG v;
 
-			memcpy(&kt, t[i].pValue, sizeof(kt));
-			return kt;
+	for (CK_ULONG i = 0; i < n; i++)
+		if (t[i].type == type && t[i].pValue != NULL && t[i].ulValueLen == sizeof(v)) {
+			memcpy(&v, t[i].pValue, sizeof(v));
+			return v;
 		}
-	return CKK_GENERIC_SECRET;
+	return dflt;
+}
+
+/* A derived key is as protected as its base key unless the template says
+ * otherwise: CKA_SENSITIVE and CKA_EXTRACTABLE default to the base key's
+ * (the spec's rule for the SP 800-108 KDFs, applied to every derivation so
+ * that a sensitive key never yields a readable one by default).  mt has
+ * room for two more entries (template_merge); the values live in vals. */
+static void key_defaults(const ch_attrs *base, CK_ATTRIBUTE *mt, CK_ULONG *n, CK_BBOOL vals[2])
+{
+	static const CK_ATTRIBUTE_TYPE types[2] = { CKA_SENSITIVE, CKA_EXTRACTABLE };
+
+	vals[0] = ch_attrs_bool(base, CKA_SENSITIVE, false) ? CK_TRUE : CK_FALSE;
+	vals[1] = ch_attrs_bool(base, CKA_EXTRACTABLE, true) ? CK_TRUE : CK_FALSE;
+	for (int k = 0; k < 2; k++) {
+		CK_ULONG i;
+
+		for (i = 0; i < *n && mt[i].type != types[k]; i++)
+			;
+		if (i == *n)
+			mt[(*n)++] = (CK_ATTRIBUTE){ types[k], &vals[k], sizeof(vals[k]) };
+	}
+}
+
+/* A derived data object (CKM_HKDF_DATA) takes its length from the
+ * template's CKA_VALUE_LEN, which data objects do not have: it is taken out
+ * of mt (*n shrinks) into *len.  Its value is derived secret material, so it
+ * is private unless the template says otherwise (mt has room for one more
+ * entry, see template_merge).  CKR_TEMPLATE_INCOMPLETE without a length. */
+static CK_RV data_template(CK_ATTRIBUTE *mt, CK_ULONG *n, CK_ULONG *len)
+{
+	static CK_BBOOL yes = CK_TRUE;
+	CK_ULONG i;
+
+	if ((*len = template_ulong(mt, *n, CKA_VALUE_LEN, 0)) == 0)
+		return CKR_TEMPLATE_INCOMPLETE;
+	for (i = 0; i < *n && mt[i].type != CKA_VALUE_LEN; i++)
+		;
+	mt[i] = mt[--*n];
+	for (i = 0; i < *n && mt[i].type != CKA_PRIVATE; i++)
+		;
+	if (i == *n)
+		mt[(*n)++] = (CK_ATTRIBUTE){ CKA_PRIVATE, &yes, sizeof(yes) };
+	return CKR_OK;
 }
 
 CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
@@ -304,19 +351,36 @@ CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE bas
 	ch_object_env env = soft_object_env(s);
 	ch_attrs *bk = NULL, *a = NULL, *hold = NULL, *made = NULL;
 	CK_ATTRIBUTE *mt = NULL;
-	CK_ULONG mn = 0;
+	CK_ULONG mn = 0, cls, data_len = 0;
+	CK_BBOOL vals[2];
 	CK_RV rv;
 
 	if ((rv = soft_may_use_keys(s)) != CKR_OK ||
 	    (rv = load_key(s, base, CH_GRANT_DERIVE, CKR_KEY_HANDLE_INVALID, &bk)) != CKR_OK)
 		goto out;
-	if ((rv = template_merge(bk, CKA_DERIVE_TEMPLATE, t, n, &mt, &mn, &hold)) != CKR_OK ||
-	    (rv = ch_object_build(CH_ORIGIN_DERIVE, CKO_SECRET_KEY, derive_key_type(mt, mn), mt, mn,
-	                          &env, &a)) != CKR_OK)
+	if ((rv = template_merge(bk, CKA_DERIVE_TEMPLATE, t, n, &mt, &mn, &hold)) != CKR_OK)
 		goto out;
-	if ((rv = ch_mech_derive(m, bk, a)) != CKR_OK ||
-	    (rv = ch_object_finish(CH_ORIGIN_DERIVE, CK_UNAVAILABLE_INFORMATION, a)) != CKR_OK ||
-	    (rv = derive_inherit(bk, a)) != CKR_OK)
+	/* Derivation makes secret keys (a generic secret unless the template
+	 * names a type), or a data object (CKM_HKDF_DATA). */
+	cls = template_ulong(mt, mn, CKA_CLASS, CKO_SECRET_KEY);
+	if (cls == CKO_DATA && (rv = data_template(mt, &mn, &data_len)) != CKR_OK)
+		goto out;
+	if (cls != CKO_DATA)
+		key_defaults(bk, mt, &mn, vals);
+	if ((rv = ch_object_build(
+	             CH_ORIGIN_DERIVE, cls,
+	             cls == CKO_DATA ? CK_UNAVAILABLE_INFORMATION
+	                             : template_ulong(mt, mn, CKA_KEY_TYPE, CKK_GENERIC_SECRET),
+	             mt, mn, &env, &a)) != CKR_OK)
+		goto out;
+	if (cls == CKO_DATA && (rv = ch_attrs_set_ulong(a, CKA_VALUE_LEN, data_len)) != CKR_OK)
+		goto out;
+	if ((rv = ch_mech_derive(m, bk, a)) != CKR_OK)
+		goto out;
+	if (cls == CKO_DATA)
+		ch_attrs_remove(a, CKA_VALUE_LEN); /* the length was the hook's only */
+	if ((rv = ch_object_finish(CH_ORIGIN_DERIVE, CK_UNAVAILABLE_INFORMATION, a)) != CKR_OK ||
+	    (cls != CKO_DATA && (rv = derive_inherit(bk, a)) != CKR_OK))
 		goto out;
 	if ((made = ch_attrs_dup(a)) == NULL) {
 		rv = CKR_HOST_MEMORY;

@@ -154,6 +154,7 @@ CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR
 		rv = CKR_USER_TYPE_INVALID;
 		goto out;
 	}
+	soft_keycache_clear(sl);
 	ch_seal_free(sl->seal);
 	if ((sl->seal = ch_seal_new(regkey, sl->reg.uuid)) == NULL) {
 		rv = CKR_HOST_MEMORY;
@@ -189,6 +190,7 @@ void soft_logout(void *be)
 			i++;
 		}
 	}
+	soft_keycache_clear(sl); /* no key of the registration outlives its login */
 	ch_seal_free(sl->seal);
 	sl->seal = NULL;
 	OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));

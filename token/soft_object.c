@@ -75,10 +75,33 @@ static bool may_see(soft_slot *sl, const soft_actor *ac, int64_t id, const ch_at
 	return (ac->roles & CH_ROLE_OPERATOR) || soft_grant_allows(sl, ac->roles, id, owner, 0);
 }
 
+/* Loads token object h into *a and who, from the key cache when cached is
+ * set and it holds a current copy (soft_keycache.c), else from the store
+ * (and then into the cache when cached is set).  Slot and store locks held. */
+static CK_RV load_token_object(soft_slot *sl, CK_OBJECT_HANDLE h, bool cached, ch_attrs **a,
+                               char who[CH_NAME_MAX + 1])
+{
+	uint64_t epoch = 0;
+	int64_t gen = -1;
+	CK_RV rv;
+
+	if (cached && soft_keycache_get(sl, (int64_t)h, a, who) == CKR_OK)
+		return CKR_OK;
+	/* The epoch before the read: a commit after it re-proves the copy. */
+	if (cached && sl->seal != NULL)
+		epoch = ch_store_epoch(sl->sf->store);
+	rv = ch_objstore_load_gen(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, a, who,
+	                          &gen);
+	if (rv == CKR_OK && cached && sl->seal != NULL)
+		soft_keycache_put(sl, (int64_t)h, gen, epoch, *a, who);
+	return rv;
+}
+
 /* Reads object h for ac; slot lock held.  owner (may be NULL) gets the
- * creator of a token object ("" for a session object). */
-static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h, ch_attrs **out,
-                         char owner[CH_NAME_MAX + 1])
+ * creator of a token object ("" for a session object).  cached: an
+ * operation's key, read through the key cache. */
+static CK_RV read_locked_cached(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h,
+                                bool cached, ch_attrs **out, char owner[CH_NAME_MAX + 1])
 {
 	char who[CH_NAME_MAX + 1] = "";
 	ch_attrs *a = NULL;
@@ -96,8 +119,7 @@ static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h
 			return CKR_HOST_MEMORY;
 	} else {
 		pthread_mutex_lock(&sl->sf->lock);
-		rv = ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, &a,
-		                      who);
+		rv = load_token_object(sl, h, cached, &a, who);
 		if (rv == CKR_OK && !may_see(sl, ac, (int64_t)h, a, who))
 			rv = CKR_OBJECT_HANDLE_INVALID;
 		pthread_mutex_unlock(&sl->sf->lock);
@@ -116,6 +138,25 @@ static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h
 		memcpy(owner, who, sizeof(who));
 	*out = a;
 	return CKR_OK;
+}
+
+static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h, ch_attrs **out,
+                         char owner[CH_NAME_MAX + 1])
+{
+	return read_locked_cached(sl, ac, h, false, out, owner);
+}
+
+CK_RV soft_object_read_key(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out,
+                           char owner[CH_NAME_MAX + 1])
+{
+	soft_slot *sl = slot_of(s);
+	soft_actor ac = actor_of(s);
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->lock);
+	rv = read_locked_cached(sl, &ac, h, true, out, owner);
+	pthread_mutex_unlock(&sl->lock);
+	return rv;
 }
 
 CK_RV soft_object_read_owned(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out,
@@ -180,7 +221,16 @@ static CK_RV object_txn(soft_slot *sl, void *arg)
 static CK_RV store_save(soft_slot *sl, const ch_attrs *a, int64_t *id)
 {
 	object_write w = { .a = a, .id = *id };
-	CK_RV rv = soft_txn(sl, object_txn, &w);
+	CK_RV rv;
+
+	/* The cached copy is stale from here whatever happens (the commit moves
+	 * the store epoch too); drop it now so its secrets go at once. */
+	if (*id != 0) {
+		pthread_mutex_lock(&sl->sf->lock);
+		soft_keycache_drop(sl, *id);
+		pthread_mutex_unlock(&sl->sf->lock);
+	}
+	rv = soft_txn(sl, object_txn, &w);
 
 	*id = w.id;
 	return rv;

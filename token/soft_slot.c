@@ -55,6 +55,7 @@ static void slot_free(soft_slot *sl)
 	for (size_t i = 0; i < sl->nsobj; i++)
 		ch_attrs_free(sl->sobj[i].attrs);
 	free(sl->sobj);
+	soft_keycache_clear(sl);
 	ch_seal_free(sl->seal);
 	OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));
 	pthread_mutex_destroy(&sl->lock);
@@ -400,6 +401,7 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 		goto out;
 	sl->reg = r;
 	sl->initialized = true;
+	soft_keycache_clear(sl);
 	for (size_t i = 0; i < sl->nsobj; i++)
 		ch_attrs_free(sl->sobj[i].attrs);
 	sl->nsobj = 0;

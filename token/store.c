@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -183,12 +184,28 @@ static const char *const migrations[CH_STORE_SCHEMA_VERSION] = {
 	"  PRIMARY KEY(obj, grantee)) WITHOUT ROWID;",
 };
 
+/* The WAL-index header: two copies of 48 bytes at the start of the -shm
+ * file (https://sqlite.org/walformat.html). */
+#define CH_SHM_HDR 96
+
+/* Search shapes kept prepared: up to 15 conditions. */
+#define CH_FIND_SHAPES 64
+
 struct ch_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
 	int64_t data_version;
+	sqlite3_stmt *find[CH_FIND_SHAPES]; /* ch_store_find's shapes, as prepared */
+	const volatile uint8_t *shm;        /* the WAL index, read-only (see shm_open_watch) */
+	uint8_t shm_seen[CH_SHM_HDR];       /* its header when data_version was last read */
+	bool shm_valid;
+	int shm_fd;       /* kept open with the connection (see shm_open_watch) */
+	int64_t epoch_dv; /* the data_version ch_store_epoch last saw */
+	uint64_t epoch;   /* see ch_store_epoch */
 	char *path;
 };
+
+static void shm_open_watch(ch_store *st);
 
 static void log_db(ch_store *st, const char *what)
 {
@@ -395,6 +412,7 @@ CK_RV ch_store_open(const char *path, ch_store **out)
 	if ((rv = migrate(st)) != CKR_OK)
 		goto out;
 	(void)ch_store_changed(st);
+	shm_open_watch(st);
 	*out = st;
 	st = NULL; /* transferred */
 	rv = CKR_OK;
@@ -409,7 +427,13 @@ void ch_store_close(ch_store *st)
 		return;
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (int i = 0; i < CH_FIND_SHAPES; i++)
+		sqlite3_finalize(st->find[i]);
 	sqlite3_close(st->db);
+	if (st->shm != NULL) {
+		munmap((void *)st->shm, CH_SHM_HDR);
+		close(st->shm_fd);
+	}
 	free(st->path);
 	free(st);
 }
@@ -425,6 +449,7 @@ CK_RV ch_store_commit(ch_store *st)
 {
 	sqlite3_stmt *s = stmt(st, S_COMMIT);
 
+	st->epoch++; /* our own commits do not move data_version */
 	if (s != NULL && run(st, s, "commit"))
 		return CKR_OK;
 	ch_store_rollback(st);
@@ -457,6 +482,81 @@ bool ch_store_changed(ch_store *st)
 		return false;
 	st->data_version = v;
 	return true;
+}
+
+/*
+ * The fast path of ch_store_epoch.  Every commit of any connection rewrites
+ * the WAL-index header in the -shm file (its iChange counter moves on every
+ * write, mxFrame on every commit): SQLite itself compares that header to its
+ * own copy to learn that the database changed, before it takes any lock.  We
+ * map the header read-only and compare it the same way.  Unchanged bytes
+ * mean no commit has become visible since our last data_version read (a
+ * commit becomes visible only by writing the header); a torn read during a
+ * write differs from our copy and sends us to the exact path.  While our
+ * connection is open no other one can truncate the file (SQLite does so only
+ * for the first connection), so the mapping stays valid until close.
+ */
+static void shm_open_watch(ch_store *st)
+{
+	const char *db = sqlite3_db_filename(st->db, "main");
+	char *path = NULL;
+	void *map;
+	struct stat sb;
+	int fd = -1;
+
+	if (db == NULL || *db == '\0' || asprintf(&path, "%s-shm", db) < 0)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && fstat(fd, &sb) == 0 &&
+	    sb.st_size >= CH_SHM_HDR) {
+		map = mmap(NULL, CH_SHM_HDR, PROT_READ, MAP_SHARED, fd, 0);
+		if (map != MAP_FAILED)
+			st->shm = map;
+	}
+	/* Not closed before the connection is: closing any descriptor of the
+	 * file would drop every POSIX lock this process holds on it, SQLite's
+	 * included, and another process would then reset the file under us. */
+	if (st->shm != NULL)
+		st->shm_fd = fd;
+	else if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+/* Copies the header as it is now into out. */
+static void shm_read(const ch_store *st, uint8_t out[CH_SHM_HDR])
+{
+	for (size_t i = 0; i < CH_SHM_HDR; i++)
+		out[i] = st->shm[i];
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
+
+uint64_t ch_store_epoch(ch_store *st)
+{
+	sqlite3_stmt *s;
+	int64_t v = -1;
+	uint8_t now[CH_SHM_HDR];
+
+	if (st->shm != NULL) {
+		shm_read(st, now);
+		if (st->shm_valid && memcmp(now, st->shm_seen, CH_SHM_HDR) == 0)
+			return st->epoch;
+		/* The header before data_version: a commit after this copy shows
+		 * as a difference next time. */
+		memcpy(st->shm_seen, now, CH_SHM_HDR);
+		st->shm_valid = true;
+	}
+	s = stmt(st, S_DATA_VERSION);
+
+	if (s != NULL && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	if (s != NULL)
+		sqlite3_reset(s);
+	/* A failed read counts as a change, so nothing is trusted on it. */
+	if (v != st->epoch_dv || v < 0) {
+		st->epoch_dv = v;
+		st->epoch++;
+	}
+	return st->epoch;
 }
 
 /* ---- registrations ---- */
@@ -947,39 +1047,93 @@ CK_RV ch_store_grant_each(ch_store *st, int64_t obj,
 	return CKR_OK;
 }
 
-CK_RV ch_store_find(ch_store *st, int64_t reg, bool with_private, const ch_find_cond *c, size_t n,
-                    int (*fn)(void *arg, int64_t id), void *arg)
+/* Is a condition on type selective enough to drive a search from the
+ * attribute indexes?  Class and key type match whole families. */
+static bool find_drives(CK_ATTRIBUTE_TYPE type)
+{
+	return type != CKA_CLASS && type != CKA_KEY_TYPE && type != CKA_CERTIFICATE_TYPE;
+}
+
+/* The SQL of a search shape: n conditions, the first of them driving (an
+ * indexed lookup of the matching attribute rows, by value for clear rows and
+ * by blind index for sealed ones) when drive is set; otherwise every object
+ * of the registration is visited.  Caller frees. */
+static char *find_sql(size_t n, bool with_private, bool drive)
 {
 	static const char cond_sql[] =
 	        " AND EXISTS(SELECT 1 FROM attributes a WHERE a.obj = o.id AND a.type = ? AND"
 	        " ((a.sealed = 0 AND a.value = ?) OR (a.sealed = 1 AND a.lookup = ?)))";
-	char *sql = NULL;
-	sqlite3_stmt *s = NULL;
-	CK_RV rv = CKR_DEVICE_ERROR;
-	size_t len;
-	int rc, k = 1;
+	static const char drive_sql[] =
+	        " AND o.id IN (SELECT obj FROM attributes WHERE type = ?2 AND sealed = 0"
+	        " AND value = ?3 UNION SELECT obj FROM attributes WHERE lookup = ?4 AND type = ?2"
+	        " AND sealed = 1)";
+	size_t len = 128 + sizeof(drive_sql) + n * sizeof(cond_sql);
+	char *sql = malloc(len);
 
-	/* Searches are few and their shape varies; they are prepared per call. */
-	len = 96 + n * sizeof(cond_sql);
-	if ((sql = malloc(len)) == NULL)
-		return CKR_HOST_MEMORY;
-	strcpy(sql, "SELECT o.id FROM objects o WHERE o.reg = ?");
+	if (sql == NULL)
+		return NULL;
+	/* When a condition drives, the unary + keeps SQLite from walking the
+	 * registration's whole objects_reg range instead of probing the IDs. */
+	strcpy(sql, drive ? "SELECT o.id FROM objects o WHERE +o.reg = ?1"
+	                  : "SELECT o.id FROM objects o WHERE o.reg = ?1");
 	if (!with_private)
-		strcat(sql, " AND o.private = 0");
+		strcat(sql, drive ? " AND +o.private = 0" : " AND o.private = 0");
 	for (size_t i = 0; i < n; i++)
-		strcat(sql, cond_sql);
+		strcat(sql, i == 0 && drive ? drive_sql : cond_sql);
 	strcat(sql, " ORDER BY o.id");
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		log_db(st, "prepare find");
-		goto out;
+	return sql;
+}
+
+CK_RV ch_store_find(ch_store *st, int64_t reg, bool with_private, const ch_find_cond *c, size_t n,
+                    int (*fn)(void *arg, int64_t id), void *arg)
+{
+	ch_find_cond *order = NULL;
+	sqlite3_stmt *s = NULL;
+	char *sql = NULL;
+	CK_RV rv = CKR_DEVICE_ERROR;
+	bool drive = false;
+	size_t shape;
+	int rc, k = 2;
+
+	/* The first selective condition drives; it goes first. */
+	if ((order = calloc(n ? n : 1, sizeof(*order))) == NULL)
+		return CKR_HOST_MEMORY;
+	if (n > 0)
+		memcpy(order, c, n * sizeof(*c));
+	for (size_t i = 0; i < n && !drive; i++) {
+		if (find_drives(c[i].type)) {
+			order[0] = c[i];
+			order[i] = c[0];
+			drive = true;
+		}
 	}
-	sqlite3_bind_int64(s, k++, reg);
+	/* Shapes are few (the number of conditions, privacy, driving or not):
+	 * each is prepared once per connection. */
+	shape = (n * 2 + with_private) * 2 + drive;
+	if (shape < CH_FIND_SHAPES && st->find[shape] != NULL) {
+		s = st->find[shape];
+	} else {
+		if ((sql = find_sql(n, with_private, drive)) == NULL) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+		    SQLITE_OK) {
+			log_db(st, "prepare find");
+			goto out;
+		}
+		if (shape < CH_FIND_SHAPES)
+			st->find[shape] = s;
+	}
+	sqlite3_bind_int64(s, 1, reg);
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_bind_int64(s, k++, (int64_t)c[i].type);
-		sqlite3_bind_blob(s, k++, c[i].len ? (const void *)c[i].value : "", (int)c[i].len,
-		                  SQLITE_STATIC);
-		if (c[i].lookup != NULL)
-			sqlite3_bind_blob(s, k, c[i].lookup, CH_LOOKUP_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(s, k++, (int64_t)order[i].type);
+		sqlite3_bind_blob(s, k++, order[i].len ? (const void *)order[i].value : "",
+		                  (int)order[i].len, SQLITE_STATIC);
+		if (order[i].lookup != NULL)
+			sqlite3_bind_blob(s, k, order[i].lookup, CH_LOOKUP_LEN, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, k);
 		k++;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -991,7 +1145,13 @@ CK_RV ch_store_find(ch_store *st, int64_t reg, bool with_private, const ch_find_
 	}
 	rv = CKR_OK;
 out:
-	sqlite3_finalize(s);
+	if (s != NULL) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		if (shape >= CH_FIND_SHAPES)
+			sqlite3_finalize(s);
+	}
+	free(order);
 	free(sql);
 	return rv;
 }

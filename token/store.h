@@ -53,6 +53,13 @@ struct sqlite3 *ch_store_db(ch_store *st);
 /* True when another connection has committed since the last call. */
 bool ch_store_changed(ch_store *st);
 
+/* A number that moves whenever the store may have changed since the last
+ * call: another connection (any process) committed (PRAGMA data_version, a
+ * read of shared memory, not of the file), or this one did (ch_store_commit).
+ * Independent of ch_store_changed.  Caches of store contents compare it to
+ * the value they were filled at (soft_keycache.c). */
+uint64_t ch_store_epoch(ch_store *st);
+
 /* ---- registrations ---- */
 
 typedef struct ch_reg_row {
@@ -86,7 +93,7 @@ CK_RV ch_store_reg_update(ch_store *st, const ch_reg_row *r);
 
 typedef struct ch_cred {
 	ch_wrapped_key w;
-	CK_FLAGS roles;     /* CH_ROLE_* */
+	CK_FLAGS roles;    /* CH_ROLE_* */
 	CK_ULONG failures; /* consecutive wrong PINs */
 } ch_cred;
 

@@ -5,10 +5,53 @@
  * the child from scratch (no session or login of the parent's); meanwhile the
  * parent keeps its sessions and its login, whatever the child does.
  *
+ * The child also logs in and signs with a key pair the parent made before
+ * the fork, as ssh-agent's and ssh-pkcs11-helper's children do: the token's
+ * keys are the store's, not the process's.
+ *
  * The child reports through its exit status: ch_test_done() of its own
  * checks, 0 when all passed.
  */
 #include "module.h"
+
+/* The one object of class cls labelled label, or CK_INVALID_HANDLE. */
+static CK_OBJECT_HANDLE find_one(CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls, const char *label)
+{
+	CK_ATTRIBUTE t[] = { CH_T_ULONG(CKA_CLASS, &cls), CH_T_STR(CKA_LABEL, label) };
+	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
+	CK_ULONG count = 0;
+
+	if (ch_t_find(h, t, CH_T_ARRAY_LEN(t), &o, 1, &count) != CKR_OK || count != 1)
+		return CK_INVALID_HANDLE;
+	return o;
+}
+
+/* The child signs with the parent's key pair "before-fork-signer" and checks
+ * the signature with its public half, and that it does not verify another
+ * message. */
+static void child_signs(CK_SESSION_HANDLE h)
+{
+	static const CK_BYTE msg[] = "signed in the child";
+	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
+	CK_OBJECT_HANDLE priv, pub;
+	CK_BYTE sig[128];
+	CK_ULONG slen = sizeof(sig);
+
+	priv = find_one(h, CKO_PRIVATE_KEY, "before-fork-signer");
+	pub = find_one(h, CKO_PUBLIC_KEY, "before-fork-signer");
+	if (!CHECK(priv != CK_INVALID_HANDLE && pub != CK_INVALID_HANDLE))
+		return;
+	if (!CHECK_RV(P11->C_SignInit(h, &m, priv), CKR_OK))
+		return;
+	if (!CHECK_RV(P11->C_Sign(h, (CK_BYTE_PTR)msg, sizeof(msg), sig, &slen), CKR_OK))
+		return;
+	CHECK_UL(slen, 64);
+	CHECK_RV(P11->C_VerifyInit(h, &m, pub), CKR_OK);
+	CHECK_RV(P11->C_Verify(h, (CK_BYTE_PTR)msg, sizeof(msg), sig, slen), CKR_OK);
+	CHECK_RV(P11->C_VerifyInit(h, &m, pub), CKR_OK);
+	CHECK_RV(P11->C_Verify(h, (CK_BYTE_PTR)msg, sizeof(msg) - 1, sig, slen),
+	         CKR_SIGNATURE_INVALID);
+}
 
 /* What the child checks; returns its exit status. */
 static int child_checks(const ch_t_env *e, CK_SESSION_HANDLE parent_session,
@@ -59,6 +102,7 @@ static int child_checks(const ch_t_env *e, CK_SESSION_HANDLE parent_session,
 	CHECK_UL(sinfo.state, CKS_RW_PUBLIC_SESSION);
 	CHECK_RV(ch_t_login_user(h), CKR_OK);
 	CHECK(ch_t_count_label(h, "before-fork") == 1);
+	child_signs(h);
 	CHECK_RV(ch_t_create_data(h, true, true, "from-forked-child", "c", 1, &o), CKR_OK);
 	CHECK_RV(P11->C_Finalize(NULL), CKR_OK);
 out:
@@ -101,6 +145,11 @@ static void test_child_needs_c_initialize_then_works(void)
 	REQUIRE(ch_t_setup(&e));
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
 	REQUIRE_RV(ch_t_create_data(h, true, true, "before-fork", "b", 1, &o), CKR_OK);
+	{
+		CK_OBJECT_HANDLE pub, priv;
+
+		REQUIRE_RV(ch_t_gen_ec(h, true, "before-fork-signer", &pub, &priv), CKR_OK);
+	}
 	/* A search in progress in the parent at fork time. */
 	REQUIRE_RV(P11->C_FindObjectsInit(h, NULL, 0), CKR_OK);
 

@@ -11,12 +11,16 @@
  *    convention of C_GetInterfaceList, including the bad-argument answers;
  *  - the stubs of src/unsupported.c answer CKR_FUNCTION_NOT_SUPPORTED (and
  *    CKR_FUNCTION_NOT_PARALLEL for the two legacy functions);
- *  - none of this needs C_Initialize.
+ *  - none of this needs C_Initialize;
+ *  - a caller that asks for the interface first (also with
+ *    CKF_INTERFACE_FORK_SAFE, which is not offered) initializes through it
+ *    with NULL, CKF_OS_LOCKING_OK and CKF_LIBRARY_CANT_CREATE_OS_THREADS.
  */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "cipherhub/pkcs11.h"
@@ -268,6 +272,84 @@ static void test_unsupported_functions_say_so(CK_C_GetInterface get_iface)
 	CHECK_RV(f->C_CancelFunction(1), CKR_FUNCTION_NOT_PARALLEL);
 }
 
+/*
+ * A caller that asks for the interface first, as NSS does: fork-safe
+ * semantics (CKF_INTERFACE_FORK_SAFE) are not offered, so that request finds
+ * no interface (CKR_ARGUMENTS_BAD, *ppInterface NULL) and the caller asks
+ * again without the flag; it then initializes through the table it got, with
+ * each kind of CK_C_INITIALIZE_ARGS real clients pass: NULL (single-threaded
+ * callers such as pkcs11-tool), CKF_OS_LOCKING_OK (p11-kit, GnuTLS, NSS), and
+ * CKF_LIBRARY_CANT_CREATE_OS_THREADS with and without it (NSS in some
+ * configurations: the module starts no threads, so it needs none).  The 2.40
+ * table from C_GetInterface initializes the same way.
+ */
+static void test_ask_first_then_initialize(CK_C_GetInterface get_iface)
+{
+	static const CK_FLAGS init_flags[] = { CKF_OS_LOCKING_OK,
+		                               CKF_LIBRARY_CANT_CREATE_OS_THREADS,
+		                               CKF_OS_LOCKING_OK |
+		                                       CKF_LIBRARY_CANT_CREATE_OS_THREADS };
+	CK_VERSION v240 = { 2, 40 };
+	CK_INTERFACE_PTR in = NULL, sentinel = (CK_INTERFACE_PTR)&v240;
+	const CK_FUNCTION_LIST_3_0 *f3;
+	const CK_FUNCTION_LIST *f2;
+	char dir[] = "/tmp/ch-ifaces.XXXXXX", store[64];
+	CK_C_INITIALIZE_ARGS args;
+	CK_ULONG n;
+	CK_INFO info;
+	size_t i;
+
+	if (!CHECK(mkdtemp(dir) != NULL))
+		return;
+	snprintf(store, sizeof(store), "%s/store.db", dir);
+	setenv("CIPHERHUB_STORE", store, 1);
+
+	in = sentinel;
+	CHECK_RV(get_iface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &in, CKF_INTERFACE_FORK_SAFE),
+	         CKR_ARGUMENTS_BAD);
+	CHECK(in == NULL);
+	if (!CHECK_RV(get_iface((CK_UTF8CHAR_PTR) "PKCS 11", NULL, &in, 0), CKR_OK) ||
+	    !CHECK(in != NULL))
+		goto out;
+	f3 = in->pFunctionList;
+	CHECK_UL(f3->version.major, 3);
+
+	CHECK_RV(f3->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED);
+	CHECK_RV(f3->C_Initialize(NULL), CKR_OK);
+	CHECK_RV(f3->C_GetInfo(&info), CKR_OK);
+	CHECK_RV(f3->C_GetSlotList(CK_FALSE, NULL, &n), CKR_OK);
+	CHECK(n >= 1);
+	CHECK_RV(f3->C_Finalize(NULL), CKR_OK);
+	for (i = 0; i < sizeof(init_flags) / sizeof(init_flags[0]); i++) {
+		memset(&args, 0, sizeof(args));
+		args.flags = init_flags[i];
+		if (!CHECK_RV(f3->C_Initialize(&args), CKR_OK))
+			fprintf(stderr, "\tflags 0x%lx\n", (unsigned long)init_flags[i]);
+		CHECK_RV(f3->C_GetSlotList(CK_FALSE, NULL, &n), CKR_OK);
+		CHECK_RV(f3->C_Finalize(NULL), CKR_OK);
+	}
+
+	in = NULL;
+	if (!CHECK_RV(get_iface((CK_UTF8CHAR_PTR) "PKCS 11", &v240, &in, 0), CKR_OK) ||
+	    !CHECK(in != NULL))
+		goto out;
+	f2 = in->pFunctionList;
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_LIBRARY_CANT_CREATE_OS_THREADS;
+	CHECK_RV(f2->C_Initialize(&args), CKR_OK);
+	CHECK_RV(f2->C_GetInfo(&info), CKR_OK);
+	CHECK_UL(info.cryptokiVersion.major, 3);
+	CHECK_RV(f2->C_Finalize(NULL), CKR_OK);
+out:
+	unsetenv("CIPHERHUB_STORE");
+	unlink(store);
+	snprintf(store, sizeof(store), "%s/store.db-wal", dir);
+	unlink(store);
+	snprintf(store, sizeof(store), "%s/store.db-shm", dir);
+	unlink(store);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const char *path = getenv("CH_TEST_MODULE");
@@ -297,6 +379,7 @@ int main(void)
 	test_interface_list_two_call_convention(get_ifaces);
 	test_interface_lookup(get_iface, get_list);
 	test_unsupported_functions_say_so(get_iface);
+	test_ask_first_then_initialize(get_iface);
 out:
 	if (mod != NULL)
 		dlclose(mod);

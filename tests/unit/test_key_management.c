@@ -482,7 +482,42 @@ out:
 	ch_t_env_free(&e);
 }
 
+static void test_derived_keys_are_as_protected_as_their_base_by_default(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE base, k1, k2;
+	CK_KEY_TYPE kt_gen = CKK_GENERIC_SECRET;
+	CK_ULONG len = 32;
+	CK_HKDF_PARAMS p = {
+		CK_TRUE, CK_TRUE, CKM_SHA256, CKF_HKDF_SALT_NULL, NULL, 0, 0, NULL, 0
+	};
+	CK_MECHANISM m = { CKM_HKDF_DERIVE, &p, sizeof(p) };
+	CK_ATTRIBUTE bt[] = {
+		CH_T_ULONG(CKA_CLASS, &cls_secret), CH_T_ULONG(CKA_KEY_TYPE, &kt_gen),
+		CH_T_BOOL(CKA_DERIVE, true),        CH_T_BOOL(CKA_SENSITIVE, true),
+		CH_T_BOOL(CKA_EXTRACTABLE, false),  CH_T_ATTR(CKA_VALUE, k256, sizeof(k256)),
+	};
+	CK_ATTRIBUTE plain[] = { CH_T_ULONG(CKA_VALUE_LEN, &len) };
+	CK_ATTRIBUTE asked[] = { CH_T_ULONG(CKA_VALUE_LEN, &len), CH_T_BOOL(CKA_SENSITIVE, true),
+		                 CH_T_BOOL(CKA_EXTRACTABLE, true) };
+
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(P11->C_CreateObject(h, bt, CH_T_ARRAY_LEN(bt), &base), CKR_OK);
+	REQUIRE_RV(P11->C_DeriveKey(h, &m, base, plain, 1, &k1), CKR_OK);
+	CHECK(ch_t_get_bool(h, k1, CKA_SENSITIVE) == 1);
+	CHECK(ch_t_get_bool(h, k1, CKA_EXTRACTABLE) == 0);
+	/* An imported base was never "always sensitive", so neither is k1. */
+	CHECK(ch_t_get_bool(h, k1, CKA_ALWAYS_SENSITIVE) == 0);
+	REQUIRE_RV(P11->C_DeriveKey(h, &m, base, asked, CH_T_ARRAY_LEN(asked), &k2), CKR_OK);
+	CHECK(ch_t_get_bool(h, k2, CKA_EXTRACTABLE) == 1);
+out:
+	ch_t_env_free(&e);
+}
+
 static const ch_t_case tests[] = {
+	CH_T_CASE(test_derived_keys_are_as_protected_as_their_base_by_default),
 	CH_T_CASE(test_derivations_that_reveal_key_bits_are_not_offered),
 	CH_T_CASE(test_legacy_policy_relaxes_role_separation_for_its_registration),
 	CH_T_CASE(test_legacy_policy_naming_other_registrations_leaves_this_one_strict),

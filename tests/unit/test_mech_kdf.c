@@ -267,15 +267,49 @@ out:
 	kdf_end();
 }
 
-/* CKM_HKDF_DATA makes a data object, which C_DeriveKey (secret keys
- * only) cannot store yet: it is not offered. */
-static void test_hkdf_data_not_offered(void)
+/* CKM_HKDF_DATA: the same output into a data object, private unless the
+ * template says otherwise, its length from CKA_VALUE_LEN; keys and data
+ * objects each from their own mechanism only. */
+static void test_hkdf_data_makes_a_data_object(void)
 {
-	CK_MECHANISM_INFO info;
+	CK_BYTE ikm[22], salt[13], info[10], okm[42], out[64];
+	CK_HKDF_PARAMS p;
+	CK_MECHANISM data_m = { CKM_HKDF_DATA, &p, sizeof(p) };
+	CK_MECHANISM key_m = { CKM_HKDF_DERIVE, &p, sizeof(p) };
+	CK_OBJECT_CLASS data = CKO_DATA;
+	CK_ULONG len = 42, cls = 0, kt = CKK_GENERIC_SECRET;
+	CK_OBJECT_HANDLE base, obj;
+	CK_MECHANISM_INFO mi;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &data, sizeof(data) },
+		{ CKA_VALUE_LEN, &len, sizeof(len) },
+		{ CKA_LABEL, (CK_VOID_PTR) "okm", 3 },
+	};
+	CK_ATTRIBUTE no_len[] = { { CKA_CLASS, &data, sizeof(data) } };
+	CK_ATTRIBUTE a_key[] = { { CKA_KEY_TYPE, &kt, sizeof(kt) },
+		                 { CKA_VALUE_LEN, &len, sizeof(len) } };
+	CK_ATTRIBUTE get[] = { { CKA_VALUE, out, sizeof(out) }, { CKA_CLASS, &cls, sizeof(cls) } };
 
-	if (kdf_begin())
-		CHECK_RV(P11->C_GetMechanismInfo(kdf_env.slot, CKM_HKDF_DATA, &info),
-		         CKR_MECHANISM_INVALID);
+	ch_t_unhex(rfc5869_ikm, ikm, sizeof(ikm));
+	ch_t_unhex(rfc5869_salt, salt, sizeof(salt));
+	ch_t_unhex(rfc5869_info, info, sizeof(info));
+	ch_t_unhex(rfc5869_okm, okm, sizeof(okm));
+	REQUIRE(kdf_begin());
+	CHECK_RV(P11->C_GetMechanismInfo(kdf_env.slot, CKM_HKDF_DATA, &mi), CKR_OK);
+	CHECK_UL(mi.flags, CKF_DERIVE);
+	REQUIRE((base = base_key(CKK_GENERIC_SECRET, ikm, sizeof(ikm), true)) != CK_INVALID_HANDLE);
+	hkdf_params(&p, CKM_SHA256, true, true, CKF_HKDF_SALT_DATA, salt, sizeof(salt), info,
+	            sizeof(info));
+	REQUIRE_RV(P11->C_DeriveKey(kdf_h, &data_m, base, t, CH_T_ARRAY_LEN(t), &obj), CKR_OK);
+	REQUIRE_RV(P11->C_GetAttributeValue(kdf_h, obj, get, CH_T_ARRAY_LEN(get)), CKR_OK);
+	CHECK_UL(cls, CKO_DATA);
+	CHECK(same_bytes("HKDF_DATA value", out, get[0].ulValueLen, okm, sizeof(okm)));
+	CHECK(ch_t_get_bool(kdf_h, obj, CKA_PRIVATE) == 1);
+	CHECK_RV(P11->C_DeriveKey(kdf_h, &data_m, base, no_len, 1, &obj), CKR_TEMPLATE_INCOMPLETE);
+	CHECK_RV(P11->C_DeriveKey(kdf_h, &data_m, base, a_key, 2, &obj), CKR_TEMPLATE_INCONSISTENT);
+	CHECK_RV(P11->C_DeriveKey(kdf_h, &key_m, base, t, CH_T_ARRAY_LEN(t), &obj),
+	         CKR_TEMPLATE_INCONSISTENT);
+out:
 	kdf_end();
 }
 
@@ -952,7 +986,7 @@ int main(void)
 	static const ch_t_case cases[] = {
 		CH_T_CASE(test_hkdf_wycheproof),
 		CH_T_CASE(test_hkdf_extract_then_expand_equals_both),
-		CH_T_CASE(test_hkdf_data_not_offered),
+		CH_T_CASE(test_hkdf_data_makes_a_data_object),
 		CH_T_CASE(test_hkdf_parameter_and_key_errors),
 		CH_T_CASE(test_sp800_108_counter_and_feedback_match_the_construction),
 		CH_T_CASE(test_sp800_108_nist_cavp_counter_vectors),

@@ -495,6 +495,95 @@ out:
 	ch_t_env_free(&f.e);
 }
 
+/*
+ * PINs as real clients send them (issue 5): longer than 32 bytes, with
+ * spaces, UTF-8 letters, a byte that is not UTF-8 at all (Latin-1 "e acute",
+ * as a terminal in a Latin-1 locale types it) and a colon after a word that
+ * is no participant name, for the SO (C_InitToken, C_SetPIN), the default
+ * user (C_InitPIN, C_Login, C_SetPIN) and a participant (CH_ParticipantAdd,
+ * C_LoginUser, "name:pin").  The bytes are the PIN: one byte changed, one
+ * dropped or one added is a wrong PIN.
+ */
+static void test_long_pins_with_spaces_and_non_ascii_bytes(void)
+{
+	/* 41 bytes; "pass phrase" has a space, so it is not a name. */
+	static const char user_pin[] = "pass phrase: caf\xc3\xa9 cr\xc3\xa8me, Gr\xc3\xbc\xc3\x9f"
+	                               "e \xe2\x9c\x93 42";
+	/* 36 bytes with a lone 0xe9 (not UTF-8) and trailing space. */
+	static const char user_pin2[] = "second  pin with caf\xe9 and a tab\tend ";
+	static const char so_pin[] = "the SO's own long pass phrase \xc2\xa7 12345";
+	static const char alice_pin[] = "\xc3\x9cn\xc3\xaf"
+	                                "c\xc3\xb8"
+	                                "d\xc3\xa9 pass phrase : 2026 !!!";
+	char wrong[128], both[160];
+	CK_UTF8CHAR label[32];
+	CK_SLOT_ID free_slot, slot;
+	CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+	fixture f;
+
+	CHECK(strlen(user_pin) > 32 && strlen(user_pin2) > 32 && strlen(so_pin) > 32 &&
+	      strlen(alice_pin) > 32);
+	REQUIRE(setup(&f));
+
+	/* A registration whose SO PIN is long: C_InitToken, then C_InitPIN. */
+	ch_t_pad(label, sizeof(label), "long-pins");
+	REQUIRE_RV(ch_t_free_slot(&free_slot), CKR_OK);
+	REQUIRE_RV(P11->C_InitToken(free_slot, (CK_UTF8CHAR_PTR)so_pin, strlen(so_pin), label),
+	           CKR_OK);
+	REQUIRE_RV(ch_t_slot_by_label("long-pins", &slot), CKR_OK);
+	REQUIRE_RV(ch_t_open(slot, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_login(h, CKU_SO, so_pin), CKR_OK);
+	CHECK_RV(P11->C_InitPIN(h, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin)), CKR_OK);
+	CHECK_RV(ch_t_participant_add(h, "alice", CH_ROLE_OPERATOR | CH_ROLE_USER, alice_pin),
+	         CKR_OK);
+	CHECK_RV(P11->C_Logout(h), CKR_OK);
+
+	/* The default user, with the whole string; the colon does not split it. */
+	CHECK_RV(try_login(h, CKU_USER, NULL, user_pin), CKR_OK);
+	CHECK_RV(try_login(h, CKU_USER, "default", user_pin), CKR_OK);
+	CHECK_RV(login_colon(h, CKU_USER, "default", user_pin), CKR_OK);
+	(void)P11->C_Logout(h);
+	/* One UTF-8 byte changed (e acute to e grave), the last byte dropped,
+	 * a space added. */
+	snprintf(wrong, sizeof(wrong), "%s", user_pin);
+	wrong[17] = (char)0xa8;
+	CHECK_RV(try_login(h, CKU_USER, NULL, wrong), CKR_PIN_INCORRECT);
+	snprintf(wrong, sizeof(wrong), "%.*s", (int)strlen(user_pin) - 1, user_pin);
+	CHECK_RV(try_login(h, CKU_USER, NULL, wrong), CKR_PIN_INCORRECT);
+	snprintf(wrong, sizeof(wrong), "%s ", user_pin);
+	CHECK_RV(try_login(h, CKU_USER, NULL, wrong), CKR_PIN_INCORRECT);
+
+	/* C_SetPIN from one such PIN to another, bytes that are not UTF-8 included. */
+	REQUIRE_RV(ch_t_login(h, CKU_USER, user_pin), CKR_OK);
+	CHECK_RV(P11->C_SetPIN(h, (CK_UTF8CHAR_PTR)user_pin, strlen(user_pin),
+	                       (CK_UTF8CHAR_PTR)user_pin2, strlen(user_pin2)),
+	         CKR_OK);
+	CHECK_RV(P11->C_Logout(h), CKR_OK);
+	CHECK_RV(try_login(h, CKU_USER, NULL, user_pin), CKR_PIN_INCORRECT);
+	CHECK_RV(try_login(h, CKU_USER, NULL, user_pin2), CKR_OK);
+
+	/* The participant, both ways; her PIN's own colon stays in the PIN. */
+	CHECK_RV(try_login(h, CKU_USER, "alice", alice_pin), CKR_OK);
+	CHECK_RV(login_colon(h, CKU_USER, "alice", alice_pin), CKR_OK);
+	(void)P11->C_Logout(h);
+	snprintf(both, sizeof(both), "alice:%.*s", (int)strlen(alice_pin) - 1, alice_pin);
+	CHECK_RV(ch_t_login(h, CKU_USER, both), CKR_PIN_INCORRECT);
+	CHECK_RV(try_login(h, CKU_USER, NULL, alice_pin), CKR_PIN_INCORRECT);
+
+	/* The SO changes its long PIN and logs in with the new one. */
+	REQUIRE_RV(ch_t_login(h, CKU_SO, so_pin), CKR_OK);
+	CHECK_RV(P11->C_SetPIN(h, (CK_UTF8CHAR_PTR)so_pin, strlen(so_pin),
+	                       (CK_UTF8CHAR_PTR)user_pin2, strlen(user_pin2)),
+	         CKR_OK);
+	CHECK_RV(P11->C_Logout(h), CKR_OK);
+	CHECK_RV(try_login(h, CKU_SO, NULL, so_pin), CKR_PIN_INCORRECT);
+	CHECK_RV(try_login(h, CKU_SO, NULL, user_pin2), CKR_OK);
+out:
+	if (h != CK_INVALID_HANDLE)
+		(void)P11->C_CloseSession(h);
+	ch_t_env_free(&f.e);
+}
+
 static void test_participant_pin_may_contain_colons(void)
 {
 	fixture f;
@@ -735,6 +824,7 @@ static const ch_t_case tests[] = {
 	CH_T_CASE(test_participant_set_pin_accepts_name_colon_old_pin),
 	CH_T_CASE(test_participant_set_roles_applies_at_next_login),
 	CH_T_CASE(test_participants_persist_across_finalize),
+	CH_T_CASE(test_long_pins_with_spaces_and_non_ascii_bytes),
 };
 
 /* --setup-for-shell DIR: a store for the integration test (see the top of
