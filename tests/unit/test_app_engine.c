@@ -69,7 +69,9 @@ static bool engine_install(void)
 	return ok;
 }
 
-/* Takes the engine out again and frees its methods. */
+/* Takes the engine out again.  Its methods stay allocated (reachable from the
+ * statics above): freeing them here aborted in free() in the unsanitized
+ * build (a double free whose other owner was not tracked down). */
 static void engine_remove(void)
 {
 	ENGINE *e = ENGINE_by_id("cipherhub-test");
@@ -79,8 +81,6 @@ static void engine_remove(void)
 		(void)ENGINE_remove(e);
 		ENGINE_free(e);
 	}
-	EVP_PKEY_meth_free(rsa_meth);
-	EVP_PKEY_meth_free(ec_meth);
 }
 
 /* True when a context made by the name "RSA" now belongs to the engine and
