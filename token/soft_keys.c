@@ -184,7 +184,11 @@ CK_RV soft_wrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapp
 	if ((rv = soft_may_use_keys(s)) != CKR_OK ||
 	    (rv = load_key(s, wrapping, CH_GRANT_WRAP, CKR_WRAPPING_KEY_HANDLE_INVALID, &wk)) !=
 	            CKR_OK ||
-	    (rv = load_key(s, key, 0, CKR_KEY_HANDLE_INVALID, &k)) != CKR_OK)
+	    /* Wrapping hands the key out whole: only who may already do
+	     * everything with it (its creator, or a grantee of every
+	     * operation) may wrap it, else a narrow grant would widen
+	     * through an unwrap. */
+	    (rv = load_key(s, key, CH_GRANT_ALL, CKR_KEY_HANDLE_INVALID, &k)) != CKR_OK)
 		goto out;
 	rv = CKR_KEY_NOT_WRAPPABLE;
 	if (!ch_attrs_ulong(k, CKA_CLASS, &cls) ||

@@ -324,10 +324,22 @@ CK_RV soft_copy_object(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t,
 {
 	ch_object_env env = soft_object_env(s);
 	ch_attrs *cur = NULL, *copy = NULL;
+	char owner[CH_NAME_MAX + 1];
+	CK_ULONG cls = CKO_DATA;
 	CK_RV rv;
 
-	if ((rv = soft_object_read(s, h, &cur)) != CKR_OK)
+	if ((rv = soft_object_read_owned(s, h, &cur, owner)) != CKR_OK)
 		goto out;
+	/* A copy of a key is a key its copier holds with no grant limiting it
+	 * (a session object, or a token object it created): so only who may
+	 * already do everything with the key (its creator, or a grantee of
+	 * every operation) may copy it. */
+	(void)ch_attrs_ulong(cur, CKA_CLASS, &cls);
+	if ((cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY) &&
+	    soft_check_grant(s, h, owner, CH_GRANT_ALL) != CKR_OK) {
+		rv = CKR_ACTION_PROHIBITED;
+		goto out;
+	}
 	if ((rv = ch_object_copy(cur, t, n, &env, &copy)) != CKR_OK)
 		goto out;
 	rv = soft_object_add(s, copy, out);

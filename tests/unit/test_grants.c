@@ -249,7 +249,51 @@ out:
 	ch_t_env_free(&f.e);
 }
 
+/* A narrow grant does not widen by copying or wrapping the key: both hand
+ * out a key its holder could then use for anything. */
+static void test_grants_do_not_widen_through_copy_or_wrap(void)
+{
+	fixture f;
+	CK_OBJECT_HANDLE copy, kek;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_BYTE kv[32] = { 1, 2, 3 }, blob[128], iv[12] = { 0 };
+	CK_ULONG bl = sizeof(blob);
+	CK_GCM_PARAMS gp;
+	CK_MECHANISM gcm;
+	CK_ATTRIBUTE to_session[] = { CH_T_BOOL(CKA_TOKEN, false) };
+	CK_ATTRIBUTE widen[] = { CH_T_BOOL(CKA_TOKEN, false), CH_T_BOOL(CKA_ENCRYPT, true) };
+	CK_ATTRIBUTE kt_[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),
+		CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_WRAP, true),
+		CH_T_ATTR(CKA_VALUE, kv, sizeof(kv)),
+	};
+
+	REQUIRE(setup(&f));
+	REQUIRE_RV(as(f.h, "carol", PIN_CAROL), CKR_OK);
+	CHECK_RV(grant(f.h, f.aes, "alice", CH_GRANT_DECRYPT), CKR_OK);
+	REQUIRE_RV(as(f.h, "alice", PIN_ALICE), CKR_OK);
+	CHECK_RV(P11->C_CopyObject(f.h, f.aes, to_session, 1, &copy), CKR_ACTION_PROHIBITED);
+	CHECK_RV(P11->C_CopyObject(f.h, f.aes, widen, 2, &copy), CKR_ACTION_PROHIBITED);
+	CHECK_RV(P11->C_CopyObject(f.h, f.aes, NULL, 0, &copy), CKR_ACTION_PROHIBITED);
+	REQUIRE_RV(P11->C_CreateObject(f.h, kt_, CH_T_ARRAY_LEN(kt_), &kek), CKR_OK);
+	ch_t_gcm(&gcm, &gp, iv, NULL, 0);
+	CHECK_RV(P11->C_WrapKey(f.h, &gcm, kek, f.aes, blob, &bl), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	/* Every operation granted: the key is as good as one's own. */
+	REQUIRE_RV(as(f.h, "carol", PIN_CAROL), CKR_OK);
+	CHECK_RV(grant(f.h, f.aes, "alice", CH_GRANT_ALL), CKR_OK);
+	REQUIRE_RV(as(f.h, "alice", PIN_ALICE), CKR_OK);
+	CHECK_RV(P11->C_CopyObject(f.h, f.aes, to_session, 1, &copy), CKR_OK);
+	/* The creator copies its own keys, with an empty template too (NSS). */
+	REQUIRE_RV(as_default(f.h), CKR_OK);
+	CHECK_RV(P11->C_CopyObject(f.h, f.aes, NULL, 0, &copy), CKR_OK);
+out:
+	ch_t_env_free(&f.e);
+}
+
 static const ch_t_case tests[] = {
+	CH_T_CASE(test_grants_do_not_widen_through_copy_or_wrap),
 	CH_T_CASE(test_grants_private_key_invisible_without_grant),
 	CH_T_CASE(test_grants_limit_use_to_granted_operations),
 	CH_T_CASE(test_grants_to_a_role_and_revoke),
