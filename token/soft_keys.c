@@ -173,6 +173,17 @@ out:
 	return rv;
 }
 
+/* Stores the new object a (taking it in every case) and gives back in
+ * *made a copy for the audit record. */
+static CK_RV add_new(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE *h, ch_attrs **made)
+{
+	if ((*made = ch_attrs_dup(a)) == NULL) {
+		ch_attrs_free(a);
+		return CKR_HOST_MEMORY;
+	}
+	return soft_object_add(s, a, h);
+}
+
 CK_RV soft_wrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,
                     CK_OBJECT_HANDLE key, CK_BYTE *out, CK_ULONG *out_len)
 {
@@ -257,11 +268,7 @@ CK_RV soft_unwrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unw
 			rv = CKR_WRAPPED_KEY_INVALID;
 		goto out;
 	}
-	if ((made = ch_attrs_dup(a)) == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	rv = soft_object_add(s, a, h);
+	rv = add_new(s, a, h, &made);
 	a = NULL; /* transferred */
 out:
 	if (uk != NULL)
@@ -386,11 +393,7 @@ CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE bas
 	if ((rv = ch_object_finish(CH_ORIGIN_DERIVE, CK_UNAVAILABLE_INFORMATION, a)) != CKR_OK ||
 	    (cls != CKO_DATA && (rv = derive_inherit(bk, a)) != CKR_OK))
 		goto out;
-	if ((made = ch_attrs_dup(a)) == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	rv = soft_object_add(s, a, h);
+	rv = add_new(s, a, h, &made);
 	a = NULL; /* transferred */
 out:
 	if (bk != NULL)
