@@ -146,11 +146,12 @@ const char *ch_cli_rv_name(CK_RV rv)
 int ch_cli_fail_rv(const ch_cli *c, const char *call, CK_RV rv, const char *what)
 {
 	const char *name = ch_cli_rv_name(rv);
-	char hex[32];
+	char hex[48];
 
 	if (name == NULL) {
 		snprintf(hex, sizeof(hex), "%s0x%08lx",
-		         rv >= CKR_VENDOR_DEFINED ? "CKR_VENDOR_DEFINED+" : "", rv);
+		         rv >= CKR_VENDOR_DEFINED ? "CKR_VENDOR_DEFINED+" : "",
+		         rv >= CKR_VENDOR_DEFINED ? rv - CKR_VENDOR_DEFINED : rv);
 		name = hex;
 	}
 	if (what != NULL)
