@@ -26,10 +26,11 @@
  * makes at most 255 * hash size bytes (RFC 5869), more is
  * CKR_KEY_SIZE_RANGE.  The salt is ignored without bExtract and the info
  * without bExpand, as the spec says.  Salt CKF_HKDF_SALT_NULL or
- * CKF_HKDF_SALT_DATA (an empty salt equals no salt, as in RFC 5869).  Not
- * supported, CKR_MECHANISM_PARAM_INVALID: CKF_HKDF_SALT_KEY (the salt key
- * is a handle, which this layer cannot resolve), and pInfo longer than
- * 1024 bytes (OpenSSL 3.0's limit).  CKM_HKDF_DATA is the same into a
+ * CKF_HKDF_SALT_DATA (an empty salt equals no salt, as in RFC 5869);
+ * CKF_HKDF_SALT_KEY names a key by handle, which the backend resolves into
+ * CKF_HKDF_SALT_DATA before this hook runs (soft_keys.c), so here it is
+ * CKR_MECHANISM_PARAM_INVALID.  pInfo longer than 1024 bytes (OpenSSL 3.0's
+ * limit) is CKR_MECHANISM_PARAM_INVALID.  CKM_HKDF_DATA is the same into a
  * CKO_DATA object, whose length the backend passes as CKA_VALUE_LEN.
  *
  * PBKDF2: CK_PKCS5_PBKD2_PARAMS2 only (3.0, ulPasswordLen by value).  The

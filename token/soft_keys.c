@@ -356,12 +356,49 @@ static CK_RV data_template(CK_ATTRIBUTE *mt, CK_ULONG *n, CK_ULONG *len)
 	return CKR_OK;
 }
 
+/* HKDF's CKF_HKDF_SALT_KEY names the salt by a key handle, which only this
+ * layer can resolve: *dm becomes m with a copy of the parameter (in *p)
+ * whose salt is that key's value as CKF_HKDF_SALT_DATA; *salt holds the key
+ * (freed by the caller).  The salt key must be a generic secret or HKDF key
+ * the participant may derive with; anything else is
+ * CKR_MECHANISM_PARAM_INVALID.  Other mechanisms pass through. */
+static CK_RV resolve_salt_key(ch_session *s, const CK_MECHANISM *m, CK_MECHANISM *dm,
+                              CK_HKDF_PARAMS *p, ch_attrs **salt)
+{
+	const ch_attr *v;
+	CK_ULONG cls, kt;
+
+	*dm = *m;
+	*salt = NULL;
+	if ((m->mechanism != CKM_HKDF_DERIVE && m->mechanism != CKM_HKDF_DATA) ||
+	    m->pParameter == NULL || m->ulParameterLen != sizeof(*p))
+		return CKR_OK;
+	memcpy(p, m->pParameter, sizeof(*p));
+	if (!p->bExtract || p->ulSaltType != CKF_HKDF_SALT_KEY)
+		return CKR_OK;
+	if (load_key(s, p->hSaltKey, CH_GRANT_DERIVE, CKR_MECHANISM_PARAM_INVALID, salt) !=
+	            CKR_OK ||
+	    !ch_attrs_ulong(*salt, CKA_CLASS, &cls) || cls != CKO_SECRET_KEY ||
+	    !ch_attrs_ulong(*salt, CKA_KEY_TYPE, &kt) ||
+	    (kt != CKK_GENERIC_SECRET && kt != CKK_HKDF) ||
+	    (v = ch_attrs_get(*salt, CKA_VALUE)) == NULL)
+		return CKR_MECHANISM_PARAM_INVALID;
+	p->ulSaltType = CKF_HKDF_SALT_DATA;
+	p->pSalt = v->value;
+	p->ulSaltLen = v->len;
+	p->hSaltKey = CK_INVALID_HANDLE;
+	dm->pParameter = p;
+	return CKR_OK;
+}
+
 CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
                       const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h)
 {
 	ch_object_env env = soft_object_env(s);
-	ch_attrs *bk = NULL, *a = NULL, *hold = NULL, *made = NULL;
+	ch_attrs *bk = NULL, *a = NULL, *hold = NULL, *made = NULL, *salt = NULL;
 	CK_ATTRIBUTE *mt = NULL;
+	CK_MECHANISM dm;
+	CK_HKDF_PARAMS hp;
 	CK_ULONG mn = 0, cls, data_len = 0;
 	CK_BBOOL vals[2];
 	CK_RV rv;
@@ -386,7 +423,8 @@ CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE bas
 		goto out;
 	if (cls == CKO_DATA && (rv = ch_attrs_set_ulong(a, CKA_VALUE_LEN, data_len)) != CKR_OK)
 		goto out;
-	if ((rv = ch_mech_derive(m, bk, a)) != CKR_OK)
+	if ((rv = resolve_salt_key(s, m, &dm, &hp, &salt)) != CKR_OK ||
+	    (rv = ch_mech_derive(&dm, bk, a)) != CKR_OK)
 		goto out;
 	if (cls == CKO_DATA)
 		ch_attrs_remove(a, CKA_VALUE_LEN); /* the length was the hook's only */
@@ -398,6 +436,8 @@ CK_RV soft_derive_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE bas
 out:
 	if (bk != NULL)
 		audit_keys(s, "key.derive", rv == CKR_OK ? made : NULL, "base key", bk, rv);
+	OPENSSL_cleanse(&hp, sizeof(hp));
+	ch_attrs_free(salt);
 	free(mt);
 	ch_attrs_free(hold);
 	ch_attrs_free(made);

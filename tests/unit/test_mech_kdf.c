@@ -313,6 +313,39 @@ out:
 	kdf_end();
 }
 
+/* CKF_HKDF_SALT_KEY: the salt given as a key gives RFC 5869's answer as the
+ * same bytes given as data; a salt key of another type is refused. */
+static void test_hkdf_salt_from_a_key(void)
+{
+	CK_BYTE ikm[22], salt[13], info[10], okm[42], out[64];
+	CK_ULONG out_len = 0;
+	CK_HKDF_PARAMS p;
+	CK_MECHANISM m = { CKM_HKDF_DERIVE, &p, sizeof(p) };
+	CK_OBJECT_HANDLE base, skey, aes;
+	CK_BYTE k16[16] = { 0 };
+
+	ch_t_unhex(rfc5869_ikm, ikm, sizeof(ikm));
+	ch_t_unhex(rfc5869_salt, salt, sizeof(salt));
+	ch_t_unhex(rfc5869_info, info, sizeof(info));
+	ch_t_unhex(rfc5869_okm, okm, sizeof(okm));
+	REQUIRE(kdf_begin());
+	REQUIRE((base = base_key(CKK_GENERIC_SECRET, ikm, sizeof(ikm), true)) != CK_INVALID_HANDLE);
+	REQUIRE((skey = base_key(CKK_HKDF, salt, sizeof(salt), true)) != CK_INVALID_HANDLE);
+	REQUIRE((aes = base_key(CKK_AES, k16, sizeof(k16), true)) != CK_INVALID_HANDLE);
+	hkdf_params(&p, CKM_SHA256, true, true, CKF_HKDF_SALT_KEY, NULL, 0, info, sizeof(info));
+	p.hSaltKey = skey;
+	CHECK_RV(derive(&m, base, CKK_GENERIC_SECRET, 42, out, sizeof(out), &out_len), CKR_OK);
+	CHECK(same_bytes("HKDF with the salt as a key", out, out_len, okm, sizeof(okm)));
+	p.hSaltKey = aes;
+	CHECK_RV(derive(&m, base, CKK_GENERIC_SECRET, 42, out, sizeof(out), &out_len),
+	         CKR_MECHANISM_PARAM_INVALID);
+	p.hSaltKey = 0xdead;
+	CHECK_RV(derive(&m, base, CKK_GENERIC_SECRET, 42, out, sizeof(out), &out_len),
+	         CKR_MECHANISM_PARAM_INVALID);
+out:
+	kdf_end();
+}
+
 static void test_hkdf_parameter_and_key_errors(void)
 {
 	CK_BYTE ikm[32] = { 1 }, out[8192 + 64];
@@ -987,6 +1020,7 @@ int main(void)
 		CH_T_CASE(test_hkdf_wycheproof),
 		CH_T_CASE(test_hkdf_extract_then_expand_equals_both),
 		CH_T_CASE(test_hkdf_data_makes_a_data_object),
+		CH_T_CASE(test_hkdf_salt_from_a_key),
 		CH_T_CASE(test_hkdf_parameter_and_key_errors),
 		CH_T_CASE(test_sp800_108_counter_and_feedback_match_the_construction),
 		CH_T_CASE(test_sp800_108_nist_cavp_counter_vectors),
