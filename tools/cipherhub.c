@@ -22,11 +22,11 @@
 #endif
 
 /* Which options a command takes (--module and --json: all of them). */
-#define OPT_REG   0x1u /* --slot, --token */
-#define OPT_LOGIN 0x2u /* --as, --pin-fd */
-#define OPT_ROLES 0x4u /* --roles */
-#define OPT_FROM  0x8u /* --from */
-#define OPT_ALL   0xfu
+#define OPT_REG   0x1u  /* --slot, --token */
+#define OPT_LOGIN 0x2u  /* --as, --pin-fd */
+#define OPT_ROLES 0x4u  /* --roles */
+#define OPT_FROM  0x8u  /* --from */
+#define OPT_OPS   0x10u /* --ops */
 
 typedef struct command {
 	const char *group; /* "participant", "audit", or NULL */
@@ -98,15 +98,23 @@ static const command commands[] = {
 	  "status 0 when intact; 3 when a record was edited, inserted, reordered or\n"
 	  "deleted, naming the first bad record's seq.  Needs an auditor or an admin.\n",
 	  OPT_REG | OPT_LOGIN, 0, ch_cli_cmd_audit_verify },
-	{ NULL, "grant", "...", "(not yet supported) give a participant use of a key",
-	  "Per-key grants are not yet supported; this command exits with status 2.\n", OPT_ALL, -1,
-	  ch_cli_cmd_unsupported },
-	{ NULL, "revoke", "...", "(not yet supported) take back a grant",
-	  "Per-key grants are not yet supported; this command exits with status 2.\n", OPT_ALL, -1,
-	  ch_cli_cmd_unsupported },
-	{ NULL, "grants", "...", "(not yet supported) list grants",
-	  "Per-key grants are not yet supported; this command exits with status 2.\n", OPT_ALL, -1,
-	  ch_cli_cmd_unsupported },
+	{ NULL, "grant", "KEY GRANTEE --ops OPS", "let a participant or a role use a key",
+	  "Sets the operations GRANTEE may use token key KEY for, replacing what it had.\n"
+	  "KEY is the key's CKA_LABEL (a secret or private key, else a public key; it\n"
+	  "must name exactly one).  GRANTEE is a participant name or role:ROLE.  OPS is\n"
+	  "a comma-separated list of encrypt, decrypt, sign, verify, wrap, unwrap,\n"
+	  "derive, or all.  Needs an admin or an operator that can see the key (an\n"
+	  "operator sees every key: use --as NAME).\n",
+	  OPT_REG | OPT_LOGIN | OPT_OPS, 2, ch_cli_cmd_grant },
+	{ NULL, "revoke", "KEY GRANTEE", "take back a grant",
+	  "Takes back every operation GRANTEE was granted on KEY (named as for grant).\n"
+	  "Needs an admin or an operator.\n",
+	  OPT_REG | OPT_LOGIN, 2, ch_cli_cmd_revoke },
+	{ NULL, "grants", "KEY", "list the grants of a key",
+	  "Lists who may use KEY (named as for grant) for what: one line per grantee.\n"
+	  "With --json: one JSON object per grant.  Needs an admin, an operator or an\n"
+	  "auditor.\n",
+	  OPT_REG | OPT_LOGIN, 1, ch_cli_cmd_grants },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -180,6 +188,9 @@ static void print_command_help(const char *prog, const command *cmd)
 		printf("  --roles ROLES  comma-separated roles: admin, operator, user, auditor\n");
 	if (cmd->opts & OPT_FROM)
 		printf("  --from SEQ     start at record SEQ (default 1)\n");
+	if (cmd->opts & OPT_OPS)
+		printf("  --ops OPS      comma-separated: encrypt, decrypt, sign, verify, wrap,\n"
+		       "                 unwrap, derive, or all\n");
 	if (cmd->opts & OPT_REG)
 		printf(REG_HELP);
 	if (cmd->opts & OPT_LOGIN)
@@ -234,17 +245,12 @@ static bool parse_ulong(const char *s, unsigned long *out)
 }
 
 static const struct option long_options[] = {
-	{ "module", required_argument, NULL, 'm' },
-	{ "slot", required_argument, NULL, 's' },
-	{ "token", required_argument, NULL, 't' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "as", required_argument, NULL, 'a' },
-	{ "pin-fd", required_argument, NULL, 'p' },
-	{ "roles", required_argument, NULL, 'r' },
-	{ "from", required_argument, NULL, 'f' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	{ "module", required_argument, NULL, 'm' }, { "slot", required_argument, NULL, 's' },
+	{ "token", required_argument, NULL, 't' },  { "json", no_argument, NULL, 'j' },
+	{ "as", required_argument, NULL, 'a' },     { "pin-fd", required_argument, NULL, 'p' },
+	{ "roles", required_argument, NULL, 'r' },  { "from", required_argument, NULL, 'f' },
+	{ "ops", required_argument, NULL, 'o' },    { "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
 };
 
 /* The options the user gave, for checking them against the command. */
@@ -339,6 +345,10 @@ static int parse_options(ch_cli *c, given *g, int argc, char **argv)
 			c->roles = optarg;
 			g->opts |= OPT_ROLES;
 			break;
+		case 'o':
+			c->ops = optarg;
+			g->opts |= OPT_OPS;
+			break;
 		case 'f':
 			if (!parse_ulong(optarg, &v) || v == 0) {
 				ch_cli_err(c, "--from '%s' is not a record number (1, 2, ...)",
@@ -381,10 +391,9 @@ static int check_command(ch_cli *c, const command *cmd, const given *g, int narg
 		unsigned bit;
 		const char *names;
 	} names[] = {
-		{ OPT_REG, "--slot/--token" },
-		{ OPT_LOGIN, "--as/--pin-fd" },
-		{ OPT_ROLES, "--roles" },
-		{ OPT_FROM, "--from" },
+		{ OPT_REG, "--slot/--token" }, { OPT_LOGIN, "--as/--pin-fd" },
+		{ OPT_ROLES, "--roles" },      { OPT_FROM, "--from" },
+		{ OPT_OPS, "--ops" },
 	};
 	char words[64];
 	size_t i;

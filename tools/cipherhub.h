@@ -2,8 +2,8 @@
  * tools/cipherhub.h: what the parts of the admin tool `cipherhub` share.
  *
  * The admin tool does, from a shell, what PKCS#11 has no call for:
- * participants and their roles, unlocking, reading and verifying a
- * registration's audit log.  It is a client of the module and nothing else:
+ * participants and their roles, unlocking, per-key grants, reading and
+ * verifying a registration's audit log.  It is a client of the module and nothing else:
  * it dlopens cipherhub-pkcs11.so, takes the standard 3.0 function table and
  * the "Cipher Hub" vendor table from C_GetInterface, and never opens the
  * store itself, so every rule (roles, lockout, audit) the module enforces
@@ -67,6 +67,7 @@ typedef struct ch_cli {
 	const char *as;    /* --as, default "so" */
 	int pin_fd;        /* --pin-fd, or -1 */
 	const char *roles; /* --roles, or NULL */
+	const char *ops;   /* --ops, or NULL */
 	CK_ULONG from;     /* --from, default 1 */
 	const char *prog;  /* program name for messages */
 
@@ -212,6 +213,8 @@ int ch_cli_cmd_participant_unlock(ch_cli *c, char **args);
 int ch_cli_cmd_audit_show(ch_cli *c, char **args);
 int ch_cli_cmd_audit_export(ch_cli *c, char **args);
 int ch_cli_cmd_audit_verify(ch_cli *c, char **args);
-int ch_cli_cmd_unsupported(ch_cli *c, char **args);
+int ch_cli_cmd_grant(ch_cli *c, char **args);
+int ch_cli_cmd_revoke(ch_cli *c, char **args);
+int ch_cli_cmd_grants(ch_cli *c, char **args);
 
 #endif /* CH_CLI_H */

@@ -695,12 +695,229 @@ out:
 	return ex;
 }
 
-/* ---- later ------------------------------------------------------------- */
+/* ---- grants ------------------------------------------------------------ */
 
-int ch_cli_cmd_unsupported(ch_cli *c, char **args)
+static const struct {
+	const char *name;
+	CK_FLAGS bit;
+} grant_ops[] = {
+	{ "encrypt", CH_GRANT_ENCRYPT }, { "decrypt", CH_GRANT_DECRYPT },
+	{ "sign", CH_GRANT_SIGN },       { "verify", CH_GRANT_VERIFY },
+	{ "wrap", CH_GRANT_WRAP },       { "unwrap", CH_GRANT_UNWRAP },
+	{ "derive", CH_GRANT_DERIVE },
+};
+
+#define N_GRANT_OPS (sizeof(grant_ops) / sizeof(grant_ops[0]))
+
+/* Parses --ops ("sign,verify", "all") into *ops; false (printed why) for an
+ * empty list or an unknown word. */
+static bool ops_parse(const ch_cli *c, const char *s, CK_FLAGS *ops)
 {
-	(void)args;
-	ch_cli_err(c, "not yet supported: per-key grants (grant, revoke, grants) come in a later "
-	              "version");
-	return CH_EXIT_UNSUPPORTED;
+	const char *p = s;
+	size_t n, i;
+
+	*ops = 0;
+	while (p != NULL && *p != '\0') {
+		n = strcspn(p, ",");
+		for (i = 0; i < N_GRANT_OPS; i++)
+			if (strlen(grant_ops[i].name) == n && strncmp(grant_ops[i].name, p, n) == 0)
+				break;
+		if (i < N_GRANT_OPS)
+			*ops |= grant_ops[i].bit;
+		else if (n == 3 && strncmp(p, "all", 3) == 0)
+			*ops |= CH_GRANT_ALL;
+		else {
+			ch_cli_err(c,
+			           "--ops: '%.*s' is not one of encrypt, decrypt, sign, verify, "
+			           "wrap, unwrap, derive, all",
+			           (int)n, p);
+			return false;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (*ops == 0) {
+		ch_cli_err(c, "--ops: name at least one operation");
+		return false;
+	}
+	return true;
+}
+
+/* The operations as "sign,verify" into out. */
+static char *ops_str(CK_FLAGS ops, char *out, size_t size)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < N_GRANT_OPS; i++)
+		if (ops & grant_ops[i].bit)
+			used += (size_t)snprintf(out + used, used < size ? size - used : 0, "%s%s",
+			                         used ? "," : "", grant_ops[i].name);
+	if (used == 0)
+		snprintf(out, size, "-");
+	return out;
+}
+
+/* Finds the one token key labelled label: a secret or private key, else a
+ * public key.  Returns CH_EXIT_OK with *key, CH_EXIT_USAGE (printed why)
+ * when there is none or more than one, CH_EXIT_PKCS11 on a failed call. */
+static int key_by_label(ch_cli *c, const char *label, CK_OBJECT_HANDLE *key)
+{
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_LABEL, (CK_VOID_PTR)label, (CK_ULONG)strlen(label) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+	};
+	CK_OBJECT_HANDLE found[16];
+	CK_ULONG n = 0, i, cls, best_n = 0, pub_n = 0;
+	CK_OBJECT_HANDLE best = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
+	CK_RV rv;
+
+	if ((rv = c->p11->C_FindObjectsInit(c->session, t, 2)) != CKR_OK)
+		return ch_cli_fail_rv(c, "C_FindObjectsInit", rv, c->label);
+	rv = c->p11->C_FindObjects(c->session, found, 16, &n);
+	(void)c->p11->C_FindObjectsFinal(c->session);
+	if (rv != CKR_OK)
+		return ch_cli_fail_rv(c, "C_FindObjects", rv, c->label);
+	for (i = 0; i < n; i++) {
+		CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+
+		if (c->p11->C_GetAttributeValue(c->session, found[i], &a, 1) != CKR_OK)
+			continue;
+		if (cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY) {
+			best = found[i];
+			best_n++;
+		} else if (cls == CKO_PUBLIC_KEY) {
+			pub = found[i];
+			pub_n++;
+		}
+	}
+	if (best_n == 1 || (best_n == 0 && pub_n == 1)) {
+		*key = best_n == 1 ? best : pub;
+		return CH_EXIT_OK;
+	}
+	ch_cli_err(c,
+	           best_n + pub_n == 0 ? "no token key labelled '%s' that %s can see"
+	                               : "the label '%s' names more than one key %s can see",
+	           label, c->as);
+	return CH_EXIT_USAGE;
+}
+
+/* Checks the grantee's form (a participant name or role:ROLE). */
+static bool grantee_check(const ch_cli *c, const char *g)
+{
+	CK_FLAGS r;
+
+	if (strncmp(g, "role:", 5) == 0)
+		return ch_cli_roles_parse(c, g + 5, &r);
+	return ch_cli_name_check(c, g, "grantee");
+}
+
+static int grant_set(ch_cli *c, char **args, CK_FLAGS ops)
+{
+	CK_OBJECT_HANDLE key;
+	CH_C_GrantSet set;
+	char words[128];
+	CK_RV rv;
+	int ex;
+
+	if (!grantee_check(c, args[1]))
+		return CH_EXIT_USAGE;
+	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK ||
+	    (ex = key_by_label(c, args[0], &key)) != CH_EXIT_OK)
+		return ex;
+	if ((set = ch_cli_vendor_fn(c, CH_GrantSet)) == NULL)
+		return CH_EXIT_UNSUPPORTED;
+	rv = set(c->session, key, (CK_UTF8CHAR_PTR)args[1], (CK_ULONG)strlen(args[1]), ops);
+	if (rv != CKR_OK)
+		return ch_cli_fail_rv(c, "CH_GrantSet", rv, c->label);
+	if (c->json) {
+		fputc('{', stdout);
+		ch_cli_json_kv(stdout, "key", args[0]);
+		fputc(',', stdout);
+		ch_cli_json_kv(stdout, "grantee", args[1]);
+		fputc(',', stdout);
+		ch_cli_json_kv(stdout, "operations", ops_str(ops, words, sizeof(words)));
+		printf("}\n");
+	} else if (ops == 0) {
+		printf("revoked every grant of '%s' on '%s'\n", args[1], args[0]);
+	} else {
+		printf("'%s' may use '%s' for %s\n", args[1], args[0],
+		       ops_str(ops, words, sizeof(words)));
+	}
+	return CH_EXIT_OK;
+}
+
+int ch_cli_cmd_grant(ch_cli *c, char **args)
+{
+	CK_FLAGS ops;
+
+	if (c->ops == NULL) {
+		ch_cli_err(c, "grant needs --ops OPS (see 'cipherhub grant --help')");
+		return CH_EXIT_USAGE;
+	}
+	if (!ops_parse(c, c->ops, &ops))
+		return CH_EXIT_USAGE;
+	return grant_set(c, args, ops);
+}
+
+int ch_cli_cmd_revoke(ch_cli *c, char **args)
+{
+	return grant_set(c, args, 0);
+}
+
+int ch_cli_cmd_grants(ch_cli *c, char **args)
+{
+	CH_GRANT_INFO *list = NULL;
+	CK_OBJECT_HANDLE key;
+	CH_C_GrantList list_fn;
+	CK_ULONG n = 0, i;
+	char who[CH_GRANTEE_MAX + 1], words[128];
+	CK_RV rv;
+	int ex;
+
+	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK ||
+	    (ex = key_by_label(c, args[0], &key)) != CH_EXIT_OK)
+		goto out;
+	ex = CH_EXIT_UNSUPPORTED;
+	if ((list_fn = ch_cli_vendor_fn(c, CH_GrantList)) == NULL)
+		goto out;
+	if ((rv = list_fn(c->session, key, NULL, &n)) != CKR_OK) {
+		ex = ch_cli_fail_rv(c, "CH_GrantList", rv, c->label);
+		goto out;
+	}
+	ex = CH_EXIT_PKCS11;
+	if ((list = calloc(n > 0 ? n : 1, sizeof(*list))) == NULL) {
+		ch_cli_err(c, "out of memory");
+		goto out;
+	}
+	if ((rv = list_fn(c->session, key, list, &n)) != CKR_OK) {
+		ex = ch_cli_fail_rv(c, "CH_GrantList", rv, c->label);
+		goto out;
+	}
+	if (!c->json)
+		printf("%-40s %s\n", "GRANTEE", "OPERATIONS");
+	for (i = 0; i < n; i++) {
+		ch_cli_unpad(list[i].grantee, sizeof(list[i].grantee), who);
+		ops_str(list[i].operations, words, sizeof(words));
+		if (c->json) {
+			fputc('{', stdout);
+			ch_cli_json_kv(stdout, "key", args[0]);
+			fputc(',', stdout);
+			ch_cli_json_kv(stdout, "grantee", who);
+			fputc(',', stdout);
+			ch_cli_json_kv(stdout, "operations", words);
+			printf("}\n");
+		} else {
+			ch_cli_text_safe(stdout, who);
+			printf("%*s %s\n", 40 - (int)strlen(who), "", words);
+		}
+	}
+	if (!c->json && n == 0)
+		printf("(no grants: only the key's creator may use it)\n");
+	ex = CH_EXIT_OK;
+out:
+	free(list);
+	return ex;
 }

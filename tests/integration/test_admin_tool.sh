@@ -164,17 +164,19 @@ t --help
 ch_expect_ok "--help exits 0"
 ch_expect_text "--help lists participant add" 'participant add NAME --roles ROLES'
 ch_expect_text "--help lists audit verify" 'audit verify'
-ch_expect_lines "--help lists grant, revoke and grants as not yet supported" \
-	'^  grants? .*\(not yet supported\)|^  revoke .*\(not yet supported\)' 3
+ch_expect_lines "--help lists grant, revoke and grants" \
+	'^  (grant KEY GRANTEE --ops OPS|revoke KEY GRANTEE|grants KEY) ' 3
 t participant add --help
 ch_expect_ok "participant add --help exits 0"
 ch_expect_text "participant add --help explains --roles" '--roles ROLES'
 t audit --help
 ch_expect_ok "audit --help lists the audit subcommands"
 ch_expect_lines "... all three" '^  audit (show|export|verify)' 3
-t grant alice somekey
-ch_expect_rc "grant exits 2 (not supported)" 2
-ch_expect_text "... saying so" 'not yet supported'
+t grant --help
+ch_expect_ok "grant --help exits 0"
+ch_expect_text "... explains --ops" '--ops OPS'
+t grant somekey
+ch_expect_rc "grant with one argument is a usage error (1)" 1
 t frobnicate
 ch_expect_rc "an unknown command is a usage error (1)" 1
 ch_expect_text "... naming it" "unknown command 'frobnicate'"
@@ -416,6 +418,33 @@ EOF
 else
 	ch_note "terminal prompts not checked: python3 (for a pseudo-terminal) is not installed"
 fi
+
+echo "== grants"
+ch_p11 --token-label payments --login --pin "alice:$ALICE_PIN" --keygen --key-type AES:32 \
+	--label shared-key
+ch_expect_ok "alice (operator) makes a key with pkcs11-tool"
+as alice "$ALICE_PIN" grant shared-key role:user --ops encrypt,decrypt
+ch_expect_ok "alice grants role:user encrypt and decrypt"
+ch_expect_text "... and says so" "'role:user' may use 'shared-key' for encrypt,decrypt"
+as alice "$ALICE_PIN" grant shared-key bob --ops sign
+ch_expect_ok "alice grants bob sign"
+as alice "$ALICE_PIN" grants shared-key --json
+ch_expect_ok "grants --json lists them"
+ch_expect_lines "... two grants" '^\{"key":"shared-key","grantee":"(bob|role:user)"' 2
+ch_expect_text "... bob's" '"grantee":"bob","operations":"sign"'
+as alice "$ALICE_PIN" revoke shared-key bob
+ch_expect_ok "revoke takes bob's grant back"
+as alice "$ALICE_PIN" grants shared-key
+ch_expect_no_text "... and bob is gone from the list" 'bob'
+ch_expect_text "... role:user stays" 'encrypt,decrypt'
+as alice "$ALICE_PIN" grant shared-key bob --ops fly
+ch_expect_rc "an unknown operation is a usage error (1)" 1
+as alice "$ALICE_PIN" grant no-such-key bob --ops sign
+ch_expect_rc "a key that is not there is a usage error (1)" 1
+as alice "$ALICE_PIN" grant shared-key nobody --ops sign
+ch_expect_rc "an unknown grantee is refused by the module (4)" 4
+as bob "$BOB_PIN" grant shared-key bob --ops all
+ch_expect_rc "bob (an auditor) cannot grant himself anything (4)" 4
 
 echo "== audit: show, export, verify"
 as bob "$BOB_PIN" audit show
