@@ -147,4 +147,22 @@ static inline bool both_fail(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HAN
 	return ok;
 }
 
+/* One AEAD vector with its ciphertext||tag in ctt: a valid one must
+ * encrypt to ctt and decrypt back to msg, one-shot and in parts; an invalid
+ * one must fail to decrypt every way. */
+static inline void aead_vector(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE k,
+                               vec_bytes *msg, vec_bytes *ctt, counts *c, const json_t *t)
+{
+	if (is_result(t, "valid")) {
+		if (both_ways(h, true, m, k, msg, ctt->p, ctt->len, 7, c, t) &&
+		    both_ways(h, false, m, k, ctt, msg->p, msg->len, 5, c, t))
+			c->valid++;
+	} else if (is_result(t, "invalid")) {
+		if (both_fail(h, m, k, ctt, 16, c, t))
+			c->invalid++;
+	} else {
+		miss(c, t, "unexpected result kind", CKR_OK);
+	}
+}
+
 #endif
