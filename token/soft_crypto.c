@@ -42,13 +42,45 @@ CK_RV soft_check_grant(ch_session *s, CK_OBJECT_HANDLE key, const char *owner, C
 	return ok ? CKR_OK : CKR_KEY_FUNCTION_NOT_PERMITTED;
 }
 
+/* Ends the operation of that kind. */
+static void op_end(soft_session *ss, ch_op_kind kind)
+{
+	ch_op_free(ss->op[kind]);
+	ss->op[kind] = NULL;
+}
+
+static uint64_t login_gen(ch_session *s)
+{
+	soft_slot *sl = s->slot->be;
+
+	return __atomic_load_n(&sl->login_gen, __ATOMIC_ACQUIRE);
+}
+
+/* The session's operation of that kind, if it may go on.  An operation
+ * that holds a key and began before a logout is over: the key belongs to a
+ * login that is gone.  It is ended (and its key wiped) here, and the call
+ * answers as for no operation. */
+static CK_RV op_live(ch_session *s, ch_op_kind kind)
+{
+	soft_session *ss = s->be;
+
+	if (ss->op[kind] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (kind != CH_OP_DIGEST && ss->op_gen[kind] != login_gen(s)) {
+		op_end(ss, kind);
+		return CKR_OPERATION_NOT_INITIALIZED;
+	}
+	return CKR_OK;
+}
+
 CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
 {
 	soft_session *ss = s->be;
+	uint64_t gen = login_gen(s); /* before the key is read: see op_live */
 	ch_attrs *a = NULL;
 	CK_RV rv;
 
-	if (ss->op[kind] != NULL)
+	if (ss->op[kind] != NULL && op_live(s, kind) == CKR_OK)
 		return CKR_OPERATION_ACTIVE;
 	if (kind != CH_OP_DIGEST) {
 		if ((rv = soft_may_use_keys(s)) != CKR_OK)
@@ -68,6 +100,7 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 		}
 	}
 	rv = ch_op_init(kind, m, a, &ss->op[kind]);
+	ss->op_gen[kind] = gen;
 	if (rv == CKR_OK && a != NULL && key < SOFT_SESSION_HANDLE_BASE) {
 		static const char *const use[CH_OP_KINDS] = {
 			[CH_OP_ENCRYPT] = "key.encrypt",
@@ -85,21 +118,14 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 	return rv;
 }
 
-/* Ends the operation of that kind. */
-static void op_end(soft_session *ss, ch_op_kind kind)
-{
-	ch_op_free(ss->op[kind]);
-	ss->op[kind] = NULL;
-}
-
 CK_RV soft_op_oneshot(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
                       CK_BYTE *out, CK_ULONG *out_len)
 {
 	soft_session *ss = s->be;
 	CK_RV rv;
 
-	if (ss->op[kind] == NULL)
-		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = op_live(s, kind)) != CKR_OK)
+		return rv;
 	rv = ch_op_oneshot(ss->op[kind], in, in_len, out, out_len);
 	if (ch_op_ends(rv, out))
 		op_end(ss, kind);
@@ -112,8 +138,8 @@ CK_RV soft_op_update(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG
 	soft_session *ss = s->be;
 	CK_RV rv;
 
-	if (ss->op[kind] == NULL)
-		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = op_live(s, kind)) != CKR_OK)
+		return rv;
 	rv = ch_op_update(ss->op[kind], in, in_len, out, out_len);
 	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
 		op_end(ss, kind);
@@ -125,8 +151,8 @@ CK_RV soft_op_final(ch_session *s, ch_op_kind kind, CK_BYTE *out, CK_ULONG *out_
 	soft_session *ss = s->be;
 	CK_RV rv;
 
-	if (ss->op[kind] == NULL)
-		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = op_live(s, kind)) != CKR_OK)
+		return rv;
 	rv = ch_op_final(ss->op[kind], out, out_len);
 	if (ch_op_ends(rv, out))
 		op_end(ss, kind);
@@ -139,8 +165,8 @@ CK_RV soft_op_verify(ch_session *s, const CK_BYTE *data, CK_ULONG len, const CK_
 	soft_session *ss = s->be;
 	CK_RV rv;
 
-	if (ss->op[CH_OP_VERIFY] == NULL)
-		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = op_live(s, CH_OP_VERIFY)) != CKR_OK)
+		return rv;
 	rv = ch_op_verify(ss->op[CH_OP_VERIFY], data, len, sig, sig_len);
 	op_end(ss, CH_OP_VERIFY);
 	return rv;
@@ -151,8 +177,8 @@ CK_RV soft_op_verify_final(ch_session *s, const CK_BYTE *sig, CK_ULONG sig_len)
 	soft_session *ss = s->be;
 	CK_RV rv;
 
-	if (ss->op[CH_OP_VERIFY] == NULL)
-		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = op_live(s, CH_OP_VERIFY)) != CKR_OK)
+		return rv;
 	rv = ch_op_verify_final(ss->op[CH_OP_VERIFY], sig, sig_len);
 	op_end(ss, CH_OP_VERIFY);
 	return rv;
@@ -224,6 +250,21 @@ CK_RV soft_random(ch_session *s, CK_BYTE *out, CK_ULONG len)
 
 /* ---- Message-based encryption and decryption (5.9, 5.11) ---- */
 
+/* The session's message-based operation, if it may go on (see op_live). */
+static CK_RV msg_live(ch_session *s, bool enc)
+{
+	soft_session *ss = s->be;
+
+	if (ss->msg[enc] == NULL)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (ss->msg_gen[enc] != login_gen(s)) {
+		ch_msg_free(ss->msg[enc]);
+		ss->msg[enc] = NULL;
+		return CKR_OPERATION_NOT_INITIALIZED;
+	}
+	return CKR_OK;
+}
+
 /* Counts one message as a use of the operation's key (token keys only). */
 static void msg_count(ch_session *s, const ch_msg *msg, bool enc)
 {
@@ -241,11 +282,12 @@ static void msg_count(ch_session *s, const ch_msg *msg, bool enc)
 CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
 {
 	soft_session *ss = s->be;
+	uint64_t gen = login_gen(s);
 	char owner[CH_NAME_MAX + 1];
 	ch_attrs *a = NULL;
 	CK_RV rv;
 
-	if (ss->msg[enc] != NULL)
+	if (ss->msg[enc] != NULL && msg_live(s, enc) == CKR_OK)
 		return CKR_OPERATION_ACTIVE;
 	if ((rv = soft_may_use_keys(s)) != CKR_OK)
 		return rv;
@@ -256,6 +298,7 @@ CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HA
 		rv = soft_check_grant(s, key, owner, enc ? CH_GRANT_ENCRYPT : CH_GRANT_DECRYPT);
 	if (rv == CKR_OK)
 		rv = ch_msg_init(enc, m, a, &ss->msg[enc]);
+	ss->msg_gen[enc] = gen;
 	ch_attrs_free(a);
 	return rv;
 }
@@ -267,8 +310,8 @@ CK_RV soft_msg_one(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK
 	soft_session *ss = s->be;
 	CK_RV rv;
 
-	if (ss->msg[enc] == NULL)
-		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = msg_live(s, enc)) != CKR_OK)
+		return rv;
 	rv = ch_msg_one(ss->msg[enc], param, plen, aad, aad_len, in, in_len, out, out_len);
 	if (out != NULL && rv != CKR_BUFFER_TOO_SMALL)
 		msg_count(s, ss->msg[enc], enc);
@@ -281,8 +324,8 @@ CK_RV soft_msg_begin(ch_session *s, bool enc, void *param, CK_ULONG plen, const 
 	soft_session *ss = s->be;
 	CK_RV rv;
 
-	if (ss->msg[enc] == NULL)
-		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = msg_live(s, enc)) != CKR_OK)
+		return rv;
 	if ((rv = ch_msg_begin(ss->msg[enc], param, plen, aad, aad_len)) == CKR_OK)
 		msg_count(s, ss->msg[enc], enc);
 	return rv;
@@ -292,18 +335,20 @@ CK_RV soft_msg_next(ch_session *s, bool enc, void *param, CK_ULONG plen, const C
                     CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len, CK_FLAGS flags)
 {
 	soft_session *ss = s->be;
+	CK_RV rv;
 
-	if (ss->msg[enc] == NULL)
-		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = msg_live(s, enc)) != CKR_OK)
+		return rv;
 	return ch_msg_next(ss->msg[enc], param, plen, in, in_len, out, out_len, flags);
 }
 
 CK_RV soft_msg_final(ch_session *s, bool enc)
 {
 	soft_session *ss = s->be;
+	CK_RV rv;
 
-	if (ss->msg[enc] == NULL)
-		return CKR_OPERATION_NOT_INITIALIZED;
+	if ((rv = msg_live(s, enc)) != CKR_OK)
+		return rv;
 	ch_msg_free(ss->msg[enc]);
 	ss->msg[enc] = NULL;
 	return CKR_OK;

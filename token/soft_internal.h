@@ -49,6 +49,8 @@ typedef struct soft_slot {
 	uint8_t regkey[CH_REGKEY_LEN];     /* valid while seal != NULL; wiped on logout */
 	char participant[CH_NAME_MAX + 1]; /* who is logged in (display name) */
 	soft_ident ident;                  /* ... and as the store keys it */
+	uint64_t login_gen;                /* moves at every logout: ends the operations started
+	                                    * before it (atomic: read without the slot lock) */
 	soft_sobj *sobj;
 	size_t nsobj, cap;
 	struct soft_keycache *kc; /* opened copies of used keys (soft_keycache.c) */
@@ -76,6 +78,7 @@ typedef struct soft_actor {
 typedef struct soft_session {
 	ch_op *op[CH_OP_KINDS];
 	ch_msg *msg[2]; /* message-based decryption [0] and encryption [1] */
+	uint64_t op_gen[CH_OP_KINDS], msg_gen[2]; /* login_gen at their init */
 	CK_OBJECT_HANDLE *found;
 	CK_ULONG nfound, pos;
 	bool finding;

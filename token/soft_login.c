@@ -191,6 +191,7 @@ void soft_logout(void *be)
 		}
 	}
 	soft_keycache_clear(sl); /* no key of the registration outlives its login */
+	__atomic_add_fetch(&sl->login_gen, 1, __ATOMIC_RELEASE); /* nor an operation */
 	ch_seal_free(sl->seal);
 	sl->seal = NULL;
 	OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));

@@ -516,7 +516,43 @@ out:
 	ch_t_env_free(&e);
 }
 
+/* A logout ends every operation that holds a key: none goes on under the
+ * next login, whoever that is, and a new init is not "already active". */
+static void test_logout_ends_the_operations_that_hold_keys(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE pub, priv, key;
+	CK_MECHANISM ecdsa = { CKM_ECDSA_SHA256, NULL, 0 }, gcm = { CKM_AES_GCM, NULL, 0 };
+	CK_MECHANISM sha = { CKM_SHA256, NULL, 0 };
+	CK_BYTE sig[80], ct[64], tag[16], iv[12] = { 0 }, dg[32];
+	CK_ULONG n = sizeof(sig), cn = sizeof(ct), dn = sizeof(dg);
+	CK_GCM_MESSAGE_PARAMS mp = { iv, sizeof(iv), 0, CKG_NO_GENERATE, tag, 128 };
+
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_gen_ec(h, true, "ec", &pub, &priv), CKR_OK);
+	REQUIRE_RV(make_key(h, k256, 32, false, false, true, true, true, &key), CKR_OK);
+	REQUIRE_RV(P11->C_SignInit(h, &ecdsa, priv), CKR_OK);
+	REQUIRE_RV(P11->C_MessageEncryptInit(h, &gcm, key), CKR_OK);
+	REQUIRE_RV(P11->C_DigestInit(h, &sha), CKR_OK);
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	REQUIRE_RV(ch_t_login_user(h), CKR_OK);
+	CHECK_RV(P11->C_Sign(h, (CK_BYTE_PTR) "m", 1, sig, &n), CKR_OPERATION_NOT_INITIALIZED);
+	CHECK_RV(P11->C_EncryptMessage(h, &mp, sizeof(mp), NULL, 0, (CK_BYTE_PTR) "m", 1, ct, &cn),
+	         CKR_OPERATION_NOT_INITIALIZED);
+	/* A digest holds no key: it goes on. */
+	CHECK_RV(P11->C_Digest(h, (CK_BYTE_PTR) "m", 1, dg, &dn), CKR_OK);
+	/* And the next init starts afresh. */
+	CHECK_RV(P11->C_SignInit(h, &ecdsa, priv), CKR_OK);
+	n = sizeof(sig);
+	CHECK_RV(P11->C_Sign(h, (CK_BYTE_PTR) "m", 1, sig, &n), CKR_OK);
+out:
+	ch_t_env_free(&e);
+}
+
 static const ch_t_case tests[] = {
+	CH_T_CASE(test_logout_ends_the_operations_that_hold_keys),
 	CH_T_CASE(test_derived_keys_are_as_protected_as_their_base_by_default),
 	CH_T_CASE(test_derivations_that_reveal_key_bits_are_not_offered),
 	CH_T_CASE(test_legacy_policy_relaxes_role_separation_for_its_registration),
