@@ -782,6 +782,10 @@ static CK_RV mech_unwrap(const CK_MECHANISM *m, const ch_attrs *unwrapping_key, 
 	rv = op_oneshot(op, in, in_len, buf, &n);
 	if (rv != CKR_OK)
 		goto out;
+	/* The caller wipes *out_len bytes: nothing a mode left past them may
+	 * outlive the call. */
+	if (n < cap)
+		OPENSSL_cleanse(buf + n, cap - n);
 	*out = buf;
 	*out_len = n;
 	buf = NULL; /* transferred */
