@@ -10,8 +10,6 @@
 #include "log.h"
 #include "module.h"
 
-#define DATA_OK(p, n) ((p) != NULL || (n) == 0)
-
 static CK_RV op_init(CK_SESSION_HANDLE h, ch_op_kind kind, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key)
 {
 	ch_session *s;
@@ -33,7 +31,7 @@ static CK_RV op_oneshot(CK_SESSION_HANDLE h, ch_op_kind kind, CK_BYTE_PTR in, CK
 	CK_RV rv;
 
 	CH_SESSION_ENTER(h, s);
-	if (!DATA_OK(in, in_len) || out_len == NULL)
+	if (!CH_DATA_OK(in, in_len) || out_len == NULL)
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = s->slot->ops->op_oneshot(s, kind, in, in_len, out, out_len);
@@ -49,7 +47,7 @@ static CK_RV op_update(CK_SESSION_HANDLE h, ch_op_kind kind, CK_BYTE_PTR in, CK_
 	CK_RV rv;
 
 	CH_SESSION_ENTER(h, s);
-	if (!DATA_OK(in, in_len) || (has_output && out_len == NULL))
+	if (!CH_DATA_OK(in, in_len) || (has_output && out_len == NULL))
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = s->slot->ops->op_update(s, kind, in, in_len, out, out_len);
@@ -190,7 +188,7 @@ CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
 	CK_RV rv;
 
 	CH_SESSION_ENTER(hSession, s);
-	if (!DATA_OK(pData, ulDataLen) || pSignature == NULL)
+	if (!CH_DATA_OK(pData, ulDataLen) || pSignature == NULL)
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = s->slot->ops->op_verify(s, pData, ulDataLen, pSignature, ulSignatureLen);
@@ -225,7 +223,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	CK_RV rv;
 
 	CH_SESSION_ENTER(hSession, s);
-	if (pMechanism == NULL || !DATA_OK(pTemplate, ulCount) || phKey == NULL)
+	if (pMechanism == NULL || !CH_DATA_OK(pTemplate, ulCount) || phKey == NULL)
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = s->slot->ops->generate_key(s, pMechanism, pTemplate, ulCount, phKey);
@@ -242,8 +240,8 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	CK_RV rv;
 
 	CH_SESSION_ENTER(hSession, s);
-	if (pMechanism == NULL || !DATA_OK(pPublicKeyTemplate, ulPublicKeyAttributeCount) ||
-	    !DATA_OK(pPrivateKeyTemplate, ulPrivateKeyAttributeCount) || phPublicKey == NULL ||
+	if (pMechanism == NULL || !CH_DATA_OK(pPublicKeyTemplate, ulPublicKeyAttributeCount) ||
+	    !CH_DATA_OK(pPrivateKeyTemplate, ulPrivateKeyAttributeCount) || phPublicKey == NULL ||
 	    phPrivateKey == NULL)
 		rv = CKR_ARGUMENTS_BAD;
 	else
@@ -280,8 +278,8 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	CK_RV rv;
 
 	CH_SESSION_ENTER(hSession, s);
-	if (pMechanism == NULL || !DATA_OK(pWrappedKey, ulWrappedKeyLen) ||
-	    !DATA_OK(pTemplate, ulAttributeCount) || phKey == NULL)
+	if (pMechanism == NULL || !CH_DATA_OK(pWrappedKey, ulWrappedKeyLen) ||
+	    !CH_DATA_OK(pTemplate, ulAttributeCount) || phKey == NULL)
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = s->slot->ops->unwrap_key(s, pMechanism, hUnwrappingKey, pWrappedKey,
@@ -298,7 +296,7 @@ CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 	CK_RV rv;
 
 	CH_SESSION_ENTER(hSession, s);
-	if (pMechanism == NULL || !DATA_OK(pTemplate, ulAttributeCount) || phKey == NULL)
+	if (pMechanism == NULL || !CH_DATA_OK(pTemplate, ulAttributeCount) || phKey == NULL)
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = s->slot->ops->derive_key(s, pMechanism, hBaseKey, pTemplate, ulAttributeCount,
@@ -324,7 +322,7 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_UL
 	CK_RV rv;
 
 	CH_SESSION_ENTER(hSession, s);
-	if (!DATA_OK(RandomData, ulRandomLen))
+	if (!CH_DATA_OK(RandomData, ulRandomLen))
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = s->slot->ops->random(s, RandomData, ulRandomLen);

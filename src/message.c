@@ -13,8 +13,6 @@
 #include "log.h"
 #include "module.h"
 
-#define DATA_OK(p, n) ((p) != NULL || (n) == 0)
-
 static CK_RV msg_init(CK_SESSION_HANDLE h, bool enc, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key)
 {
 	ch_session *s;
@@ -37,7 +35,8 @@ static CK_RV msg_one(CK_SESSION_HANDLE h, bool enc, CK_VOID_PTR param, CK_ULONG 
 	CK_RV rv;
 
 	CH_SESSION_ENTER(h, s);
-	if (param == NULL || !DATA_OK(aad, aad_len) || !DATA_OK(in, in_len) || out_len == NULL)
+	if (param == NULL || !CH_DATA_OK(aad, aad_len) || !CH_DATA_OK(in, in_len) ||
+	    out_len == NULL)
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = s->slot->ops->msg_one(s, enc, param, plen, aad, aad_len, in, in_len, out,
@@ -53,7 +52,7 @@ static CK_RV msg_begin(CK_SESSION_HANDLE h, bool enc, CK_VOID_PTR param, CK_ULON
 	CK_RV rv;
 
 	CH_SESSION_ENTER(h, s);
-	if (param == NULL || !DATA_OK(aad, aad_len))
+	if (param == NULL || !CH_DATA_OK(aad, aad_len))
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = s->slot->ops->msg_begin(s, enc, param, plen, aad, aad_len);
@@ -69,7 +68,7 @@ static CK_RV msg_next(CK_SESSION_HANDLE h, bool enc, CK_VOID_PTR param, CK_ULONG
 	CK_RV rv;
 
 	CH_SESSION_ENTER(h, s);
-	if (param == NULL || !DATA_OK(in, in_len) || out_len == NULL)
+	if (param == NULL || !CH_DATA_OK(in, in_len) || out_len == NULL)
 		rv = CKR_ARGUMENTS_BAD;
 	else
 		rv = s->slot->ops->msg_next(s, enc, param, plen, in, in_len, out, out_len, flags);

@@ -72,6 +72,9 @@ void ch_sessions_close(ch_slot *slot);
 		}                                                                                  \
 	} while (0)
 
+/* A caller's buffer of n bytes at p is usable: there, or empty. */
+#define CH_DATA_OK(p, n) ((p) != NULL || (n) == 0)
+
 /* Starts an entry point that works on a session: checks initialization and
  * takes the session (locked) into s, or returns the error. */
 #define CH_SESSION_ENTER(h, s)                                                                     \
