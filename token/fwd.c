@@ -842,6 +842,25 @@ static CK_RV fwd_login(void *be, CK_USER_TYPE who, const char *name, const CK_UT
 	return CKR_OK;
 }
 
+/* After the backend's logout its handles to private objects are invalid
+ * for good (5.6 C_Logout): ours to them die too, so a handle of ours never
+ * comes to mean another object. */
+static void sweep(fwd_slot *fw, CK_SESSION_HANDLE bh)
+{
+	CK_FUNCTION_LIST *fn = ch_hsm_fn(fw->hsm);
+
+	pthread_mutex_lock(&fw->lock);
+	for (size_t i = 0; i < fw->nobj; i++) {
+		CK_OBJECT_CLASS cls;
+		CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+
+		if (fw->obj[i].live && fn->C_GetAttributeValue(bh, fw->obj[i].theirs, &a, 1) ==
+		                               CKR_OBJECT_HANDLE_INVALID)
+			fw->obj[i].live = false;
+	}
+	pthread_mutex_unlock(&fw->lock);
+}
+
 static void fwd_logout(void *be)
 {
 	fwd_slot *fw = be;
@@ -854,8 +873,8 @@ static void fwd_logout(void *be)
 	was = fw->logged_in;
 	fw->logged_in = false;
 	pthread_mutex_unlock(&fw->lock);
-	if (was && anchor != 0)
-		(void)fwd_check(fw, ch_hsm_fn(fw->hsm)->C_Logout(anchor));
+	if (was && anchor != 0 && fwd_check(fw, ch_hsm_fn(fw->hsm)->C_Logout(anchor)) == CKR_OK)
+		sweep(fw, anchor);
 }
 
 /* ---- sessions ---- */
