@@ -279,6 +279,7 @@ static void test_init_token_takes_only_the_configured_name(void)
 {
 	ch_t_env e;
 	CK_UTF8CHAR label[32];
+	CK_SLOT_ID free_slot;
 
 	REQUIRE(fwd_setup(&e, HSM_PIN, NULL));
 	ch_t_pad(label, sizeof(label), "other");
@@ -286,6 +287,12 @@ static void test_init_token_takes_only_the_configured_name(void)
 	                          label),
 	         CKR_ARGUMENTS_BAD);
 	CHECK(!(ch_t_token_flags(FWD_SLOT) & CKF_TOKEN_INITIALIZED));
+	/* Nor can a software registration take the forwarded one's name. */
+	REQUIRE_RV(ch_t_free_slot(&free_slot), CKR_OK);
+	ch_t_pad(label, sizeof(label), FWD_NAME);
+	CHECK_RV(P11->C_InitToken(free_slot, (CK_UTF8CHAR_PTR)CH_T_SO_PIN, strlen(CH_T_SO_PIN),
+	                          label),
+	         CKR_ARGUMENTS_BAD);
 	CHECK(fwd_registration());
 out:
 	fwd_teardown(&e);
