@@ -188,6 +188,13 @@ struct ch_backend_ops {
 	CK_RV (*msg_next)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *in,
 	                  CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len, CK_FLAGS flags);
 	CK_RV (*msg_final)(ch_session *s, bool enc);
+
+	/* Key versions (vendor interface 1.1, issue 8): CH_KeyRotate,
+	 * CH_KeySetState, CH_KeySetMinVersion, with the session checked to be
+	 * R/W.  NULL for a backend without them (CKR_FUNCTION_NOT_SUPPORTED). */
+	CK_RV (*key_rotate)(ch_session *s, CK_OBJECT_HANDLE key, CK_OBJECT_HANDLE *out);
+	CK_RV (*key_set_state)(ch_session *s, CK_OBJECT_HANDLE key, CK_ULONG state);
+	CK_RV (*key_set_min_version)(ch_session *s, CK_OBJECT_HANDLE key, CK_ULONG min);
 };
 /* clang-format on */
 

@@ -229,3 +229,60 @@ CK_RV CH_AuditVerify(CK_SESSION_HANDLE session, CK_ULONG_PTR firstBad, CK_ULONG_
 	ch_session_put(s);
 	return rv;
 }
+
+/* ---- Key versions (issue 8) ---- */
+
+/* May session s change keys (R/W; the backend checks the operator role)? */
+static CK_RV key_session(ch_session *s, bool have)
+{
+	if (!have)
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	if (ch_session_user(s) != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	if (!ch_session_rw(s))
+		return CKR_SESSION_READ_ONLY;
+	return CKR_OK;
+}
+
+CK_RV CH_KeyRotate(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_OBJECT_HANDLE_PTR newKey)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if (newKey == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if ((rv = key_session(s, s->slot->ops->key_rotate != NULL)) == CKR_OK)
+		rv = s->slot->ops->key_rotate(s, key, newKey);
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV CH_KeySetState(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_ULONG state)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if (state != CH_KEY_STATE_ACTIVE && state != CH_KEY_STATE_DISABLED &&
+	    state != CH_KEY_STATE_DESTROYED)
+		rv = CKR_ARGUMENTS_BAD;
+	else if ((rv = key_session(s, s->slot->ops->key_set_state != NULL)) == CKR_OK)
+		rv = s->slot->ops->key_set_state(s, key, state);
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV CH_KeySetMinVersion(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_ULONG minVersion)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if (minVersion == 0)
+		rv = CKR_ARGUMENTS_BAD;
+	else if ((rv = key_session(s, s->slot->ops->key_set_min_version != NULL)) == CKR_OK)
+		rv = s->slot->ops->key_set_min_version(s, key, minVersion);
+	ch_session_put(s);
+	return rv;
+}

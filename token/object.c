@@ -67,6 +67,7 @@
 
 #include <openssl/crypto.h>
 
+#include "cipherhub/vendor.h"
 #include "object.h"
 
 /* Bytes counted for each attribute on top of its value by ch_object_size():
@@ -287,6 +288,29 @@ static const rule chacha_rules[] = {
 	RULE(CKA_VALUE_LEN, K_ULONG, D_NONE, F_NO_CREATE | F_NO_UNWRAP),
 };
 
+/* Issue 8: key versions (cipherhub/vendor.h), on every key class.  The
+ * token sets them all (soft_version.c), but the rotation period, which an
+ * operator gives in a template or changes later.  None has a default: a
+ * plain key has none of them. */
+static const rule version_rules[] = {
+	RULE(CKA_CH_VERSION, K_ULONG, D_NONE, F_COMPUTED),
+	RULE(CKA_CH_STATE, K_ULONG, D_NONE, F_COMPUTED),
+	RULE(CKA_CH_PRIMARY, K_BOOL, D_NONE, F_COMPUTED),
+	RULE(CKA_CH_ROTATION_PERIOD, K_ULONG, D_NONE, F_MOD),
+	RULE(CKA_CH_MIN_DECRYPT_VERSION, K_ULONG, D_NONE, F_COMPUTED),
+	RULE(CKA_CH_CREATED, K_ULONG, D_NONE, F_COMPUTED),
+	RULE(CKA_CH_USAGE, K_ULONG, D_NONE, F_COMPUTED),
+};
+
+/* What a version's family and lifecycle decide (soft_version.c), so no
+ * template may change them on a version: its label and ID (the family and
+ * version), and the usage attributes (CKA_CH_USAGE keeps the ones it was
+ * made with; CKA_ENCRYPT etc. show what its state allows). */
+static const CK_ATTRIBUTE_TYPE version_fixed[] = {
+	CKA_LABEL, CKA_ID,     CKA_ENCRYPT, CKA_DECRYPT,      CKA_SIGN,           CKA_VERIFY,
+	CKA_WRAP,  CKA_UNWRAP, CKA_DERIVE,  CKA_SIGN_RECOVER, CKA_VERIFY_RECOVER,
+};
+
 typedef struct rule_table {
 	const rule *r;
 	size_t n;
@@ -295,7 +319,7 @@ typedef struct rule_table {
 /* clang-format off */
 #define TABLE(t) {(t), sizeof(t) / sizeof((t)[0])}
 /* clang-format on */
-#define CH_MAX_TABLES 4
+#define CH_MAX_TABLES 5
 
 /* Every table, for looking a type up regardless of class. */
 static const rule_table all_tables[] = {
@@ -303,7 +327,7 @@ static const rule_table all_tables[] = {
 	TABLE(x509_rules),        TABLE(key_rules),       TABLE(public_rules),
 	TABLE(private_rules),     TABLE(secret_rules),    TABLE(rsa_public_rules),
 	TABLE(rsa_private_rules), TABLE(ec_public_rules), TABLE(ec_private_rules),
-	TABLE(secret_len_rules),  TABLE(chacha_rules),
+	TABLE(secret_len_rules),  TABLE(chacha_rules),    TABLE(version_rules),
 };
 
 /* The identity of an object: what decides which tables apply. */
@@ -378,6 +402,7 @@ static CK_RV shape_tables(shape *s)
 	if ((s->cls == CKO_SECRET_KEY) != is_symmetric(s->sub))
 		return CKR_TEMPLATE_INCONSISTENT;
 	s->t[s->nt++] = (rule_table)TABLE(key_rules);
+	s->t[s->nt++] = (rule_table)TABLE(version_rules);
 	if (s->cls == CKO_PUBLIC_KEY) {
 		s->t[s->nt++] = (rule_table)TABLE(public_rules);
 		if (s->sub == CKK_RSA)
@@ -886,6 +911,22 @@ CK_RV ch_object_build(ch_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, con
 		goto out;
 	origin_flags(origin, &req, &forbid);
 
+	/* CKA_CH_NEW_VERSION is a request to C_GenerateKey(Pair), read by its
+	 * caller (soft_version.c), not an attribute of the key. */
+	{
+		const ch_attr *nv = ch_attrs_get(tmpl, CKA_CH_NEW_VERSION);
+
+		if (nv != NULL) {
+			rv = CKR_ATTRIBUTE_TYPE_INVALID;
+			if (origin != CH_ORIGIN_GENERATE || !is_key_class(s.cls))
+				goto out;
+			rv = CKR_ATTRIBUTE_VALUE_INVALID;
+			if (nv->len != sizeof(CK_BBOOL))
+				goto out;
+			ch_attrs_remove(tmpl, CKA_CH_NEW_VERSION);
+		}
+	}
+
 	/* Every attribute given must belong to the class, be one the caller
 	 * may give here, and hold a well-formed value. */
 	for (size_t i = 0; i < tmpl->n; i++) {
@@ -1077,8 +1118,17 @@ static CK_RV change(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
 	rv = CKR_ACTION_PROHIBITED;
 	if (copy ? !ch_attrs_bool(cur, CKA_COPYABLE, true) : !modifiable)
 		goto out;
+	/* A copy of a version would be a second object with its number. */
+	if (copy && ch_attrs_get(cur, CKA_CH_VERSION) != NULL)
+		goto out;
 	if ((rv = ch_attrs_from_template(t, n, &tmpl)) != CKR_OK)
 		goto out;
+	rv = CKR_ATTRIBUTE_READ_ONLY;
+	for (size_t i = 0; ch_attrs_get(cur, CKA_CH_VERSION) != NULL &&
+	                   i < sizeof(version_fixed) / sizeof(version_fixed[0]);
+	     i++)
+		if (ch_attrs_get(tmpl, version_fixed[i]) != NULL)
+			goto out;
 	rv = CKR_HOST_MEMORY;
 	if ((next = ch_attrs_dup(cur)) == NULL)
 		goto out;

@@ -112,6 +112,7 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 
 		pthread_mutex_lock(&sl->lock);
 		soft_audit_use(sl, a, use[kind]);
+		soft_version_note_use(sl, a);
 		pthread_mutex_unlock(&sl->lock);
 	}
 	ch_attrs_free(a);
@@ -187,6 +188,12 @@ CK_RV soft_op_verify_final(ch_session *s, const CK_BYTE *sig, CK_ULONG sig_len)
 CK_RV soft_generate_key(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t, CK_ULONG n,
                         CK_OBJECT_HANDLE *h)
 {
+	return soft_generate_key_for(s, m, t, n, CK_INVALID_HANDLE, h);
+}
+
+CK_RV soft_generate_key_for(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t, CK_ULONG n,
+                            CK_OBJECT_HANDLE expect, CK_OBJECT_HANDLE *h)
+{
 	ch_object_env env = soft_object_env(s);
 	ch_attrs *a = NULL;
 	CK_KEY_TYPE kt;
@@ -200,7 +207,11 @@ CK_RV soft_generate_key(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE
 	    (rv = ch_mech_generate_key(m, a)) != CKR_OK ||
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, a)) != CKR_OK)
 		goto out;
-	rv = soft_object_add(s, a, h);
+	/* A new version of a family (soft_version.c). */
+	if (expect != CK_INVALID_HANDLE || soft_version_asked(t, n))
+		rv = soft_version_add(s, a, expect, h);
+	else
+		rv = soft_object_add(s, a, h);
 	a = NULL; /* transferred */
 out:
 	ch_attrs_free(a);
@@ -213,6 +224,7 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
 {
 	ch_object_env env = soft_object_env(s);
 	ch_attrs *pa = NULL, *va = NULL;
+	bool asked = soft_version_asked(pub_t, pub_n) || soft_version_asked(priv_t, priv_n);
 	CK_KEY_TYPE kt;
 	CK_RV rv;
 
@@ -229,11 +241,14 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, pa)) != CKR_OK ||
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, va)) != CKR_OK)
 		goto out;
-	rv = soft_object_add(s, pa, pub);
+	/* A new version of a pair's two families (soft_version.c): each half
+	 * its own rotation. */
+	rv = asked ? soft_version_add(s, pa, CK_INVALID_HANDLE, pub) : soft_object_add(s, pa, pub);
 	pa = NULL; /* transferred */
 	if (rv != CKR_OK)
 		goto out;
-	rv = soft_object_add(s, va, priv);
+	rv = asked ? soft_version_add(s, va, CK_INVALID_HANDLE, priv)
+	           : soft_object_add(s, va, priv);
 	va = NULL; /* transferred */
 	if (rv != CKR_OK)
 		(void)soft_destroy_object(s, *pub);

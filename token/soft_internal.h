@@ -274,6 +274,39 @@ CK_RV soft_may_use_keys(ch_session *s);
  * grant allows it.  Session objects need no grant.  Takes the locks. */
 CK_RV soft_check_grant(ch_session *s, CK_OBJECT_HANDLE key, const char *owner, CK_FLAGS need);
 
+/* ---- soft_version.c: key families, versions, rotation, retiring ---- */
+
+/* True when template t asks for a new version (CKA_CH_NEW_VERSION TRUE). */
+bool soft_version_asked(const CK_ATTRIBUTE *t, CK_ULONG n);
+
+/* Sets CKA_CH_CREATED (now) on a token key that has none. */
+void soft_version_stamp(ch_attrs *a);
+
+/* Stores key a (made and finished) as the next version of the family its
+ * CKA_LABEL and class name, in one transaction that commits only when
+ * expect (if not CK_INVALID_HANDLE) is still the family's primary: CKR_OK
+ * with *h; CKR_TEMPLATE_INCONSISTENT (no such family, or not a token key),
+ * CKR_CH_KEY_NOT_PRIMARY, CKR_USER_NOT_LOGGED_IN, CKR_SESSION_READ_ONLY,
+ * CKR_ACTION_PROHIBITED (not an operator).  Takes ownership of a.  Takes
+ * the locks. */
+CK_RV soft_version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, CK_OBJECT_HANDLE *h);
+
+/* Writes a key.rotation_due audit record, once per process and key, when
+ * key is a primary (or plain key) older than its rotation period.  Slot
+ * lock held. */
+void soft_version_note_use(soft_slot *sl, const ch_attrs *key);
+
+/* Backend entry points of the vendor interface (cipherhub/vendor.h). */
+CK_RV soft_key_rotate(ch_session *s, CK_OBJECT_HANDLE key, CK_OBJECT_HANDLE *out);
+CK_RV soft_key_set_state(ch_session *s, CK_OBJECT_HANDLE key, CK_ULONG state);
+CK_RV soft_key_set_min_version(ch_session *s, CK_OBJECT_HANDLE key, CK_ULONG min);
+
+/* soft_generate_key (soft_crypto.c) for a rotation from expect (see
+ * soft_version_add), or a plain one when expect is CK_INVALID_HANDLE and t
+ * does not ask for a new version. */
+CK_RV soft_generate_key_for(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t, CK_ULONG n,
+                            CK_OBJECT_HANDLE expect, CK_OBJECT_HANDLE *h);
+
 /* ---- soft_keys.c: key management (PKCS#11 3.0 section 5.18) ---- */
 CK_RV soft_wrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,
                     CK_OBJECT_HANDLE key, CK_BYTE *out, CK_ULONG *out_len);

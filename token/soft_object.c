@@ -260,6 +260,7 @@ CK_RV soft_object_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE *h)
 	pthread_mutex_lock(&sl->lock);
 	if ((rv = may_write(s, &ac, sl, a)) != CKR_OK || (rv = set_unique_id(a)) != CKR_OK)
 		goto out;
+	soft_version_stamp(a); /* what a rotation period counts from */
 	if (ch_object_is_token(a)) {
 		if ((rv = store_save(sl, a, &id)) == CKR_OK)
 			*h = (CK_OBJECT_HANDLE)id;

@@ -614,4 +614,7 @@ const ch_backend_ops ch_soft_ops = {
 	.msg_begin = soft_msg_begin,
 	.msg_next = soft_msg_next,
 	.msg_final = soft_msg_final,
+	.key_rotate = soft_key_rotate,
+	.key_set_state = soft_key_set_state,
+	.key_set_min_version = soft_key_set_min_version,
 };

@@ -65,6 +65,62 @@ extern "C" {
  * attribute of any object). */
 #define CKA_CH_GRANT_TAG (CKA_CH_BASE + 2)
 
+/*
+ * Issue 8: key families and versions.  A family is the token keys of one
+ * class sharing a CKA_LABEL in a registration; each version is its own
+ * object.  A key made by C_GenerateKey or C_CreateObject is a plain key; it
+ * becomes version 1 of its family when it is first rotated (or retired), and
+ * gains the attributes below.  The token alone sets CKA_CH_VERSION,
+ * CKA_CH_STATE, CKA_CH_PRIMARY, CKA_CH_CREATED and CKA_CH_USAGE (a template
+ * giving them: CKR_ATTRIBUTE_READ_ONLY).
+ */
+/* CK_ULONG: the version number, 1, 2, ... within the family. */
+#define CKA_CH_VERSION (CKA_CH_BASE + 3)
+/* CK_ULONG: CH_KEY_STATE_*. */
+#define CKA_CH_STATE (CKA_CH_BASE + 4)
+/* CK_BBOOL: this version starts new encryptions, signatures, wraps and
+ * derivations; exactly one version of a family is primary. */
+#define CKA_CH_PRIMARY (CKA_CH_BASE + 5)
+/* CK_ULONG seconds: the family's rotation period, 0 (or absent) for none.
+ * Set by an operator in a template or with C_SetAttributeValue on the
+ * primary; a new version copies it from the primary. */
+#define CKA_CH_ROTATION_PERIOD (CKA_CH_BASE + 6)
+/* CK_ULONG: the family's lowest version that may still decrypt, verify and
+ * unwrap (1: every version).  Changed with CH_KeySetMinVersion only. */
+#define CKA_CH_MIN_DECRYPT_VERSION (CKA_CH_BASE + 7)
+/* CK_BBOOL, template only (never stored): C_GenerateKey or
+ * C_GenerateKeyPair makes the next version of the family named by the
+ * template's CKA_LABEL, which must exist (else CKR_TEMPLATE_INCONSISTENT). */
+#define CKA_CH_NEW_VERSION (CKA_CH_BASE + 8)
+/* CK_ULONG: when the key was made, seconds since 1970-01-01 UTC (what the
+ * rotation period counts from).  Set on every token key the token makes. */
+#define CKA_CH_CREATED (CKA_CH_BASE + 9)
+/* CK_FLAGS: the usage attributes the version was made with (CH_USAGE_*);
+ * CKA_ENCRYPT etc. show what the version may do now (see CH_KeyRotate). */
+#define CKA_CH_USAGE (CKA_CH_BASE + 10)
+
+/* Values of CKA_CH_STATE. */
+#define CH_KEY_STATE_ACTIVE       1UL /* the primary: does everything its usage allows */
+#define CH_KEY_STATE_DECRYPT_ONLY 2UL /* an older version: decrypt, verify, unwrap */
+#define CH_KEY_STATE_DISABLED     3UL /* does nothing until enabled again */
+#define CH_KEY_STATE_DESTROYED    4UL /* material gone; metadata kept for the audit trail */
+
+/* Bits of CKA_CH_USAGE. */
+#define CH_USAGE_ENCRYPT        0x001UL
+#define CH_USAGE_DECRYPT        0x002UL
+#define CH_USAGE_SIGN           0x004UL
+#define CH_USAGE_VERIFY         0x008UL
+#define CH_USAGE_WRAP           0x010UL
+#define CH_USAGE_UNWRAP         0x020UL
+#define CH_USAGE_DERIVE         0x040UL
+#define CH_USAGE_SIGN_RECOVER   0x080UL
+#define CH_USAGE_VERIFY_RECOVER 0x100UL
+
+/* Issue 8: CH_KeyRotate's key is no longer its family's primary (another
+ * rotation, possibly in another process, committed first); nothing was
+ * made. */
+#define CKR_CH_KEY_NOT_PRIMARY (CKR_CH_BASE + 1)
+
 /* ---------------------------------------------------------------------- */
 /* The vendor interface                                                   */
 /* ---------------------------------------------------------------------- */
@@ -72,7 +128,7 @@ extern "C" {
 /* Name for C_GetInterface, and the version this header describes. */
 #define CH_INTERFACE_NAME          "Cipher Hub"
 #define CH_INTERFACE_VERSION_MAJOR 1
-#define CH_INTERFACE_VERSION_MINOR 0
+#define CH_INTERFACE_VERSION_MINOR 1
 
 /* Facts about one registration (a slot's token), for the admin tool. */
 typedef struct CH_REGISTRATION_INFO {
@@ -231,6 +287,48 @@ typedef CK_RV (*CH_C_AuditRead)(CK_SESSION_HANDLE session, CK_ULONG fromSeq,
 typedef CK_RV (*CH_C_AuditVerify)(CK_SESSION_HANDLE session, CK_ULONG_PTR firstBad,
                                   CK_ULONG_PTR unauthenticated);
 
+/* ---- Key versions (issue 8; interface 1.1) ---------------------------- */
+
+/*
+ * Makes the next version of key's family: fresh key material with the
+ * primary's template (class, key type and size, usage, rotation period,
+ * policy attributes), the next version number, a CKA_ID of the family id (8
+ * bytes) and the version (4 bytes, big endian), the family's grants.  It
+ * becomes the primary; the old primary becomes decrypt-only.  key must be
+ * the family's primary, or a plain secret key (which becomes version 1).
+ * One store transaction re-reads the family and commits only if key is
+ * still its primary, so racing rotations (in any processes) make one new
+ * version.  Needs an R/W session of a participant with the operator role.
+ * CKR_OK with *newKey; CKR_KEY_HANDLE_INVALID; CKR_KEY_TYPE_INCONSISTENT (a
+ * key that cannot be rotated: not a token secret key);
+ * CKR_CH_KEY_NOT_PRIMARY (key is an older version, or lost the race);
+ * CKR_SESSION_READ_ONLY, CKR_USER_NOT_LOGGED_IN, CKR_ACTION_PROHIBITED.
+ */
+typedef CK_RV (*CH_C_KeyRotate)(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key,
+                                CK_OBJECT_HANDLE_PTR newKey);
+
+/*
+ * Enables (CH_KEY_STATE_ACTIVE: the primary becomes active again, another
+ * version decrypt-only), disables (CH_KEY_STATE_DISABLED) or destroys
+ * (CH_KEY_STATE_DESTROYED: the key material is deleted from the store with
+ * SQLite's secure_delete; the object stays, with its label, version, unique
+ * ID and state, for the audit trail) one version.  A plain key becomes
+ * version 1 of its family first.  Needs what CH_KeyRotate needs.  CKR_OK;
+ * CKR_KEY_HANDLE_INVALID; CKR_ARGUMENTS_BAD (another state);
+ * CKR_ACTION_PROHIBITED (destroying the primary, or enabling a destroyed
+ * version).
+ */
+typedef CK_RV (*CH_C_KeySetState)(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_ULONG state);
+
+/*
+ * Sets the lowest version of key's family that may still decrypt, verify
+ * and unwrap (key: any version).  Every version records it.  CKR_OK;
+ * CKR_KEY_HANDLE_INVALID; CKR_ARGUMENTS_BAD for 0 or a version above the
+ * primary's; otherwise as CH_KeyRotate.
+ */
+typedef CK_RV (*CH_C_KeySetMinVersion)(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key,
+                                       CK_ULONG minVersion);
+
 /* The table C_GetInterface returns for CH_INTERFACE_NAME. */
 typedef struct CH_FUNCTION_LIST {
 	CK_VERSION version; /* CH_INTERFACE_VERSION_MAJOR.MINOR */
@@ -244,6 +342,10 @@ typedef struct CH_FUNCTION_LIST {
 	CH_C_AuditVerify CH_AuditVerify;
 	CH_C_GrantSet CH_GrantSet;
 	CH_C_GrantList CH_GrantList;
+	/* 1.1 */
+	CH_C_KeyRotate CH_KeyRotate;
+	CH_C_KeySetState CH_KeySetState;
+	CH_C_KeySetMinVersion CH_KeySetMinVersion;
 } CH_FUNCTION_LIST;
 typedef CH_FUNCTION_LIST CK_PTR CH_FUNCTION_LIST_PTR;
 
@@ -299,6 +401,18 @@ __attribute__((visibility("hidden")))
 #endif
 CK_RV CH_GrantList(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CH_GRANT_INFO_PTR list,
                    CK_ULONG_PTR count);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_KeyRotate(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_OBJECT_HANDLE_PTR newKey);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_KeySetState(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_ULONG state);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_KeySetMinVersion(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_ULONG minVersion);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,738 @@
+/*
+ * Key families and versions (issue 8, points 1-3 and their bad inputs):
+ * rotation through the vendor interface and through C_GenerateKey with
+ * CKA_CH_NEW_VERSION, what each version may do, retiring (minimum
+ * decryption version, disable, enable, destroy), grants carried over,
+ * rotations raced by two processes, and refusals that leave the store as it
+ * was.
+ *
+ * Children (this executable started again with "child rotate HANDLE") race
+ * one CH_KeyRotate each: exit 0 when it made the version, 1 when another
+ * rotation won (CKR_CH_KEY_NOT_PRIMARY), 2 on anything else.
+ */
+#include <sqlite3.h>
+#include <time.h>
+
+#include "module.h"
+
+#define V ch_t_vendor()
+
+/* ---- helpers ---- */
+
+/* A token AES-256 key labelled label for encrypt and decrypt. */
+static CK_RV gen(CK_SESSION_HANDLE h, const char *label, CK_OBJECT_HANDLE *o)
+{
+	return ch_t_gen_aes(h, true, label, o);
+}
+
+static CK_ULONG get_ulong(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
+{
+	CK_ULONG v = 0xdeadUL, len = sizeof(v);
+
+	if (ch_t_get(h, o, type, &v, &len) != CKR_OK || len != sizeof(v))
+		return 0xdeadUL;
+	return v;
+}
+
+/* Objects labelled label with t's extra entries (n of them). */
+static long count_with(CK_SESSION_HANDLE h, const char *label, CK_ATTRIBUTE *extra, CK_ULONG n)
+{
+	CK_ATTRIBUTE t[4] = { CH_T_STR(CKA_LABEL, label) };
+
+	for (CK_ULONG i = 0; i < n && i < 3; i++)
+		t[1 + i] = extra[i];
+	return ch_t_count(h, t, 1 + n);
+}
+
+/* AES-GCM under key: encrypt (enc) or decrypt in into out. */
+static CK_RV gcm(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, bool enc, const CK_BYTE *in,
+                 CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len)
+{
+	CK_BYTE iv[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	CK_GCM_PARAMS p;
+	CK_MECHANISM m;
+	CK_RV rv;
+
+	ch_t_gcm(&m, &p, iv, NULL, 0);
+	rv = enc ? P11->C_EncryptInit(h, &m, key) : P11->C_DecryptInit(h, &m, key);
+	if (rv != CKR_OK)
+		return rv;
+	return enc ? P11->C_Encrypt(h, (CK_BYTE_PTR)in, in_len, out, out_len)
+	           : P11->C_Decrypt(h, (CK_BYTE_PTR)in, in_len, out, out_len);
+}
+
+static CK_RV encrypt_init(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+{
+	CK_BYTE iv[12] = { 0 };
+	CK_GCM_PARAMS p;
+	CK_MECHANISM m;
+	CK_RV rv;
+
+	ch_t_gcm(&m, &p, iv, NULL, 0);
+	if ((rv = P11->C_EncryptInit(h, &m, key)) == CKR_OK) {
+		CK_BYTE out[64];
+		CK_ULONG len = sizeof(out);
+
+		(void)P11->C_Encrypt(h, (CK_BYTE_PTR) "x", 1, out, &len);
+	}
+	return rv;
+}
+
+static CK_RV decrypt_init(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+{
+	CK_BYTE iv[12] = { 0 };
+	CK_GCM_PARAMS p;
+	CK_MECHANISM m;
+	CK_RV rv;
+
+	ch_t_gcm(&m, &p, iv, NULL, 0);
+	if ((rv = P11->C_DecryptInit(h, &m, key)) == CKR_OK) {
+		CK_BYTE out[64], in[17] = { 0 };
+		CK_ULONG len = sizeof(out);
+
+		(void)P11->C_Decrypt(h, in, sizeof(in), out, &len);
+	}
+	return rv;
+}
+
+/* Every row of the store but the audit log's, as one string (caller
+ * frees): what a refused call must leave alone. */
+static char *store_rows(const char *path)
+{
+	static const char *const q[] = {
+		"SELECT id, reg, private, gen, hex(mac) FROM objects ORDER BY id",
+		"SELECT obj, type, sealed, hex(value), hex(lookup) FROM attributes ORDER BY obj, "
+		"type",
+		"SELECT obj, grantee, ops, hex(mac) FROM grants ORDER BY obj, grantee",
+	};
+	sqlite3 *db = NULL;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		return NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+		for (size_t i = 0; i < CH_T_ARRAY_LEN(q); i++) {
+			sqlite3_stmt *st = NULL;
+
+			if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK)
+				continue;
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				for (int c = 0; c < sqlite3_column_count(st); c++) {
+					const unsigned char *t = sqlite3_column_text(st, c);
+
+					fprintf(f, "%s|", t != NULL ? (const char *)t : "NULL");
+				}
+				fputc('\n', f);
+			}
+			sqlite3_finalize(st);
+		}
+	}
+	sqlite3_close(db);
+	fclose(f);
+	return out;
+}
+
+static CK_ULONG object_count(CK_SLOT_ID slot)
+{
+	CH_REGISTRATION_INFO info;
+
+	if (V->CH_GetRegistrationInfo(slot, &info) != CKR_OK)
+		return 0xdeadUL;
+	return info.objectCount;
+}
+
+/* ---- point 1: what a stock client sees ---- */
+
+static void test_stock_find_for_encrypt_gets_exactly_the_primary(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE v1, v2, found[4];
+	CK_ATTRIBUTE enc[] = { CH_T_BOOL(CKA_ENCRYPT, true) };
+	CK_ATTRIBUTE t[] = { CH_T_STR(CKA_LABEL, "payments-kek"), CH_T_BOOL(CKA_ENCRYPT, true) };
+	CK_BYTE id[16], want[12];
+	char uid[40];
+	CK_ULONG n, len;
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(gen(h, "payments-kek", &v1), CKR_OK);
+	/* A plain key has no version attributes. */
+	CHECK_UL(get_ulong(h, v1, CKA_CH_VERSION), 0xdeadUL);
+	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
+	CHECK(v2 != v1);
+
+	REQUIRE_RV(ch_t_find(h, t, 2, found, 4, &n), CKR_OK);
+	CHECK_UL(n, 1);
+	CHECK_UL(found[0], v2);
+	CHECK(count_with(h, "payments-kek", NULL, 0) == 2);
+	CHECK(count_with(h, "payments-kek", enc, 1) == 1);
+
+	CHECK_UL(get_ulong(h, v1, CKA_CH_VERSION), 1);
+	CHECK_UL(get_ulong(h, v2, CKA_CH_VERSION), 2);
+	CHECK_UL(get_ulong(h, v1, CKA_CH_STATE), CH_KEY_STATE_DECRYPT_ONLY);
+	CHECK_UL(get_ulong(h, v2, CKA_CH_STATE), CH_KEY_STATE_ACTIVE);
+	CHECK(ch_t_get_bool(h, v1, CKA_CH_PRIMARY) == 0);
+	CHECK(ch_t_get_bool(h, v2, CKA_CH_PRIMARY) == 1);
+	CHECK(ch_t_get_bool(h, v1, CKA_ENCRYPT) == 0);
+	CHECK(ch_t_get_bool(h, v1, CKA_DECRYPT) == 1);
+	CHECK_UL(get_ulong(h, v1, CKA_CH_USAGE), CH_USAGE_ENCRYPT | CH_USAGE_DECRYPT);
+	CHECK_UL(get_ulong(h, v2, CKA_CH_MIN_DECRYPT_VERSION), 1);
+	CHECK(get_ulong(h, v2, CKA_CH_CREATED) + 60 > (CK_ULONG)time(NULL));
+
+	/* v2's CKA_ID: 8 bytes of v1's unique ID, then 00 00 00 02. */
+	len = sizeof(uid) - 1;
+	REQUIRE_RV(ch_t_get(h, v1, CKA_UNIQUE_ID, uid, &len), CKR_OK);
+	uid[16] = '\0';
+	REQUIRE(ch_t_unhex(uid, want, 8) == 8);
+	want[8] = want[9] = want[10] = 0;
+	want[11] = 2;
+	len = sizeof(id);
+	REQUIRE_RV(ch_t_get(h, v2, CKA_ID, id, &len), CKR_OK);
+	CHECK_UL(len, 12);
+	CHECK(memcmp(id, want, 12) == 0);
+out:
+	ch_t_env_free(&e);
+}
+
+/* ---- point 1: what each version may do ---- */
+
+static void test_old_ciphertext_decrypts_with_v1_and_new_encryptions_use_v2(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE v1, v2;
+	const CK_BYTE msg[] = "card 4111-1111-1111-1111";
+	CK_BYTE c1[64], c2[64], p[64];
+	CK_ULONG l1 = sizeof(c1), l2 = sizeof(c2), lp = sizeof(p);
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(gen(h, "k", &v1), CKR_OK);
+	REQUIRE_RV(gcm(h, v1, true, msg, sizeof(msg), c1, &l1), CKR_OK);
+	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
+
+	REQUIRE_RV(gcm(h, v1, false, c1, l1, p, &lp), CKR_OK);
+	CHECK(lp == sizeof(msg) && memcmp(p, msg, lp) == 0);
+	CHECK_RV(encrypt_init(h, v1), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	REQUIRE_RV(gcm(h, v2, true, msg, sizeof(msg), c2, &l2), CKR_OK);
+	/* v2 is fresh material: v1 cannot read what v2 wrote. */
+	lp = sizeof(p);
+	CHECK(gcm(h, v1, false, c2, l2, p, &lp) != CKR_OK);
+	lp = sizeof(p);
+	CHECK_RV(gcm(h, v2, false, c2, l2, p, &lp), CKR_OK);
+out:
+	ch_t_env_free(&e);
+}
+
+static void test_old_version_cannot_sign_but_still_verifies(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE v1, v2;
+	CK_MECHANISM gm = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+	CK_MECHANISM mac = { CKM_SHA256_HMAC, NULL, 0 };
+	CK_ULONG klen = 32;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_VALUE_LEN, &klen), CH_T_BOOL(CKA_TOKEN, true),
+		CH_T_BOOL(CKA_SIGN, true),        CH_T_BOOL(CKA_VERIFY, true),
+		CH_T_STR(CKA_LABEL, "mac"),
+	};
+	CK_BYTE sig[32];
+	CK_ULONG sl = sizeof(sig);
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(P11->C_GenerateKey(h, &gm, t, CH_T_ARRAY_LEN(t), &v1), CKR_OK);
+	REQUIRE_RV(P11->C_SignInit(h, &mac, v1), CKR_OK);
+	REQUIRE_RV(P11->C_Sign(h, (CK_BYTE_PTR) "m", 1, sig, &sl), CKR_OK);
+	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
+	CHECK_RV(P11->C_SignInit(h, &mac, v1), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	REQUIRE_RV(P11->C_VerifyInit(h, &mac, v1), CKR_OK);
+	CHECK_RV(P11->C_Verify(h, (CK_BYTE_PTR) "m", 1, sig, sl), CKR_OK);
+	CHECK_RV(P11->C_SignInit(h, &mac, v2), CKR_OK);
+	sl = sizeof(sig);
+	CHECK_RV(P11->C_Sign(h, (CK_BYTE_PTR) "m", 1, sig, &sl), CKR_OK);
+out:
+	ch_t_env_free(&e);
+}
+
+/* ---- point 2: rotation paths ---- */
+
+static void test_generate_key_with_new_version_rotates_the_family(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE v1, v2, v3, x = CK_INVALID_HANDLE;
+	CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_ULONG len = 16, period = 3600, count;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_VALUE_LEN, &len), CH_T_BOOL(CKA_TOKEN, true),
+		CH_T_BOOL(CKA_ENCRYPT, true),    CH_T_BOOL(CKA_DECRYPT, true),
+		CH_T_STR(CKA_LABEL, "fam"),      CH_T_BOOL(CKA_CH_NEW_VERSION, true),
+	};
+	CK_ATTRIBUTE set[] = { CH_T_ULONG(CKA_CH_ROTATION_PERIOD, &period) };
+	char *before = NULL, *after = NULL;
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	/* No family "fam" yet: refused, nothing stored. */
+	count = object_count(e.slot);
+	before = store_rows(e.store);
+	CHECK_RV(P11->C_GenerateKey(h, &m, t, CH_T_ARRAY_LEN(t), &x), CKR_TEMPLATE_INCONSISTENT);
+	CHECK_UL(object_count(e.slot), count);
+	after = store_rows(e.store);
+	CHECK(before != NULL && after != NULL && strcmp(before, after) == 0);
+
+	REQUIRE_RV(gen(h, "fam", &v1), CKR_OK);
+	REQUIRE_RV(P11->C_SetAttributeValue(h, v1, set, 1), CKR_OK);
+	REQUIRE_RV(P11->C_GenerateKey(h, &m, t, CH_T_ARRAY_LEN(t), &v2), CKR_OK);
+	CHECK_UL(get_ulong(h, v2, CKA_CH_VERSION), 2);
+	CHECK_UL(get_ulong(h, v2, CKA_VALUE_LEN), 16);
+	/* The period comes along from the primary. */
+	CHECK_UL(get_ulong(h, v2, CKA_CH_ROTATION_PERIOD), 3600);
+	REQUIRE_RV(V->CH_KeyRotate(h, v2, &v3), CKR_OK);
+	CHECK_UL(get_ulong(h, v3, CKA_CH_VERSION), 3);
+	CHECK_UL(get_ulong(h, v3, CKA_VALUE_LEN), 16); /* the primary's template */
+	CHECK_UL(get_ulong(h, v3, CKA_CH_ROTATION_PERIOD), 3600);
+	CHECK(ch_t_get_bool(h, v2, CKA_ENCRYPT) == 0);
+	CHECK(ch_t_get_bool(h, v3, CKA_ENCRYPT) == 1);
+out:
+	free(before);
+	free(after);
+	ch_t_env_free(&e);
+}
+
+static void test_grants_carry_over_to_the_new_version(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h, ha;
+	CK_OBJECT_HANDLE v1, v2;
+	CH_GRANT_INFO list[4];
+	CK_ULONG n = 4;
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_open(e.slot, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
+	REQUIRE_RV(V->CH_ParticipantAdd(h, (CK_UTF8CHAR_PTR) "alice", 5, CH_ROLE_USER,
+	                                (CK_UTF8CHAR_PTR) "alice-pin-1", 11),
+	           CKR_OK);
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	REQUIRE_RV(ch_t_login_user(h), CKR_OK);
+	REQUIRE_RV(gen(h, "shared", &v1), CKR_OK);
+	REQUIRE_RV(V->CH_GrantSet(h, v1, (CK_UTF8CHAR_PTR) "alice", 5,
+	                          CH_GRANT_ENCRYPT | CH_GRANT_DECRYPT),
+	           CKR_OK);
+	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
+	REQUIRE_RV(V->CH_GrantList(h, v2, list, &n), CKR_OK);
+	REQUIRE(n == 1);
+	CHECK(ch_t_padded_is(list[0].grantee, sizeof(list[0].grantee), "alice"));
+	CHECK_UL(list[0].operations, CH_GRANT_ENCRYPT | CH_GRANT_DECRYPT);
+
+	/* And alice uses the new version with it. */
+	REQUIRE_RV(ch_t_open(e.slot, true, &ha), CKR_OK);
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	REQUIRE_RV(P11->C_LoginUser(ha, CKU_USER, (CK_UTF8CHAR_PTR) "alice-pin-1", 11,
+	                            (CK_UTF8CHAR_PTR) "alice", 5),
+	           CKR_OK);
+	CHECK_RV(encrypt_init(ha, v2), CKR_OK);
+out:
+	ch_t_env_free(&e);
+}
+
+/* ---- point 2: two processes race one rotation ---- */
+
+static int child_rotate(CK_OBJECT_HANDLE key, const char *go)
+{
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE nk;
+	struct stat sb;
+	CK_RV rv;
+
+	if ((rv = ch_t_slot_by_label(CH_T_LABEL, &slot)) != CKR_OK ||
+	    (rv = ch_t_open(slot, true, &h)) != CKR_OK || (rv = ch_t_login_user(h)) != CKR_OK ||
+	    ch_t_vendor() == NULL) {
+		fprintf(stderr, "child %ld: session: %s\n", (long)getpid(), ch_test_rv_name(rv));
+		return 2;
+	}
+	/* Both children wait here, logged in, for the same start signal. */
+	for (int i = 0; i < 5000 && stat(go, &sb) != 0; i++)
+		usleep(1000);
+	rv = ch_t_vendor()->CH_KeyRotate(h, key, &nk);
+	if (rv == CKR_OK)
+		return 0;
+	if (rv == CKR_CH_KEY_NOT_PRIMARY)
+		return 1;
+	fprintf(stderr, "child %ld: CH_KeyRotate: %s\n", (long)getpid(), ch_test_rv_name(rv));
+	return 2;
+}
+
+static void test_rotation_raced_by_two_processes_makes_one_version(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE primary, found[8];
+	CK_ATTRIBUTE prim[] = { CH_T_STR(CKA_LABEL, "race"), CH_T_BOOL(CKA_CH_PRIMARY, true) };
+	char go[300], hs[32];
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(gen(h, "race", &primary), CKR_OK);
+	for (int round = 0; round < 3; round++) {
+		char *args[] = { "child", "rotate", hs, go, NULL };
+		pid_t a, b;
+		int sa, sb;
+		CK_ULONG n;
+
+		snprintf(go, sizeof(go), "%s/go-%d", e.dir, round);
+		snprintf(hs, sizeof(hs), "%lu", (unsigned long)primary);
+		a = ch_t_spawn_self(args);
+		b = ch_t_spawn_self(args);
+		REQUIRE(a > 0 && b > 0);
+		usleep(300000); /* both logged in and waiting */
+		REQUIRE(ch_t_write_file(go, "go", 2));
+		sa = ch_t_wait(a);
+		sb = ch_t_wait(b);
+		CHECK((sa == 0 && sb == 1) || (sa == 1 && sb == 0));
+		/* Exactly one new version, and it is the only primary. */
+		CHECK(ch_t_count_label(h, "race") == round + 2);
+		REQUIRE_RV(ch_t_find(h, prim, 2, found, 8, &n), CKR_OK);
+		REQUIRE(n == 1);
+		CHECK_UL(get_ulong(h, found[0], CKA_CH_VERSION), (CK_ULONG)round + 2);
+		primary = found[0];
+	}
+out:
+	ch_t_env_free(&e);
+}
+
+/* ---- point 2: policy, checked lazily ---- */
+
+static void test_using_a_primary_past_its_period_is_audited_once(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h, ha;
+	CK_OBJECT_HANDLE k;
+	CK_ULONG period = 1, n = 0, due = 0;
+	CK_ATTRIBUTE set[] = { CH_T_ULONG(CKA_CH_ROTATION_PERIOD, &period) };
+	CH_AUDIT_RECORD *rec = NULL;
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(gen(h, "due", &k), CKR_OK);
+	REQUIRE_RV(P11->C_SetAttributeValue(h, k, set, 1), CKR_OK);
+	CHECK_RV(encrypt_init(h, k), CKR_OK); /* not due yet */
+	sleep(2);
+	CHECK_RV(encrypt_init(h, k), CKR_OK);
+	CHECK_RV(encrypt_init(h, k), CKR_OK);
+	/* Still not rotated: the check only records. */
+	CHECK(ch_t_count_label(h, "due") == 1);
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	REQUIRE_RV(ch_t_open(e.slot, true, &ha), CKR_OK);
+	REQUIRE_RV(ch_t_login(ha, CKU_SO, CH_T_SO_PIN), CKR_OK);
+	REQUIRE_RV(V->CH_AuditRead(ha, 1, NULL, &n), CKR_OK);
+	REQUIRE((rec = calloc(n + 1, sizeof(*rec))) != NULL);
+	REQUIRE_RV(V->CH_AuditRead(ha, 1, rec, &n), CKR_OK);
+	for (CK_ULONG i = 0; i < n; i++)
+		if (ch_t_padded_is(rec[i].operation, sizeof(rec[i].operation), "key.rotation_due"))
+			due++;
+	CHECK_UL(due, 1);
+out:
+	free(rec);
+	ch_t_env_free(&e);
+}
+
+/* ---- point 3: retiring ---- */
+
+static void test_min_decrypt_version_refuses_v1(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE v1, v2;
+	const CK_BYTE msg[] = "old secret";
+	CK_BYTE c1[64], p[64];
+	CK_ULONG l1 = sizeof(c1), lp = sizeof(p);
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(gen(h, "k", &v1), CKR_OK);
+	REQUIRE_RV(gcm(h, v1, true, msg, sizeof(msg), c1, &l1), CKR_OK);
+	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
+	REQUIRE_RV(V->CH_KeySetMinVersion(h, v1, 2), CKR_OK);
+	CHECK_UL(get_ulong(h, v1, CKA_CH_MIN_DECRYPT_VERSION), 2);
+	CHECK_UL(get_ulong(h, v2, CKA_CH_MIN_DECRYPT_VERSION), 2);
+	CHECK_RV(gcm(h, v1, false, c1, l1, p, &lp), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	CHECK(ch_t_get_bool(h, v1, CKA_DECRYPT) == 0);
+	CHECK_RV(decrypt_init(h, v2), CKR_OK);
+	CHECK_RV(encrypt_init(h, v2), CKR_OK);
+	/* Lowered again, v1 reads its old ciphertext. */
+	REQUIRE_RV(V->CH_KeySetMinVersion(h, v2, 1), CKR_OK);
+	lp = sizeof(p);
+	CHECK_RV(gcm(h, v1, false, c1, l1, p, &lp), CKR_OK);
+out:
+	ch_t_env_free(&e);
+}
+
+static void test_disable_and_enable_a_version(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE v1, v2;
+	CK_ATTRIBUTE enc[] = { CH_T_BOOL(CKA_ENCRYPT, true) };
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(gen(h, "k", &v1), CKR_OK);
+	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
+
+	REQUIRE_RV(V->CH_KeySetState(h, v1, CH_KEY_STATE_DISABLED), CKR_OK);
+	CHECK_UL(get_ulong(h, v1, CKA_CH_STATE), CH_KEY_STATE_DISABLED);
+	CHECK_RV(decrypt_init(h, v1), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	REQUIRE_RV(V->CH_KeySetState(h, v1, CH_KEY_STATE_ACTIVE), CKR_OK);
+	CHECK_UL(get_ulong(h, v1, CKA_CH_STATE), CH_KEY_STATE_DECRYPT_ONLY);
+	CHECK_RV(decrypt_init(h, v1), CKR_OK);
+	CHECK_RV(encrypt_init(h, v1), CKR_KEY_FUNCTION_NOT_PERMITTED);
+
+	/* The primary, disabled, encrypts nothing and is found by no one. */
+	REQUIRE_RV(V->CH_KeySetState(h, v2, CH_KEY_STATE_DISABLED), CKR_OK);
+	CHECK_RV(encrypt_init(h, v2), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	CHECK(count_with(h, "k", enc, 1) == 0);
+	REQUIRE_RV(V->CH_KeySetState(h, v2, CH_KEY_STATE_ACTIVE), CKR_OK);
+	CHECK_RV(encrypt_init(h, v2), CKR_OK);
+	CHECK(count_with(h, "k", enc, 1) == 1);
+out:
+	ch_t_env_free(&e);
+}
+
+/* The sealed CKA_VALUE row of object o, straight from the store file. */
+static size_t sealed_value(const char *path, CK_OBJECT_HANDLE o, unsigned char *out, size_t max)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT value FROM attributes WHERE obj = ? AND type = ?", -1,
+	                       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)o);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)CKA_VALUE);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			n = (size_t)sqlite3_column_bytes(st, 0);
+			if (n > max)
+				n = 0;
+			else if (n != 0)
+				memcpy(out, sqlite3_column_blob(st, 0), n);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* True when the store's files (database and write-ahead log) hold needle. */
+static bool store_holds(const ch_t_env *e, const void *needle, size_t n)
+{
+	const char *suffix[] = { "", "-wal" };
+	bool found = false;
+
+	for (size_t i = 0; i < 2; i++) {
+		char path[300];
+		size_t len = 0;
+		unsigned char *raw;
+
+		snprintf(path, sizeof(path), "%s%s", e->store, suffix[i]);
+		if ((raw = ch_t_read_file(path, &len)) == NULL)
+			continue;
+		found = found || ch_t_contains(raw, len, needle, n);
+		free(raw);
+	}
+	return found;
+}
+
+static void test_destroy_removes_the_key_bytes_from_the_store(void)
+{
+	static const CK_BYTE key[32] = { 0x5a, 0x17, 0xc3, 0x88, 0x01, 0xfe, 0x42, 0x9d,
+		                         0x33, 0x6b, 0xe0, 0x7c, 0x14, 0xa9, 0x58, 0x2f,
+		                         0xd1, 0x06, 0x9b, 0x4e, 0x77, 0xc0, 0x2a, 0xb5,
+		                         0x68, 0x13, 0xfa, 0x3d, 0x8e, 0x21, 0x99, 0x04 };
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE v1, v2;
+	unsigned char blob[256];
+	size_t blen;
+	char uid[33];
+	CK_ULONG len = 32;
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_create_aes(h, true, true, false, true, "gone", key, 32, &v1), CKR_OK);
+	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
+	REQUIRE_RV(ch_t_get(h, v1, CKA_UNIQUE_ID, uid, &len), CKR_OK);
+	/* The store holds the sealed key, never the key itself. */
+	REQUIRE((blen = sealed_value(e.store, v1, blob, sizeof(blob))) > 32);
+	CHECK(store_holds(&e, blob, blen));
+	CHECK(!store_holds(&e, key, sizeof(key)));
+
+	/* The primary cannot go. */
+	CHECK_RV(V->CH_KeySetState(h, v2, CH_KEY_STATE_DESTROYED), CKR_ACTION_PROHIBITED);
+	REQUIRE_RV(V->CH_KeySetState(h, v1, CH_KEY_STATE_DESTROYED), CKR_OK);
+	CHECK_RV(decrypt_init(h, v1), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	CHECK_RV(V->CH_KeySetState(h, v1, CH_KEY_STATE_ACTIVE), CKR_ACTION_PROHIBITED);
+	/* Metadata stays for the audit trail. */
+	CHECK_UL(get_ulong(h, v1, CKA_CH_STATE), CH_KEY_STATE_DESTROYED);
+	CHECK_UL(get_ulong(h, v1, CKA_CH_VERSION), 1);
+	CHECK(ch_t_count_label(h, "gone") == 2);
+	{
+		char now[33];
+		CK_ULONG nl = 32;
+
+		CHECK_RV(ch_t_get(h, v1, CKA_UNIQUE_ID, now, &nl), CKR_OK);
+		CHECK(nl == len && memcmp(now, uid, len) == 0);
+	}
+	CHECK(sealed_value(e.store, v1, blob + 128, 128) == 0);
+	/* Gone from the database and from the write-ahead log at once, while
+	 * the module still has the store open ... */
+	CHECK(!store_holds(&e, blob, blen));
+	/* ... and after it closed it. */
+	REQUIRE_RV(P11->C_Finalize(NULL), CKR_OK);
+	CHECK(!store_holds(&e, blob, blen));
+	CHECK(!store_holds(&e, key, sizeof(key)));
+out:
+	ch_t_env_free(&e);
+}
+
+/* ---- point 8: bad input changes nothing ---- */
+
+static void test_bad_inputs_are_refused_and_change_nothing(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h, ro;
+	CK_OBJECT_HANDLE v1, v2, x = CK_INVALID_HANDLE, copy;
+	CK_ULONG one = 1, count;
+	CK_ATTRIBUTE enc_on[] = { CH_T_BOOL(CKA_ENCRYPT, true) };
+	CK_ATTRIBUTE relabel[] = { CH_T_STR(CKA_LABEL, "other") };
+	CK_ATTRIBUTE forged[] = { CH_T_ULONG(CKA_CH_VERSION, &one) };
+	char *before = NULL, *after = NULL;
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(gen(h, "k", &v1), CKR_OK);
+	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
+	count = object_count(e.slot);
+	before = store_rows(e.store);
+	REQUIRE(before != NULL);
+
+	/* A missing family (no such key), an old version, the primary's
+	 * destruction, a minimum above the primary, unknown states. */
+	CHECK_RV(V->CH_KeyRotate(h, 0x7777, &x), CKR_KEY_HANDLE_INVALID);
+	CHECK_RV(V->CH_KeyRotate(h, CK_INVALID_HANDLE, &x), CKR_KEY_HANDLE_INVALID);
+	CHECK_RV(V->CH_KeyRotate(h, v1, &x), CKR_CH_KEY_NOT_PRIMARY);
+	CHECK_RV(V->CH_KeyRotate(h, v2, NULL), CKR_ARGUMENTS_BAD);
+	CHECK_RV(V->CH_KeySetState(h, v2, CH_KEY_STATE_DESTROYED), CKR_ACTION_PROHIBITED);
+	CHECK_RV(V->CH_KeySetState(h, 0x7777, CH_KEY_STATE_DISABLED), CKR_KEY_HANDLE_INVALID);
+	CHECK_RV(V->CH_KeySetState(h, v1, 99), CKR_ARGUMENTS_BAD);
+	CHECK_RV(V->CH_KeySetState(h, v1, CH_KEY_STATE_DECRYPT_ONLY), CKR_ARGUMENTS_BAD);
+	CHECK_RV(V->CH_KeySetMinVersion(h, v1, 3), CKR_ARGUMENTS_BAD);
+	CHECK_RV(V->CH_KeySetMinVersion(h, v1, 0), CKR_ARGUMENTS_BAD);
+	CHECK_RV(V->CH_KeySetMinVersion(h, 0x7777, 1), CKR_KEY_HANDLE_INVALID);
+	/* What only the token sets, and what the lifecycle decides. */
+	CHECK_RV(P11->C_SetAttributeValue(h, v1, enc_on, 1), CKR_ATTRIBUTE_READ_ONLY);
+	CHECK_RV(P11->C_SetAttributeValue(h, v1, relabel, 1), CKR_ATTRIBUTE_READ_ONLY);
+	CHECK_RV(P11->C_SetAttributeValue(h, v1, forged, 1), CKR_ATTRIBUTE_READ_ONLY);
+	CHECK_RV(P11->C_CopyObject(h, v1, NULL, 0, &copy), CKR_ACTION_PROHIBITED);
+	{
+		CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
+		CK_ULONG len = 16;
+		CK_ATTRIBUTE t[] = { CH_T_ULONG(CKA_VALUE_LEN, &len), CH_T_BOOL(CKA_TOKEN, true),
+			             CH_T_STR(CKA_LABEL, "k"), CH_T_ULONG(CKA_CH_VERSION, &one) };
+
+		CHECK_RV(P11->C_GenerateKey(h, &m, t, CH_T_ARRAY_LEN(t), &x),
+		         CKR_ATTRIBUTE_READ_ONLY);
+	}
+	/* A read-only session changes no key. */
+	REQUIRE_RV(ch_t_open(e.slot, false, &ro), CKR_OK);
+	CHECK_RV(V->CH_KeyRotate(ro, v2, &x), CKR_SESSION_READ_ONLY);
+	CHECK_RV(V->CH_KeySetState(ro, v1, CH_KEY_STATE_DISABLED), CKR_SESSION_READ_ONLY);
+
+	CHECK_UL(object_count(e.slot), count);
+	after = store_rows(e.store);
+	CHECK(after != NULL && strcmp(before, after) == 0);
+	CHECK(ch_t_count_label(h, "k") == 2);
+out:
+	free(before);
+	free(after);
+	ch_t_env_free(&e);
+}
+
+static void test_only_operators_rotate(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE v1, x;
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_open(e.slot, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
+	REQUIRE_RV(V->CH_ParticipantAdd(h, (CK_UTF8CHAR_PTR) "app", 3, CH_ROLE_USER,
+	                                (CK_UTF8CHAR_PTR) "app-pin-1", 9),
+	           CKR_OK);
+	/* The SO is no key user. */
+	CHECK_RV(V->CH_KeyRotate(h, 1, &x), CKR_USER_NOT_LOGGED_IN);
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	REQUIRE_RV(ch_t_login_user(h), CKR_OK);
+	REQUIRE_RV(gen(h, "k", &v1), CKR_OK);
+	REQUIRE_RV(V->CH_GrantSet(h, v1, (CK_UTF8CHAR_PTR) "app", 3, CH_GRANT_ALL), CKR_OK);
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	REQUIRE_RV(P11->C_LoginUser(h, CKU_USER, (CK_UTF8CHAR_PTR) "app-pin-1", 9,
+	                            (CK_UTF8CHAR_PTR) "app", 3),
+	           CKR_OK);
+	CHECK_RV(V->CH_KeyRotate(h, v1, &x), CKR_ACTION_PROHIBITED);
+	CHECK_RV(V->CH_KeySetState(h, v1, CH_KEY_STATE_DISABLED), CKR_ACTION_PROHIBITED);
+	CHECK(ch_t_count_label(h, "k") == 1);
+out:
+	ch_t_env_free(&e);
+}
+
+static const ch_t_case tests[] = {
+	CH_T_CASE(test_stock_find_for_encrypt_gets_exactly_the_primary),
+	CH_T_CASE(test_old_ciphertext_decrypts_with_v1_and_new_encryptions_use_v2),
+	CH_T_CASE(test_old_version_cannot_sign_but_still_verifies),
+	CH_T_CASE(test_generate_key_with_new_version_rotates_the_family),
+	CH_T_CASE(test_grants_carry_over_to_the_new_version),
+	CH_T_CASE(test_rotation_raced_by_two_processes_makes_one_version),
+	CH_T_CASE(test_using_a_primary_past_its_period_is_audited_once),
+	CH_T_CASE(test_min_decrypt_version_refuses_v1),
+	CH_T_CASE(test_disable_and_enable_a_version),
+	CH_T_CASE(test_destroy_removes_the_key_bytes_from_the_store),
+	CH_T_CASE(test_bad_inputs_are_refused_and_change_nothing),
+	CH_T_CASE(test_only_operators_rotate),
+};
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && strcmp(argv[1], "child") == 0 && strcmp(argv[2], "rotate") == 0) {
+		int status;
+
+		if (!ch_t_load() || ch_t_initialize() != CKR_OK)
+			return 2;
+		status = child_rotate((CK_OBJECT_HANDLE)strtoul(argv[3], NULL, 10),
+		                      argc > 4 ? argv[4] : "");
+		(void)P11->C_Finalize(NULL);
+		return status;
+	}
+	return ch_t_run(tests, CH_T_ARRAY_LEN(tests));
+}
