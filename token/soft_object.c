@@ -483,7 +483,7 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 	soft_actor ac = actor_of(s);
 	bool priv = sees_private(&ac);
 	find_ctx f = { 0 };
-	size_t cap = 0;
+	size_t cap = 0, front;
 	CK_RV rv = CKR_OK;
 
 	if (ss->finding)
@@ -500,6 +500,7 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 	pthread_mutex_lock(&sl->sf->lock);
 	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, priv, t, n, find_collect,
 	                      &f);
+	front = ss->nfound;
 	for (size_t i = 0; rv == CKR_OK && i < f.n; i++) {
 		char owner[CH_NAME_MAX + 1];
 		ch_attrs *a = NULL;
@@ -507,8 +508,19 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 		/* Objects that fail to load (tampered: logged) are left out. */
 		if (ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, f.ids[i], &a,
 		                     owner) == CKR_OK &&
-		    may_see(sl, &ac, f.ids[i], a, owner) && ch_object_match(a, t, n))
+		    may_see(sl, &ac, f.ids[i], a, owner) && ch_object_match(a, t, n)) {
 			rv = found_add(ss, (CK_OBJECT_HANDLE)f.ids[i], &cap);
+			/* A key family's primary comes before its older versions,
+			 * so a client that takes the first key a label finds
+			 * takes the current one (soft_version.c). */
+			if (rv == CKR_OK && ch_attrs_bool(a, CKA_CH_PRIMARY, false)) {
+				CK_OBJECT_HANDLE hp = ss->found[ss->nfound - 1];
+
+				memmove(&ss->found[front + 1], &ss->found[front],
+				        (ss->nfound - 1 - front) * sizeof(*ss->found));
+				ss->found[front++] = hp;
+			}
+		}
 		ch_attrs_free(a);
 	}
 	pthread_mutex_unlock(&sl->sf->lock);

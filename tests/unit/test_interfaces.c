@@ -17,6 +17,7 @@
  *    with NULL, CKF_OS_LOCKING_OK and CKF_LIBRARY_CANT_CREATE_OS_THREADS.
  */
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +351,46 @@ out:
 	rmdir(dir);
 }
 
+/* The vendor interface's numbers and table layout are ABI: other programs
+ * compile them in and stores keep the attribute numbers.  1.1 (issue 8)
+ * appended three functions after CH_GrantList and moved nothing. */
+static void test_vendor_abi_1_1_is_pinned(CK_C_GetInterface get_iface)
+{
+	CK_VERSION v11 = { 1, 1 };
+	CK_INTERFACE_PTR in = NULL;
+	const CH_FUNCTION_LIST *fv;
+	size_t p = sizeof(void (*)(void));
+
+	CHECK_UL(CKA_CH_OWNER, 0x83480001UL);
+	CHECK_UL(CKA_CH_VERSION, 0x83480003UL);
+	CHECK_UL(CKA_CH_STATE, 0x83480004UL);
+	CHECK_UL(CKA_CH_PRIMARY, 0x83480005UL);
+	CHECK_UL(CKA_CH_ROTATION_PERIOD, 0x83480006UL);
+	CHECK_UL(CKA_CH_MIN_DECRYPT_VERSION, 0x83480007UL);
+	CHECK_UL(CKA_CH_NEW_VERSION, 0x83480008UL);
+	CHECK_UL(CKA_CH_CREATED, 0x83480009UL);
+	CHECK_UL(CKA_CH_USAGE, 0x8348000AUL);
+	CHECK_UL(CKR_CH_KEY_NOT_PRIMARY, 0xC3480001UL);
+	CHECK_UL(CH_KEY_STATE_ACTIVE, 1);
+	CHECK_UL(CH_KEY_STATE_DECRYPT_ONLY, 2);
+	CHECK_UL(CH_KEY_STATE_DISABLED, 3);
+	CHECK_UL(CH_KEY_STATE_DESTROYED, 4);
+	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeyRotate),
+	         offsetof(CH_FUNCTION_LIST, CH_GrantList) + p);
+	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeySetState),
+	         offsetof(CH_FUNCTION_LIST, CH_KeyRotate) + p);
+	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeySetMinVersion),
+	         offsetof(CH_FUNCTION_LIST, CH_KeySetState) + p);
+	CHECK_UL(sizeof(CH_FUNCTION_LIST), offsetof(CH_FUNCTION_LIST, CH_KeySetMinVersion) + p);
+	if (!CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &v11, &in, 0), CKR_OK) ||
+	    !CHECK(in != NULL))
+		return;
+	fv = in->pFunctionList;
+	CHECK(fv->CH_KeyRotate != NULL && fv->CH_KeySetState != NULL &&
+	      fv->CH_KeySetMinVersion != NULL);
+	CHECK_RV(fv->CH_KeyRotate(1, 1, NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+
 int main(void)
 {
 	const char *path = getenv("CH_TEST_MODULE");
@@ -380,6 +421,7 @@ int main(void)
 	test_interface_lookup(get_iface, get_list);
 	test_unsupported_functions_say_so(get_iface);
 	test_ask_first_then_initialize(get_iface);
+	test_vendor_abi_1_1_is_pinned(get_iface);
 out:
 	if (mod != NULL)
 		dlclose(mod);

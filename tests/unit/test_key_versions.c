@@ -169,6 +169,11 @@ static void test_stock_find_for_encrypt_gets_exactly_the_primary(void)
 	CHECK_UL(n, 1);
 	CHECK_UL(found[0], v2);
 	CHECK(count_with(h, "payments-kek", NULL, 0) == 2);
+	/* By label alone, the primary comes first (for clients that take the
+	 * first key a label finds). */
+	REQUIRE_RV(ch_t_find(h, t, 1, found, 4, &n), CKR_OK);
+	CHECK_UL(n, 2);
+	CHECK_UL(found[0], v2);
 	CHECK(count_with(h, "payments-kek", enc, 1) == 1);
 
 	CHECK_UL(get_ulong(h, v1, CKA_CH_VERSION), 1);
