@@ -27,6 +27,7 @@
 #define OPT_ROLES 0x4u  /* --roles */
 #define OPT_FROM  0x8u  /* --from */
 #define OPT_OPS   0x10u /* --ops */
+#define OPT_DUE   0x20u /* --due */
 
 typedef struct command {
 	const char *group; /* "participant", "audit", or NULL */
@@ -115,6 +116,55 @@ static const command commands[] = {
 	  "With --json: one JSON object per grant.  Needs an admin, an operator or an\n"
 	  "auditor.\n",
 	  OPT_REG | OPT_LOGIN, 1, ch_cli_cmd_grants },
+	{ "key", "versions", "LABEL", "list the versions of a key family",
+	  "Lists the versions of the key family LABEL (the token keys with that\n"
+	  "CKA_LABEL): version, state (active, decrypt-only, disabled, destroyed),\n"
+	  "which one is the primary, when each was made, and the family's rotation\n"
+	  "period and minimum decryption version.  A key never rotated shows as a plain\n"
+	  "key.  With --json: one JSON object per version.  Needs an operator\n"
+	  "(--as NAME).\n",
+	  OPT_REG | OPT_LOGIN, 1, ch_cli_cmd_key_versions },
+	{ "key", "rotate", "LABEL", "make a new version of a key family",
+	  "Makes the next version of the key family LABEL: fresh key material with the\n"
+	  "primary's template and grants.  It becomes the primary (the only version that\n"
+	  "encrypts, signs, wraps and derives); the old primary keeps decrypting and\n"
+	  "verifying.  A plain key becomes version 1.  When another rotation of the\n"
+	  "family commits first (another process or host), nothing is made and the\n"
+	  "status is 4.  Needs an operator (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN, 1, ch_cli_cmd_key_rotate },
+	{ "key", "period", "LABEL SECONDS", "set a key family's rotation period",
+	  "Sets the rotation period of the family LABEL (0: none) on every version; a\n"
+	  "new version copies it.  `rotate --due` rotates the family once its primary\n"
+	  "is older than that, and using such a primary is recorded in the audit log\n"
+	  "(key.rotation_due).  Needs an operator (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN, 2, ch_cli_cmd_key_period },
+	{ "key", "min-version", "LABEL N", "refuse decryption by versions below N",
+	  "Sets the lowest version of the family LABEL that may still decrypt, verify\n"
+	  "and unwrap.  N must be between 1 and the primary's version.  Needs an\n"
+	  "operator (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN, 2, ch_cli_cmd_key_min_version },
+	{ "key", "disable", "LABEL VERSION", "stop one version from doing anything",
+	  "Disables version VERSION of the family LABEL: it neither encrypts nor\n"
+	  "decrypts until enabled again.  Needs an operator (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN, 2, ch_cli_cmd_key_disable },
+	{ "key", "enable", "LABEL VERSION", "undo key disable",
+	  "Enables version VERSION of the family LABEL again: the primary becomes\n"
+	  "active, another version decrypt-only.  A destroyed version cannot come back.\n"
+	  "Needs an operator (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN, 2, ch_cli_cmd_key_enable },
+	{ "key", "destroy", "LABEL VERSION", "delete one version's key material",
+	  "Destroys version VERSION of the family LABEL: its key material is deleted\n"
+	  "from the store (overwritten, not only unlinked); the object stays, with its\n"
+	  "label, version, unique ID and the state destroyed, for the audit trail.  The\n"
+	  "primary cannot be destroyed: rotate first.  Needs an operator (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN, 2, ch_cli_cmd_key_destroy },
+	{ NULL, "rotate", "--due", "rotate every key family past its rotation period",
+	  "Rotates every key family whose primary is older than its rotation period\n"
+	  "(CKA_CH_ROTATION_PERIOD), one new version each.  Safe to run from cron or a\n"
+	  "systemd timer on several hosts at once: a family another host rotated first\n"
+	  "is reported and left alone.  Needs an operator (--as NAME).  With --json: one\n"
+	  "JSON object per rotated family.\n",
+	  OPT_REG | OPT_LOGIN | OPT_DUE, 0, ch_cli_cmd_rotate_due },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -245,12 +295,19 @@ static bool parse_ulong(const char *s, unsigned long *out)
 }
 
 static const struct option long_options[] = {
-	{ "module", required_argument, NULL, 'm' }, { "slot", required_argument, NULL, 's' },
-	{ "token", required_argument, NULL, 't' },  { "json", no_argument, NULL, 'j' },
-	{ "as", required_argument, NULL, 'a' },     { "pin-fd", required_argument, NULL, 'p' },
-	{ "roles", required_argument, NULL, 'r' },  { "from", required_argument, NULL, 'f' },
-	{ "ops", required_argument, NULL, 'o' },    { "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
+	{ "module", required_argument, NULL, 'm' },
+	{ "slot", required_argument, NULL, 's' },
+	{ "token", required_argument, NULL, 't' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "as", required_argument, NULL, 'a' },
+	{ "pin-fd", required_argument, NULL, 'p' },
+	{ "roles", required_argument, NULL, 'r' },
+	{ "from", required_argument, NULL, 'f' },
+	{ "ops", required_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "due", no_argument, NULL, 'd' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* The options the user gave, for checking them against the command. */
@@ -358,6 +415,10 @@ static int parse_options(ch_cli *c, given *g, int argc, char **argv)
 			c->from = v;
 			g->opts |= OPT_FROM;
 			break;
+		case 'd':
+			c->due = true;
+			g->opts |= OPT_DUE;
+			break;
 		case 'h':
 			g->help = true;
 			break;
@@ -393,7 +454,7 @@ static int check_command(ch_cli *c, const command *cmd, const given *g, int narg
 	} names[] = {
 		{ OPT_REG, "--slot/--token" }, { OPT_LOGIN, "--as/--pin-fd" },
 		{ OPT_ROLES, "--roles" },      { OPT_FROM, "--from" },
-		{ OPT_OPS, "--ops" },
+		{ OPT_OPS, "--ops" },          { OPT_DUE, "--due" },
 	};
 	char words[64];
 	size_t i;
@@ -408,8 +469,10 @@ static int check_command(ch_cli *c, const command *cmd, const given *g, int narg
 	}
 	if (cmd->nargs >= 0 && nargs != cmd->nargs) {
 		ch_cli_err(c, "'%s' takes %s; usage: %s %s %s", words,
-		           cmd->nargs == 0 ? "no arguments" : "one NAME", c->prog, words,
-		           cmd->synopsis);
+		           cmd->nargs == 0   ? "no arguments"
+		           : cmd->nargs == 1 ? "one NAME"
+		                             : "two arguments",
+		           c->prog, words, cmd->synopsis);
 		goto out;
 	}
 	if (!ch_cli_name_check(c, c->as, "--as"))

@@ -17,6 +17,7 @@
  *	                    a terminal with echo off) and how they are wiped
  *	cipherhub_out.c     text and JSON output: padded strings, escaping, times
  *	cipherhub_cmd.c     the commands themselves
+ *	cipherhub_key.c     the key family commands (rotate, retire, list versions)
  *
  * Everything here is private to the tool; symbols are ch_cli_<thing>_<verb>.
  */
@@ -45,9 +46,10 @@ enum {
 
 /* How the acting participant must log in for a command. */
 typedef enum ch_cli_login {
-	CH_CLI_LOGIN_NONE,   /* no login (registrations) */
-	CH_CLI_LOGIN_ADMIN,  /* as CKU_SO: "so" with a bare PIN, else C_LoginUser(CKU_SO, name) */
-	CH_CLI_LOGIN_READER, /* an admin or an auditor: CKU_SO for "so", else CKU_USER first */
+	CH_CLI_LOGIN_NONE,     /* no login (registrations) */
+	CH_CLI_LOGIN_ADMIN,    /* as CKU_SO: "so" with a bare PIN, else C_LoginUser(CKU_SO, name) */
+	CH_CLI_LOGIN_READER,   /* an admin or an auditor: CKU_SO for "so", else CKU_USER first */
+	CH_CLI_LOGIN_OPERATOR, /* a key manager: CKU_USER ("so" is refused) */
 } ch_cli_login;
 
 /* A PIN read from one of the sources; wiped by ch_cli_pin_wipe(). */
@@ -69,6 +71,7 @@ typedef struct ch_cli {
 	const char *roles; /* --roles, or NULL */
 	const char *ops;   /* --ops, or NULL */
 	CK_ULONG from;     /* --from, default 1 */
+	bool due;          /* --due */
 	const char *prog;  /* program name for messages */
 
 	/* The module (cipherhub_module.c). */
@@ -216,5 +219,15 @@ int ch_cli_cmd_audit_verify(ch_cli *c, char **args);
 int ch_cli_cmd_grant(ch_cli *c, char **args);
 int ch_cli_cmd_revoke(ch_cli *c, char **args);
 int ch_cli_cmd_grants(ch_cli *c, char **args);
+
+/* ---- cipherhub_key.c: key families and versions (issue 8) ------------- */
+int ch_cli_cmd_key_versions(ch_cli *c, char **args);
+int ch_cli_cmd_key_rotate(ch_cli *c, char **args);
+int ch_cli_cmd_key_min_version(ch_cli *c, char **args);
+int ch_cli_cmd_key_period(ch_cli *c, char **args);
+int ch_cli_cmd_key_disable(ch_cli *c, char **args);
+int ch_cli_cmd_key_enable(ch_cli *c, char **args);
+int ch_cli_cmd_key_destroy(ch_cli *c, char **args);
+int ch_cli_cmd_rotate_due(ch_cli *c, char **args);
 
 #endif /* CH_CLI_H */

@@ -797,6 +797,18 @@ static int key_by_label(ch_cli *c, const char *label, CK_OBJECT_HANDLE *key)
 		*key = best_n == 1 ? best : pub;
 		return CH_EXIT_OK;
 	}
+	/* A key family (issue 8): its primary stands for it. */
+	for (i = 0; i < n && best_n > 1; i++) {
+		CK_BBOOL prim = CK_FALSE;
+		CK_ATTRIBUTE a[] = { { CKA_CLASS, &cls, sizeof(cls) },
+			             { CKA_CH_PRIMARY, &prim, sizeof(prim) } };
+
+		if (c->p11->C_GetAttributeValue(c->session, found[i], a, 2) == CKR_OK &&
+		    prim != CK_FALSE && (cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY)) {
+			*key = found[i];
+			return CH_EXIT_OK;
+		}
+	}
 	ch_cli_err(c,
 	           best_n + pub_n == 0 ? "no token key labelled '%s' that %s can see"
 	                               : "the label '%s' names more than one key %s can see",
@@ -812,6 +824,48 @@ static bool grantee_check(const ch_cli *c, const char *g)
 	if (strncmp(g, "role:", 5) == 0)
 		return ch_cli_roles_parse(c, g + 5, &r);
 	return ch_cli_name_check(c, g, "grantee");
+}
+
+/* The other versions of key's family (issue 8) get the same grant, so the
+ * grantee may also decrypt what older versions encrypted.  Destroyed ones
+ * are left out.  Returns CH_EXIT_*. */
+static int family_grant(ch_cli *c, const char *label, CK_OBJECT_HANDLE key, CH_C_GrantSet set,
+                        const char *grantee, CK_FLAGS ops)
+{
+	CK_BBOOL yes = CK_TRUE;
+	CK_OBJECT_CLASS cls = CK_UNAVAILABLE_INFORMATION;
+	CK_ATTRIBUTE ca = { CKA_CLASS, &cls, sizeof(cls) };
+	CK_ATTRIBUTE t[] = {
+		{ CKA_LABEL, (CK_VOID_PTR)label, (CK_ULONG)strlen(label) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_CLASS, &cls, sizeof(cls) },
+	};
+	CK_OBJECT_HANDLE found[256];
+	CK_ULONG n = 0, i;
+	CK_RV rv;
+
+	if (c->p11->C_GetAttributeValue(c->session, key, &ca, 1) != CKR_OK)
+		return CH_EXIT_OK;
+	if ((rv = c->p11->C_FindObjectsInit(c->session, t, 3)) != CKR_OK)
+		return ch_cli_fail_rv(c, "C_FindObjectsInit", rv, c->label);
+	rv = c->p11->C_FindObjects(c->session, found, 256, &n);
+	(void)c->p11->C_FindObjectsFinal(c->session);
+	if (rv != CKR_OK)
+		return ch_cli_fail_rv(c, "C_FindObjects", rv, c->label);
+	for (i = 0; i < n; i++) {
+		CK_ULONG st = 0;
+		CK_ATTRIBUTE a = { CKA_CH_STATE, &st, sizeof(st) };
+
+		if (found[i] == key ||
+		    c->p11->C_GetAttributeValue(c->session, found[i], &a, 1) != CKR_OK ||
+		    st == CH_KEY_STATE_DESTROYED)
+			continue;
+		rv = set(c->session, found[i], (CK_UTF8CHAR_PTR)grantee, (CK_ULONG)strlen(grantee),
+		         ops);
+		if (rv != CKR_OK)
+			return ch_cli_fail_rv(c, "CH_GrantSet", rv, c->label);
+	}
+	return CH_EXIT_OK;
 }
 
 static int grant_set(ch_cli *c, char **args, CK_FLAGS ops)
@@ -832,6 +886,8 @@ static int grant_set(ch_cli *c, char **args, CK_FLAGS ops)
 	rv = set(c->session, key, (CK_UTF8CHAR_PTR)args[1], (CK_ULONG)strlen(args[1]), ops);
 	if (rv != CKR_OK)
 		return ch_cli_fail_rv(c, "CH_GrantSet", rv, c->label);
+	if ((ex = family_grant(c, args[0], key, set, args[1], ops)) != CH_EXIT_OK)
+		return ex;
 	if (c->json) {
 		fputc('{', stdout);
 		ch_cli_json_kv(stdout, "key", args[0]);

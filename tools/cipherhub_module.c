@@ -137,6 +137,7 @@ const char *ch_cli_rv_name(CK_RV rv)
 	case name:                                                                                 \
 		return #name;
 		CH_CLI_RV_NAMES(CH_CLI_RV_CASE_)
+		CH_CLI_RV_CASE_(CKR_CH_KEY_NOT_PRIMARY)
 #undef CH_CLI_RV_CASE_
 	default:
 		return NULL;
@@ -485,6 +486,12 @@ int ch_cli_session_open(ch_cli *c, ch_cli_login how)
 		goto out;
 	}
 	/* Who logs in, and as which user type. */
+	if (how == CH_CLI_LOGIN_OPERATOR && strcmp(c->as, "so") == 0) {
+		ch_cli_err(c, "keys are managed by an operator, not by 'so': use --as NAME of an "
+		              "operator (or --as default)");
+		ex = CH_EXIT_USAGE;
+		goto out;
+	}
 	if (strcmp(c->as, "so") == 0) {
 		type = CKU_SO;
 	} else if (strcmp(c->as, "default") == 0) {
