@@ -1165,6 +1165,13 @@ CK_RV ch_object_copy(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
 
 CK_RV ch_object_may_destroy(const ch_attrs *a)
 {
+	CK_ULONG ver = 0;
+
+	/* The primary of a family with older versions (issue 8): rotate
+	 * first, else the family is left without a current key. */
+	if (ch_attrs_bool(a, CKA_CH_PRIMARY, false) && ch_attrs_ulong(a, CKA_CH_VERSION, &ver) &&
+	    ver > 1)
+		return CKR_ACTION_PROHIBITED;
 	return ch_attrs_bool(a, CKA_DESTROYABLE, true) ? CKR_OK : CKR_ACTION_PROHIBITED;
 }
 

@@ -107,7 +107,9 @@ CK_RV ch_object_set(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
 CK_RV ch_object_copy(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
                      const ch_object_env *env, ch_attrs **out);
 
-/* C_DestroyObject: CKR_ACTION_PROHIBITED when CKA_DESTROYABLE is FALSE. */
+/* C_DestroyObject: CKR_ACTION_PROHIBITED when CKA_DESTROYABLE is FALSE, or
+ * for the primary of a key family that has older versions (CKA_CH_PRIMARY,
+ * CKA_CH_VERSION > 1). */
 CK_RV ch_object_may_destroy(const ch_attrs *a);
 
 /* C_GetAttributeValue over one object, with the spec's rules for every

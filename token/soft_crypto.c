@@ -241,14 +241,17 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, pa)) != CKR_OK ||
 	    (rv = ch_object_finish(CH_ORIGIN_GENERATE, m->mechanism, va)) != CKR_OK)
 		goto out;
-	/* A new version of a pair's two families (soft_version.c): each half
-	 * its own rotation. */
-	rv = asked ? soft_version_add(s, pa, CK_INVALID_HANDLE, pub) : soft_object_add(s, pa, pub);
+	/* A new version of a pair's two families (soft_version.c). */
+	if (asked) {
+		rv = soft_version_add_pair(s, pa, va, pub, priv);
+		pa = va = NULL; /* transferred */
+		goto out;
+	}
+	rv = soft_object_add(s, pa, pub);
 	pa = NULL; /* transferred */
 	if (rv != CKR_OK)
 		goto out;
-	rv = asked ? soft_version_add(s, va, CK_INVALID_HANDLE, priv)
-	           : soft_object_add(s, va, priv);
+	rv = soft_object_add(s, va, priv);
 	va = NULL; /* transferred */
 	if (rv != CKR_OK)
 		(void)soft_destroy_object(s, *pub);

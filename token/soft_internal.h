@@ -291,6 +291,12 @@ void soft_version_stamp(ch_attrs *a);
  * the locks. */
 CK_RV soft_version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, CK_OBJECT_HANDLE *h);
 
+/* The next versions of a key pair's two families (the private key's and
+ * the public key's, one transaction each, private first), sharing one
+ * CKA_ID.  Takes ownership of both; returns like soft_version_add. */
+CK_RV soft_version_add_pair(ch_session *s, ch_attrs *pub, ch_attrs *priv, CK_OBJECT_HANDLE *hpub,
+                            CK_OBJECT_HANDLE *hpriv);
+
 /* Writes a key.rotation_due audit record, once per process and key, when
  * key is a primary (or plain key) older than its rotation period.  Slot
  * lock held. */

@@ -429,11 +429,13 @@ static CK_RV family_id(const ch_attrs *primary, CK_BYTE out[8])
 }
 
 typedef struct rotate_ctx {
-	ch_attrs *a;      /* the new version, made and finished */
-	int64_t expect;   /* the primary the rotation started from, or 0 */
-	int64_t new_id;   /* out */
-	int64_t old_id;   /* out: the primary it replaced */
-	CK_ULONG version; /* out */
+	ch_attrs *a;        /* the new version, made and finished */
+	int64_t expect;     /* the primary the rotation started from, or 0 */
+	int64_t new_id;     /* out */
+	int64_t old_id;     /* out: the primary it replaced */
+	const CK_BYTE *id;  /* the CKA_ID to give (the other half of a pair), or NULL */
+	CK_BYTE id_out[12]; /* out: the CKA_ID it gave */
+	CK_ULONG version;   /* out */
 	char owner[CH_NAME_MAX + 1];
 } rotate_ctx;
 
@@ -474,6 +476,10 @@ static CK_RV rotate_txn(soft_slot *sl, void *arg)
 		goto out;
 	for (int i = 0; i < 4; i++)
 		id[8 + i] = (CK_BYTE)(ver >> (8 * (3 - i)));
+	/* The halves of a key pair share their CKA_ID, as clients expect. */
+	if (c->id != NULL)
+		memcpy(id, c->id, sizeof(id));
+	memcpy(c->id_out, id, sizeof(id));
 
 	/* The new version. */
 	if ((rv = ch_attrs_set(c->a, CKA_ID, id, sizeof(id))) != CKR_OK ||
@@ -529,10 +535,13 @@ out:
 	return rv;
 }
 
-CK_RV soft_version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, CK_OBJECT_HANDLE *h)
+/* soft_version_add, giving the new version CKA_ID id (12 bytes) when not
+ * NULL; *id_out (may be NULL) gets the CKA_ID it was given. */
+static CK_RV version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, const CK_BYTE *id,
+                         CK_BYTE id_out[12], CK_OBJECT_HANDLE *h)
 {
 	soft_slot *sl = slot_of(s);
-	rotate_ctx c = { .a = a, .expect = (int64_t)expect };
+	rotate_ctx c = { .a = a, .expect = (int64_t)expect, .id = id };
 	char detail[64];
 	CK_RV rv;
 
@@ -547,6 +556,8 @@ CK_RV soft_version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, CK_O
 	rv = soft_txn(sl, rotate_txn, &c);
 	if (rv == CKR_OK) {
 		*h = (CK_OBJECT_HANDLE)c.new_id;
+		if (id_out != NULL)
+			memcpy(id_out, c.id_out, sizeof(c.id_out));
 		snprintf(detail, sizeof(detail), "version %lu replaces object %lld",
 		         (unsigned long)c.version, (long long)c.old_id);
 		ch_log(CH_LOG_INFO, "registration \"%s\": %s rotated a key family to version %lu",
@@ -559,6 +570,29 @@ CK_RV soft_version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, CK_O
 out:
 	pthread_mutex_unlock(&sl->lock);
 	ch_attrs_free(a);
+	return rv;
+}
+
+CK_RV soft_version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, CK_OBJECT_HANDLE *h)
+{
+	return version_add(s, a, expect, NULL, NULL, h);
+}
+
+CK_RV soft_version_add_pair(ch_session *s, ch_attrs *pub, ch_attrs *priv, CK_OBJECT_HANDLE *hpub,
+                            CK_OBJECT_HANDLE *hpriv)
+{
+	CK_BYTE id[12];
+	CK_RV rv;
+
+	if ((rv = version_add(s, priv, CK_INVALID_HANDLE, NULL, id, hpriv)) != CKR_OK) {
+		ch_attrs_free(pub);
+		return rv;
+	}
+	if ((rv = version_add(s, pub, CK_INVALID_HANDLE, id, NULL, hpub)) != CKR_OK)
+		ch_log(CH_LOG_WARNING,
+		       "registration \"%s\": new private key version stored without its public "
+		       "half (0x%lx)",
+		       slot_of(s)->reg.label, (unsigned long)rv);
 	return rv;
 }
 

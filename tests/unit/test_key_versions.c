@@ -352,6 +352,64 @@ out:
 	ch_t_env_free(&e);
 }
 
+static void test_generate_key_pair_with_new_version_rotates_both_halves(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE pub1, priv1, pub2 = CK_INVALID_HANDLE, priv2 = CK_INVALID_HANDLE;
+	CK_MECHANISM gm = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM sm = { CKM_ECDSA, NULL, 0 };
+	CK_ATTRIBUTE pt[] = {
+		CH_T_ATTR(CKA_EC_PARAMS, ch_t_p256_params, sizeof(ch_t_p256_params)),
+		CH_T_BOOL(CKA_TOKEN, true),
+		CH_T_BOOL(CKA_VERIFY, true),
+		CH_T_STR(CKA_LABEL, "sig"),
+		CH_T_BOOL(CKA_CH_NEW_VERSION, true),
+	};
+	CK_ATTRIBUTE vt[] = {
+		CH_T_BOOL(CKA_TOKEN, true),
+		CH_T_BOOL(CKA_SIGN, true),
+		CH_T_STR(CKA_LABEL, "sig"),
+		CH_T_BOOL(CKA_CH_NEW_VERSION, true),
+	};
+	CK_BYTE digest[32] = { 7 }, sig[80];
+	CK_ULONG sl = sizeof(sig);
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_gen_ec(h, true, "sig", &pub1, &priv1), CKR_OK);
+	REQUIRE_RV(P11->C_SignInit(h, &sm, priv1), CKR_OK);
+	REQUIRE_RV(P11->C_Sign(h, digest, sizeof(digest), sig, &sl), CKR_OK);
+	REQUIRE_RV(P11->C_GenerateKeyPair(h, &gm, pt, CH_T_ARRAY_LEN(pt), vt, CH_T_ARRAY_LEN(vt),
+	                                  &pub2, &priv2),
+	           CKR_OK);
+	CHECK_UL(get_ulong(h, pub2, CKA_CH_VERSION), 2);
+	CHECK_UL(get_ulong(h, priv2, CKA_CH_VERSION), 2);
+	CHECK_UL(get_ulong(h, priv1, CKA_CH_STATE), CH_KEY_STATE_DECRYPT_ONLY);
+	CHECK_UL(get_ulong(h, pub1, CKA_CH_STATE), CH_KEY_STATE_DECRYPT_ONLY);
+	{
+		CK_BYTE a[16], b[16];
+		CK_ULONG la = sizeof(a), lb = sizeof(b);
+
+		/* The two new halves share one CKA_ID, as pkcs11-tool pairs them. */
+		CHECK_RV(ch_t_get(h, pub2, CKA_ID, a, &la), CKR_OK);
+		CHECK_RV(ch_t_get(h, priv2, CKA_ID, b, &lb), CKR_OK);
+		CHECK(la == 12 && lb == 12 && memcmp(a, b, 12) == 0);
+	}
+	/* v1 no longer signs; its public half still verifies what it signed. */
+	CHECK_RV(P11->C_SignInit(h, &sm, priv1), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	REQUIRE_RV(P11->C_VerifyInit(h, &sm, pub1), CKR_OK);
+	CHECK_RV(P11->C_Verify(h, digest, sizeof(digest), sig, sl), CKR_OK);
+	sl = sizeof(sig);
+	REQUIRE_RV(P11->C_SignInit(h, &sm, priv2), CKR_OK);
+	CHECK_RV(P11->C_Sign(h, digest, sizeof(digest), sig, &sl), CKR_OK);
+	/* A private key is rotated by C_GenerateKeyPair, not CH_KeyRotate. */
+	CHECK_RV(V->CH_KeyRotate(h, priv2, &pub1), CKR_KEY_TYPE_INCONSISTENT);
+out:
+	ch_t_env_free(&e);
+}
+
 /* ---- point 2: two processes race one rotation ---- */
 
 static int child_rotate(CK_OBJECT_HANDLE key, const char *go)
@@ -667,6 +725,8 @@ static void test_bad_inputs_are_refused_and_change_nothing(void)
 		CHECK_RV(P11->C_GenerateKey(h, &m, t, CH_T_ARRAY_LEN(t), &x),
 		         CKR_ATTRIBUTE_READ_ONLY);
 	}
+	/* C_DestroyObject cannot leave the family without its primary. */
+	CHECK_RV(P11->C_DestroyObject(h, v2), CKR_ACTION_PROHIBITED);
 	/* A read-only session changes no key. */
 	REQUIRE_RV(ch_t_open(e.slot, false, &ro), CKR_OK);
 	CHECK_RV(V->CH_KeyRotate(ro, v2, &x), CKR_SESSION_READ_ONLY);
@@ -717,6 +777,7 @@ static const ch_t_case tests[] = {
 	CH_T_CASE(test_old_ciphertext_decrypts_with_v1_and_new_encryptions_use_v2),
 	CH_T_CASE(test_old_version_cannot_sign_but_still_verifies),
 	CH_T_CASE(test_generate_key_with_new_version_rotates_the_family),
+	CH_T_CASE(test_generate_key_pair_with_new_version_rotates_both_halves),
 	CH_T_CASE(test_grants_carry_over_to_the_new_version),
 	CH_T_CASE(test_rotation_raced_by_two_processes_makes_one_version),
 	CH_T_CASE(test_using_a_primary_past_its_period_is_audited_once),
