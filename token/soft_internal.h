@@ -69,6 +69,8 @@ struct ch_soft {
 	char *legacy_key_roles;   /* registrations relaxing key-role separation */
 	struct fwd_slot **fwd;    /* forwarded registrations (fwd.h) */
 	size_t nfwd;
+	struct soft_root *root; /* the [root:] sections (soft_root.c) */
+	size_t nroot;
 };
 
 /* A slot of sf with ID id, not yet in any list; freed with soft_slot_free
@@ -181,6 +183,30 @@ void soft_keycache_drop(soft_slot *sl, int64_t id);
 /* Wipes and frees the whole cache (logout, login, C_InitToken, slot
  * teardown).  Slot lock held; the store lock is not needed. */
 void soft_keycache_clear(soft_slot *sl);
+
+/* ---- soft_root.c: an HSM as a registration's root of trust ---- */
+
+typedef struct soft_root soft_root;
+
+/* Takes sf's [root:] sections from cfg (which outlives sf); no HSM is
+ * contacted before a registration needs it.  CKR_OK or CKR_HOST_MEMORY. */
+CK_RV soft_roots_open(ch_soft *sf, const ch_config *cfg);
+
+/* Closes the HSM connections and frees the sections. */
+void soft_roots_close(ch_soft *sf);
+
+/* The seal of sl's registration, which is becoming row next (a login: next
+ * is sl->reg), built from its registration key regkey.  fresh: next is a
+ * new registration, which gets an HSM root when [root:NEXT-LABEL] is
+ * configured.  Else a registration with a root has its secret decrypted by
+ * the HSM (and moved to the new name's HSM key if next renames it); one
+ * without is unaffected by [root:] sections.  CKR_OK with *seal (caller
+ * frees) and *root, the row to store when root->present; CKR_DEVICE_ERROR
+ * (logged) when the HSM cannot give or take the secret; CKR_HOST_MEMORY.
+ * Slot lock held, store lock not: no global lock is held while the HSM
+ * works. */
+CK_RV soft_root_seal(soft_slot *sl, const ch_reg_row *next, bool fresh,
+                     const uint8_t regkey[CH_REGKEY_LEN], ch_root_row *root, ch_seal **seal);
 
 /* ---- soft_audit.c ---- */
 
