@@ -892,8 +892,10 @@ static CK_RV connect(ch_session *s, fwd_slot *fw)
 	pthread_mutex_unlock(&fw->lock);
 	if (anchor != 0)
 		return CKR_OK;
+	/* After a loss the token may sit in another slot, or (some modules)
+	 * show again only once the module is initialized anew. */
 	rv = fn->C_OpenSession(ch_hsm_slot(fw->hsm), CKF_SERIAL_SESSION, NULL, NULL, &anchor);
-	if (rv != CKR_OK && ch_hsm_refind(fw->hsm) == CKR_OK)
+	if (rv != CKR_OK && (ch_hsm_refind(fw->hsm) == CKR_OK || ch_hsm_reset(fw->hsm) == CKR_OK))
 		rv = fn->C_OpenSession(ch_hsm_slot(fw->hsm), CKF_SERIAL_SESSION, NULL, NULL,
 		                       &anchor);
 	if (rv != CKR_OK)
