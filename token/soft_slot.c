@@ -4,7 +4,8 @@
  * A registration is a row in the store plus a random registration key that
  * exists in clear only in memory, while someone is logged in; in the store it
  * is wrapped under each PIN (seal.h).  The free slot is the ID the next
- * registration will take; C_InitToken on it creates that registration.
+ * registration will take; C_InitToken on it creates that registration (with
+ * an HSM root when [root:NAME] is configured for its name: soft_root.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
