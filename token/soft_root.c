@@ -52,6 +52,15 @@ struct soft_root {
 	bool warned;             /* "applies to new registrations only" logged */
 };
 
+/* True when name is a [forward:] section's: its keys are the HSM's own. */
+static bool forwarded(const ch_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nforward; i++)
+		if (strcmp(cfg->forward[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 CK_RV soft_roots_open(ch_soft *sf, const ch_config *cfg)
 {
 	if (cfg->nroot == 0)
@@ -59,10 +68,19 @@ CK_RV soft_roots_open(ch_soft *sf, const ch_config *cfg)
 	if ((sf->root = calloc(cfg->nroot, sizeof(*sf->root))) == NULL)
 		return CKR_HOST_MEMORY;
 	for (size_t i = 0; i < cfg->nroot; i++) {
-		sf->root[i].conf = &cfg->root[i];
-		pthread_mutex_init(&sf->root[i].lock, NULL);
+		soft_root *rt = &sf->root[sf->nroot];
+
+		if (forwarded(cfg, cfg->root[i].name)) {
+			ch_log(CH_LOG_WARNING,
+			       "[root:%s] ignored: \"%s\" is a forwarded registration, whose keys "
+			       "the HSM holds already",
+			       cfg->root[i].name, cfg->root[i].name);
+			continue;
+		}
+		rt->conf = &cfg->root[i];
+		pthread_mutex_init(&rt->lock, NULL);
+		sf->nroot++;
 	}
-	sf->nroot = cfg->nroot;
 	return CKR_OK;
 }
 
@@ -287,94 +305,113 @@ static CK_RV seal_of(const uint8_t regkey[CH_REGKEY_LEN], bool with_secret,
 	return rv;
 }
 
-CK_RV soft_root_seal(soft_slot *sl, const ch_reg_row *next, bool fresh,
-                     const uint8_t regkey[CH_REGKEY_LEN], ch_root_row *root, ch_seal **seal)
+/* Logs once per section that it does not bind registration label, which
+ * was created without a root. */
+static void warn_unbound(ch_soft *sf, const char *label)
 {
-	ch_soft *sf = sl->sf;
-	uint8_t secret[CH_ROOT_SECRET_LEN];
-	soft_root *rt = NULL;
-	CK_RV rv = CKR_OK;
+	soft_root *rt = root_of(sf, label);
 
-	*seal = NULL;
-	memset(root, 0, sizeof(*root));
-	if (!fresh) {
-		pthread_mutex_lock(&sf->lock);
-		rv = ch_store_root_get(sf->store, (int64_t)sl->id, root);
-		pthread_mutex_unlock(&sf->lock);
-		if (rv != CKR_OK)
-			return CKR_DEVICE_ERROR;
+	if (rt == NULL)
+		return;
+	pthread_mutex_lock(&rt->lock);
+	if (!rt->warned)
+		ch_log(CH_LOG_WARNING,
+		       "registration \"%s\" was created without an HSM root; [root:%s] applies "
+		       "only to registrations created while it is configured",
+		       label, rt->conf->name);
+	rt->warned = true;
+	pthread_mutex_unlock(&rt->lock);
+}
+
+/* Encrypts secret under the key of [root:label] into *root (present: a
+ * section exists; else root stays empty and nothing is done). */
+static CK_RV root_wrap(ch_soft *sf, const char *label, const uint8_t uuid[CH_UUID_LEN],
+                       uint8_t secret[CH_ROOT_SECRET_LEN], ch_root_row *root)
+{
+	soft_root *rt = root_of(sf, label);
+
+	if (rt == NULL)
+		return CKR_OK;
+	if (strlen(rt->conf->key) > CH_ROOT_LABEL_MAX) {
+		ch_log(CH_LOG_ERROR, "[root:%s]: the key label is too long", rt->conf->name);
+		return CKR_DEVICE_ERROR;
 	}
-	if (fresh || !root->present) {
-		rt = root_of(sf, next->label);
-		if (rt != NULL && !fresh) {
-			/* A [root:] section binds only registrations created with it. */
-			pthread_mutex_lock(&rt->lock);
-			if (!rt->warned)
-				ch_log(CH_LOG_WARNING,
-				       "registration \"%s\" was created without an HSM root; "
-				       "[root:%s] applies only to registrations created while it "
-				       "is "
-				       "configured",
-				       next->label, rt->conf->name);
-			rt->warned = true;
-			pthread_mutex_unlock(&rt->lock);
-		}
-		if (rt == NULL || !fresh)
-			return seal_of(regkey, false, NULL, next->uuid, seal);
-		/* A new registration under [root:NAME]: a new root secret. */
-		if (strlen(rt->conf->key) > CH_ROOT_LABEL_MAX) {
-			ch_log(CH_LOG_ERROR, "[root:%s]: the key label is too long",
-			       rt->conf->name);
-			return CKR_DEVICE_ERROR;
-		}
-		if (ch_seal_random(secret, sizeof(secret)) != CKR_OK ||
-		    root_crypt(rt, next->label, next->uuid, true, secret, root->blob) != CKR_OK) {
-			rv = CKR_DEVICE_ERROR;
-			goto out;
-		}
-		snprintf(root->key_label, sizeof(root->key_label), "%s", rt->conf->key);
-		root->present = true;
-		goto done;
-	}
-	/* A registration with a root: its secret from the HSM of its name. */
-	if ((rt = root_of(sf, sl->reg.label)) == NULL) {
+	if (root_crypt(rt, label, uuid, true, secret, root->blob) != CKR_OK)
+		return CKR_DEVICE_ERROR;
+	snprintf(root->key_label, sizeof(root->key_label), "%s", rt->conf->key);
+	root->present = true;
+	return CKR_OK;
+}
+
+/* Decrypts the stored root of sl's registration into secret through the
+ * HSM of its name's section; when next renames it, re-encrypts the secret
+ * under the new name's section into *root. */
+static CK_RV root_unwrap(soft_slot *sl, const ch_reg_row *next, uint8_t secret[CH_ROOT_SECRET_LEN],
+                         ch_root_row *root)
+{
+	const char *label = sl->reg.label;
+	soft_root *rt = root_of(sl->sf, label);
+
+	if (rt == NULL) {
 		ch_log(CH_LOG_ERROR,
 		       "registration \"%s\" has an HSM root (key \"%s\") but no [root:%s] section "
 		       "is configured: it cannot be opened",
-		       sl->reg.label, root->key_label, sl->reg.label);
+		       label, root->key_label, label);
 		return CKR_DEVICE_ERROR;
 	}
 	if (strcmp(root->key_label, rt->conf->key) != 0)
 		ch_log(CH_LOG_WARNING,
 		       "registration \"%s\": its root was made under the HSM key \"%s\"; [root:%s] "
 		       "names \"%s\"",
-		       sl->reg.label, root->key_label, rt->conf->name, rt->conf->key);
-	if (root_crypt(rt, sl->reg.label, sl->reg.uuid, false, secret, root->blob) != CKR_OK) {
-		rv = CKR_DEVICE_ERROR;
-		goto out;
-	}
+		       label, root->key_label, rt->conf->name, rt->conf->key);
+	if (root_crypt(rt, label, sl->reg.uuid, false, secret, root->blob) != CKR_OK)
+		return CKR_DEVICE_ERROR;
+	if (strcmp(next->label, label) == 0)
+		return CKR_OK;
 	/* Re-initialized under another name: the secret moves to that name's
-	 * HSM key (and the registration stays closed if it has none). */
-	if (strcmp(next->label, sl->reg.label) != 0) {
-		soft_root *nrt = root_of(sf, next->label);
-
-		if (nrt == NULL) {
-			ch_log(CH_LOG_ERROR,
-			       "registration \"%s\" has an HSM root: renaming it \"%s\" needs a "
-			       "[root:%s] section",
-			       sl->reg.label, next->label, next->label);
-			rv = CKR_DEVICE_ERROR;
-			goto out;
-		}
-		if (root_crypt(nrt, next->label, next->uuid, true, secret, root->blob) != CKR_OK) {
-			rv = CKR_DEVICE_ERROR;
-			goto out;
-		}
-		snprintf(root->key_label, sizeof(root->key_label), "%s", nrt->conf->key);
+	 * HSM key; without one the registration could not be opened again. */
+	memset(root, 0, sizeof(*root));
+	if (root_wrap(sl->sf, next->label, next->uuid, secret, root) != CKR_OK)
+		return CKR_DEVICE_ERROR;
+	if (!root->present) {
+		ch_log(CH_LOG_ERROR,
+		       "registration \"%s\" has an HSM root: renaming it \"%s\" needs a [root:%s] "
+		       "section",
+		       label, next->label, next->label);
+		return CKR_DEVICE_ERROR;
 	}
-done:
-	rv = seal_of(regkey, true, secret, next->uuid, seal);
-out:
+	return CKR_OK;
+}
+
+CK_RV soft_root_seal(soft_slot *sl, const ch_reg_row *next, bool fresh,
+                     const uint8_t regkey[CH_REGKEY_LEN], ch_root_row *root, ch_seal **seal)
+{
+	ch_soft *sf = sl->sf;
+	uint8_t secret[CH_ROOT_SECRET_LEN] = { 0 };
+	CK_RV rv = CKR_OK;
+
+	*seal = NULL;
+	memset(root, 0, sizeof(*root));
+	if (fresh) {
+		/* A new registration: a new secret when a section names it. */
+		if (root_of(sf, next->label) != NULL &&
+		    ch_seal_random(secret, sizeof(secret)) != CKR_OK)
+			rv = CKR_DEVICE_ERROR;
+		else
+			rv = root_wrap(sf, next->label, next->uuid, secret, root);
+	} else {
+		pthread_mutex_lock(&sf->lock);
+		rv = ch_store_root_get(sf->store, (int64_t)sl->id, root);
+		pthread_mutex_unlock(&sf->lock);
+		if (rv != CKR_OK)
+			rv = CKR_DEVICE_ERROR;
+		else if (root->present)
+			rv = root_unwrap(sl, next, secret, root);
+		else
+			warn_unbound(sf, next->label);
+	}
+	if (rv == CKR_OK)
+		rv = seal_of(regkey, root->present, secret, next->uuid, seal);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (rv != CKR_OK)
 		memset(root, 0, sizeof(*root));

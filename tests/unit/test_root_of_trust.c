@@ -218,6 +218,7 @@ typedef enum root_mode {
 	ROOT_OTHER_KEY, /* ... naming another AES key of the token */
 	ROOT_NO_KEY,    /* ... naming a label no key has */
 	ROOT_NO_MODULE, /* ... naming a module that does not exist */
+	ROOT_FORWARDED, /* [root:rooted] and [forward:rooted] on the same token */
 } root_mode;
 
 /* Writes the configuration of e (as ch_t_env_new_with does) with the
@@ -238,6 +239,11 @@ static bool write_conf(const root_env *r, root_mode mode)
 		              "[root:" ROOTED "]\nmodule = %s\ntoken = pkcs11:token=" HSM_TOKEN
 		              "\npin_file = %s\nkey = %s\n",
 		              module, r->pin_file, key);
+	if (mode == ROOT_FORWARDED)
+		n += snprintf(text + n, sizeof(text) - (size_t)n,
+		              "[forward:" ROOTED "]\nmodule = %s\ntoken = pkcs11:token=" HSM_TOKEN
+		              "\npin_file = %s\n",
+		              module, r->pin_file);
 	return n > 0 && (size_t)n < sizeof(text) && ch_t_write_file(r->e.conf, text, (size_t)n);
 }
 
@@ -827,6 +833,37 @@ out:
 	root_env_free(&r);
 }
 
+/* A [root:NAME] naming a forwarded registration is ignored (its keys are
+ * the HSM's already), with a warning: the registration gets no root. */
+static void test_root_ignored_for_forwarded_registration(void)
+{
+	root_env r;
+	CK_UTF8CHAR lab[32];
+	CK_SLOT_ID fw = 0;
+	char label[300] = "";
+	long blob_len = 0;
+
+	REQUIRE(root_env_new(&r));
+	REQUIRE(write_conf(&r, ROOT_FORWARDED));
+	REQUIRE_RV(ch_t_initialize(), CKR_OK);
+	CHECK(ch_t_log_has(&r.e, "[root:" ROOTED "] ignored: \"" ROOTED "\" is a forwarded"));
+	ch_t_pad(lab, sizeof(lab), ROOTED);
+	REQUIRE_RV(P11->C_InitToken(65536, (CK_UTF8CHAR_PTR)CH_T_SO_PIN, strlen(CH_T_SO_PIN), lab),
+	           CKR_OK);
+	REQUIRE_RV(ch_t_slot_by_label(ROOTED, &fw), CKR_OK);
+	CHECK(fw == 65536);
+	CHECK(root_rows(&r, fw, label, sizeof(label), &blob_len) == 0);
+	{
+		CK_SESSION_HANDLE h;
+
+		REQUIRE_RV(ch_t_open(fw, true, &h), CKR_OK);
+		CHECK_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
+		(void)P11->C_CloseSession(h);
+	}
+out:
+	root_env_free(&r);
+}
+
 /* A schema-2 store (made by turning a new store back: version 3 only adds
  * reg_root) migrates to 3 on open; its registration keeps working and a
  * rooted registration can be created in it. */
@@ -881,6 +918,7 @@ int main(int argc, char **argv)
 		CH_T_CASE(test_root_reinit_keeps_root),
 		CH_T_CASE(test_root_creation_needs_the_hsm),
 		CH_T_CASE(test_root_added_later_does_not_apply),
+		CH_T_CASE(test_root_ignored_for_forwarded_registration),
 		CH_T_CASE(test_root_migrates_schema_2_store),
 	};
 
