@@ -124,6 +124,12 @@ struct ch_backend_ops {
 	CK_RV (*audit_read)(void *be, CK_ULONG from, CH_AUDIT_RECORD *list, CK_ULONG *count);
 	CK_RV (*audit_verify)(void *be, CK_ULONG *first_bad, CK_ULONG *unauthenticated);
 
+	/* Recovery (vendor interface; the front end checked the login state):
+	 * a new recovery key into key, or admin access restored with one. */
+	CK_RV (*recovery_setup)(void *be, CK_BYTE key[CH_RECOVERY_KEY_LEN]);
+	CK_RV (*recover)(void *be, const CK_BYTE *key, CK_ULONG len, const CK_UTF8CHAR *pin,
+	                 CK_ULONG pin_len);
+
 	/* Sessions: set up and tear down s->be (session objects and any
 	 * operation in progress die with the session). */
 	CK_RV (*session_open)(ch_session *s);

@@ -763,6 +763,17 @@ static CK_RV anchor_of(fwd_slot *fw, CK_SESSION_HANDLE *anchor)
 	return *anchor != 0 ? CKR_OK : CKR_DEVICE_REMOVED;
 }
 
+static CK_RV fwd_recovery_setup(void *be, CK_BYTE key[CH_RECOVERY_KEY_LEN])
+{
+	return ch_soft_ops.recovery_setup(((fwd_slot *)be)->reg, key);
+}
+
+static CK_RV fwd_recover(void *be, const CK_BYTE *key, CK_ULONG len, const CK_UTF8CHAR *pin,
+                         CK_ULONG pin_len)
+{
+	return ch_soft_ops.recover(((fwd_slot *)be)->reg, key, len, pin, pin_len);
+}
+
 /* CKR_OK when ours is a key, else CKR_KEY_HANDLE_INVALID. */
 static CK_RV key_class_ok(fwd_slot *fw, CK_SESSION_HANDLE bh, CK_OBJECT_HANDLE ours)
 {
@@ -990,6 +1001,8 @@ const ch_backend_ops ch_fwd_ops = {
 	.grant_list = fwd_grant_list,
 	.audit_read = fwd_audit_read,
 	.audit_verify = fwd_audit_verify,
+	.recovery_setup = fwd_recovery_setup,
+	.recover = fwd_recover,
 	.session_open = fwd_session_open,
 	.session_close = fwd_session_close,
 	.create_object = fwd_create_object,

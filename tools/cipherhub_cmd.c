@@ -22,9 +22,7 @@
 /* Records read per CH_AuditRead call. */
 #define AUDIT_BATCH 128
 
-/* Loads the module, chooses the registration, opens a session and logs in
- * as how says.  Returns CH_EXIT_*. */
-static int prepare(ch_cli *c, ch_cli_login how)
+int ch_cli_prepare(ch_cli *c, ch_cli_login how)
 {
 	int ex;
 
@@ -270,7 +268,7 @@ int ch_cli_cmd_participant_list(ch_cli *c, char **args)
 	int ex, name_w = 4;
 
 	(void)args;
-	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
 		goto out;
 	if ((ex = participants_read(c, &list, &n)) != CH_EXIT_OK)
 		goto out;
@@ -384,7 +382,7 @@ int ch_cli_cmd_participant_add(ch_cli *c, char **args)
 	}
 	if (!ch_cli_roles_parse(c, c->roles, &roles))
 		goto out;
-	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((add = ch_cli_vendor_fn(c, CH_ParticipantAdd)) == NULL)
@@ -437,7 +435,7 @@ int ch_cli_cmd_participant_remove(ch_cli *c, char **args)
 
 	if (!ch_cli_name_check(c, name, "participant name"))
 		goto out;
-	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((rm = ch_cli_vendor_fn(c, CH_ParticipantRemove)) == NULL)
@@ -482,7 +480,7 @@ int ch_cli_cmd_participant_set_roles(ch_cli *c, char **args)
 	}
 	if (!ch_cli_roles_parse(c, c->roles, &roles))
 		goto out;
-	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((set = ch_cli_vendor_fn(c, CH_ParticipantSetRoles)) == NULL)
@@ -523,7 +521,7 @@ int ch_cli_cmd_participant_unlock(ch_cli *c, char **args)
 
 	if (!ch_cli_name_check(c, name, "participant name"))
 		goto out;
-	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((unlock = ch_cli_vendor_fn(c, CH_ParticipantUnlock)) == NULL)
@@ -599,7 +597,7 @@ static int audit_dump(ch_cli *c, bool json)
 	CK_RV rv;
 	int ex;
 
-	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((read_fn = ch_cli_vendor_fn(c, CH_AuditRead)) == NULL)
@@ -667,7 +665,7 @@ int ch_cli_cmd_audit_verify(ch_cli *c, char **args)
 	int ex;
 
 	(void)args;
-	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((verify = ch_cli_vendor_fn(c, CH_AuditVerify)) == NULL)
@@ -824,7 +822,7 @@ static int grant_set(ch_cli *c, char **args, CK_FLAGS ops)
 
 	if (!grantee_check(c, args[1]))
 		return CH_EXIT_USAGE;
-	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK ||
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK ||
 	    (ex = key_by_label(c, args[0], &key)) != CH_EXIT_OK)
 		return ex;
 	if ((set = ch_cli_vendor_fn(c, CH_GrantSet)) == NULL)
@@ -877,7 +875,7 @@ int ch_cli_cmd_grants(ch_cli *c, char **args)
 	CK_RV rv;
 	int ex;
 
-	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK ||
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK ||
 	    (ex = key_by_label(c, args[0], &key)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
