@@ -344,8 +344,8 @@ ch_softhsm_setup()
 		ch_finish
 	fi
 	CH_HSM_TOKENS=$CH_TMP/softhsm/tokens
-	CH_HSM_SO_PIN=hsm-so-2718
-	CH_HSM_PIN=hsm-user-pin-31415
+	CH_HSM_SO_PIN='hsm-so-2718'
+	CH_HSM_PIN='hsm-user-pin-31415'
 	mkdir -p "$CH_HSM_TOKENS"
 	printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
 		"$CH_HSM_TOKENS" >"$CH_TMP/softhsm/softhsm2.conf"
@@ -411,6 +411,37 @@ ch_forward_mode()
 		CH_REG_SLOT=1
 	fi
 	CH_REG_SLOT_HEX=$(printf '0x%x' "$CH_REG_SLOT")
+}
+
+# ch_expect_backend_mechs LABEL HSM_LABEL MECH...: the mechanism list of Cipher Hub's token LABEL
+# (a forwarded slot) names each MECH, and names only mechanisms that SoftHSM's token HSM_LABEL
+# lists itself: a forwarded slot's mechanisms are the backend's.
+ch_expect_backend_mechs()
+{
+	local label=$1 hsm=$2 mech fwd extra
+	shift 2
+	ch_p11 --token-label "$label" -M
+	ch_expect_ok "--list-mechanisms on the forwarded slot succeeds"
+	for mech in "$@"; do
+		ch_expect_lines "$mech is listed" "^  $mech(,|\$)" 1
+	done
+	fwd=$(sed -n 's/^  \([^,]*\).*/\1/p' <<<"$CH_OUT" | sort)
+	ch_hsm --token-label "$hsm" -M
+	extra=$(comm -23 <(printf '%s\n' "$fwd") <(sed -n 's/^  \([^,]*\).*/\1/p' <<<"$CH_OUT" |
+		sort) | tr '\n' ' ')
+	ch_expect_eq "every mechanism listed is one SoftHSM lists" "" "$extra"
+}
+
+# ch_rv_in_output: the last CKR_ name in the last call's output (empty when none).
+ch_rv_in_output()
+{
+	grep -oE 'CKR_[A-Z_]+' <<<"$CH_OUT" | tail -n 1 || true
+}
+
+# ch_skip STEP WHY: a check not run here, and why (neither passed nor failed).
+ch_skip()
+{
+	printf 'skip %s (%s)\n' "$1" "$2"
 }
 
 # ch_hsm_has_mech NAME: the SoftHSM module lists mechanism NAME (pkcs11-tool's name) for the
