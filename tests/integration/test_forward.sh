@@ -155,10 +155,10 @@ expect_block_text "orders' token is not initialised yet" 0x10002 'token state:  
 expect_block_text "the missing module's slot has no token" 0x10001 '(empty)'
 expect_block_text "the unmatched URI's slot has no token" 0x10003 '(empty)'
 
-client slots info 65537 open 65537 info 65539 open 65539 info 65536 open 1 random
+client slots info 65537 open 65537 info 65539 open 65539 info 65536 info 1
 ch_expect_ok "fwd_client runs"
 ch_expect_lines "C_GetSlotList(TRUE) lists 1, 65536 and 65538 only" \
-	'^slots: 1( [0-9]+)* 65536 65538$' 1
+	'^slots: 1 65536 65538$' 1
 ch_expect_text "C_GetTokenInfo on the missing module's slot: CKR_TOKEN_NOT_PRESENT" \
 	'info 65537: CKR_TOKEN_NOT_PRESENT'
 ch_expect_text "C_OpenSession on it: CKR_TOKEN_NOT_PRESENT" 'open 65537: CKR_TOKEN_NOT_PRESENT'
@@ -166,7 +166,7 @@ ch_expect_text "C_GetTokenInfo on the unmatched URI's slot: CKR_TOKEN_NOT_PRESEN
 	'info 65539: CKR_TOKEN_NOT_PRESENT'
 ch_expect_text "C_OpenSession on it: CKR_TOKEN_NOT_PRESENT" 'open 65539: CKR_TOKEN_NOT_PRESENT'
 ch_expect_text "C_GetTokenInfo on the working forwarded slot: CKR_OK" 'info 65536: CKR_OK'
-ch_expect_text "the software slot works beside them" 'random: CKR_OK'
+ch_expect_text "the software slot answers beside them" 'info 1: CKR_OK'
 expect_log_line "an error-level log line names the missing module's path" \
 	"^cipherhub\\[[0-9]+\\]: error: .*$D/no-such-dir/libvendor-hsm\\.so"
 expect_log_line "an error-level log line names the URI that found no token" \
@@ -375,7 +375,7 @@ ch_expect_lines "... as no-token" '^65537 .*no-token' 1
 echo "== audit: Cipher Hub's store records the forwarded operations"
 as carl "$CARL_PIN" audit show
 ch_expect_ok "audit show as carl (auditor)"
-ch_expect_text "... records logins" ' login '
+ch_expect_text "... records logins" 'login'
 ch_expect_text "... records the key generation" 'key.generate'
 ch_expect_text "... records the signatures" 'key.sign'
 ch_expect_text "... records alice's wrong PIN" 'CKR_PIN_INCORRECT'
