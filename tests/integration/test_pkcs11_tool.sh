@@ -282,27 +282,27 @@ ch_expect_text "openssl accepts the ECDSA signature" 'Signature Verified Success
 if [[ $CH_FWD == 1 ]] && ! ch_hsm_has_mech ECDSA-SHA256; then
 	ch_skip "ECDSA-SHA256 signatures" "forwarded: SoftHSM has no ECDSA-SHA256"
 else
-user --sign --mechanism ECDSA-SHA256 --id 20 -i "$D/msg.txt" -o "$D/ecdsa-sha256.der" -f openssl
-ch_expect_ok "ECDSA-SHA256 sign of the message succeeds"
-ch_run openssl dgst -sha256 -verify "$D/pub.pem" -signature "$D/ecdsa-sha256.der" "$D/msg.txt"
-ch_expect_ok "openssl dgst -verify accepts the ECDSA-SHA256 signature"
-ch_expect_text "openssl says Verified OK" 'Verified OK'
+	user --sign --mechanism ECDSA-SHA256 --id 20 -i "$D/msg.txt" -o "$D/ecdsa-sha256.der" -f openssl
+	ch_expect_ok "ECDSA-SHA256 sign of the message succeeds"
+	ch_run openssl dgst -sha256 -verify "$D/pub.pem" -signature "$D/ecdsa-sha256.der" "$D/msg.txt"
+	ch_expect_ok "openssl dgst -verify accepts the ECDSA-SHA256 signature"
+	ch_expect_text "openssl says Verified OK" 'Verified OK'
 
-user --sign --mechanism ECDSA-SHA256 --id 20 -i "$D/msg.txt" -o "$D/ecdsa-sha256.rs"
-ch_expect_size "the raw ECDSA-SHA256 signature is 64 bytes" "$D/ecdsa-sha256.rs" 64
-user --verify --mechanism ECDSA-SHA256 --id 20 -i "$D/msg.txt" \
-	--signature-file "$D/ecdsa-sha256.rs"
-ch_expect_text "the module accepts the ECDSA-SHA256 signature" 'Signature is valid'
+	user --sign --mechanism ECDSA-SHA256 --id 20 -i "$D/msg.txt" -o "$D/ecdsa-sha256.rs"
+	ch_expect_size "the raw ECDSA-SHA256 signature is 64 bytes" "$D/ecdsa-sha256.rs" 64
+	user --verify --mechanism ECDSA-SHA256 --id 20 -i "$D/msg.txt" \
+		--signature-file "$D/ecdsa-sha256.rs"
+	ch_expect_text "the module accepts the ECDSA-SHA256 signature" 'Signature is valid'
 
-printf 'pay 900 to Mallory\n' >"$D/forged.txt"
-user --verify --mechanism ECDSA-SHA256 --id 20 -i "$D/forged.txt" \
-	--signature-file "$D/ecdsa-sha256.rs"
-ch_expect_text "the module rejects the signature on another message" 'Invalid signature'
-ch_expect_no_text "... and does not call it valid" 'Signature is valid'
+	printf 'pay 900 to Mallory\n' >"$D/forged.txt"
+	user --verify --mechanism ECDSA-SHA256 --id 20 -i "$D/forged.txt" \
+		--signature-file "$D/ecdsa-sha256.rs"
+	ch_expect_text "the module rejects the signature on another message" 'Invalid signature'
+	ch_expect_no_text "... and does not call it valid" 'Signature is valid'
 
-ch_run openssl dgst -sha256 -verify "$D/pub.pem" -signature "$D/ecdsa-sha256.der" \
-	"$D/forged.txt"
-ch_expect_fails "openssl rejects the signature on another message"
+	ch_run openssl dgst -sha256 -verify "$D/pub.pem" -signature "$D/ecdsa-sha256.der" \
+		"$D/forged.txt"
+	ch_expect_fails "openssl rejects the signature on another message"
 fi
 
 echo "== AES-GCM"

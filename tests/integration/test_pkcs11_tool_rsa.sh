@@ -50,13 +50,13 @@ if [[ $CH_FWD == 1 ]]; then
 	ch_expect_backend_mechs rsa hsm-rsa RSA-PKCS-KEY-PAIR-GEN RSA-PKCS RSA-PKCS-OAEP \
 		SHA256-RSA-PKCS SHA384-RSA-PKCS-PSS
 else
-ch_expect_text "key pair generation, 2048 to 8192 bits" \
-	'RSA-PKCS-KEY-PAIR-GEN, keySize={2048,8192}, generate_key_pair'
-ch_expect_text "CKM_RSA_PKCS signs, encrypts and wraps" \
-	'RSA-PKCS, keySize={2048,8192}, encrypt, decrypt, sign, verify, wrap, unwrap'
-ch_expect_text "OAEP encrypts and wraps" 'RSA-PKCS-OAEP, keySize={2048,8192}, encrypt, decrypt, wrap, unwrap'
-ch_expect_text "PSS with SHA3-512 is listed" 'SHA3-512-RSA-PKCS-PSS, keySize={2048,8192}, sign, verify'
-ch_expect_lines "18 hash-then-sign mechanisms" '^  SHA[0-9-]+-RSA-PKCS(-PSS)?, keySize=\{2048,8192\}, sign, verify$' 18
+	ch_expect_text "key pair generation, 2048 to 8192 bits" \
+		'RSA-PKCS-KEY-PAIR-GEN, keySize={2048,8192}, generate_key_pair'
+	ch_expect_text "CKM_RSA_PKCS signs, encrypts and wraps" \
+		'RSA-PKCS, keySize={2048,8192}, encrypt, decrypt, sign, verify, wrap, unwrap'
+	ch_expect_text "OAEP encrypts and wraps" 'RSA-PKCS-OAEP, keySize={2048,8192}, encrypt, decrypt, wrap, unwrap'
+	ch_expect_text "PSS with SHA3-512 is listed" 'SHA3-512-RSA-PKCS-PSS, keySize={2048,8192}, sign, verify'
+	ch_expect_lines "18 hash-then-sign mechanisms" '^  SHA[0-9-]+-RSA-PKCS(-PSS)?, keySize=\{2048,8192\}, sign, verify$' 18
 fi
 
 echo "== an openssl key, imported"
