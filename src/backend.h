@@ -81,6 +81,10 @@ static inline bool ch_session_rw(const ch_session *s)
 struct ch_backend_ops {
 	const char *name;
 
+	/* C_GetSlotInfo's description and flags (NULL: a software slot, whose
+	 * token is always present).  Must not wait on anything. */
+	CK_RV (*slot_info)(void *be, CK_SLOT_INFO *info);
+
 	/* Token (PKCS#11 3.0 section 5.5).  The front end fills the session
 	 * counts of CK_TOKEN_INFO itself. */
 	CK_RV (*token_info)(void *be, CK_TOKEN_INFO *info);
@@ -173,7 +177,8 @@ struct ch_backend_ops {
 	CK_RV (*digest_key)(ch_session *s, CK_OBJECT_HANDLE key);
 
 	/* Message-based encryption (enc) and decryption (5.9, 5.11): see
-	 * ch_msg_* in token/mech.h; msg_final ends the operation. */
+	 * ch_msg_* in token/mech.h; msg_final ends the operation.  All NULL
+	 * for a backend without them (CKR_FUNCTION_NOT_SUPPORTED). */
 	CK_RV (*msg_init)(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
 	CK_RV (*msg_one)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
 	                 CK_ULONG aad_len, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,

@@ -67,7 +67,14 @@ struct ch_soft {
 	struct ch_audit_agg *agg; /* key uses not yet written to the audit log */
 	bool stale;               /* our own commit changed the registrations: re-read them */
 	char *legacy_key_roles;   /* registrations relaxing key-role separation */
+	struct fwd_slot **fwd;    /* forwarded registrations (fwd.h) */
+	size_t nfwd;
 };
+
+/* A slot of sf with ID id, not yet in any list; freed with soft_slot_free
+ * (which wipes its keys). */
+soft_slot *soft_slot_alloc(ch_soft *sf, CK_SLOT_ID id);
+void soft_slot_free(soft_slot *sl);
 
 /* Who a call acts for: read from the front end before any soft lock. */
 typedef struct soft_actor {
