@@ -8,8 +8,10 @@
 # same process goes on: signing and creating an object on the forwarded slot must fail (with
 # SoftHSM's code, or CKR_DEVICE_ERROR / CKR_DEVICE_REMOVED / CKR_SESSION_HANDLE_INVALID: any
 # failure, but no crash and no hang), while the software registration on slot 1 keeps working in
-# that process and in another one.  The script puts the directory back; in the same process a new
-# C_OpenSession and C_Login on the forwarded slot work again and the key signs again.  (SoftHSM
+# that process and in another one.  The script puts the directory back; the same process closes
+# its sessions on the forwarded slot (C_CloseAllSessions, as an application that saw them fail
+# would; until then its login stands and C_Login is rightly CKR_USER_ALREADY_LOGGED_IN), and a
+# new C_OpenSession and C_Login on the forwarded slot work again and the key signs again.  (SoftHSM
 # itself needs a C_Finalize and C_Initialize to see a token directory come back: Cipher Hub must
 # do that, or its like, for the last part to pass.)  Running as root, "made unreadable" (chmod)
 # would not stop SoftHSM, so the test removes the directory.
@@ -96,7 +98,7 @@ timeout -k 5 120 env "${client_env[@]}" "$CLIENT" "$CH_TEST_MODULE" \
 	sign create gone-object find fk random info "$FWD" open "$FWD" \
 	open 1 login "$USER_PIN" keygen sk sign \
 	touch "$D/measured" wait "$D/back" \
-	open "$FWD" login "$USER_PIN" find fk sign create back-object \
+	closeall "$FWD" open "$FWD" login "$USER_PIN" find fk sign create back-object \
 	>"$D/client.out" 2>&1 </dev/null &
 client_pid=$!
 
@@ -147,6 +149,7 @@ expect_step "... C_GenerateKeyPair" "keygen sk" CKR_OK
 expect_step "... C_Sign" "sign#3" CKR_OK
 
 echo "== after the directory is back"
+expect_step "the client closes its forwarded sessions" "closeall $FWD" CKR_OK
 expect_step "a new C_OpenSession on the forwarded slot" "open $FWD#3" CKR_OK
 expect_step "... C_Login" "login#3" CKR_OK
 expect_step "... the key is found again" "find fk#2" CKR_OK

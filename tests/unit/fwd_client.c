@@ -21,6 +21,7 @@
  *	  create LABEL       C_CreateObject of a token data object LABEL
  *	  random             C_GenerateRandom of 16 bytes
  *	  close              C_CloseSession of the current session
+ *	  closeall SLOT      C_CloseAllSessions of SLOT
  *	  reinit             C_Finalize and C_Initialize (to try a module on its own)
  *	  touch FILE         creates FILE (tells the test script a point was reached)
  *	  wait FILE          waits until FILE exists (at most 60 s, else exits 3)
@@ -271,6 +272,8 @@ int main(int argc, char **argv)
 			if (rv == CKR_OK)
 				session = s;
 			say(step, arg, rv);
+		} else if (strcmp(step, "closeall") == 0) {
+			say(step, arg, p11->C_CloseAllSessions(strtoul(arg, NULL, 0)));
 		} else if (strcmp(step, "login") == 0) {
 			say(step, NULL,
 			    p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR)(uintptr_t)arg,
