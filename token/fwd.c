@@ -26,8 +26,6 @@ struct fwd_obj {
 	char creator[CH_NAME_MAX + 1];
 };
 
-#define FWD_APP "cipherhub:forwarded" /* CKA_APPLICATION of the markers */
-
 static fwd_slot *slot_of(ch_session *s)
 {
 	return s->slot->be;
@@ -390,7 +388,8 @@ static CK_RV marker_txn(soft_slot *reg, void *arg)
 	if (a != NULL && ch_attrs_set(a, CKA_CLASS, &cls, sizeof(cls)) == CKR_OK &&
 	    ch_attrs_set_bool(a, CKA_TOKEN, true) == CKR_OK &&
 	    ch_attrs_set_bool(a, CKA_PRIVATE, false) == CKR_OK &&
-	    ch_attrs_set(a, CKA_APPLICATION, FWD_APP, sizeof(FWD_APP) - 1) == CKR_OK &&
+	    ch_attrs_set(a, CKA_APPLICATION, SOFT_MARKER_APP, sizeof(SOFT_MARKER_APP) - 1) ==
+	            CKR_OK &&
 	    ch_attrs_set(a, CKA_LABEL, mn->ident, (CK_ULONG)strlen(mn->ident)) == CKR_OK)
 		rv = ch_objstore_save(reg->sf->store, reg->seal, (int64_t)reg->id, a,
 		                      reg->participant, &mn->id);
@@ -758,6 +757,20 @@ static CK_RV fwd_audit_verify(void *be, CK_ULONG *first_bad, CK_ULONG *unauthent
 	return ch_soft_ops.audit_verify(((fwd_slot *)be)->reg, first_bad, unauthenticated);
 }
 
+/* CKR_OK when ours is a key, else CKR_KEY_HANDLE_INVALID. */
+static CK_RV key_class_ok(fwd_slot *fw, CK_SESSION_HANDLE bh, CK_OBJECT_HANDLE ours)
+{
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	CK_OBJECT_HANDLE theirs;
+
+	if (fwd_handle_theirs(fw, ours, &theirs) != CKR_OK ||
+	    attr_read(ch_hsm_fn(fw->hsm), bh, theirs, CKA_CLASS, &cls, sizeof(cls)) < 0)
+		return CKR_KEY_HANDLE_INVALID;
+	return cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY
+	               ? CKR_OK
+	               : CKR_KEY_HANDLE_INVALID;
+}
+
 /* Grants hang on the key's marker (made on first grant). */
 static CK_RV fwd_grant_set(void *be, CK_OBJECT_HANDLE key, const char *grantee, CK_FLAGS ops)
 {
@@ -771,7 +784,8 @@ static CK_RV fwd_grant_set(void *be, CK_OBJECT_HANDLE key, const char *grantee, 
 	pthread_mutex_unlock(&fw->lock);
 	if (anchor == 0)
 		return CKR_DEVICE_REMOVED;
-	if ((rv = marker_make(fw, anchor, key, &marker)) != CKR_OK)
+	if ((rv = key_class_ok(fw, anchor, key)) != CKR_OK ||
+	    (rv = marker_make(fw, anchor, key, &marker)) != CKR_OK)
 		return rv == CKR_OBJECT_HANDLE_INVALID ? CKR_KEY_HANDLE_INVALID : rv;
 	return ch_soft_ops.grant_set(fw->reg, (CK_OBJECT_HANDLE)marker, grantee, ops);
 }
@@ -828,6 +842,25 @@ static CK_RV fwd_login(void *be, CK_USER_TYPE who, const char *name, const CK_UT
 	return CKR_OK;
 }
 
+/* After the backend's logout its handles to private objects are invalid
+ * for good (5.6 C_Logout): ours to them die too, so a handle of ours never
+ * comes to mean another object. */
+static void sweep(fwd_slot *fw, CK_SESSION_HANDLE bh)
+{
+	CK_FUNCTION_LIST *fn = ch_hsm_fn(fw->hsm);
+
+	pthread_mutex_lock(&fw->lock);
+	for (size_t i = 0; i < fw->nobj; i++) {
+		CK_OBJECT_CLASS cls;
+		CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+
+		if (fw->obj[i].live && fn->C_GetAttributeValue(bh, fw->obj[i].theirs, &a, 1) ==
+		                               CKR_OBJECT_HANDLE_INVALID)
+			fw->obj[i].live = false;
+	}
+	pthread_mutex_unlock(&fw->lock);
+}
+
 static void fwd_logout(void *be)
 {
 	fwd_slot *fw = be;
@@ -840,8 +873,8 @@ static void fwd_logout(void *be)
 	was = fw->logged_in;
 	fw->logged_in = false;
 	pthread_mutex_unlock(&fw->lock);
-	if (was && anchor != 0)
-		(void)fwd_check(fw, ch_hsm_fn(fw->hsm)->C_Logout(anchor));
+	if (was && anchor != 0 && fwd_check(fw, ch_hsm_fn(fw->hsm)->C_Logout(anchor)) == CKR_OK)
+		sweep(fw, anchor);
 }
 
 /* ---- sessions ---- */

@@ -35,7 +35,10 @@ static CK_RV key_of(ch_session *s, CK_OBJECT_HANDLE ours, CK_FLAGS need, CK_OBJE
 		return rv;
 	if ((rv = fwd_handle_theirs(slot_of(s), ours, theirs)) != CKR_OK)
 		return CKR_KEY_HANDLE_INVALID;
-	rv = fwd_allowed(s, ours, need);
+	/* A key the participant may not see is no key; one seen may still not
+	 * be granted for this. */
+	if ((rv = fwd_allowed(s, ours, 0)) == CKR_OK)
+		rv = fwd_allowed(s, ours, need);
 	return rv == CKR_OBJECT_HANDLE_INVALID ? CKR_KEY_HANDLE_INVALID : rv;
 }
 

@@ -71,6 +71,10 @@ struct ch_soft {
 	size_t nfwd;
 };
 
+/* CKA_APPLICATION of the marker objects that stand in the store for a
+ * forwarded registration's backend keys (fwd.c): grants hang on them. */
+#define SOFT_MARKER_APP "cipherhub:forwarded"
+
 /* A slot of sf with ID id, not yet in any list; freed with soft_slot_free
  * (which wipes its keys). */
 soft_slot *soft_slot_alloc(ch_soft *sf, CK_SLOT_ID id);
