@@ -13,7 +13,8 @@
 # would; until then its login stands and C_Login is rightly CKR_USER_ALREADY_LOGGED_IN), and a
 # new C_OpenSession and C_Login on the forwarded slot work again and the key signs again.  (SoftHSM
 # itself needs a C_Finalize and C_Initialize to see a token directory come back: Cipher Hub must
-# do that, or its like, for the last part to pass.)  Running as root, "made unreadable" (chmod)
+# do that, or its like, for the last part to pass; the test ends by showing that on SoftHSM
+# alone.)  Running as root, "made unreadable" (chmod)
 # would not stop SoftHSM, so the test removes the directory.
 set -Eeuo pipefail
 
@@ -160,5 +161,40 @@ expect_step "C_Finalize" finalize CKR_OK
 ch_p11 --slot "$FWD" --login --pin "$USER_PIN" -O --type privkey
 ch_expect_ok "a new process logs in to the forwarded slot"
 ch_expect_text "... and sees the key" 'label:      fk'
+
+echo "== for comparison: SoftHSM itself, without Cipher Hub"
+# The same removal with SoftHSM loaded directly: its calls fail the same way, and once the
+# directory is back it works again only after C_Finalize and C_Initialize (its token is marked
+# invalid until then): what Cipher Hub has to do, or its like, for the checks above.
+ch_hsm -L
+hsm_slot=$(sed -n 's/^Slot [0-9]* (\(0x[0-9a-f]*\)): .*/\1/p' <<<"$CH_OUT" | head -n 1)
+rm -f "$D/ready" "$D/gone" "$D/measured" "$D/back"
+timeout -k 5 120 env "${client_env[@]}" "$CLIENT" "$CH_HSM_MODULE" \
+	open "$hsm_slot" login "$CH_HSM_PIN" find fk sign touch "$D/ready" wait "$D/gone" \
+	sign touch "$D/measured" wait "$D/back" \
+	closeall "$hsm_slot" open "$hsm_slot" login "$CH_HSM_PIN" find fk sign \
+	reinit open "$hsm_slot" login "$CH_HSM_PIN" find fk sign \
+	>"$D/client.out" 2>&1 </dev/null &
+client_pid=$!
+if wait_for "$D/ready"; then
+	rm -rf "$CH_HSM_TOKENS"
+	touch "$D/gone"
+	wait_for "$D/measured" || true
+	cp -a "$D/tokens.saved" "$CH_HSM_TOKENS"
+fi
+touch "$D/gone" "$D/back"
+client_rc=0
+wait "$client_pid" || client_rc=$?
+CH_CMD="fwd_client $CH_HSM_MODULE ... (background)"
+CH_OUT=$(cat "$D/client.out")
+CH_RC=$client_rc
+ch_expect_ok "SoftHSM alone: the client exits 0"
+printf '%s\n' "$CH_OUT" | sed 's/^/    softhsm | /'
+expect_step "SoftHSM alone: the key signs before the removal" sign CKR_OK
+expect_step_fails "SoftHSM alone: C_Sign fails while the directory is gone" "sign#2"
+expect_step_fails "SoftHSM alone: after it is back, a new session and login still fail" \
+	"login#2"
+expect_step "SoftHSM alone: after C_Finalize and C_Initialize, C_Login works" "login#3" CKR_OK
+expect_step "SoftHSM alone: ... and the key signs again" "sign#4" CKR_OK
 
 ch_finish
