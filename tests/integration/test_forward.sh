@@ -397,6 +397,13 @@ ch_expect_ok "with pin_fd = 3 and the PIN on descriptor 3, alice signs"
 CIPHERHUB_CONF=$D/fd.conf ch_p11 --slot "$FWD" --login --pin "alice:$ALICE_PIN" --sign -m ECDSA \
 	--id a1 -i "$D/msg.sha256" -o "$D/fd2.sig" 3</dev/null
 ch_expect_fails "with nothing on descriptor 3 the backend login fails cleanly"
+printf 'not-the-hsm-pin\n' >"$D/wrong-hsm-pin"
+CIPHERHUB_CONF=$D/fd.conf ch_p11 --slot "$FWD" --login --pin "alice:$ALICE_PIN" -O \
+	3<"$D/wrong-hsm-pin"
+ch_expect_fails "with a wrong backend PIN on descriptor 3 the login fails"
+ch_expect_text "... with CKR_DEVICE_ERROR" 'CKR_DEVICE_ERROR'
+as so "$SO_PIN" participant list
+ch_expect_lines "... and is not counted against alice" '^alice +operator,user +0 +no$' 1
 
 echo "== [policy] legacy_key_roles names the forwarded registration"
 printf '\n[policy]\nlegacy_key_roles = payments\n' >>"$CIPHERHUB_CONF"
