@@ -81,9 +81,10 @@ static inline bool ch_session_rw(const ch_session *s)
 struct ch_backend_ops {
 	const char *name;
 
-	/* C_GetSlotInfo's description and flags (NULL: a software slot, whose
-	 * token is always present).  Must not wait on anything. */
-	CK_RV (*slot_info)(void *be, CK_SLOT_INFO *info);
+	/* Adjusts the description and flags of C_GetSlotInfo, which the front
+	 * end filled for a software slot (token present).  NULL: nothing to
+	 * adjust.  Must not wait on anything. */
+	void (*slot_info)(void *be, CK_SLOT_INFO *info);
 
 	/* Token (PKCS#11 3.0 section 5.5).  The front end fills the session
 	 * counts of CK_TOKEN_INFO itself. */

@@ -455,6 +455,15 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 
 	if ((rv = soft_pin_check(len)) != CKR_OK)
 		return rv;
+	/* A forwarded registration's name is its [forward:] slot's alone. */
+	label_from(r.label, label);
+	for (size_t i = 0; sl->id < CH_FWD_SLOT_BASE && i < sf->nfwd; i++) {
+		if (strcmp(sf->fwd[i]->name, r.label) == 0) {
+			ch_log(CH_LOG_INFO, "slot %lu: C_InitToken: \"%s\" is forwarded (slot %lu)",
+			       (unsigned long)sl->id, r.label, (unsigned long)sf->fwd[i]->id);
+			return CKR_ARGUMENTS_BAD;
+		}
+	}
 	pthread_mutex_lock(&sl->lock);
 	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
 		goto out;

@@ -279,6 +279,7 @@ static void test_init_token_takes_only_the_configured_name(void)
 {
 	ch_t_env e;
 	CK_UTF8CHAR label[32];
+	CK_SLOT_ID free_slot;
 
 	REQUIRE(fwd_setup(&e, HSM_PIN, NULL));
 	ch_t_pad(label, sizeof(label), "other");
@@ -286,6 +287,12 @@ static void test_init_token_takes_only_the_configured_name(void)
 	                          label),
 	         CKR_ARGUMENTS_BAD);
 	CHECK(!(ch_t_token_flags(FWD_SLOT) & CKF_TOKEN_INITIALIZED));
+	/* Nor can a software registration take the forwarded one's name. */
+	REQUIRE_RV(ch_t_free_slot(&free_slot), CKR_OK);
+	ch_t_pad(label, sizeof(label), FWD_NAME);
+	CHECK_RV(P11->C_InitToken(free_slot, (CK_UTF8CHAR_PTR)CH_T_SO_PIN, strlen(CH_T_SO_PIN),
+	                          label),
+	         CKR_ARGUMENTS_BAD);
 	CHECK(fwd_registration());
 out:
 	fwd_teardown(&e);
@@ -361,8 +368,10 @@ static void test_grants_and_roles_apply_to_forwarded_keys(void)
 	CHECK_RV(P11->C_FindObjectsFinal(h), CKR_OK);
 	CHECK(n == 0);
 	CHECK_RV(P11->C_SignInit(h, &ecdsa, priv), CKR_KEY_HANDLE_INVALID);
-	/* ... and makes no keys: that is the operators'. */
+	/* ... and makes no keys or token objects: that is the operators'. */
 	CHECK_RV(P11->C_GenerateKey(h, &gen, at, 1, &k), CKR_ACTION_PROHIBITED);
+	CHECK_RV(ch_t_create_data(h, true, false, "bobs", "x", 1, &k), CKR_ACTION_PROHIBITED);
+	CHECK_RV(ch_t_create_data(h, false, false, "bobs", "x", 1, &k), CKR_OK);
 	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
 	/* Handles of private objects die at a logout (5.6): find it again. */
 	CHECK_RV(P11->C_SignInit(h, &ecdsa, priv), CKR_USER_NOT_LOGGED_IN);
@@ -385,8 +394,9 @@ static void test_grants_and_roles_apply_to_forwarded_keys(void)
 		CHECK_RV(P11->C_Sign(h, d, sizeof(d), sig, &sl), CKR_OK);
 	}
 	CHECK_RV(P11->C_DecryptInit(h, &ecdsa, priv), CKR_KEY_FUNCTION_NOT_PERMITTED);
-	/* The SO uses no key. */
+	/* The SO uses no key; nobody logged in writes no token object. */
 	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	CHECK_RV(ch_t_create_data(h, true, false, "nobodys", "x", 1, &k), CKR_USER_NOT_LOGGED_IN);
 	REQUIRE_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
 	CHECK_RV(P11->C_SignInit(h, &ecdsa, priv), CKR_USER_NOT_LOGGED_IN);
 	/* The audit log has it all, and verifies. */
