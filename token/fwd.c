@@ -597,17 +597,13 @@ void fwd_slot_free(fwd_slot *fw)
 	free(fw);
 }
 
-static CK_RV fwd_slot_info(void *be, CK_SLOT_INFO *info)
+static void fwd_slot_info(void *be, CK_SLOT_INFO *info)
 {
 	fwd_slot *fw = be;
 
-	memset(info, 0, sizeof(*info));
 	ch_pad(info->slotDescription, sizeof(info->slotDescription), fw->desc);
-	ch_pad(info->manufacturerID, sizeof(info->manufacturerID), "Cipher Hub");
-	info->flags = fw->hsm != NULL ? CKF_TOKEN_PRESENT : 0;
-	info->hardwareVersion.minor = 1;
-	info->firmwareVersion.minor = 1;
-	return CKR_OK;
+	if (fw->hsm == NULL)
+		info->flags &= ~(CK_FLAGS)CKF_TOKEN_PRESENT;
 }
 
 static CK_RV fwd_token_info(void *be, CK_TOKEN_INFO *info)
@@ -757,6 +753,27 @@ static CK_RV fwd_audit_verify(void *be, CK_ULONG *first_bad, CK_ULONG *unauthent
 	return ch_soft_ops.audit_verify(((fwd_slot *)be)->reg, first_bad, unauthenticated);
 }
 
+/* The backend session that holds the login, for calls made outside any
+ * client session: CKR_OK, or CKR_DEVICE_REMOVED when it is gone. */
+static CK_RV anchor_of(fwd_slot *fw, CK_SESSION_HANDLE *anchor)
+{
+	pthread_mutex_lock(&fw->lock);
+	*anchor = fw->anchor;
+	pthread_mutex_unlock(&fw->lock);
+	return *anchor != 0 ? CKR_OK : CKR_DEVICE_REMOVED;
+}
+
+static CK_RV fwd_recovery_setup(void *be, CK_BYTE key[CH_RECOVERY_KEY_LEN])
+{
+	return ch_soft_ops.recovery_setup(((fwd_slot *)be)->reg, key);
+}
+
+static CK_RV fwd_recover(void *be, const CK_BYTE *key, CK_ULONG len, const CK_UTF8CHAR *pin,
+                         CK_ULONG pin_len)
+{
+	return ch_soft_ops.recover(((fwd_slot *)be)->reg, key, len, pin, pin_len);
+}
+
 /* CKR_OK when ours is a key, else CKR_KEY_HANDLE_INVALID. */
 static CK_RV key_class_ok(fwd_slot *fw, CK_SESSION_HANDLE bh, CK_OBJECT_HANDLE ours)
 {
@@ -779,11 +796,8 @@ static CK_RV fwd_grant_set(void *be, CK_OBJECT_HANDLE key, const char *grantee, 
 	int64_t marker;
 	CK_RV rv;
 
-	pthread_mutex_lock(&fw->lock);
-	anchor = fw->anchor;
-	pthread_mutex_unlock(&fw->lock);
-	if (anchor == 0)
-		return CKR_DEVICE_REMOVED;
+	if ((rv = anchor_of(fw, &anchor)) != CKR_OK)
+		return rv;
 	if ((rv = key_class_ok(fw, anchor, key)) != CKR_OK ||
 	    (rv = marker_make(fw, anchor, key, &marker)) != CKR_OK)
 		return rv == CKR_OBJECT_HANDLE_INVALID ? CKR_KEY_HANDLE_INVALID : rv;
@@ -798,11 +812,8 @@ static CK_RV fwd_grant_list(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list,
 	int64_t marker;
 	CK_RV rv;
 
-	pthread_mutex_lock(&fw->lock);
-	anchor = fw->anchor;
-	pthread_mutex_unlock(&fw->lock);
-	if (anchor == 0)
-		return CKR_DEVICE_REMOVED;
+	if ((rv = anchor_of(fw, &anchor)) != CKR_OK)
+		return rv;
 	if ((rv = marker_of(fw, anchor, key, &marker, creator)) != CKR_OK)
 		return rv == CKR_OBJECT_HANDLE_INVALID ? CKR_KEY_HANDLE_INVALID : rv;
 	if (marker == 0) {
@@ -990,6 +1001,8 @@ const ch_backend_ops ch_fwd_ops = {
 	.grant_list = fwd_grant_list,
 	.audit_read = fwd_audit_read,
 	.audit_verify = fwd_audit_verify,
+	.recovery_setup = fwd_recovery_setup,
+	.recover = fwd_recover,
 	.session_open = fwd_session_open,
 	.session_close = fwd_session_close,
 	.create_object = fwd_create_object,
