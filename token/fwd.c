@@ -836,6 +836,14 @@ static CK_RV fwd_grant_list(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list,
 
 /* ---- login ---- */
 
+/* Does a login as who with roles work with keys (and so see private
+ * objects)?  The SO and pure auditors do not, as in software registrations:
+ * for them the backend stays logged out and hides its private objects. */
+static bool works_with_keys(CK_USER_TYPE who, CK_FLAGS roles)
+{
+	return who == CKU_USER && (roles & (CH_ROLE_USER | CH_ROLE_OPERATOR)) != 0;
+}
+
 /* Participants log in against Cipher Hub; a participant who may use keys
  * brings the backend's user login with it. */
 static CK_RV fwd_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin,
@@ -848,7 +856,7 @@ static CK_RV fwd_login(void *be, CK_USER_TYPE who, const char *name, const CK_UT
 	if (fw->hsm == NULL)
 		return CKR_TOKEN_NOT_PRESENT;
 	if ((rv = ch_soft_ops.login(fw->reg, who, name, pin, len, roles)) != CKR_OK ||
-	    who != CKU_USER)
+	    !works_with_keys(who, *roles))
 		return rv;
 	pthread_mutex_lock(&fw->lock);
 	anchor = fw->anchor;
@@ -907,7 +915,7 @@ static CK_RV connect(ch_session *s, fwd_slot *fw)
 {
 	CK_FUNCTION_LIST *fn = ch_hsm_fn(fw->hsm);
 	CK_SESSION_HANDLE anchor = 0;
-	bool reset;
+	bool reset, login;
 	CK_RV rv;
 
 	pthread_mutex_lock(&fw->lock);
@@ -931,13 +939,14 @@ static CK_RV connect(ch_session *s, fwd_slot *fw)
 	if (rv != CKR_OK)
 		return rv;
 	/* The slot lock is held: read the login state directly. */
-	if (s->slot->user == CKU_USER && (rv = ch_hsm_login(fw->hsm, anchor)) != CKR_OK) {
+	login = works_with_keys(s->slot->user, s->slot->roles);
+	if (login && (rv = ch_hsm_login(fw->hsm, anchor)) != CKR_OK) {
 		fn->C_CloseSession(anchor);
 		return lost_code(rv) ? rv : CKR_DEVICE_ERROR;
 	}
 	pthread_mutex_lock(&fw->lock);
 	fw->anchor = anchor;
-	fw->logged_in = s->slot->user == CKU_USER;
+	fw->logged_in = login;
 	pthread_mutex_unlock(&fw->lock);
 	return CKR_OK;
 }
