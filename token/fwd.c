@@ -152,6 +152,7 @@ static void map_clear(fwd_slot *fw)
 
 /* ---- the backend's health ---- */
 
+/* Codes that say the backend lost its sessions or its token. */
 static bool lost_code(CK_RV rv)
 {
 	return rv == CKR_DEVICE_REMOVED || rv == CKR_DEVICE_ERROR || rv == CKR_TOKEN_NOT_PRESENT ||
@@ -164,6 +165,15 @@ CK_RV fwd_check(fwd_slot *fw, CK_RV rv)
 	CK_SESSION_HANDLE anchor;
 	const char *name;
 
+	if (rv == CKR_GENERAL_ERROR) {
+		/* A backend in a state it may not leave by itself (5.1); some
+		 * (SoftHSM) also say it for bad input.  The sessions go on, and
+		 * the next connection starts the module afresh. */
+		pthread_mutex_lock(&fw->lock);
+		fw->reset_due = true;
+		pthread_mutex_unlock(&fw->lock);
+		return rv;
+	}
 	if (!lost_code(rv))
 		return rv;
 	pthread_mutex_lock(&fw->lock);
@@ -171,6 +181,7 @@ CK_RV fwd_check(fwd_slot *fw, CK_RV rv)
 	anchor = fw->anchor;
 	fw->anchor = 0;
 	fw->logged_in = false;
+	fw->reset_due = true;
 	map_clear(fw);
 	pthread_mutex_unlock(&fw->lock);
 	name = ch_rv_name(rv);
@@ -825,6 +836,14 @@ static CK_RV fwd_grant_list(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list,
 
 /* ---- login ---- */
 
+/* Does a login as who with roles work with keys (and so see private
+ * objects)?  The SO and pure auditors do not, as in software registrations:
+ * for them the backend stays logged out and hides its private objects. */
+static bool works_with_keys(CK_USER_TYPE who, CK_FLAGS roles)
+{
+	return who == CKU_USER && (roles & (CH_ROLE_USER | CH_ROLE_OPERATOR)) != 0;
+}
+
 /* Participants log in against Cipher Hub; a participant who may use keys
  * brings the backend's user login with it. */
 static CK_RV fwd_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin,
@@ -837,7 +856,7 @@ static CK_RV fwd_login(void *be, CK_USER_TYPE who, const char *name, const CK_UT
 	if (fw->hsm == NULL)
 		return CKR_TOKEN_NOT_PRESENT;
 	if ((rv = ch_soft_ops.login(fw->reg, who, name, pin, len, roles)) != CKR_OK ||
-	    who != CKU_USER)
+	    !works_with_keys(who, *roles))
 		return rv;
 	pthread_mutex_lock(&fw->lock);
 	anchor = fw->anchor;
@@ -896,13 +915,21 @@ static CK_RV connect(ch_session *s, fwd_slot *fw)
 {
 	CK_FUNCTION_LIST *fn = ch_hsm_fn(fw->hsm);
 	CK_SESSION_HANDLE anchor = 0;
+	bool reset, login;
 	CK_RV rv;
 
 	pthread_mutex_lock(&fw->lock);
 	anchor = fw->anchor;
+	reset = fw->reset_due && anchor == 0;
+	if (reset)
+		fw->reset_due = false;
 	pthread_mutex_unlock(&fw->lock);
 	if (anchor != 0)
 		return CKR_OK;
+	/* After a loss, a module of ours starts afresh: some (SoftHSM) go on
+	 * opening sessions on a token that is gone until then. */
+	if (reset)
+		(void)ch_hsm_reset(fw->hsm);
 	/* After a loss the token may sit in another slot, or (some modules)
 	 * show again only once the module is initialized anew. */
 	rv = fn->C_OpenSession(ch_hsm_slot(fw->hsm), CKF_SERIAL_SESSION, NULL, NULL, &anchor);
@@ -912,13 +939,14 @@ static CK_RV connect(ch_session *s, fwd_slot *fw)
 	if (rv != CKR_OK)
 		return rv;
 	/* The slot lock is held: read the login state directly. */
-	if (s->slot->user == CKU_USER && (rv = ch_hsm_login(fw->hsm, anchor)) != CKR_OK) {
+	login = works_with_keys(s->slot->user, s->slot->roles);
+	if (login && (rv = ch_hsm_login(fw->hsm, anchor)) != CKR_OK) {
 		fn->C_CloseSession(anchor);
 		return lost_code(rv) ? rv : CKR_DEVICE_ERROR;
 	}
 	pthread_mutex_lock(&fw->lock);
 	fw->anchor = anchor;
-	fw->logged_in = s->slot->user == CKU_USER;
+	fw->logged_in = login;
 	pthread_mutex_unlock(&fw->lock);
 	return CKR_OK;
 }

@@ -43,6 +43,7 @@ typedef struct fwd_slot {
 	unsigned sessions;        /* client sessions open */
 	bool logged_in;           /* the backend is logged in for a participant */
 	uint64_t gen;             /* moves when the backend lost its sessions */
+	bool reset_due;           /* ... and then the next connection starts it afresh */
 	fwd_obj *obj;             /* our handle h is obj[h - 1] */
 	size_t nobj, cap;
 	size_t *hash; /* backend handle -> index + 1, open addressing */
