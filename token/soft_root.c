@@ -116,33 +116,33 @@ static void log_fail(const char *reg, const soft_root *rt, const char *what, CK_
 		       rt->conf->name, what, (unsigned long)rv);
 }
 
-/* A session on rt's token, logged in as its user: *fn and *s.  Connects at
- * first use (and again after a failed connection). */
-static CK_RV root_session(soft_root *rt, const char *reg, CK_FUNCTION_LIST **fn,
-                          CK_SESSION_HANDLE *s)
+/* Codes after which a module may need a new start to see its token again
+ * (SoftHSM, whose token directory went and came back, answers
+ * CKR_GENERAL_ERROR until then). */
+static bool lost_code(CK_RV rv)
 {
-	CK_SLOT_ID slot = 0;
-	CK_RV rv = CKR_OK;
+	return rv == CKR_GENERAL_ERROR || rv == CKR_DEVICE_ERROR || rv == CKR_DEVICE_REMOVED ||
+	       rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SESSION_HANDLE_INVALID ||
+	       rv == CKR_SESSION_CLOSED || rv == CKR_CRYPTOKI_NOT_INITIALIZED;
+}
+
+/* Opens a session on rt's token and logs it in as the token's user: *s.
+ * rt->hsm is open. */
+static CK_RV open_login(soft_root *rt, const char *reg, CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE *s)
+{
+	CK_SLOT_ID slot;
+	CK_RV rv;
 
 	pthread_mutex_lock(&rt->lock);
-	if (rt->hsm == NULL && (rv = ch_hsm_open(rt->conf, &rt->hsm)) != CKR_OK)
-		rt->hsm = NULL;
-	if (rt->hsm != NULL) {
-		*fn = ch_hsm_fn(rt->hsm);
-		slot = ch_hsm_slot(rt->hsm);
-	}
+	slot = ch_hsm_slot(rt->hsm);
 	pthread_mutex_unlock(&rt->lock);
-	if (rv != CKR_OK) {
-		log_fail(reg, rt, "cannot reach the module or its token", rv);
-		return rv;
-	}
-	rv = (*fn)->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, s);
+	rv = fn->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, s);
 	if (rv != CKR_OK) {
 		/* The token may have moved to another slot. */
 		pthread_mutex_lock(&rt->lock);
 		if (ch_hsm_refind(rt->hsm) == CKR_OK) {
 			slot = ch_hsm_slot(rt->hsm);
-			rv = (*fn)->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, s);
+			rv = fn->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, s);
 		}
 		pthread_mutex_unlock(&rt->lock);
 	}
@@ -153,7 +153,39 @@ static CK_RV root_session(soft_root *rt, const char *reg, CK_FUNCTION_LIST **fn,
 	/* ch_hsm_login logs its own failure, without the PIN. */
 	if ((rv = ch_hsm_login(rt->hsm, *s)) != CKR_OK) {
 		log_fail(reg, rt, "login with the configured PIN", rv);
-		(void)(*fn)->C_CloseSession(*s);
+		(void)fn->C_CloseSession(*s);
+	}
+	return rv;
+}
+
+/* A session on rt's token, logged in as its user: *fn and *s.  Connects at
+ * first use (and again after a failed connection); when the token seems
+ * lost, starts the module afresh once (ch_hsm_reset: only a module we
+ * initialized ourselves) and tries again. */
+static CK_RV root_session(soft_root *rt, const char *reg, CK_FUNCTION_LIST **fn,
+                          CK_SESSION_HANDLE *s)
+{
+	CK_RV rv = CKR_OK;
+
+	pthread_mutex_lock(&rt->lock);
+	if (rt->hsm == NULL && (rv = ch_hsm_open(rt->conf, &rt->hsm)) != CKR_OK)
+		rt->hsm = NULL;
+	if (rt->hsm != NULL)
+		*fn = ch_hsm_fn(rt->hsm);
+	pthread_mutex_unlock(&rt->lock);
+	if (rv != CKR_OK) {
+		log_fail(reg, rt, "cannot reach the module or its token", rv);
+		return rv;
+	}
+	rv = open_login(rt, reg, *fn, s);
+	if (rv != CKR_OK && lost_code(rv)) {
+		pthread_mutex_lock(&rt->lock);
+		rv = ch_hsm_reset(rt->hsm);
+		pthread_mutex_unlock(&rt->lock);
+		if (rv == CKR_OK)
+			rv = open_login(rt, reg, *fn, s);
+		else
+			log_fail(reg, rt, "starting the module afresh", rv);
 	}
 	return rv;
 }

@@ -209,6 +209,7 @@ typedef struct root_env {
 	ch_t_env e;
 	char hsm_dir[256];
 	char hsm_conf[300];
+	char tokens[300]; /* SoftHSM's token directory */
 	char pin_file[256];
 } root_env;
 
@@ -265,11 +266,12 @@ static bool root_env_new(root_env *r)
 	snprintf(r->hsm_dir, sizeof(r->hsm_dir), "%s/softhsm", r->e.dir);
 	snprintf(r->hsm_conf, sizeof(r->hsm_conf), "%s/softhsm2.conf", r->hsm_dir);
 	snprintf(r->pin_file, sizeof(r->pin_file), "%s/hsm.pin", r->e.dir);
-	if (mkdir(r->hsm_dir, 0700) != 0)
+	snprintf(r->tokens, sizeof(r->tokens), "%s/tokens", r->hsm_dir);
+	if (mkdir(r->hsm_dir, 0700) != 0 || mkdir(r->tokens, 0700) != 0)
 		return false;
 	n = snprintf(text, sizeof(text),
 	             "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n",
-	             r->hsm_dir);
+	             r->tokens);
 	if (n < 0 || (size_t)n >= sizeof(text) || !ch_t_write_file(r->hsm_conf, text, (size_t)n) ||
 	    !ch_t_write_file(r->pin_file, HSM_USER_PIN "\n", strlen(HSM_USER_PIN) + 1))
 		return false;
@@ -864,6 +866,34 @@ out:
 	root_env_free(&r);
 }
 
+/* The HSM's token directory goes while the module runs (its connection to
+ * SoftHSM open since the first login): the login fails with
+ * CKR_DEVICE_ERROR, not counted; once the directory is back, the next login
+ * works without C_Finalize, since no HSM session outlives a login. */
+static void test_root_hsm_token_gone_and_back(void)
+{
+	root_env r;
+	CK_SLOT_ID rooted = 0, plain = 0;
+	CK_BYTE ct[256];
+	CK_ULONG ct_len[2];
+	char away[320];
+
+	REQUIRE(root_env_new(&r));
+	snprintf(away, sizeof(away), "%s.away", r.tokens);
+	REQUIRE_RV(ch_t_initialize(), CKR_OK);
+	REQUIRE(make_both(&rooted, &plain, ct, ct_len));
+	CHECK(use_again(rooted, ct, ct_len[0]));
+	REQUIRE(rename(r.tokens, away) == 0);
+	login_is(rooted, CKR_DEVICE_ERROR);
+	CHECK(user_failures(&r, rooted) == 0);
+	CHECK(use_again(plain, ct + 128, ct_len[1]));
+	REQUIRE(rename(away, r.tokens) == 0);
+	CHECK(use_again(rooted, ct, ct_len[0]));
+	CHECK(user_failures(&r, rooted) == 0);
+out:
+	root_env_free(&r);
+}
+
 /* A schema-2 store (made by turning a new store back: version 3 only adds
  * reg_root) migrates to 3 on open; its registration keeps working and a
  * rooted registration can be created in it. */
@@ -918,6 +948,7 @@ int main(int argc, char **argv)
 		CH_T_CASE(test_root_reinit_keeps_root),
 		CH_T_CASE(test_root_creation_needs_the_hsm),
 		CH_T_CASE(test_root_added_later_does_not_apply),
+		CH_T_CASE(test_root_hsm_token_gone_and_back),
 		CH_T_CASE(test_root_ignored_for_forwarded_registration),
 		CH_T_CASE(test_root_migrates_schema_2_store),
 	};
