@@ -12,8 +12,11 @@
  * wrong key, or the module is missing; with the section removed the store
  * file plus a PIN give a registration key that opens none of its objects,
  * while that key with the HSM's secret (the documented HKDF) opens them all;
- * a registration without a root beside it keeps working throughout; and a
- * schema-2 store migrates.
+ * a registration without a root beside it keeps working throughout; SO
+ * re-initialization goes through the HSM too; a registration is not created
+ * when its HSM cannot be reached; a section added later, or naming a
+ * forwarded registration, binds nothing; the HSM's token going and coming
+ * back needs no restart; and a schema-2 store migrates.
  */
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
