@@ -161,7 +161,9 @@ echo "== --test-threads beside a logged-in --test"
 alice --test-threads ILGISLT0 --test-threads INSLT0GI --test-threads ILSLT0SLT0 \
 	--test-threads INGISLT0 --test --allow-sw
 ch_expect_ok "--test-threads with --test succeeds"
-ch_expect_lines "four threads ran" '^Test thread [0-3] started with options:' 4
+# pkcs11-tool's threads and its main thread print unsynchronised: a line may start after another
+# one's unfinished text, so these patterns are not anchored at the start of a line.
+ch_expect_lines "four threads ran" 'Test thread [0-3] started with options:' 4
 ch_expect_lines "two initialised with CKF_OS_LOCKING_OK" 'C_Initialize CKF_OS_LOCKING_OK' 2
 ch_expect_lines "two with NULL" 'Test thread [0-3] C_Initialize\(NULL\)' 2
 ch_expect_lines "C_Initialize answered OK once, ALREADY_INITIALIZED otherwise (of five calls)" \
@@ -169,7 +171,7 @@ ch_expect_lines "C_Initialize answered OK once, ALREADY_INITIALIZED otherwise (o
 ch_expect_lines "... and OK exactly once" 'C_Initialize(\(NULL\))? +(rv:|returned )CKR_OK$' 1
 ch_expect_lines "every thread read the token" 'C_GetTokenInfo from slot_index 0 using show_token' 5
 ch_expect_text "every thread ended well" 'test_threads all threads have ended with CKR_OK'
-ch_expect_lines "the token was shown to the threads" '^  token label +: clients$' 5
+ch_expect_lines "the token was shown to the threads" ' token label +: clients' 5
 ch_expect_text "the main thread's signatures pass" 'SHA256-RSA-PKCS: OK'
 ch_expect_text "the main thread finds no errors" 'No errors'
 
