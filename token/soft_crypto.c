@@ -78,6 +78,7 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 {
 	soft_session *ss = s->be;
 	uint64_t gen = login_gen(s); /* before the key is read: see op_live */
+	char who[CH_NAME_MAX + 1] = "";
 	soft_key *k = NULL;
 	CK_RV rv;
 
@@ -86,17 +87,14 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 	if (kind != CH_OP_DIGEST) {
 		if ((rv = soft_may_use_keys(s)) != CKR_OK)
 			return rv;
-		rv = soft_object_read_key(s, key, &k);
+		/* A token key is for its creator and its grantees' operations,
+		 * whatever its own usage attributes would allow: checked with
+		 * the read. */
+		rv = soft_object_read_key(s, key, soft_grant_bit(kind), &k, who);
 		if (rv == CKR_OBJECT_HANDLE_INVALID)
 			rv = CKR_KEY_HANDLE_INVALID;
 		if (rv != CKR_OK)
 			return rv;
-		/* A token key is for its creator and its grantees' operations,
-		 * whatever its own usage attributes would allow. */
-		if ((rv = soft_check_grant(s, key, k->owner, soft_grant_bit(kind))) != CKR_OK) {
-			soft_key_release(k);
-			return rv;
-		}
 	}
 	/* The operation keeps what it derives from the key (an EVP_PKEY
 	 * reference, cipher or MAC contexts), not the key's attributes. */
@@ -109,11 +107,10 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 			[CH_OP_SIGN] = "key.sign",
 			[CH_OP_VERIFY] = "key.verify",
 		};
-		soft_slot *sl = s->slot->be;
 
-		pthread_mutex_lock(&sl->lock);
-		soft_audit_use(sl, k->attrs, use[kind]);
-		pthread_mutex_unlock(&sl->lock);
+		/* No lock of ours: the count is the aggregator's (sharded), and
+		 * who is counted was read with the key. */
+		soft_audit_use_unlocked(s->slot->be, k->attrs, who, use[kind]);
 	}
 	soft_key_release(k);
 	return rv;
@@ -284,6 +281,7 @@ CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HA
 {
 	soft_session *ss = s->be;
 	uint64_t gen = login_gen(s);
+	char who[CH_NAME_MAX + 1];
 	soft_key *k = NULL;
 	CK_RV rv;
 
@@ -291,11 +289,9 @@ CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HA
 		return CKR_OPERATION_ACTIVE;
 	if ((rv = soft_may_use_keys(s)) != CKR_OK)
 		return rv;
-	rv = soft_object_read_key(s, key, &k);
+	rv = soft_object_read_key(s, key, enc ? CH_GRANT_ENCRYPT : CH_GRANT_DECRYPT, &k, who);
 	if (rv == CKR_OBJECT_HANDLE_INVALID)
 		rv = CKR_KEY_HANDLE_INVALID;
-	if (rv == CKR_OK)
-		rv = soft_check_grant(s, key, k->owner, enc ? CH_GRANT_ENCRYPT : CH_GRANT_DECRYPT);
 	/* ch_msg_init keeps its own copy: the key is used for every message. */
 	if (rv == CKR_OK)
 		rv = ch_msg_init(enc, m, k->attrs, &ss->msg[enc]);

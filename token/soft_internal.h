@@ -176,8 +176,11 @@ void soft_key_release(soft_key *k);
 
 /* Object h as an operation's key for session s (*out: a reference, caller
  * releases), through the key cache, with the same access checks on every
- * call as soft_object_read_owned.  Takes the locks itself. */
-CK_RV soft_object_read_key(ch_session *s, CK_OBJECT_HANDLE h, soft_key **out);
+ * call as soft_object_read_owned, and those of soft_check_grant for need,
+ * all under one taking of the locks; participant gets who is logged in
+ * (sl->participant) as of that read.  Takes the locks itself. */
+CK_RV soft_object_read_key(ch_session *s, CK_OBJECT_HANDLE h, CK_FLAGS need, soft_key **out,
+                           char participant[CH_NAME_MAX + 1]);
 
 /* A reference to the current cached key of token object id (*out, caller
  * releases): CKR_OK, or CKR_OBJECT_HANDLE_INVALID when not cached or stale
@@ -208,6 +211,12 @@ void soft_audit(soft_slot *sl, const ch_seal *seal, const char *participant, con
 /* Counts one use of key (operation op, e.g. "key.sign") by sl's participant
  * and writes the counts when they are due.  Slot lock held. */
 void soft_audit_use(soft_slot *sl, const ch_attrs *key, const char *op);
+
+/* soft_audit_use for an operation's init, with no lock held: counts the use
+ * by participant (as read with the key) and takes the slot lock only when
+ * the counts are due to be written. */
+void soft_audit_use_unlocked(soft_slot *sl, const ch_attrs *key, const char *participant,
+                             const char *op);
 
 /* Writes every pending key-use count now.  Slot lock held. */
 void soft_audit_flush(soft_slot *sl);

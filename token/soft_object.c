@@ -148,8 +148,9 @@ static CK_RV load_token_key(soft_slot *sl, CK_OBJECT_HANDLE h, soft_key **out)
 
 /* read_locked for an operation's key: a reference, shared with the key
  * cache for token objects; a private copy of a session object (those
- * change in place).  Slot lock held. */
-static CK_RV read_key_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h,
+ * change in place).  A token key must also be granted to ac for need.
+ * Slot lock held. */
+static CK_RV read_key_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h, CK_FLAGS need,
                              soft_key **out)
 {
 	soft_key *k = NULL;
@@ -171,6 +172,9 @@ static CK_RV read_key_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HAND
 		rv = load_token_key(sl, h, &k);
 		if (rv == CKR_OK && !may_see(sl, ac, (int64_t)h, k->attrs, k->owner))
 			rv = CKR_OBJECT_HANDLE_INVALID;
+		/* As soft_check_grant, under the locks already held. */
+		if (rv == CKR_OK && !soft_grant_allows(sl, ac->roles, (int64_t)h, k->owner, need))
+			rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
 		pthread_mutex_unlock(&sl->sf->lock);
 	}
 	/* As in read_locked. */
@@ -184,14 +188,16 @@ static CK_RV read_key_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HAND
 	return CKR_OK;
 }
 
-CK_RV soft_object_read_key(ch_session *s, CK_OBJECT_HANDLE h, soft_key **out)
+CK_RV soft_object_read_key(ch_session *s, CK_OBJECT_HANDLE h, CK_FLAGS need, soft_key **out,
+                           char participant[CH_NAME_MAX + 1])
 {
 	soft_slot *sl = slot_of(s);
 	soft_actor ac = actor_of(s);
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
-	rv = read_key_locked(sl, &ac, h, out);
+	rv = read_key_locked(sl, &ac, h, need, out);
+	memcpy(participant, sl->participant, CH_NAME_MAX + 1);
 	pthread_mutex_unlock(&sl->lock);
 	return rv;
 }
