@@ -81,6 +81,11 @@ static inline bool ch_session_rw(const ch_session *s)
 struct ch_backend_ops {
 	const char *name;
 
+	/* Adjusts the description and flags of C_GetSlotInfo, which the front
+	 * end filled for a software slot (token present).  NULL: nothing to
+	 * adjust.  Must not wait on anything. */
+	void (*slot_info)(void *be, CK_SLOT_INFO *info);
+
 	/* Token (PKCS#11 3.0 section 5.5).  The front end fills the session
 	 * counts of CK_TOKEN_INFO itself. */
 	CK_RV (*token_info)(void *be, CK_TOKEN_INFO *info);
@@ -118,6 +123,12 @@ struct ch_backend_ops {
 	/* Audit (vendor interface; admin or auditor checked). */
 	CK_RV (*audit_read)(void *be, CK_ULONG from, CH_AUDIT_RECORD *list, CK_ULONG *count);
 	CK_RV (*audit_verify)(void *be, CK_ULONG *first_bad, CK_ULONG *unauthenticated);
+
+	/* Recovery (vendor interface; the front end checked the login state):
+	 * a new recovery key into key, or admin access restored with one. */
+	CK_RV (*recovery_setup)(void *be, CK_BYTE key[CH_RECOVERY_KEY_LEN]);
+	CK_RV (*recover)(void *be, const CK_BYTE *key, CK_ULONG len, const CK_UTF8CHAR *pin,
+	                 CK_ULONG pin_len);
 
 	/* Sessions: set up and tear down s->be (session objects and any
 	 * operation in progress die with the session). */
@@ -173,7 +184,8 @@ struct ch_backend_ops {
 	CK_RV (*digest_key)(ch_session *s, CK_OBJECT_HANDLE key);
 
 	/* Message-based encryption (enc) and decryption (5.9, 5.11): see
-	 * ch_msg_* in token/mech.h; msg_final ends the operation. */
+	 * ch_msg_* in token/mech.h; msg_final ends the operation.  All NULL
+	 * for a backend without them (CKR_FUNCTION_NOT_SUPPORTED). */
 	CK_RV (*msg_init)(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
 	CK_RV (*msg_one)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
 	                 CK_ULONG aad_len, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "util.h"
 
 typedef struct parse_ctx {
 	ch_config *cfg;
@@ -44,14 +45,64 @@ static int set_string(char **dst, const char *value)
 	return 1;
 }
 
+/* The [forward:NAME] or [root:NAME] section's entry in *list, added when
+ * new.  NULL on a bad name or no memory. */
+static ch_hsm_conf *hsm_section(ch_hsm_conf **list, size_t *n, const char *name)
+{
+	ch_hsm_conf *nv;
+
+	if (!ch_name_valid((const unsigned char *)name, strlen(name)))
+		return NULL;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*list)[i].name, name) == 0)
+			return &(*list)[i];
+	if ((nv = realloc(*list, (*n + 1) * sizeof(*nv))) == NULL)
+		return NULL;
+	*list = nv;
+	memset(&nv[*n], 0, sizeof(nv[*n]));
+	nv[*n].pin_fd = -1;
+	if ((nv[*n].name = strdup(name)) == NULL)
+		return NULL;
+	return &nv[(*n)++];
+}
+
+/* One key of a [forward:] or [root:] section. */
+static int hsm_entry(ch_hsm_conf *h, bool root, const char *name, const char *value)
+{
+	uint32_t fd;
+
+	if (strcmp(name, "module") == 0)
+		return *value == '/' && set_string(&h->module, value);
+	if (strcmp(name, "token") == 0)
+		return ch_hsm_uri_valid(value) && set_string(&h->token, value);
+	if (strcmp(name, "pin_file") == 0)
+		return *value != '\0' && set_string(&h->pin_file, value);
+	if (strcmp(name, "pin_env") == 0)
+		return *value != '\0' && set_string(&h->pin_env, value);
+	if (strcmp(name, "pin_fd") == 0 && parse_u32(value, 0, INT_MAX, &fd)) {
+		h->pin_fd = (int)fd;
+		return 1;
+	}
+	if (root && strcmp(name, "key") == 0)
+		return *value != '\0' && set_string(&h->key, value);
+	return 0;
+}
+
 /* inih callback: returns non-zero when the line was understood. */
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
 	parse_ctx *p = user;
 	ch_config *c = p->cfg;
+	ch_hsm_conf *h;
 	int ok = 0;
 
-	if (strcmp(section, "store") == 0 && strcmp(name, "path") == 0) {
+	if (strncmp(section, "forward:", 8) == 0) {
+		h = hsm_section(&c->forward, &c->nforward, section + 8);
+		ok = h != NULL && hsm_entry(h, false, name, value);
+	} else if (strncmp(section, "root:", 5) == 0) {
+		h = hsm_section(&c->root, &c->nroot, section + 5);
+		ok = h != NULL && hsm_entry(h, true, name, value);
+	} else if (strcmp(section, "store") == 0 && strcmp(name, "path") == 0) {
 		ok = *value != '\0' && set_string(&c->store_path, value);
 	} else if (strcmp(section, "pin") == 0) {
 		if (strcmp(name, "kdf") == 0) {
@@ -108,6 +159,30 @@ static char *default_store(void)
 	return path;
 }
 
+/* Every [forward:] and [root:] section is complete: a module, exactly one
+ * PIN source, and for a root its key.  Logs the first one that is not. */
+static bool hsm_sections_ok(const char *file, const ch_hsm_conf *list, size_t n, bool root)
+{
+	for (size_t i = 0; i < n; i++) {
+		const ch_hsm_conf *h = &list[i];
+		int pins = (h->pin_file != NULL) + (h->pin_env != NULL) + (h->pin_fd >= 0);
+		const char *what = NULL;
+
+		if (h->module == NULL)
+			what = "needs module = /path/to/module.so";
+		else if (pins != 1)
+			what = "needs exactly one of pin_file, pin_env, pin_fd";
+		else if (root && h->key == NULL)
+			what = "needs key = LABEL";
+		if (what != NULL) {
+			ch_log(CH_LOG_ERROR, "configuration %s: [%s:%s] %s", file,
+			       root ? "root" : "forward", h->name, what);
+			return false;
+		}
+	}
+	return true;
+}
+
 CK_RV ch_config_load(ch_config *cfg)
 {
 	const char *file = getenv("CIPHERHUB_CONF"), *store = getenv("CIPHERHUB_STORE");
@@ -133,6 +208,9 @@ CK_RV ch_config_load(ch_config *cfg)
 			goto out;
 		}
 	}
+	if (!hsm_sections_ok(file, cfg->forward, cfg->nforward, false) ||
+	    !hsm_sections_ok(file, cfg->root, cfg->nroot, true))
+		goto out;
 	if (store != NULL && *store != '\0' && !set_string(&cfg->store_path, store)) {
 		rv = CKR_HOST_MEMORY;
 		goto out;
@@ -159,4 +237,12 @@ void ch_config_free(ch_config *cfg)
 	cfg->store_path = NULL;
 	cfg->log_file = NULL;
 	cfg->legacy_key_roles = NULL;
+	for (size_t i = 0; i < cfg->nforward; i++)
+		ch_hsm_conf_free(&cfg->forward[i]);
+	for (size_t i = 0; i < cfg->nroot; i++)
+		ch_hsm_conf_free(&cfg->root[i]);
+	free(cfg->forward);
+	free(cfg->root);
+	cfg->forward = cfg->root = NULL;
+	cfg->nforward = cfg->nroot = 0;
 }

@@ -9,6 +9,7 @@
 #ifndef CH_SRC_CONFIG_H
 #define CH_SRC_CONFIG_H
 
+#include "hsm.h"
 #include "seal.h"
 
 #define CH_CONFIG_SYSTEM "/etc/cipherhub/cipherhub.conf"
@@ -20,6 +21,10 @@ typedef struct ch_config {
 	int log_level;          /* ch_log_level */
 	char *log_file;         /* NULL: stderr */
 	char *legacy_key_roles; /* [policy] legacy_key_roles: registration names */
+	ch_hsm_conf *forward;   /* [forward:NAME]: registrations forwarded to an HSM */
+	size_t nforward;
+	ch_hsm_conf *root; /* [root:NAME]: registrations whose root key an HSM holds */
+	size_t nroot;
 } ch_config;
 
 /* Loads the configuration as described above.  CKR_OK, CKR_HOST_MEMORY, or

@@ -60,6 +60,8 @@ static const CH_FUNCTION_LIST function_list_vendor = {
 	.CH_GrantList = CH_GrantList,
 	.CH_AuditRead = CH_AuditRead,
 	.CH_AuditVerify = CH_AuditVerify,
+	.CH_RecoverySetup = CH_RecoverySetup,
+	.CH_Recover = CH_Recover,
 };
 
 /*

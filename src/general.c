@@ -87,8 +87,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 		       ch_mod.cfg.log_file);
 	/* A store that cannot be opened is logged and leaves the slot list
 	 * empty; the next C_GetSlotList tries again. */
-	(void)ch_soft_open(ch_mod.cfg.store_path, &ch_mod.cfg.kdf, ch_mod.cfg.max_failures,
-	                   ch_mod.cfg.legacy_key_roles, &ch_mod.soft);
+	(void)ch_soft_open(&ch_mod.cfg, &ch_mod.soft);
 	ch_mod.next_session = 1;
 	ch_mod.pid = getpid();
 	ch_mod.initialized = true;

@@ -21,6 +21,8 @@ static CK_RV msg_init(CK_SESSION_HANDLE h, bool enc, CK_MECHANISM_PTR m, CK_OBJE
 	CH_SESSION_ENTER(h, s);
 	if (m == NULL)
 		rv = CKR_ARGUMENTS_BAD;
+	else if (s->slot->ops->msg_init == NULL) /* a backend without them */
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
 	else
 		rv = s->slot->ops->msg_init(s, enc, m, key);
 	ch_session_put(s);
@@ -38,6 +40,8 @@ static CK_RV msg_one(CK_SESSION_HANDLE h, bool enc, CK_VOID_PTR param, CK_ULONG 
 	if (param == NULL || !CH_DATA_OK(aad, aad_len) || !CH_DATA_OK(in, in_len) ||
 	    out_len == NULL)
 		rv = CKR_ARGUMENTS_BAD;
+	else if (s->slot->ops->msg_init == NULL) /* a backend without them */
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
 	else
 		rv = s->slot->ops->msg_one(s, enc, param, plen, aad, aad_len, in, in_len, out,
 		                           out_len);
@@ -54,6 +58,8 @@ static CK_RV msg_begin(CK_SESSION_HANDLE h, bool enc, CK_VOID_PTR param, CK_ULON
 	CH_SESSION_ENTER(h, s);
 	if (param == NULL || !CH_DATA_OK(aad, aad_len))
 		rv = CKR_ARGUMENTS_BAD;
+	else if (s->slot->ops->msg_init == NULL) /* a backend without them */
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
 	else
 		rv = s->slot->ops->msg_begin(s, enc, param, plen, aad, aad_len);
 	ch_session_put(s);
@@ -70,6 +76,8 @@ static CK_RV msg_next(CK_SESSION_HANDLE h, bool enc, CK_VOID_PTR param, CK_ULONG
 	CH_SESSION_ENTER(h, s);
 	if (param == NULL || !CH_DATA_OK(in, in_len) || out_len == NULL)
 		rv = CKR_ARGUMENTS_BAD;
+	else if (s->slot->ops->msg_init == NULL) /* a backend without them */
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
 	else
 		rv = s->slot->ops->msg_next(s, enc, param, plen, in, in_len, out, out_len, flags);
 	ch_session_put(s);
@@ -82,7 +90,10 @@ static CK_RV msg_final(CK_SESSION_HANDLE h, bool enc)
 	CK_RV rv;
 
 	CH_SESSION_ENTER(h, s);
-	rv = s->slot->ops->msg_final(s, enc);
+	if (s->slot->ops->msg_init == NULL)
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
+	else
+		rv = s->slot->ops->msg_final(s, enc);
 	ch_session_put(s);
 	return rv;
 }

@@ -14,7 +14,7 @@
 #include "module.h"
 #include "util.h"
 
-static void slot_add(void *arg, CK_SLOT_ID id, void *be)
+static void slot_add(void *arg, CK_SLOT_ID id, const ch_backend_ops *ops, void *be)
 {
 	ch_slot *sl, **nv;
 
@@ -29,7 +29,7 @@ static void slot_add(void *arg, CK_SLOT_ID id, void *be)
 	}
 	ch_mod.slot = nv;
 	sl->id = id;
-	sl->ops = &ch_soft_ops;
+	sl->ops = ops;
 	sl->be = be;
 	sl->user = CH_NOBODY;
 	pthread_mutex_init(&sl->lock, NULL);
@@ -38,9 +38,7 @@ static void slot_add(void *arg, CK_SLOT_ID id, void *be)
 
 void ch_slots_refresh_unlocked(void)
 {
-	if (ch_mod.soft == NULL &&
-	    ch_soft_open(ch_mod.cfg.store_path, &ch_mod.cfg.kdf, ch_mod.cfg.max_failures,
-	                 ch_mod.cfg.legacy_key_roles, &ch_mod.soft) != CKR_OK)
+	if (ch_mod.soft == NULL && ch_soft_open(&ch_mod.cfg, &ch_mod.soft) != CKR_OK)
 		return;
 	(void)ch_soft_slots(ch_mod.soft, slot_add, NULL);
 }
@@ -84,9 +82,34 @@ static int slot_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* PKCS#11 3.0, 5.5 C_GetSlotList.  Every slot has a token. */
+/* The slot's description and flags (ch_mod.lock may be held: backends
+ * answer this without waiting). */
+static void slot_info(const ch_slot *sl, CK_SLOT_INFO *info)
+{
+	memset(info, 0, sizeof(*info));
+	ch_pad(info->slotDescription, sizeof(info->slotDescription),
+	       "Cipher Hub service registration");
+	ch_pad(info->manufacturerID, sizeof(info->manufacturerID), "Cipher Hub");
+	info->flags = CKF_TOKEN_PRESENT;
+	info->hardwareVersion.minor = 1;
+	info->firmwareVersion.minor = 1;
+	if (sl->ops->slot_info != NULL)
+		sl->ops->slot_info(sl->be, info);
+}
+
+static bool token_present(const ch_slot *sl)
+{
+	CK_SLOT_INFO info;
+
+	slot_info(sl, &info);
+	return (info.flags & CKF_TOKEN_PRESENT) != 0;
+}
+
+/* PKCS#11 3.0, 5.5 C_GetSlotList.  A forwarded slot whose backend is
+ * missing has no token. */
 CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
 {
+	CK_ULONG n = 0;
 	CK_RV rv;
 
 	if ((rv = ch_module_check()) != CKR_OK)
@@ -96,15 +119,16 @@ CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PT
 	ch_slots_refresh_unlocked();
 	if (ch_mod.nslot > 1)
 		qsort(ch_mod.slot, ch_mod.nslot, sizeof(*ch_mod.slot), slot_cmp);
-	if (pSlotList != NULL) {
-		if (*pulCount < ch_mod.nslot) {
-			rv = CKR_BUFFER_TOO_SMALL;
-		} else {
-			for (size_t i = 0; i < ch_mod.nslot; i++)
-				pSlotList[i] = ch_mod.slot[i]->id;
-		}
+	for (size_t i = 0; i < ch_mod.nslot; i++) {
+		if (tokenPresent && !token_present(ch_mod.slot[i]))
+			continue;
+		if (pSlotList != NULL && n < *pulCount)
+			pSlotList[n] = ch_mod.slot[i]->id;
+		n++;
 	}
-	*pulCount = ch_mod.nslot;
+	if (pSlotList != NULL && n > *pulCount)
+		rv = CKR_BUFFER_TOO_SMALL;
+	*pulCount = n;
 	pthread_mutex_unlock(&ch_mod.lock);
 	return rv;
 }
@@ -120,13 +144,7 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 	CH_CHECK_ARG(pInfo != NULL);
 	if ((rv = ch_slot_get(slotID, &sl)) != CKR_OK)
 		return rv;
-	memset(pInfo, 0, sizeof(*pInfo));
-	ch_pad(pInfo->slotDescription, sizeof(pInfo->slotDescription),
-	       "Cipher Hub service registration");
-	ch_pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "Cipher Hub");
-	pInfo->flags = CKF_TOKEN_PRESENT;
-	pInfo->hardwareVersion.minor = 1;
-	pInfo->firmwareVersion.minor = 1;
+	slot_info(sl, pInfo);
 	return CKR_OK;
 }
 

@@ -148,6 +148,14 @@ static CK_RV key_exists(soft_slot *sl, CK_OBJECT_HANDLE h)
 	if (rv != CKR_OK)
 		return rv;
 	cls = ch_object_class(a);
+	if (cls == CKO_DATA) {
+		/* A forwarded key's marker (fwd.c checked the key). */
+		const ch_attr *app = ch_attrs_get(a, CKA_APPLICATION);
+
+		if (app != NULL && app->len == sizeof(SOFT_MARKER_APP) - 1 &&
+		    memcmp(app->value, SOFT_MARKER_APP, app->len) == 0)
+			cls = CKO_SECRET_KEY;
+	}
 	ch_attrs_free(a);
 	return cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY
 	               ? CKR_OK

@@ -67,7 +67,18 @@ struct ch_soft {
 	struct ch_audit_agg *agg; /* key uses not yet written to the audit log */
 	bool stale;               /* our own commit changed the registrations: re-read them */
 	char *legacy_key_roles;   /* registrations relaxing key-role separation */
+	struct fwd_slot **fwd;    /* forwarded registrations (fwd.h) */
+	size_t nfwd;
 };
+
+/* CKA_APPLICATION of the marker objects that stand in the store for a
+ * forwarded registration's backend keys (fwd.c): grants hang on them. */
+#define SOFT_MARKER_APP "cipherhub:forwarded"
+
+/* A slot of sf with ID id, not yet in any list; freed with soft_slot_free
+ * (which wipes its keys). */
+soft_slot *soft_slot_alloc(ch_soft *sf, CK_SLOT_ID id);
+void soft_slot_free(soft_slot *sl);
 
 /* Who a call acts for: read from the front end before any soft lock. */
 typedef struct soft_actor {
@@ -123,7 +134,15 @@ CK_RV soft_put_credential(soft_slot *sl, const soft_ident *id, CK_FLAGS roles,
 /* CKF_USER_PIN_* and CKF_SO_PIN_* flags of the default participants. */
 CK_FLAGS soft_token_pin_flags(soft_slot *sl);
 
-/* Backend entry points of soft_login.c and soft_participant.c. */
+/* The store key of the recovery credential (soft_recovery.c): a user type
+ * no PKCS#11 login has, name "". */
+#define SOFT_RECOVERY_USER ((CK_USER_TYPE)16)
+
+/* Backend entry points of soft_login.c, soft_participant.c and
+ * soft_recovery.c. */
+CK_RV soft_recovery_setup(void *be, CK_BYTE key[CH_RECOVERY_KEY_LEN]);
+CK_RV soft_recover(void *be, const CK_BYTE *key, CK_ULONG len, const CK_UTF8CHAR *pin,
+                   CK_ULONG pin_len);
 CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin, CK_ULONG len,
                  CK_FLAGS *roles);
 void soft_logout(void *be);

@@ -18,12 +18,86 @@
 #include "mech.h"
 #include "object.h"
 #include "objstore.h"
+#include "fwd.h"
 #include "soft_internal.h"
 
 /* ---- the store and its slots ---- */
 
-CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, CK_ULONG max_failures,
-                   const char *legacy_key_roles, ch_soft **out)
+/* Slot IDs for the [forward:] sections: the ID of the registration of that
+ * name when the store has one, else the lowest ID of the forwarded range no
+ * registration or earlier section holds. */
+typedef struct fwd_ids {
+	ch_reg_row *rows;
+	size_t n;
+} fwd_ids;
+
+static int collect_fwd_row(void *arg, const ch_reg_row *r)
+{
+	fwd_ids *f = arg;
+	ch_reg_row *nv;
+
+	if (r->id < CH_FWD_SLOT_BASE)
+		return 0;
+	if ((nv = realloc(f->rows, (f->n + 1) * sizeof(*nv))) == NULL)
+		return 1;
+	f->rows = nv;
+	f->rows[f->n++] = *r;
+	return 0;
+}
+
+static bool fwd_id_taken(const ch_soft *sf, const fwd_ids *f, int64_t id)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->rows[i].id == id)
+			return true;
+	for (size_t i = 0; i < sf->nfwd; i++)
+		if ((int64_t)sf->fwd[i]->id == id)
+			return true;
+	return false;
+}
+
+static CK_RV open_forwarded(ch_soft *sf, const ch_config *cfg)
+{
+	fwd_ids f = { 0 };
+	CK_RV rv;
+
+	if (cfg->nforward == 0)
+		return CKR_OK;
+	if ((rv = ch_store_reg_each(sf->store, collect_fwd_row, &f)) != CKR_OK)
+		goto out;
+	if ((sf->fwd = calloc(cfg->nforward, sizeof(*sf->fwd))) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->nforward; i++) {
+		const ch_reg_row *row = NULL;
+		int64_t id = CH_FWD_SLOT_BASE;
+		fwd_slot *fw;
+
+		for (size_t j = 0; j < f.n; j++)
+			if (strcmp(f.rows[j].label, cfg->forward[i].name) == 0)
+				row = &f.rows[j];
+		if (row != NULL)
+			id = row->id;
+		else
+			while (fwd_id_taken(sf, &f, id))
+				id++;
+		if ((fw = fwd_slot_new(sf, &cfg->forward[i], (CK_SLOT_ID)id)) == NULL) {
+			rv = CKR_HOST_MEMORY;
+			goto out;
+		}
+		if (row != NULL) {
+			fw->reg->reg = *row;
+			fw->reg->initialized = true;
+		}
+		sf->fwd[sf->nfwd++] = fw;
+	}
+out:
+	free(f.rows);
+	return rv;
+}
+
+CK_RV ch_soft_open(const ch_config *cfg, ch_soft **out)
 {
 	ch_soft *sf = calloc(1, sizeof(*sf));
 	CK_RV rv = CKR_HOST_MEMORY;
@@ -32,14 +106,16 @@ CK_RV ch_soft_open(const char *path, const ch_kdf_params *kdf, CK_ULONG max_fail
 	if (sf == NULL)
 		goto out;
 	pthread_mutex_init(&sf->lock, NULL);
-	sf->kdf = *kdf;
-	sf->max_failures = max_failures;
-	if (legacy_key_roles != NULL && (sf->legacy_key_roles = strdup(legacy_key_roles)) == NULL)
+	sf->kdf = cfg->kdf;
+	sf->max_failures = cfg->max_failures;
+	if (cfg->legacy_key_roles != NULL &&
+	    (sf->legacy_key_roles = strdup(cfg->legacy_key_roles)) == NULL)
 		goto out;
 	if ((sf->agg = ch_audit_agg_new()) == NULL)
 		goto out;
 	sf->next_sobj = SOFT_SESSION_HANDLE_BASE;
-	if ((rv = ch_store_open(path, &sf->store)) != CKR_OK)
+	if ((rv = ch_store_open(cfg->store_path, &sf->store)) != CKR_OK ||
+	    (rv = open_forwarded(sf, cfg)) != CKR_OK)
 		goto out;
 	*out = sf;
 	sf = NULL; /* transferred */
@@ -48,7 +124,19 @@ out:
 	return rv;
 }
 
-static void slot_free(soft_slot *sl)
+soft_slot *soft_slot_alloc(ch_soft *sf, CK_SLOT_ID id)
+{
+	soft_slot *sl = calloc(1, sizeof(*sl));
+
+	if (sl == NULL)
+		return NULL;
+	sl->sf = sf;
+	sl->id = id;
+	pthread_mutex_init(&sl->lock, NULL);
+	return sl;
+}
+
+void soft_slot_free(soft_slot *sl)
 {
 	if (sl == NULL)
 		return;
@@ -69,10 +157,15 @@ void ch_soft_close(ch_soft *sf)
 	/* Pending key-use counts are written, MACed by each logged-in slot. */
 	for (size_t i = 0; sf->store != NULL && i < sf->nslot; i++)
 		soft_audit_flush(sf->slot[i]);
+	for (size_t i = 0; sf->store != NULL && i < sf->nfwd; i++)
+		soft_audit_flush(sf->fwd[i]->reg);
 	ch_audit_agg_free(sf->agg);
 	for (size_t i = 0; i < sf->nslot; i++)
-		slot_free(sf->slot[i]);
+		soft_slot_free(sf->slot[i]);
+	for (size_t i = 0; i < sf->nfwd; i++)
+		fwd_slot_free(sf->fwd[i]);
 	free(sf->slot);
+	free(sf->fwd);
 	ch_store_close(sf->store);
 	pthread_mutex_destroy(&sf->lock);
 	free(sf->legacy_key_roles);
@@ -102,16 +195,11 @@ static soft_slot *slot_get(ch_soft *sf, CK_SLOT_ID id)
 	for (size_t i = 0; i < sf->nslot; i++)
 		if (sf->slot[i]->id == id)
 			return sf->slot[i];
-	if ((sl = calloc(1, sizeof(*sl))) == NULL)
+	if ((nv = realloc(sf->slot, (sf->nslot + 1) * sizeof(*nv))) == NULL)
 		return NULL;
-	if ((nv = realloc(sf->slot, (sf->nslot + 1) * sizeof(*nv))) == NULL) {
-		free(sl);
-		return NULL;
-	}
 	sf->slot = nv;
-	sl->sf = sf;
-	sl->id = id;
-	pthread_mutex_init(&sl->lock, NULL);
+	if ((sl = soft_slot_alloc(sf, id)) == NULL)
+		return NULL;
 	sf->slot[sf->nslot++] = sl;
 	return sl;
 }
@@ -119,7 +207,24 @@ static soft_slot *slot_get(ch_soft *sf, CK_SLOT_ID id)
 static int slot_from_row(void *arg, const ch_reg_row *r)
 {
 	ch_soft *sf = arg;
-	soft_slot *sl = slot_get(sf, (CK_SLOT_ID)r->id);
+	soft_slot *sl;
+
+	/* A forwarded registration belongs to its [forward:] section, if any. */
+	if (r->id >= CH_FWD_SLOT_BASE) {
+		for (size_t i = 0; i < sf->nfwd; i++) {
+			soft_slot *reg = sf->fwd[i]->reg;
+
+			if (strcmp(sf->fwd[i]->name, r->label) == 0 &&
+			    reg->id == (CK_SLOT_ID)r->id) {
+				pthread_mutex_lock(&reg->lock);
+				reg->reg = *r;
+				reg->initialized = true;
+				pthread_mutex_unlock(&reg->lock);
+			}
+		}
+		return 0;
+	}
+	sl = slot_get(sf, (CK_SLOT_ID)r->id);
 
 	if (sl == NULL)
 		return 1;
@@ -128,7 +233,9 @@ static int slot_from_row(void *arg, const ch_reg_row *r)
 	return 0;
 }
 
-CK_RV ch_soft_slots(ch_soft *sf, void (*add)(void *arg, CK_SLOT_ID id, void *be), void *arg)
+CK_RV ch_soft_slots(ch_soft *sf,
+                    void (*add)(void *arg, CK_SLOT_ID id, const ch_backend_ops *ops, void *be),
+                    void *arg)
 {
 	int64_t next;
 	CK_RV rv = CKR_OK;
@@ -146,7 +253,9 @@ CK_RV ch_soft_slots(ch_soft *sf, void (*add)(void *arg, CK_SLOT_ID id, void *be)
 		}
 	}
 	for (size_t i = 0; i < sf->nslot; i++)
-		add(arg, sf->slot[i]->id, sf->slot[i]);
+		add(arg, sf->slot[i]->id, &ch_soft_ops, sf->slot[i]);
+	for (size_t i = 0; i < sf->nfwd; i++)
+		add(arg, sf->fwd[i]->id, &ch_fwd_ops, sf->fwd[i]);
 out:
 	pthread_mutex_unlock(&sf->lock);
 	return rv;
@@ -346,6 +455,15 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 
 	if ((rv = soft_pin_check(len)) != CKR_OK)
 		return rv;
+	/* A forwarded registration's name is its [forward:] slot's alone. */
+	label_from(r.label, label);
+	for (size_t i = 0; sl->id < CH_FWD_SLOT_BASE && i < sf->nfwd; i++) {
+		if (strcmp(sf->fwd[i]->name, r.label) == 0) {
+			ch_log(CH_LOG_INFO, "slot %lu: C_InitToken: \"%s\" is forwarded (slot %lu)",
+			       (unsigned long)sl->id, r.label, (unsigned long)sf->fwd[i]->id);
+			return CKR_ARGUMENTS_BAD;
+		}
+	}
 	pthread_mutex_lock(&sl->lock);
 	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
 		goto out;
@@ -467,6 +585,8 @@ const ch_backend_ops ch_soft_ops = {
 	.grant_list = soft_grant_list,
 	.audit_read = soft_audit_read,
 	.audit_verify = soft_audit_verify,
+	.recovery_setup = soft_recovery_setup,
+	.recover = soft_recover,
 	.session_open = soft_session_open,
 	.session_close = soft_session_close,
 	.create_object = soft_create_object,

@@ -80,7 +80,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_DATA_VERSION] = "PRAGMA data_version",
 	[S_REG_EACH] = "SELECT id, uuid, label, user_pin_set FROM registrations ORDER BY id",
 	[S_REG_GET] = "SELECT id, uuid, label, user_pin_set FROM registrations WHERE id = ?1",
-	[S_REG_NEXT] = "SELECT coalesce(max(id), 0) + 1 FROM registrations",
+	[S_REG_NEXT] = "SELECT coalesce(max(id), 0) + 1 FROM registrations WHERE id < 65536",
 	[S_REG_INSERT] = "INSERT INTO registrations(id, uuid, label, user_pin_set, created) "
 	                 "VALUES(?1, ?2, ?3, ?4, ?5)",
 	[S_REG_UPDATE] = "UPDATE registrations SET label = ?2, user_pin_set = ?3 WHERE id = ?1",
