@@ -14,7 +14,7 @@
  *
  *	"PKCS 11"     3.0   CK_FUNCTION_LIST_3_0
  *	"PKCS 11"     2.40  CK_FUNCTION_LIST (also what C_GetFunctionList gives)
- *	"Cipher Hub"  1.1   CH_FUNCTION_LIST (cipherhub/vendor.h)
+ *	"Cipher Hub"  1.2   CH_FUNCTION_LIST (cipherhub/vendor.h)
  *
  * None has CKF_INTERFACE_FORK_SAFE: a forked child must call C_Initialize
  * again before using any of them (general.c detects the fork).
@@ -47,7 +47,7 @@ static const CK_FUNCTION_LIST function_list_2_40 = {
 #undef CH_TABLE_ENTRY_
 };
 
-/* "Cipher Hub" 1.1: operations PKCS#11 has no call for. */
+/* "Cipher Hub" 1.2: operations PKCS#11 has no call for. */
 static const CH_FUNCTION_LIST function_list_vendor = {
 	.version = {CH_INTERFACE_VERSION_MAJOR, CH_INTERFACE_VERSION_MINOR},
 	.CH_GetRegistrationInfo = CH_GetRegistrationInfo,
@@ -60,6 +60,8 @@ static const CH_FUNCTION_LIST function_list_vendor = {
 	.CH_GrantList = CH_GrantList,
 	.CH_AuditRead = CH_AuditRead,
 	.CH_AuditVerify = CH_AuditVerify,
+	.CH_RecoverySetup = CH_RecoverySetup,
+	.CH_Recover = CH_Recover,
 	.CH_KeyRotate = CH_KeyRotate,
 	.CH_KeySetState = CH_KeySetState,
 	.CH_KeySetMinVersion = CH_KeySetMinVersion,

@@ -86,8 +86,6 @@ static int slot_cmp(const void *a, const void *b)
  * answer this without waiting). */
 static void slot_info(const ch_slot *sl, CK_SLOT_INFO *info)
 {
-	if (sl->ops->slot_info != NULL && sl->ops->slot_info(sl->be, info) == CKR_OK)
-		return;
 	memset(info, 0, sizeof(*info));
 	ch_pad(info->slotDescription, sizeof(info->slotDescription),
 	       "Cipher Hub service registration");
@@ -95,6 +93,8 @@ static void slot_info(const ch_slot *sl, CK_SLOT_INFO *info)
 	info->flags = CKF_TOKEN_PRESENT;
 	info->hardwareVersion.minor = 1;
 	info->firmwareVersion.minor = 1;
+	if (sl->ops->slot_info != NULL)
+		sl->ops->slot_info(sl->be, info);
 }
 
 static bool token_present(const ch_slot *sl)

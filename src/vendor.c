@@ -230,6 +230,48 @@ CK_RV CH_AuditVerify(CK_SESSION_HANDLE session, CK_ULONG_PTR firstBad, CK_ULONG_
 	return rv;
 }
 
+/* ---- Recovery (issue 8) ---- */
+
+CK_RV CH_RecoverySetup(CK_SESSION_HANDLE session, CK_BYTE_PTR key, CK_ULONG_PTR keyLen)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if ((rv = admin_session(s, true)) != CKR_OK)
+		goto out;
+	if (key == NULL || keyLen == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if (*keyLen < CH_RECOVERY_KEY_LEN)
+		rv = CKR_BUFFER_TOO_SMALL;
+	else /* straight into the caller's buffer: no copy of ours to wipe */
+		rv = s->slot->ops->recovery_setup(s->slot->be, key);
+	if (keyLen != NULL)
+		*keyLen = CH_RECOVERY_KEY_LEN;
+out:
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV CH_Recover(CK_SESSION_HANDLE session, CK_BYTE_PTR key, CK_ULONG keyLen,
+                 CK_UTF8CHAR_PTR newPin, CK_ULONG newPinLen)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if (key == NULL || newPin == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if (ch_session_user(s) != CH_NOBODY)
+		rv = CKR_USER_ALREADY_LOGGED_IN;
+	else if (!ch_session_rw(s))
+		rv = CKR_SESSION_READ_ONLY;
+	else
+		rv = s->slot->ops->recover(s->slot->be, key, keyLen, newPin, newPinLen);
+	ch_session_put(s);
+	return rv;
+}
+
 /* ---- Key versions (issue 8) ---- */
 
 /* May session s change keys (R/W; the backend checks the operator role)? */

@@ -24,6 +24,8 @@ struct fwd_obj {
 	bool marked;    /* marker and creator looked up */
 	int64_t marker; /* its marker object in the store, 0: none */
 	char creator[CH_NAME_MAX + 1];
+	bool classed; /* guarded is known */
+	bool guarded; /* a private secret or private key */
 };
 
 static fwd_slot *slot_of(ch_session *s)
@@ -152,6 +154,7 @@ static void map_clear(fwd_slot *fw)
 
 /* ---- the backend's health ---- */
 
+/* Codes that say the backend lost its sessions or its token. */
 static bool lost_code(CK_RV rv)
 {
 	return rv == CKR_DEVICE_REMOVED || rv == CKR_DEVICE_ERROR || rv == CKR_TOKEN_NOT_PRESENT ||
@@ -164,6 +167,15 @@ CK_RV fwd_check(fwd_slot *fw, CK_RV rv)
 	CK_SESSION_HANDLE anchor;
 	const char *name;
 
+	if (rv == CKR_GENERAL_ERROR) {
+		/* A backend in a state it may not leave by itself (5.1); some
+		 * (SoftHSM) also say it for bad input.  The sessions go on, and
+		 * the next connection starts the module afresh. */
+		pthread_mutex_lock(&fw->lock);
+		fw->reset_due = true;
+		pthread_mutex_unlock(&fw->lock);
+		return rv;
+	}
 	if (!lost_code(rv))
 		return rv;
 	pthread_mutex_lock(&fw->lock);
@@ -171,6 +183,7 @@ CK_RV fwd_check(fwd_slot *fw, CK_RV rv)
 	anchor = fw->anchor;
 	fw->anchor = 0;
 	fw->logged_in = false;
+	fw->reset_due = true;
 	map_clear(fw);
 	pthread_mutex_unlock(&fw->lock);
 	name = ch_rv_name(rv);
@@ -286,8 +299,11 @@ void fwd_handle_renamed(fwd_slot *fw, CK_OBJECT_HANDLE ours)
 	fwd_obj *o;
 
 	pthread_mutex_lock(&fw->lock);
-	if ((o = entry_of(fw, ours)) != NULL && o->ident[0] == 'h')
-		o->named = o->marked = false;
+	if ((o = entry_of(fw, ours)) != NULL) {
+		o->classed = false;
+		if (o->ident[0] == 'h')
+			o->named = o->marked = false;
+	}
 	pthread_mutex_unlock(&fw->lock);
 }
 
@@ -459,14 +475,45 @@ void fwd_note_created(ch_session *s, CK_OBJECT_HANDLE ours)
 		       fw->name, (unsigned long)rv);
 }
 
+/* Is ours a private secret or private key (what grants hide)?  Read from
+ * the backend once: a class never changes, and CKA_PRIVATE changes only
+ * through us (fwd_handle_renamed forgets it then). */
+static bool guarded_key(fwd_slot *fw, CK_SESSION_HANDLE bh, CK_OBJECT_HANDLE ours,
+                        CK_OBJECT_HANDLE theirs)
+{
+	CK_FUNCTION_LIST *fn = ch_hsm_fn(fw->hsm);
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	CK_BBOOL priv = CK_FALSE;
+	fwd_obj *o;
+	bool g;
+
+	pthread_mutex_lock(&fw->lock);
+	o = entry_of(fw, ours);
+	if (o != NULL && o->classed) {
+		g = o->guarded;
+		pthread_mutex_unlock(&fw->lock);
+		return g;
+	}
+	pthread_mutex_unlock(&fw->lock);
+	if (attr_read(fn, bh, theirs, CKA_PRIVATE, &priv, sizeof(priv)) < 0)
+		return false; /* unreadable: the backend shows it, so it is public */
+	(void)attr_read(fn, bh, theirs, CKA_CLASS, &cls, sizeof(cls));
+	g = priv && (cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY);
+	pthread_mutex_lock(&fw->lock);
+	if ((o = entry_of(fw, ours)) != NULL) {
+		o->guarded = g;
+		o->classed = true;
+	}
+	pthread_mutex_unlock(&fw->lock);
+	return g;
+}
+
 CK_RV fwd_allowed(ch_session *s, CK_OBJECT_HANDLE ours, CK_FLAGS need)
 {
 	fwd_slot *fw = slot_of(s);
 	fwd_session *fs = s->be;
 	CK_FLAGS roles = ch_session_roles(s);
 	CK_OBJECT_HANDLE theirs;
-	CK_OBJECT_CLASS cls = 0;
-	CK_BBOOL priv = CK_FALSE;
 	char creator[CH_NAME_MAX + 1];
 	int64_t marker;
 	fwd_obj *o;
@@ -486,14 +533,7 @@ CK_RV fwd_allowed(ch_session *s, CK_OBJECT_HANDLE ours, CK_FLAGS need)
 	if (need == 0) {
 		/* Seeing: public objects, and private keys for their creator,
 		 * grantees and operators. */
-		CK_FUNCTION_LIST *fn = ch_hsm_fn(fw->hsm);
-
-		if (attr_read(fn, fs->bh, theirs, CKA_PRIVATE, &priv, sizeof(priv)) < 0 || !priv)
-			return CKR_OK;
-		(void)attr_read(fn, fs->bh, theirs, CKA_CLASS, &cls, sizeof(cls));
-		if (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY)
-			return CKR_OK;
-		if (roles & CH_ROLE_OPERATOR)
+		if (!guarded_key(fw, fs->bh, ours, theirs) || (roles & CH_ROLE_OPERATOR))
 			return CKR_OK;
 	}
 	if ((rv = marker_of(fw, fs->bh, ours, &marker, creator)) != CKR_OK)
@@ -597,17 +637,13 @@ void fwd_slot_free(fwd_slot *fw)
 	free(fw);
 }
 
-static CK_RV fwd_slot_info(void *be, CK_SLOT_INFO *info)
+static void fwd_slot_info(void *be, CK_SLOT_INFO *info)
 {
 	fwd_slot *fw = be;
 
-	memset(info, 0, sizeof(*info));
 	ch_pad(info->slotDescription, sizeof(info->slotDescription), fw->desc);
-	ch_pad(info->manufacturerID, sizeof(info->manufacturerID), "Cipher Hub");
-	info->flags = fw->hsm != NULL ? CKF_TOKEN_PRESENT : 0;
-	info->hardwareVersion.minor = 1;
-	info->firmwareVersion.minor = 1;
-	return CKR_OK;
+	if (fw->hsm == NULL)
+		info->flags &= ~(CK_FLAGS)CKF_TOKEN_PRESENT;
 }
 
 static CK_RV fwd_token_info(void *be, CK_TOKEN_INFO *info)
@@ -757,6 +793,27 @@ static CK_RV fwd_audit_verify(void *be, CK_ULONG *first_bad, CK_ULONG *unauthent
 	return ch_soft_ops.audit_verify(((fwd_slot *)be)->reg, first_bad, unauthenticated);
 }
 
+/* The backend session that holds the login, for calls made outside any
+ * client session: CKR_OK, or CKR_DEVICE_REMOVED when it is gone. */
+static CK_RV anchor_of(fwd_slot *fw, CK_SESSION_HANDLE *anchor)
+{
+	pthread_mutex_lock(&fw->lock);
+	*anchor = fw->anchor;
+	pthread_mutex_unlock(&fw->lock);
+	return *anchor != 0 ? CKR_OK : CKR_DEVICE_REMOVED;
+}
+
+static CK_RV fwd_recovery_setup(void *be, CK_BYTE key[CH_RECOVERY_KEY_LEN])
+{
+	return ch_soft_ops.recovery_setup(((fwd_slot *)be)->reg, key);
+}
+
+static CK_RV fwd_recover(void *be, const CK_BYTE *key, CK_ULONG len, const CK_UTF8CHAR *pin,
+                         CK_ULONG pin_len)
+{
+	return ch_soft_ops.recover(((fwd_slot *)be)->reg, key, len, pin, pin_len);
+}
+
 /* CKR_OK when ours is a key, else CKR_KEY_HANDLE_INVALID. */
 static CK_RV key_class_ok(fwd_slot *fw, CK_SESSION_HANDLE bh, CK_OBJECT_HANDLE ours)
 {
@@ -779,11 +836,8 @@ static CK_RV fwd_grant_set(void *be, CK_OBJECT_HANDLE key, const char *grantee, 
 	int64_t marker;
 	CK_RV rv;
 
-	pthread_mutex_lock(&fw->lock);
-	anchor = fw->anchor;
-	pthread_mutex_unlock(&fw->lock);
-	if (anchor == 0)
-		return CKR_DEVICE_REMOVED;
+	if ((rv = anchor_of(fw, &anchor)) != CKR_OK)
+		return rv;
 	if ((rv = key_class_ok(fw, anchor, key)) != CKR_OK ||
 	    (rv = marker_make(fw, anchor, key, &marker)) != CKR_OK)
 		return rv == CKR_OBJECT_HANDLE_INVALID ? CKR_KEY_HANDLE_INVALID : rv;
@@ -798,11 +852,8 @@ static CK_RV fwd_grant_list(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list,
 	int64_t marker;
 	CK_RV rv;
 
-	pthread_mutex_lock(&fw->lock);
-	anchor = fw->anchor;
-	pthread_mutex_unlock(&fw->lock);
-	if (anchor == 0)
-		return CKR_DEVICE_REMOVED;
+	if ((rv = anchor_of(fw, &anchor)) != CKR_OK)
+		return rv;
 	if ((rv = marker_of(fw, anchor, key, &marker, creator)) != CKR_OK)
 		return rv == CKR_OBJECT_HANDLE_INVALID ? CKR_KEY_HANDLE_INVALID : rv;
 	if (marker == 0) {
@@ -813,6 +864,14 @@ static CK_RV fwd_grant_list(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list,
 }
 
 /* ---- login ---- */
+
+/* Does a login as who with roles work with keys (and so see private
+ * objects)?  The SO and pure auditors do not, as in software registrations:
+ * for them the backend stays logged out and hides its private objects. */
+static bool works_with_keys(CK_USER_TYPE who, CK_FLAGS roles)
+{
+	return who == CKU_USER && (roles & (CH_ROLE_USER | CH_ROLE_OPERATOR)) != 0;
+}
 
 /* Participants log in against Cipher Hub; a participant who may use keys
  * brings the backend's user login with it. */
@@ -826,7 +885,7 @@ static CK_RV fwd_login(void *be, CK_USER_TYPE who, const char *name, const CK_UT
 	if (fw->hsm == NULL)
 		return CKR_TOKEN_NOT_PRESENT;
 	if ((rv = ch_soft_ops.login(fw->reg, who, name, pin, len, roles)) != CKR_OK ||
-	    who != CKU_USER)
+	    !works_with_keys(who, *roles))
 		return rv;
 	pthread_mutex_lock(&fw->lock);
 	anchor = fw->anchor;
@@ -885,27 +944,38 @@ static CK_RV connect(ch_session *s, fwd_slot *fw)
 {
 	CK_FUNCTION_LIST *fn = ch_hsm_fn(fw->hsm);
 	CK_SESSION_HANDLE anchor = 0;
+	bool reset, login;
 	CK_RV rv;
 
 	pthread_mutex_lock(&fw->lock);
 	anchor = fw->anchor;
+	reset = fw->reset_due && anchor == 0;
+	if (reset)
+		fw->reset_due = false;
 	pthread_mutex_unlock(&fw->lock);
 	if (anchor != 0)
 		return CKR_OK;
+	/* After a loss, a module of ours starts afresh: some (SoftHSM) go on
+	 * opening sessions on a token that is gone until then. */
+	if (reset)
+		(void)ch_hsm_reset(fw->hsm);
+	/* After a loss the token may sit in another slot, or (some modules)
+	 * show again only once the module is initialized anew. */
 	rv = fn->C_OpenSession(ch_hsm_slot(fw->hsm), CKF_SERIAL_SESSION, NULL, NULL, &anchor);
-	if (rv != CKR_OK && ch_hsm_refind(fw->hsm) == CKR_OK)
+	if (rv != CKR_OK && (ch_hsm_refind(fw->hsm) == CKR_OK || ch_hsm_reset(fw->hsm) == CKR_OK))
 		rv = fn->C_OpenSession(ch_hsm_slot(fw->hsm), CKF_SERIAL_SESSION, NULL, NULL,
 		                       &anchor);
 	if (rv != CKR_OK)
 		return rv;
 	/* The slot lock is held: read the login state directly. */
-	if (s->slot->user == CKU_USER && (rv = ch_hsm_login(fw->hsm, anchor)) != CKR_OK) {
+	login = works_with_keys(s->slot->user, s->slot->roles);
+	if (login && (rv = ch_hsm_login(fw->hsm, anchor)) != CKR_OK) {
 		fn->C_CloseSession(anchor);
 		return lost_code(rv) ? rv : CKR_DEVICE_ERROR;
 	}
 	pthread_mutex_lock(&fw->lock);
 	fw->anchor = anchor;
-	fw->logged_in = s->slot->user == CKU_USER;
+	fw->logged_in = login;
 	pthread_mutex_unlock(&fw->lock);
 	return CKR_OK;
 }
@@ -988,6 +1058,8 @@ const ch_backend_ops ch_fwd_ops = {
 	.grant_list = fwd_grant_list,
 	.audit_read = fwd_audit_read,
 	.audit_verify = fwd_audit_verify,
+	.recovery_setup = fwd_recovery_setup,
+	.recover = fwd_recover,
 	.session_open = fwd_session_open,
 	.session_close = fwd_session_close,
 	.create_object = fwd_create_object,

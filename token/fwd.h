@@ -43,6 +43,7 @@ typedef struct fwd_slot {
 	unsigned sessions;        /* client sessions open */
 	bool logged_in;           /* the backend is logged in for a participant */
 	uint64_t gen;             /* moves when the backend lost its sessions */
+	bool reset_due;           /* ... and then the next connection starts it afresh */
 	fwd_obj *obj;             /* our handle h is obj[h - 1] */
 	size_t nobj, cap;
 	size_t *hash; /* backend handle -> index + 1, open addressing */
@@ -88,7 +89,8 @@ CK_RV fwd_handle_theirs(fwd_slot *fw, CK_OBJECT_HANDLE ours, CK_OBJECT_HANDLE *t
 /* Forgets a destroyed object. */
 void fwd_handle_drop(fwd_slot *fw, CK_OBJECT_HANDLE ours);
 
-/* Forgets the stable name of ours (its label or ID changed). */
+/* Forgets what was read of ours that can change (its label, ID or
+ * CKA_PRIVATE was set). */
 void fwd_handle_renamed(fwd_slot *fw, CK_OBJECT_HANDLE ours);
 
 /* May the session's participant see (need 0) or use (CH_GRANT_* bits) key

@@ -52,13 +52,26 @@ static CK_RV object_of(ch_session *s, CK_OBJECT_HANDLE ours, CK_OBJECT_HANDLE *t
 	return fwd_allowed(s, ours, 0);
 }
 
-/* Changing, creating and destroying token objects is the operators' (as
- * for software registrations). */
-static CK_RV may_write(ch_session *s)
+/* Creating, changing and destroying token objects is the operators' (as
+ * for software registrations, where a token object needs a login to be
+ * sealed); session objects are anyone's.  token: the object is (or is to
+ * be) a token object. */
+static CK_RV may_write(ch_session *s, bool token)
 {
+	if (!token)
+		return CKR_OK;
 	if (ch_session_user(s) != CKU_USER)
-		return CKR_OK; /* the backend refuses what needs a login */
+		return CKR_USER_NOT_LOGGED_IN;
 	return ch_session_roles(s) & CH_ROLE_OPERATOR ? CKR_OK : CKR_ACTION_PROHIBITED;
+}
+
+/* Is backend object theirs a token object? */
+static bool is_token(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE bh, CK_OBJECT_HANDLE theirs)
+{
+	CK_BBOOL tok = CK_FALSE;
+	CK_ATTRIBUTE a = { CKA_TOKEN, &tok, sizeof(tok) };
+
+	return fn->C_GetAttributeValue(bh, theirs, &a, 1) != CKR_OK || tok;
 }
 
 /* Key generation needs a logged-in participant with the operator role. */
@@ -273,7 +286,7 @@ CK_RV fwd_create_object(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJ
 	tmpl f = { 0 };
 
 	FWD_ENTER(s, fn, bh);
-	if ((rv = may_write(s)) != CKR_OK)
+	if ((rv = may_write(s, tmpl_flag(t, n, CKA_TOKEN) == 1)) != CKR_OK)
 		return rv;
 	if (tmpl_class(t, n, CKO_DATA) == CKO_SECRET_KEY) {
 		if ((rv = tmpl_secret(&f, t, n)) != CKR_OK)
@@ -295,7 +308,12 @@ CK_RV fwd_copy_object(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, 
 	CK_RV rv;
 
 	FWD_ENTER(s, fn, bh);
-	if ((rv = may_write(s)) != CKR_OK || (rv = object_of(s, h, &src)) != CKR_OK)
+	if ((rv = object_of(s, h, &src)) != CKR_OK)
+		return rv;
+	/* The copy is a token object when its template or its original says so. */
+	if ((rv = may_write(s, tmpl_flag(t, n, CKA_TOKEN) == 1 || (tmpl_flag(t, n, CKA_TOKEN) < 0 &&
+	                                                           is_token(fn, bh, src)))) !=
+	    CKR_OK)
 		return rv;
 	/* A copy of a key is the key: only whoever may do everything with it. */
 	if (ch_session_user(s) == CKU_USER && (rv = fwd_allowed(s, h, CH_GRANT_ALL)) != CKR_OK)
@@ -312,7 +330,8 @@ CK_RV fwd_destroy_object(ch_session *s, CK_OBJECT_HANDLE h)
 	CK_RV rv;
 
 	FWD_ENTER(s, fn, bh);
-	if ((rv = may_write(s)) != CKR_OK || (rv = object_of(s, h, &theirs)) != CKR_OK)
+	if ((rv = object_of(s, h, &theirs)) != CKR_OK ||
+	    (rv = may_write(s, is_token(fn, bh, theirs))) != CKR_OK)
 		return rv;
 	rv = fwd_check(slot_of(s), fn->C_DestroyObject(bh, theirs));
 	fwd_audit(s, "object.destroy", h, rv);
@@ -356,7 +375,8 @@ CK_RV fwd_set_attributes(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *
 	CK_RV rv;
 
 	FWD_ENTER(s, fn, bh);
-	if ((rv = may_write(s)) != CKR_OK || (rv = object_of(s, h, &theirs)) != CKR_OK)
+	if ((rv = object_of(s, h, &theirs)) != CKR_OK ||
+	    (rv = may_write(s, is_token(fn, bh, theirs))) != CKR_OK)
 		return rv;
 	roles_read(fn, bh, theirs, &r);
 	roles_apply(&r, t, n);
@@ -367,7 +387,8 @@ CK_RV fwd_set_attributes(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *
 		               fn->C_SetAttributeValue(bh, theirs, (CK_ATTRIBUTE *)t, n));
 	if (rv == CKR_OK) {
 		for (CK_ULONG i = 0; i < n; i++)
-			if (t[i].type == CKA_LABEL || t[i].type == CKA_ID)
+			if (t[i].type == CKA_LABEL || t[i].type == CKA_ID ||
+			    t[i].type == CKA_PRIVATE)
 				fwd_handle_renamed(slot_of(s), h);
 	}
 	fwd_audit(s, "object.set", h, rv);

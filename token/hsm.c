@@ -208,6 +208,28 @@ out:
 	return rv;
 }
 
+CK_RV ch_hsm_reset(ch_hsm *h)
+{
+	CK_C_INITIALIZE_ARGS args = { .flags = CKF_OS_LOCKING_OK };
+	hsm_module *m = h->mod;
+	CK_RV rv = CKR_OK;
+
+	pthread_mutex_lock(&modules_lock);
+	if (m->ours && m->pid == getpid()) {
+		(void)m->fn->C_Finalize(NULL);
+		rv = m->fn->C_Initialize(&args);
+		if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED)
+			rv = CKR_OK; /* another of its users was first */
+	}
+	pthread_mutex_unlock(&modules_lock);
+	if (rv != CKR_OK) {
+		log_rv("C_Initialize after a reset", m->path, rv);
+		return rv;
+	}
+	ch_log(CH_LOG_WARNING, "HSM module %s: initialized again to recover its token", m->path);
+	return ch_hsm_refind(h);
+}
+
 /* Reads the whole descriptor (at most HSM_PIN_MAX bytes) into buf. */
 static CK_RV read_fd(int fd, char *buf, size_t *len)
 {

@@ -59,6 +59,13 @@ const char *ch_hsm_module_name(const ch_hsm *h);
  * CKR_TOKEN_NOT_PRESENT. */
 CK_RV ch_hsm_refind(ch_hsm *h);
 
+/* Finalizes and initializes the module again (only when we initialized it:
+ * an application's own module is left alone), then finds the token: what
+ * some modules need to see a token that went and came back.  Every session
+ * of the module's other users is lost with it.  CKR_OK or the module's
+ * code. */
+CK_RV ch_hsm_reset(ch_hsm *h);
+
 /* Logs session s in as the token's user with the configured PIN, read from
  * its source for this call and wiped after.  CKR_OK also when the token
  * reports the user logged in already. */

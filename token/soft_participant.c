@@ -155,6 +155,8 @@ static int list_one(void *arg, CK_USER_TYPE who, const char *name, CK_FLAGS role
 	list_ctx *l = arg;
 	soft_ident id = { .who = who };
 
+	if (who == SOFT_RECOVERY_USER) /* a key, not a participant */
+		return 0;
 	if (l->list != NULL && l->n < l->cap) {
 		CH_PARTICIPANT_INFO *p = &l->list[l->n];
 

@@ -907,5 +907,7 @@ void soft_version_note_use(soft_slot *sl, const ch_attrs *key)
 		return;
 	snprintf(detail, sizeof(detail), "made %lu, period %lu s", (unsigned long)created,
 	         (unsigned long)period);
+	pthread_mutex_lock(&sl->lock);
 	soft_audit(sl, sl->seal, sl->participant, "key.rotation_due", key, CKR_OK, detail);
+	pthread_mutex_unlock(&sl->lock);
 }

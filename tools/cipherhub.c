@@ -27,7 +27,8 @@
 #define OPT_ROLES 0x4u  /* --roles */
 #define OPT_FROM  0x8u  /* --from */
 #define OPT_OPS   0x10u /* --ops */
-#define OPT_DUE   0x20u /* --due */
+#define OPT_SPLIT 0x20u /* --shares, --threshold */
+#define OPT_DUE   0x40u /* --due */
 
 typedef struct command {
 	const char *group; /* "participant", "audit", or NULL */
@@ -116,6 +117,22 @@ static const command commands[] = {
 	  "With --json: one JSON object per grant.  Needs an admin, an operator or an\n"
 	  "auditor.\n",
 	  OPT_REG | OPT_LOGIN, 1, ch_cli_cmd_grants },
+	{ "recovery", "setup", "--shares N --threshold M", "split a new recovery key into shares",
+	  "Makes a new recovery key for the registration and prints it as N shares, one\n"
+	  "per line, of which any M restore admin access (Shamir's secret sharing, by\n"
+	  "libgfshare); fewer than M tell nothing about it.  Give each share to a\n"
+	  "different keeper, on paper or offline.  An earlier recovery key and its shares\n"
+	  "stop working.  The module keeps no copy of the key, and neither does the tool.\n"
+	  "Needs an admin.\n",
+	  OPT_REG | OPT_LOGIN | OPT_SPLIT, 0, ch_cli_cmd_recovery_setup },
+	{ "recovery", "restore", "", "give the so participant a new PIN with M shares",
+	  "For when every admin PIN is lost: reads recovery shares from standard input,\n"
+	  "one per line (blank lines and lines starting with # are skipped), joins them,\n"
+	  "and sets a new PIN for the 'so' participant, lifting its lockout.  The new\n"
+	  "PIN is the first line of --pin-fd, else $CIPHERHUB_NEW_PIN, else asked twice\n"
+	  "on the terminal.  Shares of different splits, too few shares or a wrong\n"
+	  "share are refused, and nothing changes.  Needs no login.\n",
+	  OPT_REG | OPT_LOGIN, 0, ch_cli_cmd_recovery_restore },
 	{ "key", "versions", "LABEL", "list the versions of a key family",
 	  "Lists the versions of the key family LABEL (the token keys with that\n"
 	  "CKA_LABEL): version, state (active, decrypt-only, disabled, destroyed),\n"
@@ -305,8 +322,10 @@ static const struct option long_options[] = {
 	{ "from", required_argument, NULL, 'f' },
 	{ "ops", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
-	{ "due", no_argument, NULL, 'd' },
 	{ "version", no_argument, NULL, 'V' },
+	{ "shares", required_argument, NULL, 'n' },
+	{ "threshold", required_argument, NULL, 'k' },
+	{ "due", no_argument, NULL, 'd' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -419,6 +438,16 @@ static int parse_options(ch_cli *c, given *g, int argc, char **argv)
 			c->due = true;
 			g->opts |= OPT_DUE;
 			break;
+		case 'n':
+		case 'k':
+			if (!parse_ulong(optarg, &v) || v < 1 || v > 255) {
+				ch_cli_err(c, "--%s '%s' is not a number from 1 to 255",
+				           opt == 'n' ? "shares" : "threshold", optarg);
+				goto out;
+			}
+			*(opt == 'n' ? &c->shares : &c->threshold) = (unsigned)v;
+			g->opts |= OPT_SPLIT;
+			break;
 		case 'h':
 			g->help = true;
 			break;
@@ -454,7 +483,8 @@ static int check_command(ch_cli *c, const command *cmd, const given *g, int narg
 	} names[] = {
 		{ OPT_REG, "--slot/--token" }, { OPT_LOGIN, "--as/--pin-fd" },
 		{ OPT_ROLES, "--roles" },      { OPT_FROM, "--from" },
-		{ OPT_OPS, "--ops" },          { OPT_DUE, "--due" },
+		{ OPT_OPS, "--ops" },          { OPT_SPLIT, "--shares/--threshold" },
+		{ OPT_DUE, "--due" },
 	};
 	char words[64];
 	size_t i;

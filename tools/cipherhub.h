@@ -65,14 +65,16 @@ typedef struct ch_cli {
 	const char *token_opt;  /* --token, or NULL */
 	CK_SLOT_ID slot_opt;    /* --slot, valid when have_slot */
 	bool have_slot;
-	bool json;         /* --json */
-	const char *as;    /* --as, default "so" */
-	int pin_fd;        /* --pin-fd, or -1 */
-	const char *roles; /* --roles, or NULL */
-	const char *ops;   /* --ops, or NULL */
-	CK_ULONG from;     /* --from, default 1 */
-	bool due;          /* --due */
-	const char *prog;  /* program name for messages */
+	bool json;          /* --json */
+	const char *as;     /* --as, default "so" */
+	int pin_fd;         /* --pin-fd, or -1 */
+	const char *roles;  /* --roles, or NULL */
+	const char *ops;    /* --ops, or NULL */
+	CK_ULONG from;      /* --from, default 1 */
+	unsigned shares;    /* --shares, or 0 */
+	unsigned threshold; /* --threshold, or 0 */
+	bool due;           /* --due */
+	const char *prog;   /* program name for messages */
 
 	/* The module (cipherhub_module.c). */
 	char module_path[4096]; /* the file actually loaded */
@@ -219,6 +221,15 @@ int ch_cli_cmd_audit_verify(ch_cli *c, char **args);
 int ch_cli_cmd_grant(ch_cli *c, char **args);
 int ch_cli_cmd_revoke(ch_cli *c, char **args);
 int ch_cli_cmd_grants(ch_cli *c, char **args);
+
+/* Loads the module, chooses the registration, opens a session and logs in
+ * as how says (cipherhub_cmd.c).  Returns CH_EXIT_*. */
+int ch_cli_prepare(ch_cli *c, ch_cli_login how);
+
+/* ---- cipherhub_recovery.c --------------------------------------------- */
+
+int ch_cli_cmd_recovery_setup(ch_cli *c, char **args);
+int ch_cli_cmd_recovery_restore(ch_cli *c, char **args);
 
 /* ---- cipherhub_key.c: key families and versions (issue 8) ------------- */
 int ch_cli_cmd_key_versions(ch_cli *c, char **args);

@@ -22,9 +22,7 @@
 /* Records read per CH_AuditRead call. */
 #define AUDIT_BATCH 128
 
-/* Loads the module, chooses the registration, opens a session and logs in
- * as how says.  Returns CH_EXIT_*. */
-static int prepare(ch_cli *c, ch_cli_login how)
+int ch_cli_prepare(ch_cli *c, ch_cli_login how)
 {
 	int ex;
 
@@ -61,23 +59,54 @@ static void uuid_str(const CK_BYTE u[16], char out[37])
 	out[o] = '\0';
 }
 
+/* How a forwarded slot's description begins (token/fwd*.c): the backend
+ * module's file name follows. */
+#define FWD_PREFIX "Cipher Hub forwarding to "
+
 /* One slot's facts, as `registrations` shows them. */
 typedef struct reg_row {
 	CK_SLOT_ID slot;
+	CK_SLOT_INFO si;
 	CK_TOKEN_INFO ti;
+	bool present; /* CKF_TOKEN_PRESENT, and C_GetTokenInfo answered */
 	bool have_info;
 	CH_REGISTRATION_INFO ri;
 	char label[33], serial[17], uuid[37], kdf[17];
+	char desc[65];     /* the slot description, trimmed */
+	char backend[65];  /* a forwarded slot's backend module, else "" */
 } reg_row;
+
+/* Software or forwarded, told by the slot description; fills r->backend. */
+static bool reg_forwarded(reg_row *r)
+{
+	size_t n = strlen(FWD_PREFIX);
+
+	r->backend[0] = '\0';
+	if (strncmp(r->desc, FWD_PREFIX, n) != 0)
+		return false;
+	snprintf(r->backend, sizeof(r->backend), "%.*s", (int)strcspn(r->desc + n, " "),
+	         r->desc + n);
+	return true;
+}
 
 static void reg_print_json(const ch_cli *c, const reg_row *r)
 {
-	bool init = (r->ti.flags & CKF_TOKEN_INITIALIZED) != 0;
+	bool init = r->present && (r->ti.flags & CKF_TOKEN_INITIALIZED) != 0;
 
 	printf("{\"slot\":%lu,\"initialized\":%s", r->slot, init ? "true" : "false");
-	if (init) {
+	printf(",\"kind\":\"%s\",\"backend\":", r->backend[0] ? "forwarded" : "software");
+	if (r->backend[0])
+		ch_cli_json_str(stdout, r->backend, strlen(r->backend));
+	else
+		fputs("null", stdout);
+	printf(",\"token_present\":%s,\"health\":\"%s\",", r->present ? "true" : "false",
+	       r->present ? "ok" : "no-token");
+	ch_cli_json_kv(stdout, "description", r->desc);
+	if (init || (r->present && r->label[0])) {
 		fputc(',', stdout);
 		ch_cli_json_kv(stdout, "label", r->label);
+	}
+	if (init) {
 		fputc(',', stdout);
 		ch_cli_json_kv(stdout, "serial", r->serial);
 		printf(",\"user_pin_initialized\":%s,\"user_pin_locked\":%s,\"so_pin_locked\":%s",
@@ -100,19 +129,33 @@ static void reg_print_json(const ch_cli *c, const reg_row *r)
 static void reg_print_text(const reg_row *r, int label_w)
 {
 	char objects[24], kdf[48];
+	const char *kind = r->backend[0] ? "forwarded" : "software";
+	const char *label = r->present && r->label[0] ? r->label : "-";
 
-	if (!(r->ti.flags & CKF_TOKEN_INITIALIZED)) {
-		printf("%-5lu %-*s (free: C_InitToken on this slot creates a registration)\n",
-		       r->slot, label_w, "-");
-		return;
-	}
-	snprintf(objects, sizeof(objects), "%lu", r->ri.objectCount);
-	snprintf(kdf, sizeof(kdf), "%s/%lu", r->kdf, r->ri.kdfIterationsOrCost);
 	printf("%-5lu ", r->slot);
-	ch_cli_text_safe(stdout, r->label);
-	printf("%*s %-16s %-7s %-22s %s\n", label_w - (int)strlen(r->label), "", r->serial,
-	       r->have_info ? objects : "?", r->have_info ? kdf : "?",
-	       r->have_info ? r->uuid : "?");
+	ch_cli_text_safe(stdout, label);
+	printf("%*s %-9s %-8s ", label_w - (int)strlen(label), "", kind,
+	       r->present ? "ok" : "no-token");
+	if (!r->present) {
+		printf("(no token: the backend module or its token is not available; see the "
+		       "module log)");
+	} else if (!(r->ti.flags & CKF_TOKEN_INITIALIZED)) {
+		if (r->backend[0])
+			printf("(not initialised: C_InitToken with label '%s' creates it)", label);
+		else
+			printf("(free: C_InitToken on this slot creates a registration)");
+	} else {
+		snprintf(objects, sizeof(objects), "%lu", r->ri.objectCount);
+		snprintf(kdf, sizeof(kdf), "%s/%lu", r->kdf, r->ri.kdfIterationsOrCost);
+		printf("%-16s %-7s %-22s %-*s", r->serial, r->have_info ? objects : "?",
+		       r->have_info ? kdf : "?", r->backend[0] ? 36 : 0,
+		       r->have_info ? r->uuid : "?");
+	}
+	if (r->backend[0]) {
+		fputc(' ', stdout);
+		ch_cli_text_safe(stdout, r->backend);
+	}
+	fputc('\n', stdout);
 }
 
 int ch_cli_cmd_registrations(ch_cli *c, char **args)
@@ -150,18 +193,34 @@ int ch_cli_cmd_registrations(ch_cli *c, char **args)
 
 		if (c->have_slot && slots[i] != c->slot_opt)
 			continue;
+		memset(r, 0, sizeof(*r));
 		r->slot = slots[i];
 		snprintf(what, sizeof(what), "slot %lu", r->slot);
-		if ((rv = c->p11->C_GetTokenInfo(r->slot, &r->ti)) != CKR_OK) {
-			ex = ch_cli_fail_rv(c, "C_GetTokenInfo", rv, what);
+		if ((rv = c->p11->C_GetSlotInfo(r->slot, &r->si)) != CKR_OK) {
+			ex = ch_cli_fail_rv(c, "C_GetSlotInfo", rv, what);
 			goto out;
 		}
-		ch_cli_unpad(r->ti.label, sizeof(r->ti.label), r->label);
-		ch_cli_unpad(r->ti.serialNumber, sizeof(r->ti.serialNumber), r->serial);
-		if (c->token_opt != NULL && ((r->ti.flags & CKF_TOKEN_INITIALIZED) == 0 ||
-		                             strcmp(r->label, c->token_opt) != 0))
+		ch_cli_unpad(r->si.slotDescription, sizeof(r->si.slotDescription), r->desc);
+		(void)reg_forwarded(r);
+		/* A slot without its token (a forwarded slot whose backend is missing) is
+		 * shown as such, not an error. */
+		r->present = (r->si.flags & CKF_TOKEN_PRESENT) != 0;
+		if (r->present && (rv = c->p11->C_GetTokenInfo(r->slot, &r->ti)) != CKR_OK) {
+			if (rv != CKR_TOKEN_NOT_PRESENT) {
+				ex = ch_cli_fail_rv(c, "C_GetTokenInfo", rv, what);
+				goto out;
+			}
+			r->present = false;
+		}
+		if (r->present) {
+			ch_cli_unpad(r->ti.label, sizeof(r->ti.label), r->label);
+			ch_cli_unpad(r->ti.serialNumber, sizeof(r->ti.serialNumber), r->serial);
+		}
+		if (c->token_opt != NULL &&
+		    (!r->present || (r->ti.flags & CKF_TOKEN_INITIALIZED) == 0 ||
+		     strcmp(r->label, c->token_opt) != 0))
 			continue;
-		if ((r->ti.flags & CKF_TOKEN_INITIALIZED) && get_info != NULL) {
+		if (r->present && (r->ti.flags & CKF_TOKEN_INITIALIZED) && get_info != NULL) {
 			rv = get_info(r->slot, &r->ri);
 			if (rv != CKR_OK && rv != CKR_FUNCTION_NOT_SUPPORTED) {
 				ex = ch_cli_fail_rv(c, "CH_GetRegistrationInfo", rv, what);
@@ -184,8 +243,8 @@ int ch_cli_cmd_registrations(ch_cli *c, char **args)
 		goto out;
 	}
 	if (!c->json)
-		printf("%-5s %-*s %-16s %-7s %-22s %s\n", "SLOT", label_w, "LABEL", "SERIAL",
-		       "OBJECTS", "PIN KDF/COST", "UUID");
+		printf("%-5s %-*s %-9s %-8s %-16s %-7s %-22s %-36s %s\n", "SLOT", label_w, "LABEL",
+		       "KIND", "HEALTH", "SERIAL", "OBJECTS", "PIN KDF/COST", "UUID", "BACKEND");
 	for (i = 0; i < shown; i++) {
 		if (c->json)
 			reg_print_json(c, &rows[i]);
@@ -270,7 +329,7 @@ int ch_cli_cmd_participant_list(ch_cli *c, char **args)
 	int ex, name_w = 4;
 
 	(void)args;
-	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
 		goto out;
 	if ((ex = participants_read(c, &list, &n)) != CH_EXIT_OK)
 		goto out;
@@ -384,7 +443,7 @@ int ch_cli_cmd_participant_add(ch_cli *c, char **args)
 	}
 	if (!ch_cli_roles_parse(c, c->roles, &roles))
 		goto out;
-	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((add = ch_cli_vendor_fn(c, CH_ParticipantAdd)) == NULL)
@@ -437,7 +496,7 @@ int ch_cli_cmd_participant_remove(ch_cli *c, char **args)
 
 	if (!ch_cli_name_check(c, name, "participant name"))
 		goto out;
-	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((rm = ch_cli_vendor_fn(c, CH_ParticipantRemove)) == NULL)
@@ -482,7 +541,7 @@ int ch_cli_cmd_participant_set_roles(ch_cli *c, char **args)
 	}
 	if (!ch_cli_roles_parse(c, c->roles, &roles))
 		goto out;
-	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((set = ch_cli_vendor_fn(c, CH_ParticipantSetRoles)) == NULL)
@@ -523,7 +582,7 @@ int ch_cli_cmd_participant_unlock(ch_cli *c, char **args)
 
 	if (!ch_cli_name_check(c, name, "participant name"))
 		goto out;
-	if ((ex = prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_ADMIN)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((unlock = ch_cli_vendor_fn(c, CH_ParticipantUnlock)) == NULL)
@@ -599,7 +658,7 @@ static int audit_dump(ch_cli *c, bool json)
 	CK_RV rv;
 	int ex;
 
-	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((read_fn = ch_cli_vendor_fn(c, CH_AuditRead)) == NULL)
@@ -667,7 +726,7 @@ int ch_cli_cmd_audit_verify(ch_cli *c, char **args)
 	int ex;
 
 	(void)args;
-	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
 	if ((verify = ch_cli_vendor_fn(c, CH_AuditVerify)) == NULL)
@@ -878,7 +937,7 @@ static int grant_set(ch_cli *c, char **args, CK_FLAGS ops)
 
 	if (!grantee_check(c, args[1]))
 		return CH_EXIT_USAGE;
-	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK ||
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK ||
 	    (ex = key_by_label(c, args[0], &key)) != CH_EXIT_OK)
 		return ex;
 	if ((set = ch_cli_vendor_fn(c, CH_GrantSet)) == NULL)
@@ -933,7 +992,7 @@ int ch_cli_cmd_grants(ch_cli *c, char **args)
 	CK_RV rv;
 	int ex;
 
-	if ((ex = prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK ||
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_READER)) != CH_EXIT_OK ||
 	    (ex = key_by_label(c, args[0], &key)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;

@@ -6,7 +6,7 @@
  * family's versions with C_FindObjects, reads the vendor attributes
  * (CKA_CH_VERSION, CKA_CH_STATE, CKA_CH_PRIMARY, ...) with
  * C_GetAttributeValue, and changes them only through the vendor interface
- * 1.1 (CH_KeyRotate, CH_KeySetState, CH_KeySetMinVersion), so every rule is
+ * 1.2 (CH_KeyRotate, CH_KeySetState, CH_KeySetMinVersion), so every rule is
  * the module's: who may, what a version may do, the transaction that makes
  * racing rotations produce one version.
  *
@@ -197,7 +197,7 @@ static const char *state_name(CK_ULONG st)
 	}
 }
 
-/* The 1.1 vendor function member, or NULL (printed) on an older module. */
+/* The 1.2 vendor function member, or NULL (printed) on an older module. */
 #define key_fn(c, member)                                                                          \
 	((c)->vendor != NULL && (c)->vendor->version.minor >= 1                                    \
 	         ? ch_cli_vendor_fn(c, member)                                                     \

@@ -309,7 +309,9 @@ void ch_cli_module_close(ch_cli *c)
 
 /* ---- Choosing the registration ---------------------------------------- */
 
-/* Reads the token of slot into *ti.  Returns CH_EXIT_*. */
+/* Reads the token of slot into *ti.  Returns CH_EXIT_*.  A slot without its
+ * token (a forwarded slot whose backend module or token is missing) reads as
+ * a token that is not initialized: there is no registration to act on. */
 static int token_of(ch_cli *c, CK_SLOT_ID slot, CK_TOKEN_INFO *ti)
 {
 	CK_RV rv = c->p11->C_GetTokenInfo(slot, ti);
@@ -317,6 +319,10 @@ static int token_of(ch_cli *c, CK_SLOT_ID slot, CK_TOKEN_INFO *ti)
 
 	if (rv == CKR_OK)
 		return CH_EXIT_OK;
+	if (rv == CKR_TOKEN_NOT_PRESENT) {
+		memset(ti, 0, sizeof(*ti));
+		return CH_EXIT_OK;
+	}
 	snprintf(what, sizeof(what), "slot %lu", slot);
 	return ch_cli_fail_rv(c, "C_GetTokenInfo", rv, what);
 }

@@ -128,7 +128,7 @@ extern "C" {
 /* Name for C_GetInterface, and the version this header describes. */
 #define CH_INTERFACE_NAME          "Cipher Hub"
 #define CH_INTERFACE_VERSION_MAJOR 1
-#define CH_INTERFACE_VERSION_MINOR 1
+#define CH_INTERFACE_VERSION_MINOR 2
 
 /* Facts about one registration (a slot's token), for the admin tool. */
 typedef struct CH_REGISTRATION_INFO {
@@ -287,7 +287,7 @@ typedef CK_RV (*CH_C_AuditRead)(CK_SESSION_HANDLE session, CK_ULONG fromSeq,
 typedef CK_RV (*CH_C_AuditVerify)(CK_SESSION_HANDLE session, CK_ULONG_PTR firstBad,
                                   CK_ULONG_PTR unauthenticated);
 
-/* ---- Key versions (issue 8; interface 1.1) ---------------------------- */
+/* ---- Key versions (issue 8; interface 1.2) ---------------------------- */
 
 /*
  * Makes the next version of key's family: fresh key material with the
@@ -329,6 +329,37 @@ typedef CK_RV (*CH_C_KeySetState)(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE ke
 typedef CK_RV (*CH_C_KeySetMinVersion)(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key,
                                        CK_ULONG minVersion);
 
+/* ---- Recovery (issue 8) ---------------------------------------------- */
+
+/* Bytes of a registration's recovery key. */
+#define CH_RECOVERY_KEY_LEN 32
+
+/*
+ * Makes a new recovery key for the session's registration, for the day every
+ * admin PIN is lost: a random key under which the registration key is stored
+ * wrapped (as under a PIN), replacing any earlier recovery key (whose shares
+ * then open nothing).  The key is returned once, in key (*keyLen >=
+ * CH_RECOVERY_KEY_LEN; set to that), for the caller to split into shares
+ * (the admin tool: Shamir's scheme, M of N) and wipe; the module keeps no
+ * copy.  Needs an admin (CKU_SO) on an R/W session.  Returns CKR_OK,
+ * CKR_USER_NOT_LOGGED_IN, CKR_SESSION_READ_ONLY, CKR_ARGUMENTS_BAD,
+ * CKR_BUFFER_TOO_SMALL, or a backend error.  Audited (recovery.setup).
+ */
+typedef CK_RV (*CH_C_RecoverySetup)(CK_SESSION_HANDLE session, CK_BYTE_PTR key,
+                                    CK_ULONG_PTR keyLen);
+
+/*
+ * Restores admin access with the recovery key: the "so" participant's PIN
+ * becomes newPin and its lockout is lifted; nothing else changes.  Nobody
+ * may be logged in; the session must be R/W.  Returns CKR_OK,
+ * CKR_PIN_INCORRECT (a wrong key: counted like a wrong PIN, and nothing
+ * changes), CKR_PIN_LOCKED, CKR_USER_PIN_NOT_INITIALIZED (no recovery key was
+ * set up), CKR_PIN_LEN_RANGE (newPin), CKR_USER_ALREADY_LOGGED_IN,
+ * CKR_SESSION_READ_ONLY, CKR_ARGUMENTS_BAD.  Audited (recovery.use).
+ */
+typedef CK_RV (*CH_C_Recover)(CK_SESSION_HANDLE session, CK_BYTE_PTR key, CK_ULONG keyLen,
+                              CK_UTF8CHAR_PTR newPin, CK_ULONG newPinLen);
+
 /* The table C_GetInterface returns for CH_INTERFACE_NAME. */
 typedef struct CH_FUNCTION_LIST {
 	CK_VERSION version; /* CH_INTERFACE_VERSION_MAJOR.MINOR */
@@ -343,6 +374,9 @@ typedef struct CH_FUNCTION_LIST {
 	CH_C_GrantSet CH_GrantSet;
 	CH_C_GrantList CH_GrantList;
 	/* 1.1 */
+	CH_C_RecoverySetup CH_RecoverySetup;
+	CH_C_Recover CH_Recover;
+	/* 1.2 */
 	CH_C_KeyRotate CH_KeyRotate;
 	CH_C_KeySetState CH_KeySetState;
 	CH_C_KeySetMinVersion CH_KeySetMinVersion;
@@ -401,6 +435,15 @@ __attribute__((visibility("hidden")))
 #endif
 CK_RV CH_GrantList(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CH_GRANT_INFO_PTR list,
                    CK_ULONG_PTR count);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_RecoverySetup(CK_SESSION_HANDLE session, CK_BYTE_PTR key, CK_ULONG_PTR keyLen);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_Recover(CK_SESSION_HANDLE session, CK_BYTE_PTR key, CK_ULONG keyLen,
+                 CK_UTF8CHAR_PTR newPin, CK_ULONG newPinLen);
 #if defined(__GNUC__)
 __attribute__((visibility("hidden")))
 #endif

@@ -18,7 +18,9 @@
 #  - failure messages that show the call, the expected and the actual result.
 #
 # Environment read: CH_TEST_MODULE (the module; ctest sets it), CH_TEST_SRC (the repository),
-# CH_TIMEOUT (seconds per program, default 60), CH_KEEP_TMP=1 (keep the temp dir, for debugging).
+# CH_TIMEOUT (seconds per program, default 60), CH_KEEP_TMP=1 (keep the temp dir, for debugging),
+# CH_T_FORWARD=1 (ch_forward_mode: the pkcs11-tool suite on a forwarded slot backed by SoftHSMv2),
+# CH_SOFTHSM_MODULE (the SoftHSMv2 module, default Debian's).
 # Environment set by ch_setup: CH_TMP, CIPHERHUB_STORE, CIPHERHUB_CONF, XDG_DATA_HOME.
 
 # Counters and the last call's results.  CH_OUT holds its standard output and error together.
@@ -319,6 +321,138 @@ ch_unhex()
 		echo "ch_unhex: not hex: '$1'" >&2
 		return 1
 	fi
+}
+
+# ---- SoftHSMv2 as the stand-in HSM, and forwarded registrations (issue 7) ----------------------
+#
+# ch_softhsm_setup: a private SoftHSMv2 under $CH_TMP/softhsm (its own SOFTHSM2_CONF, exported, and
+# token directory CH_HSM_TOKENS), never the system's.  Sets CH_HSM_MODULE (the SoftHSM module:
+# $CH_SOFTHSM_MODULE, else Debian's path), CH_HSM_SO_PIN and CH_HSM_PIN (the backend tokens' PINs).
+# Exits with a failed check when softhsm2 is not installed.
+ch_softhsm_setup()
+{
+	local m
+	CH_HSM_MODULE=${CH_SOFTHSM_MODULE:-}
+	if [[ -z $CH_HSM_MODULE ]]; then
+		for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do
+			[[ -f $m ]] && CH_HSM_MODULE=$m && break
+		done
+	fi
+	if [[ -z $CH_HSM_MODULE || ! -f $CH_HSM_MODULE ]] || ! command -v softhsm2-util >/dev/null; then
+		ch_fail "SoftHSMv2 is installed" "softhsm2-util and libsofthsm2.so (apt-get install softhsm2)" \
+			"module '${CH_HSM_MODULE:-}', softhsm2-util $(command -v softhsm2-util || echo missing)"
+		ch_finish
+	fi
+	CH_HSM_TOKENS=$CH_TMP/softhsm/tokens
+	CH_HSM_SO_PIN='hsm-so-2718'
+	CH_HSM_PIN='hsm-user-pin-31415'
+	mkdir -p "$CH_HSM_TOKENS"
+	printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
+		"$CH_HSM_TOKENS" >"$CH_TMP/softhsm/softhsm2.conf"
+	export SOFTHSM2_CONF=$CH_TMP/softhsm/softhsm2.conf
+}
+
+# ch_softhsm_token LABEL: initialise a new SoftHSM token LABEL (SO PIN CH_HSM_SO_PIN, user PIN
+# CH_HSM_PIN); a failed check when that fails.
+ch_softhsm_token()
+{
+	ch_run softhsm2-util --init-token --free --label "$1" --so-pin "$CH_HSM_SO_PIN" \
+		--pin "$CH_HSM_PIN"
+	ch_expect_ok "softhsm2-util initialises the backend token $1"
+}
+
+# ch_hsm ARGS...: pkcs11-tool straight on the SoftHSM module, past Cipher Hub (to look at or
+# change the backend token behind a forwarded slot).
+ch_hsm()
+{
+	ch_run pkcs11-tool --module "$CH_HSM_MODULE" "$@"
+}
+
+# ch_forward_add NAME [KEY = VALUE lines...]: appends a [forward:NAME] section to the test
+# configuration.  With only NAME: module SoftHSM, token pkcs11:token=hsm-NAME, the backend PIN in
+# the file $CH_TMP/hsm-pin (mode 0600); otherwise the lines given are the section.
+ch_forward_add()
+{
+	local name=$1
+	shift
+	printf '%s\n' "$CH_HSM_PIN" >"$CH_TMP/hsm-pin"
+	chmod 600 "$CH_TMP/hsm-pin"
+	{
+		printf '\n[forward:%s]\n' "$name"
+		if [[ $# == 0 ]]; then
+			printf 'module = %s\ntoken = pkcs11:token=hsm-%s\npin_file = %s\n' \
+				"$CH_HSM_MODULE" "$name" "$CH_TMP/hsm-pin"
+		else
+			printf '%s\n' "$@"
+		fi
+	} >>"$CIPHERHUB_CONF"
+}
+
+# The first forwarded slot's ID (forwarded slots are 65536 + i in the order of the file).
+CH_FORWARD_SLOT0=65536
+
+# ch_forward_mode NAME: the environment switch of the pkcs11-tool suite.  With CH_T_FORWARD=1 it
+# sets up SoftHSM with the token hsm-NAME and a [forward:NAME] section, so the script's
+# registration NAME is the first forwarded slot; otherwise nothing changes.  Sets CH_FWD (1 or
+# 0), CH_REG_SLOT (the slot the script creates its registration on: 65536 or 1) and
+# CH_REG_SLOT_HEX (as pkcs11-tool prints it).
+# shellcheck disable=SC2034 # CH_FWD and CH_REG_SLOT_HEX are read by the scripts sourcing this
+ch_forward_mode()
+{
+	if [[ ${CH_T_FORWARD:-0} == 1 ]]; then
+		CH_FWD=1
+		CH_REG_SLOT=$CH_FORWARD_SLOT0
+		ch_softhsm_setup
+		ch_softhsm_token "hsm-$1"
+		ch_forward_add "$1"
+		ch_note "forwarded: registration $1 is slot $CH_REG_SLOT, backed by SoftHSM token hsm-$1"
+	else
+		CH_FWD=0
+		CH_REG_SLOT=1
+	fi
+	CH_REG_SLOT_HEX=$(printf '0x%x' "$CH_REG_SLOT")
+}
+
+# ch_expect_backend_mechs LABEL HSM_LABEL MECH...: the mechanism list of Cipher Hub's token LABEL
+# (a forwarded slot) names each MECH, and names only mechanisms that SoftHSM's token HSM_LABEL
+# lists itself: a forwarded slot's mechanisms are the backend's.
+ch_expect_backend_mechs()
+{
+	local label=$1 hsm=$2 mech fwd extra
+	shift 2
+	ch_p11 --token-label "$label" -M
+	ch_expect_ok "--list-mechanisms on the forwarded slot succeeds"
+	for mech in "$@"; do
+		ch_expect_lines "$mech is listed" "^  $mech(,|\$)" 1
+	done
+	fwd=$(sed -n 's/^  \([^,]*\).*/\1/p' <<<"$CH_OUT" | sort)
+	ch_hsm --token-label "$hsm" -M
+	extra=$(comm -23 <(printf '%s\n' "$fwd") <(sed -n 's/^  \([^,]*\).*/\1/p' <<<"$CH_OUT" |
+		sort) | tr '\n' ' ')
+	ch_expect_eq "every mechanism listed is one SoftHSM lists" "" "$extra"
+}
+
+# ch_rv_in_output: the last CKR_ name in the last call's output (empty when none).
+ch_rv_in_output()
+{
+	grep -oE 'CKR_[A-Z_]+' <<<"$CH_OUT" | tail -n 1 || true
+}
+
+# ch_skip STEP WHY: a check not run here, and why (neither passed nor failed).
+ch_skip()
+{
+	printf 'skip %s (%s)\n' "$1" "$2"
+}
+
+# ch_hsm_has_mech NAME: the SoftHSM module lists mechanism NAME (pkcs11-tool's name) for the
+# token hsm-*; the forwarded suite uses it to leave out what the backend cannot do at all.
+ch_hsm_has_mech()
+{
+	if [[ -z ${ch__hsm_mechs:-} ]]; then
+		ch__hsm_mechs=$(timeout -k 5 "$CH_TIMEOUT" pkcs11-tool --module "$CH_HSM_MODULE" -M \
+			2>/dev/null </dev/null || true)
+	fi
+	grep -qE "^  $1(,|\$)" <<<"$ch__hsm_mechs"
 }
 
 # ch_finish: print the summary line and exit: 0 when something passed and nothing failed.

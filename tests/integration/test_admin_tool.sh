@@ -189,15 +189,17 @@ ch_expect_text "... --pin is not taken as an abbreviation of --pin-fd" "unknown 
 echo "== registrations"
 t registrations
 ch_expect_ok "registrations on an empty store succeeds"
-ch_expect_lines "... shows the one free slot" '^1 +- +\(free' 1
+ch_expect_lines "... shows the one free slot, software, healthy" '^1 +- +software +ok +\(free' 1
+ch_expect_lines "... under a header naming kind, health and backend" \
+	'^SLOT +LABEL +KIND +HEALTH +SERIAL .* BACKEND$' 1
 
 ch_p11 --slot 1 --init-token --label payments --so-pin "$SO_PIN"
 ch_expect_ok "pkcs11-tool --init-token creates 'payments'"
 
 t registrations
 ch_expect_ok "registrations succeeds"
-ch_expect_lines "... shows payments in slot 1" '^1 +payments ' 1
-ch_expect_lines "... and the new free slot 2" '^2 +- +\(free' 1
+ch_expect_lines "... shows payments in slot 1, software, healthy" '^1 +payments +software +ok ' 1
+ch_expect_lines "... and the new free slot 2" '^2 +- +software +ok +\(free' 1
 t registrations --json
 ch_expect_ok "registrations --json succeeds"
 expect_json_lines "... prints one JSON object per slot" 2
@@ -205,6 +207,12 @@ ch_expect_eq "... slot IDs" "1 2" "$(json_field slot | tr '\n' ' ' | sed 's/ $//
 ch_expect_eq "... slot 1 is initialized, slot 2 free" "true false" \
 	"$(json_field initialized | tr '\n' ' ' | sed 's/ $//')"
 ch_expect_eq "... slot 1 is labelled payments" payments "$(json_field label | head -n 1)"
+ch_expect_eq "... both are software slots" "software software" \
+	"$(json_field kind | tr '\n' ' ' | sed 's/ $//')"
+ch_expect_eq "... without a backend" "null null" "$(json_field backend | tr '\n' ' ' | sed 's/ $//')"
+ch_expect_eq "... and healthy" "ok ok" "$(json_field health | tr '\n' ' ' | sed 's/ $//')"
+ch_expect_eq "... their tokens present" "true true" \
+	"$(json_field token_present | tr '\n' ' ' | sed 's/ $//')"
 uuid=$(json_field uuid | head -n 1)
 if [[ $uuid =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]]; then
 	ch_pass "... with a UUID ($uuid)"

@@ -16,11 +16,23 @@
 # C_Initialize while the parent is initialised; the parent then logs in and signs.  Its --test
 # looks only at mechanisms flagged CKF_HW unless given --allow-sw (a software token's mechanisms
 # rightly are not) and tests only RSA keys in its signature and decryption parts.
+#
+# With CH_T_FORWARD=1 (ctest: integration_test_pkcs11_tool_client_forwarded) the registration
+# "clients" is a forwarded slot (65536) backed by a private SoftHSMv2 token.  What differs there:
+# OAEP uses SHA-1, the only OAEP hash SoftHSM 2.6 takes; the signature after --test-fork is
+# CKM_ECDSA over openssl's SHA-256 hash (SoftHSM has no ECDSA-SHA256; the same signature); --test
+# is not required to succeed or find no errors, since against SoftHSM itself it fails in its OAEP
+# part (it asks for SHA-256), and beside the threads the main thread signs instead; and the
+# threads' "T0" shows slot index 0, which there is the software free slot, not the forwarded
+# registration, so its label is not looked for.
 set -Eeuo pipefail
 
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ch_setup
+ch_forward_mode clients
+OAEP_MD=sha256 OAEP_HASH=SHA256 OAEP_MGF=MGF1-SHA256
+[[ $CH_FWD == 1 ]] && OAEP_MD=sha1 OAEP_HASH=SHA-1 OAEP_MGF=MGF1-SHA1
 
 D=$CH_TMP
 SO_PIN=87654321
@@ -50,7 +62,7 @@ alice()
 echo "== a registration, a long default-user PIN, participant alice"
 ch_expect_eq "the default user's PIN is more than 32 bytes" 1 "$((${#USER_PIN} > 32))"
 ch_expect_eq "alice's PIN is more than 32 characters" 1 "$((${#ALICE_PIN} > 32))"
-ch_p11 --slot 1 --init-token --label clients --so-pin "$SO_PIN"
+ch_p11 --slot "$CH_REG_SLOT" --init-token --label clients --so-pin "$SO_PIN"
 ch_expect_ok "--init-token succeeds"
 ch_p11 --token-label clients --login --login-type so --so-pin "$SO_PIN" --init-pin \
 	--pin "$USER_PIN"
@@ -108,9 +120,10 @@ ch_expect_eq "the EC public key's CKA_EC_POINT is a DER OCTET STRING of an uncom
 
 echo "== encryption to the token, decryption by it"
 ch_run openssl pkeyutl -encrypt -pubin -inkey "$D/rsa.pub.pem" -pkeyopt rsa_padding_mode:oaep \
-	-pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in "$D/msg.txt" -out "$D/msg.oaep"
-ch_expect_ok "openssl encrypts to the public key with OAEP-SHA256"
-alice --decrypt --mechanism RSA-PKCS-OAEP --hash-algorithm SHA256 --mgf MGF1-SHA256 --id 01 \
+	-pkeyopt "rsa_oaep_md:$OAEP_MD" -pkeyopt "rsa_mgf1_md:$OAEP_MD" -in "$D/msg.txt" \
+	-out "$D/msg.oaep"
+ch_expect_ok "openssl encrypts to the public key with OAEP-$OAEP_MD"
+alice --decrypt --mechanism RSA-PKCS-OAEP --hash-algorithm "$OAEP_HASH" --mgf "$OAEP_MGF" --id 01 \
 	-i "$D/msg.oaep" -o "$D/msg.dec"
 ch_expect_ok "alice decrypts it in the token"
 ch_expect_same_file "... to the message" "$D/msg.txt" "$D/msg.dec"
@@ -140,14 +153,28 @@ ch_expect_ok "the certificate holds the token's public key"
 
 echo "== pkcs11-tool --test with RSA, EC and AES keys present"
 alice --test --allow-sw
-ch_expect_ok "--test succeeds"
+if [[ $CH_FWD == 1 ]]; then
+	ch_skip "--test succeeds and finds no errors" \
+		"forwarded: it fails against SoftHSM itself, at OAEP with SHA-256"
+	ch_expect_eq "... and it stops where SoftHSM stops: OAEP refused with CKR_ARGUMENTS_BAD" \
+		CKR_ARGUMENTS_BAD "$(ch_rv_in_output)"
+else
+	ch_expect_ok "--test succeeds"
+fi
 ch_expect_text "its RSA signature mechanisms pass" 'SHA256-RSA-PKCS: OK'
 ch_expect_text "its RSA decryption runs" '    RSA-PKCS-OAEP: '
-ch_expect_no_text "no ERR line" 'ERR'
-ch_expect_text "it finds no errors" 'No errors'
+if [[ $CH_FWD == 0 ]]; then
+	ch_expect_no_text "no ERR line" 'ERR'
+	ch_expect_text "it finds no errors" 'No errors'
+fi
 
 echo "== --test-fork"
-alice --test-fork --sign --mechanism ECDSA-SHA256 --id 02 -i "$D/msg.txt" -o "$D/ec.sig" \
+fork_mech=ECDSA-SHA256 fork_in=$D/msg.txt
+if [[ $CH_FWD == 1 ]] && ! ch_hsm_has_mech ECDSA-SHA256; then
+	fork_mech=ECDSA fork_in=$D/msg.sha256
+	openssl dgst -sha256 -binary "$D/msg.txt" >"$fork_in"
+fi
+alice --test-fork --sign --mechanism "$fork_mech" --id 02 -i "$fork_in" -o "$D/ec.sig" \
 	-f openssl
 ch_expect_ok "--test-fork, then signing in the parent, succeeds"
 ch_expect_text "the child called C_Initialize" 'Calling C_Initialize in forked child process'
@@ -158,10 +185,16 @@ ch_run openssl dgst -sha256 -verify "$D/ec.pub.der" -keyform DER -signature "$D/
 ch_expect_text "openssl verifies the parent's signature made after the fork" 'Verified OK'
 
 echo "== --test-threads beside a logged-in --test"
+# Forwarded, the main thread signs instead of running --test, which fails against SoftHSM itself
+# (and then pkcs11-tool does not wait for its threads).
+main_op=(--test --allow-sw)
+[[ $CH_FWD == 1 ]] && main_op=(--sign -m SHA256-RSA-PKCS --id 01 -i "$D/msg.txt" -o "$D/thr.sig")
 alice --test-threads ILGISLT0 --test-threads INSLT0GI --test-threads ILSLT0SLT0 \
-	--test-threads INGISLT0 --test --allow-sw
-ch_expect_ok "--test-threads with --test succeeds"
-ch_expect_lines "four threads ran" '^Test thread [0-3] started with options:' 4
+	--test-threads INGISLT0 "${main_op[@]}"
+ch_expect_ok "--test-threads with ${main_op[0]} succeeds"
+# The threads print unsynchronised beside the main thread: a line may start after another one's
+# unfinished text, so this pattern is not anchored at the start of a line.
+ch_expect_lines "four threads ran" 'Test thread [0-3] started with options:' 4
 ch_expect_lines "two initialised with CKF_OS_LOCKING_OK" 'C_Initialize CKF_OS_LOCKING_OK' 2
 ch_expect_lines "two with NULL" 'Test thread [0-3] C_Initialize\(NULL\)' 2
 ch_expect_lines "C_Initialize answered OK once, ALREADY_INITIALIZED otherwise (of five calls)" \
@@ -169,9 +202,18 @@ ch_expect_lines "C_Initialize answered OK once, ALREADY_INITIALIZED otherwise (o
 ch_expect_lines "... and OK exactly once" 'C_Initialize(\(NULL\))? +(rv:|returned )CKR_OK$' 1
 ch_expect_lines "every thread read the token" 'C_GetTokenInfo from slot_index 0 using show_token' 5
 ch_expect_text "every thread ended well" 'test_threads all threads have ended with CKR_OK'
-ch_expect_lines "the token was shown to the threads" '^  token label +: clients$' 5
-ch_expect_text "the main thread's signatures pass" 'SHA256-RSA-PKCS: OK'
-ch_expect_text "the main thread finds no errors" 'No errors'
+if [[ $CH_FWD == 1 ]]; then
+	ch_skip "the token was shown to the threads" "forwarded: slot index 0 is the free slot"
+	ch_run openssl dgst -sha256 -verify "$D/rsa.pub.pem" -signature "$D/thr.sig" "$D/msg.txt"
+	ch_expect_text "openssl verifies the main thread's signature" 'Verified OK'
+else
+	# Counted as matches, not lines: the threads print at once, so under load another thread's
+	# text can end up in front of a "token label" line on the same line.
+	shown=$(grep -oE 'token label +: clients$' <<<"$CH_OUT" | wc -l)
+	ch_expect_eq "the token was shown to the threads (5 times)" 5 "$shown"
+	ch_expect_text "the main thread's signatures pass" 'SHA256-RSA-PKCS: OK'
+	ch_expect_text "the main thread finds no errors" 'No errors'
+fi
 
 echo "== deleting"
 alice --delete-object --type cert --id 01

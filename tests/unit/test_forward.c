@@ -109,7 +109,8 @@ static bool fwd_registration(void)
 	bool ok = CHECK_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK) &&
 	          CHECK_RV(P11->C_InitPIN(h, (CK_UTF8CHAR_PTR)CH_T_USER_PIN, strlen(CH_T_USER_PIN)),
 	                   CKR_OK) &&
-	          CHECK_RV(ch_t_participant_add(h, "bob", CH_ROLE_USER, BOB_PIN), CKR_OK);
+	          CHECK_RV(ch_t_participant_add(h, "bob", CH_ROLE_USER, BOB_PIN), CKR_OK) &&
+	          CHECK_RV(ch_t_participant_add(h, "carol", CH_ROLE_AUDITOR, BOB_PIN), CKR_OK);
 	(void)P11->C_CloseSession(h);
 	return ok;
 }
@@ -368,8 +369,10 @@ static void test_grants_and_roles_apply_to_forwarded_keys(void)
 	CHECK_RV(P11->C_FindObjectsFinal(h), CKR_OK);
 	CHECK(n == 0);
 	CHECK_RV(P11->C_SignInit(h, &ecdsa, priv), CKR_KEY_HANDLE_INVALID);
-	/* ... and makes no keys: that is the operators'. */
+	/* ... and makes no keys or token objects: that is the operators'. */
 	CHECK_RV(P11->C_GenerateKey(h, &gen, at, 1, &k), CKR_ACTION_PROHIBITED);
+	CHECK_RV(ch_t_create_data(h, true, false, "bobs", "x", 1, &k), CKR_ACTION_PROHIBITED);
+	CHECK_RV(ch_t_create_data(h, false, false, "bobs", "x", 1, &k), CKR_OK);
 	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
 	/* Handles of private objects die at a logout (5.6): find it again. */
 	CHECK_RV(P11->C_SignInit(h, &ecdsa, priv), CKR_USER_NOT_LOGGED_IN);
@@ -392,8 +395,15 @@ static void test_grants_and_roles_apply_to_forwarded_keys(void)
 		CHECK_RV(P11->C_Sign(h, d, sizeof(d), sig, &sl), CKR_OK);
 	}
 	CHECK_RV(P11->C_DecryptInit(h, &ecdsa, priv), CKR_KEY_FUNCTION_NOT_PERMITTED);
-	/* The SO uses no key. */
+	/* A pure auditor sees no private object, as in a software registration. */
 	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	REQUIRE_RV(ch_t_login_as(h, CKU_USER, "carol", BOB_PIN), CKR_OK);
+	REQUIRE_RV(ch_t_find(h, t, 1, found, 4, &n), CKR_OK);
+	CHECK(n == 0);
+	CHECK_RV(P11->C_SignInit(h, &ecdsa, priv), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	/* The SO uses no key; nobody logged in writes no token object. */
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	CHECK_RV(ch_t_create_data(h, true, false, "nobodys", "x", 1, &k), CKR_USER_NOT_LOGGED_IN);
 	REQUIRE_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
 	CHECK_RV(P11->C_SignInit(h, &ecdsa, priv), CKR_USER_NOT_LOGGED_IN);
 	/* The audit log has it all, and verifies. */

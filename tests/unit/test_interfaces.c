@@ -352,11 +352,12 @@ out:
 }
 
 /* The vendor interface's numbers and table layout are ABI: other programs
- * compile them in and stores keep the attribute numbers.  1.1 (issue 8)
- * appended three functions after CH_GrantList and moved nothing. */
-static void test_vendor_abi_1_1_is_pinned(CK_C_GetInterface get_iface)
+ * compile them in and stores keep the attribute numbers.  1.2 (issue 8,
+ * key versions) appended three functions after 1.1's CH_Recover and moved
+ * nothing. */
+static void test_vendor_abi_1_2_is_pinned(CK_C_GetInterface get_iface)
 {
-	CK_VERSION v11 = { 1, 1 };
+	CK_VERSION v12 = { 1, 2 };
 	CK_INTERFACE_PTR in = NULL;
 	const CH_FUNCTION_LIST *fv;
 	size_t p = sizeof(void (*)(void));
@@ -375,14 +376,16 @@ static void test_vendor_abi_1_1_is_pinned(CK_C_GetInterface get_iface)
 	CHECK_UL(CH_KEY_STATE_DECRYPT_ONLY, 2);
 	CHECK_UL(CH_KEY_STATE_DISABLED, 3);
 	CHECK_UL(CH_KEY_STATE_DESTROYED, 4);
-	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeyRotate),
+	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_RecoverySetup),
 	         offsetof(CH_FUNCTION_LIST, CH_GrantList) + p);
+	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeyRotate),
+	         offsetof(CH_FUNCTION_LIST, CH_Recover) + p);
 	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeySetState),
 	         offsetof(CH_FUNCTION_LIST, CH_KeyRotate) + p);
 	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeySetMinVersion),
 	         offsetof(CH_FUNCTION_LIST, CH_KeySetState) + p);
 	CHECK_UL(sizeof(CH_FUNCTION_LIST), offsetof(CH_FUNCTION_LIST, CH_KeySetMinVersion) + p);
-	if (!CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &v11, &in, 0), CKR_OK) ||
+	if (!CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &v12, &in, 0), CKR_OK) ||
 	    !CHECK(in != NULL))
 		return;
 	fv = in->pFunctionList;
@@ -421,7 +424,7 @@ int main(void)
 	test_interface_lookup(get_iface, get_list);
 	test_unsupported_functions_say_so(get_iface);
 	test_ask_first_then_initialize(get_iface);
-	test_vendor_abi_1_1_is_pinned(get_iface);
+	test_vendor_abi_1_2_is_pinned(get_iface);
 out:
 	if (mod != NULL)
 		dlclose(mod);
