@@ -1163,6 +1163,17 @@ CK_RV ch_object_copy(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
 	return change(cur, t, n, env, true, out);
 }
 
+bool ch_object_may_generate(const ch_attrs *a, CK_ATTRIBUTE_TYPE type)
+{
+	const rule *r;
+	shape s;
+
+	if (shape_of(a, &s) != CKR_OK || (r = shape_rule(&s, type)) == NULL)
+		return false;
+	return (r->flags & F_COMPUTED) != F_COMPUTED && !(r->flags & (F_NO_GEN | F_SO_CHANGE)) &&
+	       r->kind != K_TEMPLATE;
+}
+
 CK_RV ch_object_may_destroy(const ch_attrs *a)
 {
 	CK_ULONG ver = 0;

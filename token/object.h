@@ -107,6 +107,13 @@ CK_RV ch_object_set(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
 CK_RV ch_object_copy(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
                      const ch_object_env *env, ch_attrs **out);
 
+/* May a C_GenerateKey(Pair) template for a key shaped like a (its class and
+ * key type) give attribute type?  False for what the token computes, what
+ * generation forbids (key material, CKA_EC_POINT, ...), what only the SO
+ * changes, and array attributes (their stored form is not a template).
+ * The rotation code builds a new version's template with it. */
+bool ch_object_may_generate(const ch_attrs *a, CK_ATTRIBUTE_TYPE type);
+
 /* C_DestroyObject: CKR_ACTION_PROHIBITED when CKA_DESTROYABLE is FALSE, or
  * for the primary of a key family that has older versions (CKA_CH_PRIMARY,
  * CKA_CH_VERSION > 1). */

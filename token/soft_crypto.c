@@ -221,9 +221,19 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
                              CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
                              CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
+	return soft_generate_key_pair_for(s, m, pub_t, pub_n, priv_t, priv_n, CK_INVALID_HANDLE,
+	                                  CK_INVALID_HANDLE, pub, priv);
+}
+
+CK_RV soft_generate_key_pair_for(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *pub_t,
+                                 CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
+                                 CK_OBJECT_HANDLE expect_pub, CK_OBJECT_HANDLE expect_priv,
+                                 CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+{
 	ch_object_env env = soft_object_env(s);
 	ch_attrs *pa = NULL, *va = NULL;
-	bool asked = soft_version_asked(pub_t, pub_n) || soft_version_asked(priv_t, priv_n);
+	bool asked = expect_priv != CK_INVALID_HANDLE || soft_version_asked(pub_t, pub_n) ||
+	             soft_version_asked(priv_t, priv_n);
 	CK_KEY_TYPE kt;
 	CK_RV rv;
 
@@ -242,7 +252,7 @@ CK_RV soft_generate_key_pair(ch_session *s, const CK_MECHANISM *m, const CK_ATTR
 		goto out;
 	/* A new version of a pair's two families (soft_version.c). */
 	if (asked) {
-		rv = soft_version_add_pair(s, pa, va, pub, priv);
+		rv = soft_version_add_pair(s, pa, va, expect_pub, expect_priv, pub, priv);
 		pa = va = NULL; /* transferred */
 		goto out;
 	}

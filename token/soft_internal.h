@@ -357,10 +357,12 @@ void soft_version_stamp(ch_attrs *a);
 CK_RV soft_version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, CK_OBJECT_HANDLE *h);
 
 /* The next versions of a key pair's two families (the private key's and
- * the public key's, one transaction each, private first), sharing one
- * CKA_ID.  Takes ownership of both; returns like soft_version_add. */
-CK_RV soft_version_add_pair(ch_session *s, ch_attrs *pub, ch_attrs *priv, CK_OBJECT_HANDLE *hpub,
-                            CK_OBJECT_HANDLE *hpriv);
+ * the public key's) in one transaction, sharing one CKA_ID; expect_pub and
+ * expect_priv as expect of soft_version_add.  Takes ownership of both;
+ * returns like soft_version_add. */
+CK_RV soft_version_add_pair(ch_session *s, ch_attrs *pub, ch_attrs *priv,
+                            CK_OBJECT_HANDLE expect_pub, CK_OBJECT_HANDLE expect_priv,
+                            CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv);
 
 /* Writes a key.rotation_due audit record, once per process and key, when
  * key is a primary (or plain key) older than its rotation period.  Call
@@ -377,6 +379,14 @@ CK_RV soft_key_set_min_version(ch_session *s, CK_OBJECT_HANDLE key, CK_ULONG min
  * does not ask for a new version. */
 CK_RV soft_generate_key_for(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t, CK_ULONG n,
                             CK_OBJECT_HANDLE expect, CK_OBJECT_HANDLE *h);
+
+/* soft_generate_key_pair (soft_crypto.c) for a rotation from the pair
+ * (expect_pub, expect_priv) (see soft_version_add_pair), or a plain one
+ * when both are CK_INVALID_HANDLE and no template asks for a new version. */
+CK_RV soft_generate_key_pair_for(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *pub_t,
+                                 CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
+                                 CK_OBJECT_HANDLE expect_pub, CK_OBJECT_HANDLE expect_priv,
+                                 CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
 
 /* ---- soft_keys.c: key management (PKCS#11 3.0 section 5.18) ---- */
 CK_RV soft_wrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,

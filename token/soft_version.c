@@ -578,27 +578,69 @@ CK_RV soft_version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, CK_O
 	return version_add(s, a, expect, NULL, NULL, h);
 }
 
-CK_RV soft_version_add_pair(ch_session *s, ch_attrs *pub, ch_attrs *priv, CK_OBJECT_HANDLE *hpub,
-                            CK_OBJECT_HANDLE *hpriv)
+typedef struct pair_ctx {
+	rotate_ctx priv, pub;
+} pair_ctx;
+
+/* Both halves in one transaction: the private key's family first, then the
+ * public key's with the same CKA_ID. */
+static CK_RV pair_txn(soft_slot *sl, void *arg)
 {
-	CK_BYTE id[12];
+	pair_ctx *c = arg;
 	CK_RV rv;
 
-	if ((rv = version_add(s, priv, CK_INVALID_HANDLE, NULL, id, hpriv)) != CKR_OK) {
-		ch_attrs_free(pub);
+	if ((rv = rotate_txn(sl, &c->priv)) != CKR_OK)
 		return rv;
+	c->pub.id = c->priv.id_out;
+	return rotate_txn(sl, &c->pub);
+}
+
+CK_RV soft_version_add_pair(ch_session *s, ch_attrs *pub, ch_attrs *priv,
+                            CK_OBJECT_HANDLE expect_pub, CK_OBJECT_HANDLE expect_priv,
+                            CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv)
+{
+	soft_slot *sl = slot_of(s);
+	pair_ctx c = { .priv = { .a = priv, .expect = (int64_t)expect_priv },
+		       .pub = { .a = pub, .expect = (int64_t)expect_pub } };
+	char detail[64];
+	CK_RV rv;
+
+	pthread_mutex_lock(&sl->lock);
+	if ((rv = may_manage(s, sl)) != CKR_OK)
+		goto out;
+	rv = CKR_TEMPLATE_INCONSISTENT;
+	if (!ch_object_is_token(pub) || !ch_object_is_token(priv))
+		goto out;
+	if ((rv = set_unique_id(pub)) != CKR_OK || (rv = set_unique_id(priv)) != CKR_OK)
+		goto out;
+	rv = soft_txn(sl, pair_txn, &c);
+	if (rv == CKR_OK) {
+		*hpub = (CK_OBJECT_HANDLE)c.pub.new_id;
+		*hpriv = (CK_OBJECT_HANDLE)c.priv.new_id;
+		snprintf(detail, sizeof(detail), "key pair version %lu replaces objects %lld, %lld",
+		         (unsigned long)c.priv.version, (long long)c.priv.old_id,
+		         (long long)c.pub.old_id);
+	} else {
+		snprintf(detail, sizeof(detail), "rotation of key pair object %lld refused",
+		         (long long)c.priv.expect);
 	}
-	if ((rv = version_add(s, pub, CK_INVALID_HANDLE, id, NULL, hpub)) != CKR_OK)
-		ch_log(CH_LOG_WARNING,
-		       "registration \"%s\": new private key version stored without its public "
-		       "half (0x%lx)",
-		       slot_of(s)->reg.label, (unsigned long)rv);
+	soft_audit(sl, sl->seal, sl->participant, "key.rotate", priv, rv, detail);
+out:
+	pthread_mutex_unlock(&sl->lock);
+	ch_attrs_free(pub);
+	ch_attrs_free(priv);
 	return rv;
 }
 
 /* A key-generation mechanism that makes keys of type kt. */
-static CK_MECHANISM_TYPE keygen_for(const ch_attrs *a, CK_KEY_TYPE kt)
+static CK_MECHANISM_TYPE keygen_for(const ch_attrs *a, CK_KEY_TYPE kt, bool pair)
 {
+	static const CK_MECHANISM_TYPE pairs[] = {
+		CKM_RSA_PKCS_KEY_PAIR_GEN,
+		CKM_EC_KEY_PAIR_GEN,
+		CKM_EC_EDWARDS_KEY_PAIR_GEN,
+		CKM_EC_MONTGOMERY_KEY_PAIR_GEN,
+	};
 	static const CK_MECHANISM_TYPE candidates[] = {
 		CKM_AES_KEY_GEN,        CKM_CHACHA20_KEY_GEN, CKM_GENERIC_SECRET_KEY_GEN,
 		CKM_SHA_1_KEY_GEN,      CKM_SHA224_KEY_GEN,   CKM_SHA256_KEY_GEN,
@@ -609,10 +651,13 @@ static CK_MECHANISM_TYPE keygen_for(const ch_attrs *a, CK_KEY_TYPE kt)
 	CK_MECHANISM_TYPE m = ulong_or(a, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION);
 	CK_KEY_TYPE got;
 
-	if (m != CK_UNAVAILABLE_INFORMATION && ch_mech_keygen_type(m, false, &got) == CKR_OK &&
+	if (m != CK_UNAVAILABLE_INFORMATION && ch_mech_keygen_type(m, pair, &got) == CKR_OK &&
 	    got == kt)
 		return m;
-	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+	for (size_t i = 0; pair && i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (ch_mech_keygen_type(pairs[i], true, &got) == CKR_OK && got == kt)
+			return pairs[i];
+	for (size_t i = 0; !pair && i < sizeof(candidates) / sizeof(candidates[0]); i++)
 		if (ch_mech_keygen_type(candidates[i], false, &got) == CKR_OK && got == kt)
 			return candidates[i];
 	return CK_UNAVAILABLE_INFORMATION;
@@ -632,6 +677,7 @@ static bool not_copied(CK_ATTRIBUTE_TYPE t)
 	case CKA_ALWAYS_SENSITIVE:
 	case CKA_NEVER_EXTRACTABLE:
 	case CKA_CHECK_VALUE:
+	case CKA_PUBLIC_KEY_INFO: /* the old key's */
 	case CKA_TRUSTED:
 	case CKA_CH_VERSION:
 	case CKA_CH_STATE:
@@ -648,15 +694,96 @@ static bool not_copied(CK_ATTRIBUTE_TYPE t)
 	}
 }
 
+/* The template a new version of cur is made from (into *t, n entries, caller
+ * frees *t and *flags; values point into cur): every attribute a
+ * C_GenerateKey(Pair) template may give (object.c says which), with the
+ * usage cur was made with. */
+static CK_RV template_of(const ch_attrs *cur, CK_ATTRIBUTE **t, CK_BBOOL **flags, CK_ULONG *n)
+{
+	CK_FLAGS made = is_version(cur) ? ulong_or(cur, CKA_CH_USAGE, 0) : usage_of(cur);
+
+	*n = 0;
+	*flags = NULL;
+	if ((*t = calloc(cur->n + 1, sizeof(**t))) == NULL || (*flags = calloc(N_USAGE, 1)) == NULL)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < cur->n; i++) {
+		const ch_attr *at = &cur->v[i];
+		size_t u;
+
+		if (not_copied(at->type) || !ch_object_may_generate(cur, at->type))
+			continue;
+		/* ChaCha20 keys have one size: C_GenerateKey takes no length. */
+		if (at->type == CKA_VALUE_LEN && ulong_or(cur, CKA_KEY_TYPE, 0) == CKK_CHACHA20)
+			continue;
+		for (u = 0; u < N_USAGE && usage[u].type != at->type; u++)
+			;
+		if (u < N_USAGE) {
+			(*flags)[u] = (made & usage[u].bit) ? CK_TRUE : CK_FALSE;
+			(*t)[(*n)++] = (CK_ATTRIBUTE){ at->type, &(*flags)[u], sizeof(CK_BBOOL) };
+		} else {
+			(*t)[(*n)++] = (CK_ATTRIBUTE){ at->type, at->value, at->len };
+		}
+	}
+	return CKR_OK;
+}
+
+/* The public half of private key priv (a copy in *pub, caller frees; its
+ * handle in *h): the primary of the public family with priv's label when
+ * priv is a version, else the plain public key with priv's CKA_ID.
+ * CKR_KEY_TYPE_INCONSISTENT when there is none. */
+static CK_RV public_half(ch_session *s, const ch_attrs *priv, ch_attrs **pub, CK_OBJECT_HANDLE *h)
+{
+	soft_slot *sl = slot_of(s);
+	const ch_attr *label = ch_attrs_get(priv, CKA_LABEL);
+	const ch_attr *id = ch_attrs_get(priv, CKA_ID);
+	member *pick = NULL;
+	family f = { 0 };
+	CK_RV rv = CKR_KEY_TYPE_INCONSISTENT;
+
+	*pub = NULL;
+	if (label == NULL || label->len == 0)
+		return rv;
+	pthread_mutex_lock(&sl->lock);
+	pthread_mutex_lock(&sl->sf->lock);
+	if ((rv = family_load(sl, CKO_PUBLIC_KEY, label, &f)) != CKR_OK)
+		goto out;
+	if (is_version(priv)) {
+		pick = family_primary(&f);
+	} else {
+		for (size_t i = 0; i < f.n; i++) {
+			const ch_attr *pid = ch_attrs_get(f.m[i].a, CKA_ID);
+
+			if (!is_version(f.m[i].a) && pid != NULL && id != NULL &&
+			    pid->len == id->len &&
+			    (id->len == 0 || memcmp(pid->value, id->value, id->len) == 0))
+				pick = &f.m[i];
+		}
+	}
+	rv = CKR_KEY_TYPE_INCONSISTENT;
+	if (pick == NULL)
+		goto out;
+	rv = CKR_HOST_MEMORY;
+	if ((*pub = ch_attrs_dup(pick->a)) == NULL)
+		goto out;
+	*h = (CK_OBJECT_HANDLE)pick->id;
+	rv = CKR_OK;
+out:
+	pthread_mutex_unlock(&sl->sf->lock);
+	pthread_mutex_unlock(&sl->lock);
+	family_free(&f);
+	return rv;
+}
+
 CK_RV soft_key_rotate(ch_session *s, CK_OBJECT_HANDLE key, CK_OBJECT_HANDLE *out)
 {
-	ch_attrs *cur = NULL;
-	CK_ATTRIBUTE *t = NULL;
-	CK_BBOOL *flags = NULL;
+	ch_attrs *cur = NULL, *pub = NULL;
+	CK_ATTRIBUTE *t = NULL, *pt = NULL;
+	CK_BBOOL *flags = NULL, *pflags = NULL;
 	CK_MECHANISM m = { CK_UNAVAILABLE_INFORMATION, NULL, 0 };
 	CK_KEY_TYPE kt = CK_UNAVAILABLE_INFORMATION;
-	CK_FLAGS made;
-	CK_ULONG n = 0;
+	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, newpub = CK_INVALID_HANDLE;
+	CK_OBJECT_CLASS cls;
+	CK_ULONG n = 0, pn = 0;
 	CK_RV rv;
 
 	if (key == CK_INVALID_HANDLE || key >= SOFT_SESSION_HANDLE_BASE)
@@ -666,42 +793,34 @@ CK_RV soft_key_rotate(ch_session *s, CK_OBJECT_HANDLE key, CK_OBJECT_HANDLE *out
 		rv = CKR_KEY_HANDLE_INVALID;
 	if (rv != CKR_OK)
 		goto out;
+	cls = ch_object_class(cur);
 	rv = CKR_KEY_TYPE_INCONSISTENT;
-	if (ch_object_class(cur) != CKO_SECRET_KEY || !ch_attrs_ulong(cur, CKA_KEY_TYPE, &kt) ||
-	    (m.mechanism = keygen_for(cur, kt)) == CK_UNAVAILABLE_INFORMATION)
+	if ((cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY) || !ch_object_is_token(cur) ||
+	    !ch_attrs_ulong(cur, CKA_KEY_TYPE, &kt) ||
+	    (m.mechanism = keygen_for(cur, kt, cls == CKO_PRIVATE_KEY)) ==
+	            CK_UNAVAILABLE_INFORMATION)
 		goto out;
 	rv = CKR_CH_KEY_NOT_PRIMARY;
 	if (is_version(cur) && !ch_attrs_bool(cur, CKA_CH_PRIMARY, false))
 		goto out;
-
-	/* The primary's template, with the usage it was made with. */
-	made = is_version(cur) ? ulong_or(cur, CKA_CH_USAGE, 0) : usage_of(cur);
-	rv = CKR_HOST_MEMORY;
-	if ((t = calloc(cur->n, sizeof(*t))) == NULL || (flags = calloc(N_USAGE, 1)) == NULL)
+	if ((rv = template_of(cur, &t, &flags, &n)) != CKR_OK)
 		goto out;
-	for (size_t i = 0; i < cur->n; i++) {
-		const ch_attr *at = &cur->v[i];
-		size_t u;
-
-		if (not_copied(at->type))
-			continue;
-		/* ChaCha20 keys have one size: C_GenerateKey takes no length. */
-		if (at->type == CKA_VALUE_LEN && kt == CKK_CHACHA20)
-			continue;
-		for (u = 0; u < N_USAGE && usage[u].type != at->type; u++)
-			;
-		if (u < N_USAGE) {
-			flags[u] = (made & usage[u].bit) ? CK_TRUE : CK_FALSE;
-			t[n++] = (CK_ATTRIBUTE){ at->type, &flags[u], sizeof(CK_BBOOL) };
-		} else {
-			t[n++] = (CK_ATTRIBUTE){ at->type, at->value, at->len };
-		}
+	if (cls == CKO_SECRET_KEY) {
+		rv = soft_generate_key_for(s, &m, t, n, key, out);
+		goto out;
 	}
-	rv = soft_generate_key_for(s, &m, t, n, key, out);
+	/* A private key: a new pair, from both halves' templates. */
+	if ((rv = public_half(s, cur, &pub, &hpub)) != CKR_OK ||
+	    (rv = template_of(pub, &pt, &pflags, &pn)) != CKR_OK)
+		goto out;
+	rv = soft_generate_key_pair_for(s, &m, pt, pn, t, n, hpub, key, &newpub, out);
 out:
 	free(t);
 	free(flags);
+	free(pt);
+	free(pflags);
 	ch_attrs_free(cur);
+	ch_attrs_free(pub);
 	return rv;
 }
 

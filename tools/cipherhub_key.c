@@ -299,7 +299,10 @@ static int rotate_one(ch_cli *c, const kver *p, const char *label, bool *lost, C
 	}
 	if (rv != CKR_OK) {
 		if (rv == CKR_KEY_TYPE_INCONSISTENT)
-			ch_cli_err(c, "'%s' cannot be rotated (only token secret keys can)", label);
+			ch_cli_err(c,
+			           "'%s' cannot be rotated (a token secret key, or a private key "
+			           "with its public half, can)",
+			           label);
 		return ch_cli_fail_rv(c, "CH_KeyRotate", rv, label);
 	}
 	*version = get_ulong(c, nk, CKA_CH_VERSION, 0, NULL);

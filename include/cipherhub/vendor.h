@@ -295,12 +295,16 @@ typedef CK_RV (*CH_C_AuditVerify)(CK_SESSION_HANDLE session, CK_ULONG_PTR firstB
  * policy attributes), the next version number, a CKA_ID of the family id (8
  * bytes) and the version (4 bytes, big endian), the family's grants.  It
  * becomes the primary; the old primary becomes decrypt-only.  key must be
- * the family's primary, or a plain secret key (which becomes version 1).
+ * the family's primary, or a plain key (which becomes version 1): a secret
+ * key, or a private key, whose public half (its public family's primary,
+ * or the plain public key with its CKA_ID) gets the same new version and
+ * CKA_ID in the same transaction; *newKey is then the new private key.
  * One store transaction re-reads the family and commits only if key is
  * still its primary, so racing rotations (in any processes) make one new
  * version.  Needs an R/W session of a participant with the operator role.
  * CKR_OK with *newKey; CKR_KEY_HANDLE_INVALID; CKR_KEY_TYPE_INCONSISTENT (a
- * key that cannot be rotated: not a token secret key);
+ * key that cannot be rotated: not a token secret or private key, or a
+ * private key without its public half);
  * CKR_CH_KEY_NOT_PRIMARY (key is an older version, or lost the race);
  * CKR_SESSION_READ_ONLY, CKR_USER_NOT_LOGGED_IN, CKR_ACTION_PROHIBITED.
  */

@@ -352,7 +352,7 @@ out:
 	ch_t_env_free(&e);
 }
 
-static void test_generate_key_pair_with_new_version_rotates_both_halves(void)
+static void test_key_pairs_rotate_both_halves_with_one_id(void)
 {
 	ch_t_env e;
 	CK_SESSION_HANDLE h;
@@ -404,8 +404,35 @@ static void test_generate_key_pair_with_new_version_rotates_both_halves(void)
 	sl = sizeof(sig);
 	REQUIRE_RV(P11->C_SignInit(h, &sm, priv2), CKR_OK);
 	CHECK_RV(P11->C_Sign(h, digest, sizeof(digest), sig, &sl), CKR_OK);
-	/* A private key is rotated by C_GenerateKeyPair, not CH_KeyRotate. */
-	CHECK_RV(V->CH_KeyRotate(h, priv2, &pub1), CKR_KEY_TYPE_INCONSISTENT);
+	/* CH_KeyRotate of the private key makes version 3 of both halves, on
+	 * the same curve, in one transaction. */
+	{
+		CK_OBJECT_HANDLE priv3 = CK_INVALID_HANDLE, found[4];
+		CK_ATTRIBUTE pubs[] = { CH_T_STR(CKA_LABEL, "sig"),
+			                CH_T_ULONG(CKA_CLASS, &(CK_OBJECT_CLASS){ CKO_PUBLIC_KEY }),
+			                CH_T_BOOL(CKA_CH_PRIMARY, true) };
+		CK_BYTE params[32], a[16], b[16];
+		CK_ULONG pl = sizeof(params), la = sizeof(a), lb = sizeof(b), n = 0;
+
+		REQUIRE_RV(V->CH_KeyRotate(h, priv2, &priv3), CKR_OK);
+		CHECK_UL(get_ulong(h, priv3, CKA_CH_VERSION), 3);
+		CHECK_RV(V->CH_KeyRotate(h, priv2, &pub1), CKR_CH_KEY_NOT_PRIMARY);
+		REQUIRE_RV(ch_t_find(h, pubs, 3, found, 4, &n), CKR_OK);
+		REQUIRE(n == 1);
+		CHECK_UL(get_ulong(h, found[0], CKA_CH_VERSION), 3);
+		CHECK_RV(ch_t_get(h, found[0], CKA_EC_PARAMS, params, &pl), CKR_OK);
+		CHECK(pl == sizeof(ch_t_p256_params) && memcmp(params, ch_t_p256_params, pl) == 0);
+		CHECK_RV(ch_t_get(h, found[0], CKA_ID, a, &la), CKR_OK);
+		CHECK_RV(ch_t_get(h, priv3, CKA_ID, b, &lb), CKR_OK);
+		CHECK(la == 12 && lb == 12 && memcmp(a, b, 12) == 0 && a[11] == 3);
+		CHECK(ch_t_get_bool(h, pub2, CKA_VERIFY) == 1);
+		CHECK(ch_t_get_bool(h, priv2, CKA_SIGN) == 0);
+		sl = sizeof(sig);
+		REQUIRE_RV(P11->C_SignInit(h, &sm, priv3), CKR_OK);
+		CHECK_RV(P11->C_Sign(h, digest, sizeof(digest), sig, &sl), CKR_OK);
+		REQUIRE_RV(P11->C_VerifyInit(h, &sm, found[0]), CKR_OK);
+		CHECK_RV(P11->C_Verify(h, digest, sizeof(digest), sig, sl), CKR_OK);
+	}
 out:
 	ch_t_env_free(&e);
 }
@@ -777,7 +804,7 @@ static const ch_t_case tests[] = {
 	CH_T_CASE(test_old_ciphertext_decrypts_with_v1_and_new_encryptions_use_v2),
 	CH_T_CASE(test_old_version_cannot_sign_but_still_verifies),
 	CH_T_CASE(test_generate_key_with_new_version_rotates_the_family),
-	CH_T_CASE(test_generate_key_pair_with_new_version_rotates_both_halves),
+	CH_T_CASE(test_key_pairs_rotate_both_halves_with_one_id),
 	CH_T_CASE(test_grants_carry_over_to_the_new_version),
 	CH_T_CASE(test_rotation_raced_by_two_processes_makes_one_version),
 	CH_T_CASE(test_using_a_primary_past_its_period_is_audited_once),
