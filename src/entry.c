@@ -62,6 +62,8 @@ static const CH_FUNCTION_LIST function_list_vendor = {
 	.CH_AuditVerify = CH_AuditVerify,
 	.CH_RecoverySetup = CH_RecoverySetup,
 	.CH_Recover = CH_Recover,
+	.CH_BackupExport = CH_BackupExport,
+	.CH_BackupImport = CH_BackupImport,
 };
 
 /*
