@@ -9,6 +9,9 @@
  * already has, a slot that is not free: refused, and the store unchanged.
  * (The admin tool's `backup` and `restore`: tests/integration/test_backup.sh.)
  */
+#include <dlfcn.h>
+#include <sys/stat.h>
+
 #include "check.h"
 #include "module.h"
 
@@ -427,12 +430,119 @@ out:
 	ch_t_env_free(&e);
 }
 
+#define HSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
+#define HSM_LABEL  "hsm-payments"
+#define HSM_SO_PIN "hsm-so-5511"
+#define HSM_PIN    "hsm-user-7731"
+#define FWD_SLOT   65536UL
+
+/* A SoftHSM token HSM_LABEL (user PIN HSM_PIN) in e's directory, and e's
+ * configuration forwarding "payments" to it (as tests/unit/test_forward.c
+ * does).  The module is not initialized here. */
+static bool forward_to_softhsm(ch_t_env *e, CK_FUNCTION_LIST_PTR *hsm)
+{
+	char path[300], conf[1200];
+	CK_C_GetFunctionList get;
+	CK_SLOT_ID slots[8];
+	CK_ULONG n = 8;
+	CK_UTF8CHAR label[32];
+	CK_SESSION_HANDLE h;
+	void *lib;
+
+	snprintf(path, sizeof(path), "%s/tokens", e->dir);
+	if (mkdir(path, 0700) != 0)
+		return false;
+	snprintf(conf, sizeof(conf), "directories.tokendir = %s\nobjectstore.backend = file\n",
+	         path);
+	snprintf(path, sizeof(path), "%s/softhsm2.conf", e->dir);
+	if (!ch_t_write_file(path, conf, strlen(conf)))
+		return false;
+	setenv("SOFTHSM2_CONF", path, 1);
+	if ((lib = dlopen(HSM_MODULE, RTLD_NOW | RTLD_LOCAL)) == NULL ||
+	    (get = (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList")) == NULL ||
+	    get(hsm) != CKR_OK || (*hsm)->C_Initialize(NULL) != CKR_OK ||
+	    (*hsm)->C_GetSlotList(CK_FALSE, slots, &n) != CKR_OK || n < 1)
+		return false;
+	ch_t_pad(label, sizeof(label), HSM_LABEL);
+	if ((*hsm)->C_InitToken(slots[0], (CK_UTF8CHAR_PTR)HSM_SO_PIN, strlen(HSM_SO_PIN), label) !=
+	    CKR_OK)
+		return false;
+	n = 8;
+	if ((*hsm)->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
+		return false;
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_TOKEN_INFO ti;
+
+		if ((*hsm)->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
+		    !ch_t_padded_is(ti.label, sizeof(ti.label), HSM_LABEL))
+			continue;
+		if ((*hsm)->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+		                          &h) != CKR_OK ||
+		    (*hsm)->C_Login(h, CKU_SO, (CK_UTF8CHAR_PTR)HSM_SO_PIN, strlen(HSM_SO_PIN)) !=
+		            CKR_OK ||
+		    (*hsm)->C_InitPIN(h, (CK_UTF8CHAR_PTR)HSM_PIN, strlen(HSM_PIN)) != CKR_OK)
+			return false;
+		(void)(*hsm)->C_CloseSession(h);
+	}
+	snprintf(path, sizeof(path), "%s/hsm.pin", e->dir);
+	if (!ch_t_write_file(path, HSM_PIN, strlen(HSM_PIN)))
+		return false;
+	snprintf(conf, sizeof(conf),
+	         "[pin]\npbkdf2_iterations = 1000\n[log]\nlevel = info\nfile = %s\n"
+	         "[forward:payments]\nmodule = " HSM_MODULE "\ntoken = pkcs11:token=" HSM_LABEL
+	         "\npin_file = %s\n",
+	         e->log, path);
+	return ch_t_write_file(e->conf, conf, strlen(conf));
+}
+
+static void test_forwarded_registrations_are_not_backed_up(void)
+{
+	ch_t_env e;
+	CK_FUNCTION_LIST_PTR hsm = NULL;
+	CK_SESSION_HANDLE h;
+	CK_SLOT_ID slot, free_slot;
+	CK_UTF8CHAR label[32];
+	CK_BYTE *file = NULL;
+	CK_ULONG len = 0;
+
+	/* A software registration "payments", backed up... */
+	REQUIRE(ch_t_load() && ch_t_env_new(&e));
+	REQUIRE_RV(ch_t_initialize(), CKR_OK);
+	REQUIRE_RV(ch_t_make_token("payments", false, &slot), CKR_OK);
+	REQUIRE_RV(ch_t_open(slot, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
+	REQUIRE_RV(export_all(h, &file, &len), CKR_OK);
+	(void)P11->C_Finalize(NULL);
+	/* ... into a store where "payments" is forwarded to an HSM: refused. */
+	REQUIRE(forward_to_softhsm(&e, &hsm));
+	REQUIRE(switch_store(&e, "second.db"));
+	REQUIRE_RV(ch_t_free_slot(&free_slot), CKR_OK);
+	CHECK_RV(import(free_slot, file, len, CH_T_SO_PIN), CKR_ACTION_PROHIBITED);
+	CHECK(ch_t_log_has(&e, "is forwarded"));
+	/* The forwarded slot takes no restore, and gives no backup. */
+	CHECK_RV(import(FWD_SLOT, file, len, CH_T_SO_PIN), CKR_FUNCTION_NOT_SUPPORTED);
+	ch_t_pad(label, sizeof(label), "payments");
+	REQUIRE_RV(P11->C_InitToken(FWD_SLOT, (CK_UTF8CHAR_PTR)CH_T_SO_PIN, strlen(CH_T_SO_PIN),
+	                            label),
+	           CKR_OK);
+	REQUIRE_RV(ch_t_open(FWD_SLOT, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
+	CHECK_RV(ch_t_vendor()->CH_BackupExport(h, NULL, &len), CKR_FUNCTION_NOT_SUPPORTED);
+out:
+	free(file);
+	ch_t_env_free(&e);
+	if (hsm != NULL)
+		(void)hsm->C_Finalize(NULL);
+	unsetenv("SOFTHSM2_CONF");
+}
+
 int main(void)
 {
 	static const ch_t_case cases[] = {
 		CH_T_CASE(test_a_restored_registration_works_as_before),
 		CH_T_CASE(test_a_bad_backup_is_refused_and_changes_nothing),
 		CH_T_CASE(test_only_an_admin_exports_and_lengths_follow_the_two_call_rule),
+		CH_T_CASE(test_forwarded_registrations_are_not_backed_up),
 	};
 
 	return ch_t_run(cases, CH_T_ARRAY_LEN(cases));
