@@ -24,6 +24,8 @@ struct fwd_obj {
 	bool marked;    /* marker and creator looked up */
 	int64_t marker; /* its marker object in the store, 0: none */
 	char creator[CH_NAME_MAX + 1];
+	bool classed; /* guarded is known */
+	bool guarded; /* a private secret or private key */
 };
 
 static fwd_slot *slot_of(ch_session *s)
@@ -297,8 +299,11 @@ void fwd_handle_renamed(fwd_slot *fw, CK_OBJECT_HANDLE ours)
 	fwd_obj *o;
 
 	pthread_mutex_lock(&fw->lock);
-	if ((o = entry_of(fw, ours)) != NULL && o->ident[0] == 'h')
-		o->named = o->marked = false;
+	if ((o = entry_of(fw, ours)) != NULL) {
+		o->classed = false;
+		if (o->ident[0] == 'h')
+			o->named = o->marked = false;
+	}
 	pthread_mutex_unlock(&fw->lock);
 }
 
@@ -470,14 +475,45 @@ void fwd_note_created(ch_session *s, CK_OBJECT_HANDLE ours)
 		       fw->name, (unsigned long)rv);
 }
 
+/* Is ours a private secret or private key (what grants hide)?  Read from
+ * the backend once: a class never changes, and CKA_PRIVATE changes only
+ * through us (fwd_handle_renamed forgets it then). */
+static bool guarded_key(fwd_slot *fw, CK_SESSION_HANDLE bh, CK_OBJECT_HANDLE ours,
+                        CK_OBJECT_HANDLE theirs)
+{
+	CK_FUNCTION_LIST *fn = ch_hsm_fn(fw->hsm);
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	CK_BBOOL priv = CK_FALSE;
+	fwd_obj *o;
+	bool g;
+
+	pthread_mutex_lock(&fw->lock);
+	o = entry_of(fw, ours);
+	if (o != NULL && o->classed) {
+		g = o->guarded;
+		pthread_mutex_unlock(&fw->lock);
+		return g;
+	}
+	pthread_mutex_unlock(&fw->lock);
+	if (attr_read(fn, bh, theirs, CKA_PRIVATE, &priv, sizeof(priv)) < 0)
+		return false; /* unreadable: the backend shows it, so it is public */
+	(void)attr_read(fn, bh, theirs, CKA_CLASS, &cls, sizeof(cls));
+	g = priv && (cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY);
+	pthread_mutex_lock(&fw->lock);
+	if ((o = entry_of(fw, ours)) != NULL) {
+		o->guarded = g;
+		o->classed = true;
+	}
+	pthread_mutex_unlock(&fw->lock);
+	return g;
+}
+
 CK_RV fwd_allowed(ch_session *s, CK_OBJECT_HANDLE ours, CK_FLAGS need)
 {
 	fwd_slot *fw = slot_of(s);
 	fwd_session *fs = s->be;
 	CK_FLAGS roles = ch_session_roles(s);
 	CK_OBJECT_HANDLE theirs;
-	CK_OBJECT_CLASS cls = 0;
-	CK_BBOOL priv = CK_FALSE;
 	char creator[CH_NAME_MAX + 1];
 	int64_t marker;
 	fwd_obj *o;
@@ -497,14 +533,7 @@ CK_RV fwd_allowed(ch_session *s, CK_OBJECT_HANDLE ours, CK_FLAGS need)
 	if (need == 0) {
 		/* Seeing: public objects, and private keys for their creator,
 		 * grantees and operators. */
-		CK_FUNCTION_LIST *fn = ch_hsm_fn(fw->hsm);
-
-		if (attr_read(fn, fs->bh, theirs, CKA_PRIVATE, &priv, sizeof(priv)) < 0 || !priv)
-			return CKR_OK;
-		(void)attr_read(fn, fs->bh, theirs, CKA_CLASS, &cls, sizeof(cls));
-		if (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY)
-			return CKR_OK;
-		if (roles & CH_ROLE_OPERATOR)
+		if (!guarded_key(fw, fs->bh, ours, theirs) || (roles & CH_ROLE_OPERATOR))
 			return CKR_OK;
 	}
 	if ((rv = marker_of(fw, fs->bh, ours, &marker, creator)) != CKR_OK)

@@ -89,7 +89,8 @@ CK_RV fwd_handle_theirs(fwd_slot *fw, CK_OBJECT_HANDLE ours, CK_OBJECT_HANDLE *t
 /* Forgets a destroyed object. */
 void fwd_handle_drop(fwd_slot *fw, CK_OBJECT_HANDLE ours);
 
-/* Forgets the stable name of ours (its label or ID changed). */
+/* Forgets what was read of ours that can change (its label, ID or
+ * CKA_PRIVATE was set). */
 void fwd_handle_renamed(fwd_slot *fw, CK_OBJECT_HANDLE ours);
 
 /* May the session's participant see (need 0) or use (CH_GRANT_* bits) key

@@ -387,7 +387,8 @@ CK_RV fwd_set_attributes(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *
 		               fn->C_SetAttributeValue(bh, theirs, (CK_ATTRIBUTE *)t, n));
 	if (rv == CKR_OK) {
 		for (CK_ULONG i = 0; i < n; i++)
-			if (t[i].type == CKA_LABEL || t[i].type == CKA_ID)
+			if (t[i].type == CKA_LABEL || t[i].type == CKA_ID ||
+			    t[i].type == CKA_PRIVATE)
 				fwd_handle_renamed(slot_of(s), h);
 	}
 	fwd_audit(s, "object.set", h, rv);

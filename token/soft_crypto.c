@@ -2,10 +2,11 @@
  * The software token's cryptographic calls: operations (encrypt, decrypt,
  * sign, verify, digest), key generation and random numbers.
  *
- * Each session has at most one operation of each kind.  An operation is
- * started with a copy of its key's attributes (so the key may change or go
- * while it runs) and then runs with no lock but the session's: sessions
- * never wait on each other's crypto.
+ * Each session has at most one operation of each kind.  An operation's init
+ * holds a reference to its key (shared with the key cache, see
+ * soft_keycache.c) while it builds the operation, which keeps only what it
+ * derived (so the key may change or go while it runs), and then runs with
+ * no lock but the session's: sessions never wait on each other's crypto.
  */
 #include "object.h"
 #include "soft_internal.h"
@@ -77,7 +78,8 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 {
 	soft_session *ss = s->be;
 	uint64_t gen = login_gen(s); /* before the key is read: see op_live */
-	ch_attrs *a = NULL;
+	char who[CH_NAME_MAX + 1] = "";
+	soft_key *k = NULL;
 	CK_RV rv;
 
 	if (ss->op[kind] != NULL && op_live(s, kind) == CKR_OK)
@@ -85,36 +87,32 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 	if (kind != CH_OP_DIGEST) {
 		if ((rv = soft_may_use_keys(s)) != CKR_OK)
 			return rv;
-		char owner[CH_NAME_MAX + 1];
-
-		rv = soft_object_read_key(s, key, &a, owner);
+		/* A token key is for its creator and its grantees' operations,
+		 * whatever its own usage attributes would allow: checked with
+		 * the read. */
+		rv = soft_object_read_key(s, key, soft_grant_bit(kind), &k, who);
 		if (rv == CKR_OBJECT_HANDLE_INVALID)
 			rv = CKR_KEY_HANDLE_INVALID;
 		if (rv != CKR_OK)
 			return rv;
-		/* A token key is for its creator and its grantees' operations,
-		 * whatever its own usage attributes would allow. */
-		if ((rv = soft_check_grant(s, key, owner, soft_grant_bit(kind))) != CKR_OK) {
-			ch_attrs_free(a);
-			return rv;
-		}
 	}
-	rv = ch_op_init(kind, m, a, &ss->op[kind]);
+	/* The operation keeps what it derives from the key (an EVP_PKEY
+	 * reference, cipher or MAC contexts), not the key's attributes. */
+	rv = ch_op_init(kind, m, k != NULL ? k->attrs : NULL, &ss->op[kind]);
 	ss->op_gen[kind] = gen;
-	if (rv == CKR_OK && a != NULL && key < SOFT_SESSION_HANDLE_BASE) {
+	if (rv == CKR_OK && k != NULL && key < SOFT_SESSION_HANDLE_BASE) {
 		static const char *const use[CH_OP_KINDS] = {
 			[CH_OP_ENCRYPT] = "key.encrypt",
 			[CH_OP_DECRYPT] = "key.decrypt",
 			[CH_OP_SIGN] = "key.sign",
 			[CH_OP_VERIFY] = "key.verify",
 		};
-		soft_slot *sl = s->slot->be;
 
-		pthread_mutex_lock(&sl->lock);
-		soft_audit_use(sl, a, use[kind]);
-		pthread_mutex_unlock(&sl->lock);
+		/* No lock of ours: the count is the aggregator's (sharded), and
+		 * who is counted was read with the key. */
+		soft_audit_use_unlocked(s->slot->be, k->attrs, who, use[kind]);
 	}
-	ch_attrs_free(a);
+	soft_key_release(k);
 	return rv;
 }
 
@@ -283,23 +281,22 @@ CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HA
 {
 	soft_session *ss = s->be;
 	uint64_t gen = login_gen(s);
-	char owner[CH_NAME_MAX + 1];
-	ch_attrs *a = NULL;
+	char who[CH_NAME_MAX + 1];
+	soft_key *k = NULL;
 	CK_RV rv;
 
 	if (ss->msg[enc] != NULL && msg_live(s, enc) == CKR_OK)
 		return CKR_OPERATION_ACTIVE;
 	if ((rv = soft_may_use_keys(s)) != CKR_OK)
 		return rv;
-	rv = soft_object_read_key(s, key, &a, owner);
+	rv = soft_object_read_key(s, key, enc ? CH_GRANT_ENCRYPT : CH_GRANT_DECRYPT, &k, who);
 	if (rv == CKR_OBJECT_HANDLE_INVALID)
 		rv = CKR_KEY_HANDLE_INVALID;
+	/* ch_msg_init keeps its own copy: the key is used for every message. */
 	if (rv == CKR_OK)
-		rv = soft_check_grant(s, key, owner, enc ? CH_GRANT_ENCRYPT : CH_GRANT_DECRYPT);
-	if (rv == CKR_OK)
-		rv = ch_msg_init(enc, m, a, &ss->msg[enc]);
+		rv = ch_msg_init(enc, m, k->attrs, &ss->msg[enc]);
 	ss->msg_gen[enc] = gen;
-	ch_attrs_free(a);
+	soft_key_release(k);
 	return rv;
 }
 

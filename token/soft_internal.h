@@ -6,7 +6,7 @@
  * Locking: a slot's lock guards its keys (seal) and its session objects; the
  * soft token's lock guards the store connection and the slot list.  When
  * both are needed, the slot lock is taken first.  Crypto operations run
- * with neither held: an operation owns a copy of what it needs of its key.
+ * with neither held: an operation owns what it derived from its key.
  */
 #ifndef CH_TOKEN_SOFT_INTERNAL_H
 #define CH_TOKEN_SOFT_INTERNAL_H
@@ -69,6 +69,8 @@ struct ch_soft {
 	char *legacy_key_roles;   /* registrations relaxing key-role separation */
 	struct fwd_slot **fwd;    /* forwarded registrations (fwd.h) */
 	size_t nfwd;
+	struct soft_root *root; /* the [root:] sections (soft_root.c) */
+	size_t nroot;
 };
 
 /* CKA_APPLICATION of the marker objects that stand in the store for a
@@ -174,29 +176,78 @@ CK_RV soft_object_read(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out);
 CK_RV soft_object_read_owned(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out,
                              char owner[CH_NAME_MAX + 1]);
 
-/* soft_object_read_owned for an operation's key: through the key cache
- * (soft_keycache.c), with the same access checks on every call. */
-CK_RV soft_object_read_key(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out,
-                           char owner[CH_NAME_MAX + 1]);
-
 /* ---- soft_keycache.c: opened copies of used token keys ---- */
 
-/* A current copy of token object id (*out, caller frees) and its creator:
- * CKR_OK, or CKR_OBJECT_HANDLE_INVALID when not cached or stale (a stale
- * entry is wiped).  Slot and store locks held. */
-CK_RV soft_keycache_get(soft_slot *sl, int64_t id, ch_attrs **out, char owner[CH_NAME_MAX + 1]);
+/* An operation's key: its attributes and its creator (display name; "" for
+ * session objects and objects older than participants), shared by
+ * reference between the key cache and the inits using it.  attrs is never
+ * changed once the key is shared; the last release wipes it.  refs is
+ * atomic: hold and release need no lock. */
+typedef struct soft_key {
+	unsigned refs;
+	ch_attrs *attrs;
+	char owner[CH_NAME_MAX + 1];
+} soft_key;
 
-/* Caches a copy of a, object id at generation gen as read after the store
- * epoch was epoch.  Only while someone is logged in.  Locks as above. */
-void soft_keycache_put(soft_slot *sl, int64_t id, int64_t gen, uint64_t epoch, const ch_attrs *a,
-                       const char *owner);
+/* A new key with one reference, taking ownership of a (freed when out of
+ * memory: then NULL). */
+soft_key *soft_key_new(ch_attrs *a, const char *owner);
 
-/* Wipes the entry of object id, if any.  Locks as above. */
+/* Takes one more reference to k and returns k. */
+soft_key *soft_key_hold(soft_key *k);
+
+/* Lets go of one reference; the last one wipes and frees.  Accepts NULL. */
+void soft_key_release(soft_key *k);
+
+/* Object h as an operation's key for session s (*out: a reference, caller
+ * releases), through the key cache, with the same access checks on every
+ * call as soft_object_read_owned, and those of soft_check_grant for need,
+ * all under one taking of the locks; participant gets who is logged in
+ * (sl->participant) as of that read.  Takes the locks itself. */
+CK_RV soft_object_read_key(ch_session *s, CK_OBJECT_HANDLE h, CK_FLAGS need, soft_key **out,
+                           char participant[CH_NAME_MAX + 1]);
+
+/* A reference to the current cached key of token object id (*out, caller
+ * releases): CKR_OK, or CKR_OBJECT_HANDLE_INVALID when not cached or stale
+ * (a stale entry is let go).  Slot and store locks held. */
+CK_RV soft_keycache_get(soft_slot *sl, int64_t id, soft_key **out);
+
+/* Caches k (the cache takes its own reference), object id at generation gen
+ * as read after the store epoch was epoch, parsing its key first: k must not
+ * be shared yet.  Only while someone is logged in.  Locks as above. */
+void soft_keycache_put(soft_slot *sl, int64_t id, int64_t gen, uint64_t epoch, soft_key *k);
+
+/* Lets go of the entry of object id, if any.  Locks as above. */
 void soft_keycache_drop(soft_slot *sl, int64_t id);
 
-/* Wipes and frees the whole cache (logout, login, C_InitToken, slot
- * teardown).  Slot lock held; the store lock is not needed. */
+/* Lets go of every entry and frees the cache (logout, login, C_InitToken,
+ * slot teardown): keys no init holds are wiped at once, the others when
+ * their init lets go.  Slot lock held; the store lock is not needed. */
 void soft_keycache_clear(soft_slot *sl);
+
+/* ---- soft_root.c: an HSM as a registration's root of trust ---- */
+
+typedef struct soft_root soft_root;
+
+/* Takes sf's [root:] sections from cfg (which outlives sf); no HSM is
+ * contacted before a registration needs it.  CKR_OK or CKR_HOST_MEMORY. */
+CK_RV soft_roots_open(ch_soft *sf, const ch_config *cfg);
+
+/* Closes the HSM connections and frees the sections. */
+void soft_roots_close(ch_soft *sf);
+
+/* The seal of sl's registration, which is becoming row next (a login: next
+ * is sl->reg), built from its registration key regkey.  fresh: next is a
+ * new registration, which gets an HSM root when [root:NEXT-LABEL] is
+ * configured.  Else a registration with a root has its secret decrypted by
+ * the HSM (and moved to the new name's HSM key if next renames it); one
+ * without is unaffected by [root:] sections.  CKR_OK with *seal (caller
+ * frees) and *root, the row to store when root->present; CKR_DEVICE_ERROR
+ * (logged) when the HSM cannot give or take the secret; CKR_HOST_MEMORY.
+ * Slot lock held, store lock not: no global lock is held while the HSM
+ * works. */
+CK_RV soft_root_seal(soft_slot *sl, const ch_reg_row *next, bool fresh,
+                     const uint8_t regkey[CH_REGKEY_LEN], ch_root_row *root, ch_seal **seal);
 
 /* ---- soft_audit.c ---- */
 
@@ -209,6 +260,12 @@ void soft_audit(soft_slot *sl, const ch_seal *seal, const char *participant, con
 /* Counts one use of key (operation op, e.g. "key.sign") by sl's participant
  * and writes the counts when they are due.  Slot lock held. */
 void soft_audit_use(soft_slot *sl, const ch_attrs *key, const char *op);
+
+/* soft_audit_use for an operation's init, with no lock held: counts the use
+ * by participant (as read with the key) and takes the slot lock only when
+ * the counts are due to be written. */
+void soft_audit_use_unlocked(soft_slot *sl, const ch_attrs *key, const char *participant,
+                             const char *op);
 
 /* Writes every pending key-use count now.  Slot lock held. */
 void soft_audit_flush(soft_slot *sl);

@@ -20,15 +20,26 @@
  * and dropped when it differs.
  *
  * Asymmetric keys are kept parsed too (ch_key_parse: the EVP_PKEY rides
- * along with every copy handed out), so RSA, EC and Edwards inits skip
+ * along with the entry's attributes), so RSA, EC and Edwards inits skip
  * OpenSSL's key import.
+ *
+ * Sharing: an entry is a soft_key, reference counted.  A lookup hands out
+ * a new reference, not a copy (an init used to pay an allocation and a
+ * wipe per attribute for its copy); the init lets go of it once its
+ * operation is built (the operation keeps only what it derived: an
+ * EVP_PKEY reference, cipher and MAC contexts).  An entry evicted, dropped
+ * or cleared while an init in another thread still holds its key only lets
+ * go of the cache's reference: the attributes, never changed once shared,
+ * stay valid for that holder, and are wiped when the last holder lets go.
  *
  * Secrets: entries are wiped when evicted, at logout and login, when the
  * slot goes (C_Finalize), and at C_InitToken.  Access rules (visibility,
  * grants, roles) are not cached: the caller applies them on every read.
  *
- * Locking: the slot lock and the store lock, both held by the caller.
+ * Locking: the slot lock and the store lock, both held by the caller, for
+ * the table; a soft_key's count is atomic, so it is released with no lock.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,12 +47,39 @@
 
 #define SOFT_KC_SIZE 64
 
+soft_key *soft_key_new(ch_attrs *a, const char *owner)
+{
+	soft_key *k = calloc(1, sizeof(*k));
+
+	if (k == NULL) {
+		ch_attrs_free(a);
+		return NULL;
+	}
+	k->refs = 1;
+	k->attrs = a;
+	snprintf(k->owner, sizeof(k->owner), "%s", owner);
+	return k;
+}
+
+soft_key *soft_key_hold(soft_key *k)
+{
+	__atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
+	return k;
+}
+
+void soft_key_release(soft_key *k)
+{
+	if (k == NULL || __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	ch_attrs_free(k->attrs); /* wipes every value */
+	free(k);
+}
+
 typedef struct kc_entry {
 	int64_t id; /* 0: empty */
 	int64_t gen;
 	uint64_t epoch;
-	ch_attrs *attrs;
-	char owner[CH_NAME_MAX + 1];
+	soft_key *key; /* the cache's own reference */
 } kc_entry;
 
 struct soft_keycache {
@@ -49,9 +87,11 @@ struct soft_keycache {
 	size_t victim; /* next entry to replace */
 };
 
+/* Lets go of the entry: its key is wiped now, or when the last operation
+ * init holding it lets go. */
 static void entry_clear(kc_entry *e)
 {
-	ch_attrs_free(e->attrs); /* wipes every value */
+	soft_key_release(e->key);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -65,7 +105,7 @@ void soft_keycache_clear(soft_slot *sl)
 	sl->kc = NULL;
 }
 
-CK_RV soft_keycache_get(soft_slot *sl, int64_t id, ch_attrs **out, char owner[CH_NAME_MAX + 1])
+CK_RV soft_keycache_get(soft_slot *sl, int64_t id, soft_key **out)
 {
 	ch_store *st = sl->sf->store;
 	uint64_t epoch;
@@ -89,14 +129,11 @@ CK_RV soft_keycache_get(soft_slot *sl, int64_t id, ch_attrs **out, char owner[CH
 		}
 		e->epoch = epoch;
 	}
-	if ((*out = ch_attrs_dup(e->attrs)) == NULL)
-		return CKR_HOST_MEMORY;
-	memcpy(owner, e->owner, CH_NAME_MAX + 1);
+	*out = soft_key_hold(e->key);
 	return CKR_OK;
 }
 
-void soft_keycache_put(soft_slot *sl, int64_t id, int64_t gen, uint64_t epoch, const ch_attrs *a,
-                       const char *owner)
+void soft_keycache_put(soft_slot *sl, int64_t id, int64_t gen, uint64_t epoch, soft_key *k)
 {
 	kc_entry *e = NULL;
 
@@ -112,13 +149,13 @@ void soft_keycache_put(soft_slot *sl, int64_t id, int64_t gen, uint64_t epoch, c
 		sl->kc->victim = (sl->kc->victim + 1) % SOFT_KC_SIZE;
 	}
 	entry_clear(e);
-	if ((e->attrs = ch_attrs_dup(a)) == NULL)
-		return;
-	ch_key_parse(e->attrs); /* once, for every operation from the entry */
+	/* Once, for every operation from the entry; k is not shared yet, so
+	 * this is the last change its attributes see. */
+	ch_key_parse(k->attrs);
+	e->key = soft_key_hold(k);
 	e->id = id;
 	e->gen = gen;
 	e->epoch = epoch;
-	memcpy(e->owner, owner, CH_NAME_MAX + 1);
 }
 
 void soft_keycache_drop(soft_slot *sl, int64_t id)

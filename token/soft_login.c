@@ -130,6 +130,8 @@ CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR
 {
 	soft_slot *sl = be;
 	uint8_t regkey[CH_REGKEY_LEN];
+	ch_seal *seal = NULL;
+	ch_root_row root;
 	soft_ident id;
 	ch_cred cred;
 	CK_RV rv;
@@ -154,12 +156,16 @@ CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR
 		rv = CKR_USER_TYPE_INVALID;
 		goto out;
 	}
-	soft_keycache_clear(sl);
-	ch_seal_free(sl->seal);
-	if ((sl->seal = ch_seal_new(regkey, sl->reg.uuid)) == NULL) {
-		rv = CKR_HOST_MEMORY;
+	/* With an HSM root the HSM must open its secret: when it cannot, the
+	 * login fails (not as a wrong PIN) and nothing of the slot changes. */
+	if ((rv = soft_root_seal(sl, &sl->reg, false, regkey, &root, &seal)) != CKR_OK) {
+		soft_audit(sl, NULL, soft_ident_display(&id), "login", NULL, rv,
+		           who == CKU_SO ? "so, hsm root" : "user, hsm root");
 		goto out;
 	}
+	soft_keycache_clear(sl);
+	ch_seal_free(sl->seal);
+	sl->seal = seal;
 	memcpy(sl->regkey, regkey, sizeof(regkey));
 	snprintf(sl->participant, sizeof(sl->participant), "%s", soft_ident_display(&id));
 	sl->ident = id;

@@ -75,33 +75,10 @@ static bool may_see(soft_slot *sl, const soft_actor *ac, int64_t id, const ch_at
 	return (ac->roles & CH_ROLE_OPERATOR) || soft_grant_allows(sl, ac->roles, id, owner, 0);
 }
 
-/* Loads token object h into *a and who, from the key cache when cached is
- * set and it holds a current copy (soft_keycache.c), else from the store
- * (and then into the cache when cached is set).  Slot and store locks held. */
-static CK_RV load_token_object(soft_slot *sl, CK_OBJECT_HANDLE h, bool cached, ch_attrs **a,
-                               char who[CH_NAME_MAX + 1])
-{
-	uint64_t epoch = 0;
-	int64_t gen = -1;
-	CK_RV rv;
-
-	if (cached && soft_keycache_get(sl, (int64_t)h, a, who) == CKR_OK)
-		return CKR_OK;
-	/* The epoch before the read: a commit after it re-proves the copy. */
-	if (cached && sl->seal != NULL)
-		epoch = ch_store_epoch(sl->sf->store);
-	rv = ch_objstore_load_gen(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, a, who,
-	                          &gen);
-	if (rv == CKR_OK && cached && sl->seal != NULL)
-		soft_keycache_put(sl, (int64_t)h, gen, epoch, *a, who);
-	return rv;
-}
-
 /* Reads object h for ac; slot lock held.  owner (may be NULL) gets the
- * creator of a token object ("" for a session object).  cached: an
- * operation's key, read through the key cache. */
-static CK_RV read_locked_cached(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h,
-                                bool cached, ch_attrs **out, char owner[CH_NAME_MAX + 1])
+ * creator of a token object ("" for a session object). */
+static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h, ch_attrs **out,
+                         char owner[CH_NAME_MAX + 1])
 {
 	char who[CH_NAME_MAX + 1] = "";
 	ch_attrs *a = NULL;
@@ -119,7 +96,8 @@ static CK_RV read_locked_cached(soft_slot *sl, const soft_actor *ac, CK_OBJECT_H
 			return CKR_HOST_MEMORY;
 	} else {
 		pthread_mutex_lock(&sl->sf->lock);
-		rv = load_token_object(sl, h, cached, &a, who);
+		rv = ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, &a,
+		                      who);
 		if (rv == CKR_OK && !may_see(sl, ac, (int64_t)h, a, who))
 			rv = CKR_OBJECT_HANDLE_INVALID;
 		pthread_mutex_unlock(&sl->sf->lock);
@@ -140,21 +118,86 @@ static CK_RV read_locked_cached(soft_slot *sl, const soft_actor *ac, CK_OBJECT_H
 	return CKR_OK;
 }
 
-static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h, ch_attrs **out,
-                         char owner[CH_NAME_MAX + 1])
+/* Token object h as an operation's key: the key cache's entry when it holds
+ * a current one (soft_keycache.c), else read from the store and cached.
+ * Slot and store locks held. */
+static CK_RV load_token_key(soft_slot *sl, CK_OBJECT_HANDLE h, soft_key **out)
 {
-	return read_locked_cached(sl, ac, h, false, out, owner);
+	char who[CH_NAME_MAX + 1] = "";
+	ch_attrs *a = NULL;
+	uint64_t epoch = 0;
+	int64_t gen = -1;
+	CK_RV rv;
+
+	if (soft_keycache_get(sl, (int64_t)h, out) == CKR_OK)
+		return CKR_OK;
+	/* The epoch before the read: a commit after it re-proves the copy. */
+	if (sl->seal != NULL)
+		epoch = ch_store_epoch(sl->sf->store);
+	rv = ch_objstore_load_gen(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, &a, who,
+	                          &gen);
+	if (rv != CKR_OK) {
+		ch_attrs_free(a);
+		return rv;
+	}
+	if ((*out = soft_key_new(a, who)) == NULL)
+		return CKR_HOST_MEMORY;
+	soft_keycache_put(sl, (int64_t)h, gen, epoch, *out);
+	return CKR_OK;
 }
 
-CK_RV soft_object_read_key(ch_session *s, CK_OBJECT_HANDLE h, ch_attrs **out,
-                           char owner[CH_NAME_MAX + 1])
+/* read_locked for an operation's key: a reference, shared with the key
+ * cache for token objects; a private copy of a session object (those
+ * change in place).  A token key must also be granted to ac for need.
+ * Slot lock held. */
+static CK_RV read_key_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h, CK_FLAGS need,
+                             soft_key **out)
+{
+	soft_key *k = NULL;
+	CK_RV rv = CKR_OK;
+
+	*out = NULL;
+	if (h == CK_INVALID_HANDLE)
+		return CKR_OBJECT_HANDLE_INVALID;
+	if (is_session_handle(h)) {
+		soft_sobj *o = sobj_find(sl, h);
+		ch_attrs *a;
+
+		if (o == NULL)
+			return CKR_OBJECT_HANDLE_INVALID;
+		if ((a = ch_attrs_dup(o->attrs)) == NULL || (k = soft_key_new(a, "")) == NULL)
+			return CKR_HOST_MEMORY;
+	} else {
+		pthread_mutex_lock(&sl->sf->lock);
+		rv = load_token_key(sl, h, &k);
+		if (rv == CKR_OK && !may_see(sl, ac, (int64_t)h, k->attrs, k->owner))
+			rv = CKR_OBJECT_HANDLE_INVALID;
+		/* As soft_check_grant, under the locks already held. */
+		if (rv == CKR_OK && !soft_grant_allows(sl, ac->roles, (int64_t)h, k->owner, need))
+			rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+		pthread_mutex_unlock(&sl->sf->lock);
+	}
+	/* As in read_locked. */
+	if (rv == CKR_OK && ch_object_is_private(k->attrs) && !sees_private(ac))
+		rv = CKR_OBJECT_HANDLE_INVALID;
+	if (rv != CKR_OK) {
+		soft_key_release(k);
+		return rv;
+	}
+	*out = k;
+	return CKR_OK;
+}
+
+CK_RV soft_object_read_key(ch_session *s, CK_OBJECT_HANDLE h, CK_FLAGS need, soft_key **out,
+                           char participant[CH_NAME_MAX + 1])
 {
 	soft_slot *sl = slot_of(s);
 	soft_actor ac = actor_of(s);
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
-	rv = read_locked_cached(sl, &ac, h, true, out, owner);
+	rv = read_key_locked(sl, &ac, h, need, out);
+	memcpy(participant, sl->participant, CH_NAME_MAX + 1);
 	pthread_mutex_unlock(&sl->lock);
 	return rv;
 }

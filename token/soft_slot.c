@@ -4,7 +4,8 @@
  * A registration is a row in the store plus a random registration key that
  * exists in clear only in memory, while someone is logged in; in the store it
  * is wrapped under each PIN (seal.h).  The free slot is the ID the next
- * registration will take; C_InitToken on it creates that registration.
+ * registration will take; C_InitToken on it creates that registration (with
+ * an HSM root when [root:NAME] is configured for its name: soft_root.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +116,7 @@ CK_RV ch_soft_open(const ch_config *cfg, ch_soft **out)
 		goto out;
 	sf->next_sobj = SOFT_SESSION_HANDLE_BASE;
 	if ((rv = ch_store_open(cfg->store_path, &sf->store)) != CKR_OK ||
-	    (rv = open_forwarded(sf, cfg)) != CKR_OK)
+	    (rv = open_forwarded(sf, cfg)) != CKR_OK || (rv = soft_roots_open(sf, cfg)) != CKR_OK)
 		goto out;
 	*out = sf;
 	sf = NULL; /* transferred */
@@ -166,6 +167,7 @@ void ch_soft_close(ch_soft *sf)
 		fwd_slot_free(sf->fwd[i]);
 	free(sf->slot);
 	free(sf->fwd);
+	soft_roots_close(sf);
 	ch_store_close(sf->store);
 	pthread_mutex_destroy(&sf->lock);
 	free(sf->legacy_key_roles);
@@ -449,6 +451,7 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 	uint8_t regkey[CH_REGKEY_LEN];
 	ch_wrapped_key w;
 	ch_seal *seal = NULL;
+	ch_root_row root;
 	ch_reg_row r;
 	bool fresh;
 	CK_RV rv;
@@ -485,12 +488,14 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 			goto out;
 		}
 	}
-	if ((seal = ch_seal_new(regkey, r.uuid)) == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
 	label_from(r.label, label);
 	r.user_pin_set = 0;
+	/* With an HSM root, the HSM gives (or, fresh, takes) the root secret. */
+	if ((rv = soft_root_seal(sl, &r, fresh, regkey, &root, &seal)) != CKR_OK) {
+		if (!fresh)
+			soft_audit(sl, NULL, SOFT_NAME_SO, "token.reinit", NULL, rv, "hsm root");
+		goto out;
+	}
 	/* The KDF runs before the transaction: writers are not held up by it. */
 	if ((rv = ch_pin_wrap(&sf->kdf, so_pin, len, r.uuid, CKU_SO, "", regkey, &w)) != CKR_OK)
 		goto out;
@@ -506,6 +511,8 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 			if (rv == CKR_OK)
 				rv = ch_store_cred_delete_all(sf->store, r.id, CKU_USER);
 		}
+		if (rv == CKR_OK && root.present)
+			rv = ch_store_root_put(sf->store, r.id, &root);
 		if (rv == CKR_OK)
 			rv = ch_store_cred_put(sf->store, r.id, CKU_SO, "", &w, CH_ROLE_ADMIN);
 		if (rv == CKR_OK)
@@ -523,8 +530,8 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 	for (size_t i = 0; i < sl->nsobj; i++)
 		ch_attrs_free(sl->sobj[i].attrs);
 	sl->nsobj = 0;
-	ch_log(CH_LOG_INFO, "registration \"%s\" (slot %lu) %s", r.label, (unsigned long)sl->id,
-	       fresh ? "created" : "re-initialized");
+	ch_log(CH_LOG_INFO, "registration \"%s\" (slot %lu) %s%s", r.label, (unsigned long)sl->id,
+	       fresh ? "created" : "re-initialized", root.present ? " (HSM root)" : "");
 	soft_audit(sl, seal, SOFT_NAME_SO, fresh ? "token.init" : "token.reinit", NULL, CKR_OK,
 	           r.label);
 out:

@@ -1,7 +1,7 @@
 /*
  * The raw store over SQLite (see store.h).
  *
- * Schema (version 2; migrations at the end of this comment's list):
+ * Schema (version 3; migrations at the end of this comment's list):
  *
  *   meta(key, value)              'schema_version'
  *   registrations(id, uuid, label, user_pin_set, created)
@@ -20,6 +20,10 @@
  *                                 one row per attribute; sealed rows hold
  *                                 nonce||ciphertext||tag, lookup the blind
  *                                 index of searchable sealed values
+ *   reg_root(reg, key_label, blob)
+ *                                 a registration's root secret, encrypted
+ *                                 by the HSM key of that label (version 3;
+ *                                 see soft_root.c)
  *
  * Statements are prepared once per connection and reused.  Every write path
  * runs inside a transaction opened by the caller, so a failure anywhere
@@ -70,6 +74,8 @@ enum stmt_id {
 	S_GRANT_PUT,
 	S_GRANT_DELETE,
 	S_GRANT_EACH,
+	S_ROOT_GET,
+	S_ROOT_PUT,
 	S_COUNT
 };
 
@@ -120,6 +126,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	        "INSERT OR REPLACE INTO grants(obj, grantee, ops, mac) VALUES(?1, ?2, ?3, ?4)",
 	[S_GRANT_DELETE] = "DELETE FROM grants WHERE obj = ?1 AND grantee = ?2",
 	[S_GRANT_EACH] = "SELECT grantee, ops, mac FROM grants WHERE obj = ?1 ORDER BY grantee",
+	[S_ROOT_GET] = "SELECT key_label, blob FROM reg_root WHERE reg = ?1",
+	[S_ROOT_PUT] = "INSERT OR REPLACE INTO reg_root(reg, key_label, blob) VALUES(?1, ?2, ?3)",
 };
 
 /* Migrations: migration[i] brings a store from version i to i + 1. */
@@ -182,6 +190,12 @@ static const char *const migrations[CH_STORE_SCHEMA_VERSION] = {
 	"  ops INTEGER NOT NULL,"
 	"  mac BLOB NOT NULL,"
 	"  PRIMARY KEY(obj, grantee)) WITHOUT ROWID;",
+
+	/* 3: registrations whose root secret an HSM holds. */
+	"CREATE TABLE reg_root("
+	"  reg INTEGER PRIMARY KEY REFERENCES registrations(id) ON DELETE CASCADE,"
+	"  key_label TEXT NOT NULL,"
+	"  blob BLOB NOT NULL);",
 };
 
 /* The WAL-index header: two copies of 48 bytes at the start of the -shm
@@ -1154,4 +1168,48 @@ out:
 	free(order);
 	free(sql);
 	return rv;
+}
+
+/* ---- HSM roots ---- */
+
+CK_RV ch_store_root_get(ch_store *st, int64_t reg, ch_root_row *out)
+{
+	sqlite3_stmt *s = stmt(st, S_ROOT_GET);
+	CK_RV rv = CKR_DEVICE_ERROR;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return CKR_DEVICE_ERROR;
+	sqlite3_bind_int64(s, 1, reg);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		rv = CKR_OK; /* no root: out->present stays false */
+	} else if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 1) == CH_ROOT_BLOB_LEN &&
+	           sqlite3_column_bytes(s, 0) < (int)sizeof(out->key_label)) {
+		snprintf(out->key_label, sizeof(out->key_label), "%s",
+		         (const char *)sqlite3_column_text(s, 0));
+		memcpy(out->blob, sqlite3_column_blob(s, 1), CH_ROOT_BLOB_LEN);
+		out->present = true;
+		rv = CKR_OK;
+	} else if (rc == SQLITE_ROW) {
+		ch_log(CH_LOG_ERROR, "store %s: HSM root of registration %lld is malformed",
+		       st->path, (long long)reg);
+	} else {
+		log_db(st, "read HSM root");
+	}
+	sqlite3_reset(s);
+	return rv;
+}
+
+CK_RV ch_store_root_put(ch_store *st, int64_t reg, const ch_root_row *r)
+{
+	sqlite3_stmt *s = stmt(st, S_ROOT_PUT);
+
+	if (s == NULL)
+		return CKR_DEVICE_ERROR;
+	sqlite3_bind_int64(s, 1, reg);
+	sqlite3_bind_text(s, 2, r->key_label, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, r->blob, CH_ROOT_BLOB_LEN, SQLITE_STATIC);
+	return run(st, s, "write HSM root") ? CKR_OK : CKR_DEVICE_ERROR;
 }

@@ -26,7 +26,7 @@
 #include "cipherhub/vendor.h"
 #include "seal.h"
 
-#define CH_STORE_SCHEMA_VERSION 2
+#define CH_STORE_SCHEMA_VERSION 3
 
 typedef struct ch_store ch_store;
 
@@ -207,5 +207,25 @@ CK_RV ch_store_grant_each(ch_store *st, int64_t obj,
 
 /* Number of objects in reg. */
 CK_RV ch_store_obj_count(ch_store *st, int64_t reg, CK_ULONG *out);
+
+/* ---- HSM roots (soft_root.c): a registration's root secret, encrypted
+ * in an HSM under the key of label key_label. ---- */
+
+#define CH_ROOT_SECRET_LEN 32
+#define CH_ROOT_BLOB_LEN   (12 + CH_ROOT_SECRET_LEN + 16) /* IV || ciphertext || tag */
+#define CH_ROOT_LABEL_MAX  256
+
+typedef struct ch_root_row {
+	bool present; /* false: the registration has no HSM root */
+	char key_label[CH_ROOT_LABEL_MAX + 1];
+	uint8_t blob[CH_ROOT_BLOB_LEN];
+} ch_root_row;
+
+/* Reads the root of registration reg into *out (present false when it has
+ * none).  CKR_OK or CKR_DEVICE_ERROR (also for a malformed row). */
+CK_RV ch_store_root_get(ch_store *st, int64_t reg, ch_root_row *out);
+
+/* Creates or replaces the root of registration reg (inside a transaction). */
+CK_RV ch_store_root_put(ch_store *st, int64_t reg, const ch_root_row *r);
 
 #endif

@@ -1,0 +1,122 @@
+/*
+ * Key use is audited exactly through the module: every successful
+ * operation init with a token key counts one use of that key by the
+ * participant who is logged in, also when two threads init operations on
+ * the same keys at once (the count is taken with no lock of the slot's,
+ * see soft_audit_use_unlocked); an init that fails counts nothing.  The
+ * counts reach the log at logout, where an SO session reads them back.
+ */
+#include <pthread.h>
+
+#include "module.h"
+
+#define THREADS 2
+#define ROUNDS  150
+
+typedef struct worker {
+	const ch_t_env *e;
+	CK_OBJECT_HANDLE priv, aes;
+	unsigned failures;
+	CK_RV first;
+} worker;
+
+static void note(worker *w, CK_RV rv)
+{
+	if (rv != CKR_OK && w->failures++ == 0)
+		w->first = rv;
+}
+
+static void *work(void *arg)
+{
+	worker *w = arg;
+	CK_SESSION_HANDLE h;
+	CK_MECHANISM ecdsa = { CKM_ECDSA, NULL, 0 }, gcm;
+	CK_GCM_PARAMS p;
+	CK_BYTE hash[32] = { 3 }, iv[12] = { 9 }, out[128];
+	CK_ULONG n;
+
+	note(w, ch_t_open(w->e->slot, false, &h));
+	if (w->failures > 0)
+		return NULL;
+	for (int i = 0; i < ROUNDS; i++) {
+		n = sizeof(out);
+		note(w, P11->C_SignInit(h, &ecdsa, w->priv));
+		note(w, P11->C_Sign(h, hash, sizeof(hash), out, &n));
+		n = sizeof(out);
+		ch_t_gcm(&gcm, &p, iv, NULL, 0);
+		note(w, P11->C_EncryptInit(h, &gcm, w->aes));
+		note(w, P11->C_Encrypt(h, hash, sizeof(hash), out, &n));
+	}
+	note(w, P11->C_CloseSession(h));
+	return NULL;
+}
+
+/* The sum of the counts of op on object uid by participant in rec. */
+static CK_ULONG uses(const CH_AUDIT_RECORD *rec, CK_ULONG n, const char *op, const char *uid,
+                     const char *participant)
+{
+	CK_ULONG sum = 0;
+
+	for (CK_ULONG i = 0; i < n; i++)
+		if (ch_t_padded_is(rec[i].operation, sizeof(rec[i].operation), op) &&
+		    ch_t_padded_is(rec[i].object, sizeof(rec[i].object), uid) &&
+		    ch_t_padded_is(rec[i].participant, sizeof(rec[i].participant), participant)) {
+			CHECK_UL(rec[i].result, CKR_OK);
+			sum += rec[i].count;
+		}
+	return sum;
+}
+
+static void test_every_init_counts_one_use_with_two_threads(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE pub, priv, aes;
+	CK_MECHANISM wrong = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+	char priv_uid[33] = "", aes_uid[33] = "";
+	CK_ATTRIBUTE u1[] = { { CKA_UNIQUE_ID, priv_uid, 32 } },
+	             u2[] = { { CKA_UNIQUE_ID, aes_uid, 32 } };
+	pthread_t t[THREADS];
+	worker w[THREADS];
+	CH_AUDIT_RECORD *rec = NULL;
+	CK_ULONG n = 0;
+
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_gen_ec(h, true, "signer", &pub, &priv), CKR_OK);
+	REQUIRE_RV(ch_t_gen_aes(h, true, "sealer", &aes), CKR_OK);
+	REQUIRE_RV(P11->C_GetAttributeValue(h, priv, u1, 1), CKR_OK);
+	REQUIRE_RV(P11->C_GetAttributeValue(h, aes, u2, 1), CKR_OK);
+	/* A failed init is not a use. */
+	CHECK_RV(P11->C_SignInit(h, &wrong, priv), CKR_KEY_TYPE_INCONSISTENT);
+
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (worker){ .e = &e, .priv = priv, .aes = aes };
+		REQUIRE(pthread_create(&t[i], NULL, work, &w[i]) == 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		REQUIRE(pthread_join(t[i], NULL) == 0);
+		if (!CHECK_UL(w[i].failures, 0))
+			fprintf(stderr, "worker %d: first failure %s\n", i,
+			        ch_test_rv_name(w[i].first));
+	}
+
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK); /* writes the counts */
+	REQUIRE_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
+	REQUIRE(ch_t_vendor() != NULL);
+	REQUIRE_RV(ch_t_vendor()->CH_AuditRead(h, 1, NULL, &n), CKR_OK);
+	REQUIRE(n > 0 && (rec = calloc(n, sizeof(*rec))) != NULL);
+	REQUIRE_RV(ch_t_vendor()->CH_AuditRead(h, 1, rec, &n), CKR_OK);
+	CHECK_UL(uses(rec, n, "key.sign", priv_uid, "default"), THREADS * ROUNDS);
+	CHECK_UL(uses(rec, n, "key.encrypt", aes_uid, "default"), THREADS * ROUNDS);
+	CHECK_UL(uses(rec, n, "key.sign", aes_uid, "default"), 0);
+out:
+	free(rec);
+	ch_t_env_free(&e);
+}
+
+int main(void)
+{
+	test_every_init_counts_one_use_with_two_threads();
+	return ch_test_done();
+}
