@@ -50,6 +50,12 @@
  * record for record under the new slot ID, every field kept, and a
  * backup.restore record naming the source slot and its head (seq and hash)
  * continues it.  Failed-login counts start again at 0.
+ *
+ * HSM roots (soft_root.c): a registration whose root of trust is an HSM is
+ * not backed up (CKR_FUNCTION_NOT_SUPPORTED): its objects open only with a
+ * secret the HSM keeps, which no file of ours may carry.  A restore is a new
+ * registration, so with [root:LABEL] configured it gets a root as
+ * C_InitToken would give it, and is sealed and MACed under the rooted keys.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -481,7 +487,21 @@ static CK_RV export_file(soft_slot *sl, wbuf *file)
 
 	pthread_mutex_lock(&sf->lock);
 	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
-		rv = export_gather(sl, &creds, &ncred, &body);
+		ch_root_row root;
+
+		/* An HSM-rooted registration's objects open only with the HSM's
+		 * secret, which no file of ours may carry. */
+		if ((rv = ch_store_root_get(sf->store, (int64_t)sl->id, &root)) == CKR_OK &&
+		    root.present) {
+			ch_log(CH_LOG_WARNING,
+			       "backup of \"%s\": its root of trust is an HSM; back up the HSM's "
+			       "key and the store instead",
+			       sl->reg.label);
+			rv = CKR_FUNCTION_NOT_SUPPORTED;
+		}
+		memset(&root, 0, sizeof(root));
+		if (rv == CKR_OK)
+			rv = export_gather(sl, &creds, &ncred, &body);
 		ch_store_rollback(sf->store); /* read only */
 	}
 	pthread_mutex_unlock(&sf->lock);
@@ -824,8 +844,9 @@ static int uuid_taken(void *arg, const ch_reg_row *r)
 typedef struct import_ctx {
 	const bk_header *h;
 	bk_body *b;
-	const ch_seal *seal;
+	const ch_seal *seal; /* the new registration's */
 	ch_reg_row reg;
+	ch_root_row root; /* its HSM root, when [root:LABEL] gave it one */
 } import_ctx;
 
 /* Writes everything (store lock and transaction held). */
@@ -861,7 +882,8 @@ static CK_RV import_write(soft_slot *sl, import_ctx *x)
 		}
 		return rv;
 	}
-	if ((rv = ch_store_reg_insert(st, &x->reg)) != CKR_OK)
+	if ((rv = ch_store_reg_insert(st, &x->reg)) != CKR_OK ||
+	    (x->root.present && (rv = ch_store_root_put(st, reg, &x->root)) != CKR_OK))
 		return rv;
 	for (size_t i = 0; i < x->h->ncred; i++) {
 		const bk_cred *c = &x->h->cred[i];
@@ -923,11 +945,12 @@ CK_RV soft_backup_import(void *be, const CK_BYTE *data, CK_ULONG len, const CK_U
 	const bk_cred *so = NULL;
 	uint8_t regkey[CH_REGKEY_LEN], key[BK_KEY_LEN], tag[BK_TAG_LEN];
 	uint8_t *plain = NULL;
-	ch_seal *seal = NULL;
+	ch_seal *seal = NULL, *src_seal = NULL;
 	import_ctx x;
 	CK_RV rv;
 
 	memset(&h, 0, sizeof(h));
+	memset(&x, 0, sizeof(x));
 	if ((rv = soft_pin_check(pin_len)) != CKR_OK)
 		return rv;
 	if ((rv = parse_header(data, len, &h)) != CKR_OK) {
@@ -981,20 +1004,26 @@ CK_RV soft_backup_import(void *be, const CK_BYTE *data, CK_ULONG len, const CK_U
 	}
 	if ((rv = parse_body(plain, h.body_len, &b)) != CKR_OK)
 		goto unlock;
+	/* The source's keys check the chain as it was made. */
 	rv = CKR_HOST_MEMORY;
-	if ((seal = ch_seal_new(regkey, h.uuid)) == NULL)
+	if ((src_seal = ch_seal_new(regkey, h.uuid)) == NULL)
 		goto unlock;
-	if ((rv = chain_check(&h, &b, seal)) != CKR_OK)
+	if ((rv = chain_check(&h, &b, src_seal)) != CKR_OK)
 		goto unlock;
 
 	memset(&x, 0, sizeof(x));
 	x.h = &h;
 	x.b = &b;
-	x.seal = seal;
 	x.reg.id = (int64_t)sl->id;
 	memcpy(x.reg.uuid, h.uuid, CH_UUID_LEN);
 	memcpy(x.reg.label, h.label, sizeof(x.reg.label));
 	x.reg.user_pin_set = h.user_pin_set;
+	/* Here, the registration is new: with [root:LABEL] configured it gets
+	 * an HSM root, as C_InitToken would give it, and everything is sealed
+	 * (and the log MACed) under the rooted keys. */
+	if ((rv = soft_root_seal(sl, &x.reg, true, regkey, &x.root, &seal)) != CKR_OK)
+		goto unlock;
+	x.seal = seal;
 	pthread_mutex_lock(&sf->lock);
 	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
 		rv = import_write(sl, &x);
@@ -1010,15 +1039,18 @@ CK_RV soft_backup_import(void *be, const CK_BYTE *data, CK_ULONG len, const CK_U
 	sl->reg = x.reg;
 	sl->initialized = true;
 	ch_log(CH_LOG_INFO,
-	       "registration \"%s\" restored from a backup into slot %lu: %zu objects, %zu "
+	       "registration \"%s\" restored from a backup into slot %lu%s: %zu objects, %zu "
 	       "participants, %zu grants, %zu audit records",
-	       h.label, (unsigned long)sl->id, b.nobj, h.ncred, b.ngrant, b.naudit);
+	       h.label, (unsigned long)sl->id, x.root.present ? " (HSM root)" : "", b.nobj, h.ncred,
+	       b.ngrant, b.naudit);
 unlock:
 	pthread_mutex_unlock(&sl->lock);
 out:
 	body_free(&b); /* attribute values are wiped by ch_attrs_free */
 	OPENSSL_clear_free(plain, h.body_len ? h.body_len : 1);
 	ch_seal_free(seal);
+	ch_seal_free(src_seal);
+	OPENSSL_cleanse(&x.root, sizeof(x.root));
 	OPENSSL_cleanse(regkey, sizeof(regkey));
 	OPENSSL_cleanse(key, sizeof(key));
 	free(h.cred);

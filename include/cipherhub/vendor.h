@@ -275,8 +275,8 @@ typedef CK_RV (*CH_C_Recover)(CK_SESSION_HANDLE session, CK_BYTE_PTR key, CK_ULO
  * changed): CKR_BUFFER_TOO_SMALL with the new length then.  Needs an admin
  * (CKU_SO).  Returns CKR_OK, CKR_USER_NOT_LOGGED_IN, CKR_ARGUMENTS_BAD,
  * CKR_BUFFER_TOO_SMALL, CKR_FUNCTION_NOT_SUPPORTED (a forwarded
- * registration, whose keys are its HSM's), or a backend error.  Audited
- * (backup.export) when data was written.
+ * registration, whose keys are its HSM's, or one whose root of trust is an
+ * HSM), or a backend error.  Audited (backup.export) when data was written.
  */
 typedef CK_RV (*CH_C_BackupExport)(CK_SESSION_HANDLE session, CK_BYTE_PTR out, CK_ULONG_PTR outLen);
 
@@ -286,7 +286,9 @@ typedef CK_RV (*CH_C_BackupExport)(CK_SESSION_HANDLE session, CK_BYTE_PTR out, C
  * C_InitToken).  soPin is the SO PIN the registration had when the backup
  * was made; every participant keeps its PIN and roles (failed-login counts
  * start again at 0).  All or nothing: one transaction.  The audit log is
- * carried over and continues with a backup.restore record.  Returns CKR_OK;
+ * carried over and continues with a backup.restore record.  With an HSM root
+ * configured for its label ([root:NAME]) it gets one, as from C_InitToken.
+ * Returns CKR_OK;
  * CKR_DATA_LEN_RANGE (a truncated file), CKR_DATA_INVALID (not a backup, a
  * malformed one, or one whose audit chain does not verify),
  * CKR_ENCRYPTED_DATA_INVALID (the file fails its authentication: tampered

@@ -434,19 +434,33 @@ out:
 #define HSM_LABEL  "hsm-payments"
 #define HSM_SO_PIN "hsm-so-5511"
 #define HSM_PIN    "hsm-user-7731"
+#define HSM_KEY    "ch-root"
 #define FWD_SLOT   65536UL
 
-/* A SoftHSM token HSM_LABEL (user PIN HSM_PIN) in e's directory, and e's
- * configuration forwarding "payments" to it (as tests/unit/test_forward.c
- * does).  The module is not initialized here. */
-static bool forward_to_softhsm(ch_t_env *e, CK_FUNCTION_LIST_PTR *hsm)
+/* A SoftHSM token HSM_LABEL (user PIN HSM_PIN) with an AES key HSM_KEY, in
+ * e's directory, and e's configuration with section [SECTION] on it
+ * ("forward:NAME" or "root:NAME"), as tests/unit/test_forward.c and
+ * test_root_of_trust.c make them.  SoftHSM is finalized again after, so
+ * only the module uses it; the module is not initialized here. */
+static bool softhsm_section(ch_t_env *e, const char *section)
 {
 	char path[300], conf[1200];
+	CK_FUNCTION_LIST_PTR hsm;
 	CK_C_GetFunctionList get;
+	CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_ULONG klen = 32;
+	CK_ATTRIBUTE kt[] = {
+		CH_T_ULONG(CKA_VALUE_LEN, &klen), CH_T_BOOL(CKA_TOKEN, true),
+		CH_T_BOOL(CKA_PRIVATE, true),     CH_T_BOOL(CKA_SENSITIVE, true),
+		CH_T_BOOL(CKA_ENCRYPT, true),     CH_T_BOOL(CKA_DECRYPT, true),
+		CH_T_STR(CKA_LABEL, HSM_KEY),
+	};
+	CK_OBJECT_HANDLE k;
 	CK_SLOT_ID slots[8];
 	CK_ULONG n = 8;
 	CK_UTF8CHAR label[32];
 	CK_SESSION_HANDLE h;
+	bool ok = false;
 	void *lib;
 
 	snprintf(path, sizeof(path), "%s/tokens", e->dir);
@@ -460,45 +474,52 @@ static bool forward_to_softhsm(ch_t_env *e, CK_FUNCTION_LIST_PTR *hsm)
 	setenv("SOFTHSM2_CONF", path, 1);
 	if ((lib = dlopen(HSM_MODULE, RTLD_NOW | RTLD_LOCAL)) == NULL ||
 	    (get = (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList")) == NULL ||
-	    get(hsm) != CKR_OK || (*hsm)->C_Initialize(NULL) != CKR_OK ||
-	    (*hsm)->C_GetSlotList(CK_FALSE, slots, &n) != CKR_OK || n < 1)
+	    get(&hsm) != CKR_OK || hsm->C_Initialize(NULL) != CKR_OK)
 		return false;
 	ch_t_pad(label, sizeof(label), HSM_LABEL);
-	if ((*hsm)->C_InitToken(slots[0], (CK_UTF8CHAR_PTR)HSM_SO_PIN, strlen(HSM_SO_PIN), label) !=
-	    CKR_OK)
-		return false;
+	if (hsm->C_GetSlotList(CK_FALSE, slots, &n) != CKR_OK || n < 1 ||
+	    hsm->C_InitToken(slots[0], (CK_UTF8CHAR_PTR)HSM_SO_PIN, strlen(HSM_SO_PIN), label) !=
+	            CKR_OK)
+		goto out;
 	n = 8;
-	if ((*hsm)->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
-		return false;
+	if (hsm->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
+		goto out;
 	for (CK_ULONG i = 0; i < n; i++) {
 		CK_TOKEN_INFO ti;
 
-		if ((*hsm)->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
+		if (hsm->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
 		    !ch_t_padded_is(ti.label, sizeof(ti.label), HSM_LABEL))
 			continue;
-		if ((*hsm)->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-		                          &h) != CKR_OK ||
-		    (*hsm)->C_Login(h, CKU_SO, (CK_UTF8CHAR_PTR)HSM_SO_PIN, strlen(HSM_SO_PIN)) !=
+		if (hsm->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+		                       &h) != CKR_OK ||
+		    hsm->C_Login(h, CKU_SO, (CK_UTF8CHAR_PTR)HSM_SO_PIN, strlen(HSM_SO_PIN)) !=
 		            CKR_OK ||
-		    (*hsm)->C_InitPIN(h, (CK_UTF8CHAR_PTR)HSM_PIN, strlen(HSM_PIN)) != CKR_OK)
-			return false;
-		(void)(*hsm)->C_CloseSession(h);
+		    hsm->C_InitPIN(h, (CK_UTF8CHAR_PTR)HSM_PIN, strlen(HSM_PIN)) != CKR_OK ||
+		    hsm->C_Logout(h) != CKR_OK ||
+		    hsm->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)HSM_PIN, strlen(HSM_PIN)) !=
+		            CKR_OK ||
+		    hsm->C_GenerateKey(h, &m, kt, CH_T_ARRAY_LEN(kt), &k) != CKR_OK)
+			goto out;
+		(void)hsm->C_CloseSession(h);
 	}
 	snprintf(path, sizeof(path), "%s/hsm.pin", e->dir);
 	if (!ch_t_write_file(path, HSM_PIN, strlen(HSM_PIN)))
-		return false;
+		goto out;
 	snprintf(conf, sizeof(conf),
 	         "[pin]\npbkdf2_iterations = 1000\n[log]\nlevel = info\nfile = %s\n"
-	         "[forward:payments]\nmodule = " HSM_MODULE "\ntoken = pkcs11:token=" HSM_LABEL
-	         "\npin_file = %s\n",
-	         e->log, path);
-	return ch_t_write_file(e->conf, conf, strlen(conf));
+	         "[%s]\nmodule = " HSM_MODULE "\ntoken = pkcs11:token=" HSM_LABEL
+	         "\npin_file = %s\n%s",
+	         e->log, section, path,
+	         strncmp(section, "root:", 5) == 0 ? "key = " HSM_KEY "\n" : "");
+	ok = ch_t_write_file(e->conf, conf, strlen(conf));
+out:
+	(void)hsm->C_Finalize(NULL);
+	return ok;
 }
 
 static void test_forwarded_registrations_are_not_backed_up(void)
 {
 	ch_t_env e;
-	CK_FUNCTION_LIST_PTR hsm = NULL;
 	CK_SESSION_HANDLE h;
 	CK_SLOT_ID slot, free_slot;
 	CK_UTF8CHAR label[32];
@@ -514,7 +535,7 @@ static void test_forwarded_registrations_are_not_backed_up(void)
 	REQUIRE_RV(export_all(h, &file, &len), CKR_OK);
 	(void)P11->C_Finalize(NULL);
 	/* ... into a store where "payments" is forwarded to an HSM: refused. */
-	REQUIRE(forward_to_softhsm(&e, &hsm));
+	REQUIRE(softhsm_section(&e, "forward:payments"));
 	REQUIRE(switch_store(&e, "second.db"));
 	REQUIRE_RV(ch_t_free_slot(&free_slot), CKR_OK);
 	CHECK_RV(import(free_slot, file, len, CH_T_SO_PIN), CKR_ACTION_PROHIBITED);
@@ -531,8 +552,44 @@ static void test_forwarded_registrations_are_not_backed_up(void)
 out:
 	free(file);
 	ch_t_env_free(&e);
-	if (hsm != NULL)
-		(void)hsm->C_Finalize(NULL);
+	unsetenv("SOFTHSM2_CONF");
+}
+
+static void test_a_restore_under_a_root_section_is_rooted_and_not_backed_up_again(void)
+{
+	source s;
+	CK_SESSION_HANDLE h;
+	CK_SLOT_ID free_slot, slot;
+	CK_OBJECT_HANDLE aes;
+	CK_BYTE out[64], *again = NULL;
+	CK_ULONG n, first_bad = 99, unauth = 99;
+
+	/* A plain registration's backup, restored where [root:t] is set. */
+	REQUIRE(make_source(&s));
+	(void)P11->C_Finalize(NULL);
+	REQUIRE(softhsm_section(&s.e, "root:" CH_T_LABEL));
+	REQUIRE(switch_store(&s.e, "rooted.db"));
+	REQUIRE_RV(ch_t_free_slot(&free_slot), CKR_OK);
+	REQUIRE_RV(import(free_slot, s.file, s.file_len, CH_T_SO_PIN), CKR_OK);
+	CHECK(ch_t_log_has(&s.e, "into slot 1 (HSM root)"));
+	REQUIRE_RV(ch_t_slot_by_label(CH_T_LABEL, &slot), CKR_OK);
+	REQUIRE_RV(ch_t_open(slot, true, &h), CKR_OK);
+	/* It works under the rooted keys: the old ciphertext opens, the log
+	 * (MACed again under them) verifies. */
+	REQUIRE_RV(as(h, NULL, CH_T_USER_PIN), CKR_OK);
+	REQUIRE_RV(find_one(h, CKO_SECRET_KEY, "k-aes", &aes), CKR_OK);
+	n = sizeof(out);
+	CHECK_RV(gcm_crypt(h, aes, false, s.ct, s.ct_len, out, &n), CKR_OK);
+	CHECK(n == strlen(PLAIN) && memcmp(out, PLAIN, n) == 0);
+	REQUIRE_RV(as_so(h), CKR_OK);
+	CHECK_RV(ch_t_vendor()->CH_AuditVerify(h, &first_bad, &unauth), CKR_OK);
+	CHECK_UL(first_bad, 0);
+	/* An HSM-rooted registration gives no backup. */
+	CHECK_RV(export_all(h, &again, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	CHECK(ch_t_log_has(&s.e, "its root of trust is an HSM"));
+out:
+	free(again);
+	source_free(&s);
 	unsetenv("SOFTHSM2_CONF");
 }
 
@@ -543,6 +600,7 @@ int main(void)
 		CH_T_CASE(test_a_bad_backup_is_refused_and_changes_nothing),
 		CH_T_CASE(test_only_an_admin_exports_and_lengths_follow_the_two_call_rule),
 		CH_T_CASE(test_forwarded_registrations_are_not_backed_up),
+		CH_T_CASE(test_a_restore_under_a_root_section_is_rooted_and_not_backed_up_again),
 	};
 
 	return ch_t_run(cases, CH_T_ARRAY_LEN(cases));
