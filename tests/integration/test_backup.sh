@@ -84,6 +84,14 @@ ch_expect_text "... saying so" "backup of 'bk' written"
 ch_expect_eq "... a file in the backup format" "CHBK" "$(head -c 4 "$D/bk.chbk")"
 ch_expect_eq "... whose body is encrypted (not even the public point shows)" 0 "$(grep -c "$point" <(xxd -p -c 100000 "$D/bk.chbk") || true)"
 
+if command -v script >/dev/null; then
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	"$run_tool" env CIPHERHUB_PIN="$SO_PIN" BK_TOOL="$TOOL" BK_MODULE="$CH_TEST_MODULE" \
+		script -qec '"$BK_TOOL" --module "$BK_MODULE" backup' /dev/null
+	ch_expect_fails "a backup is not written to a terminal"
+	ch_expect_text "... saying so" "redirect standard output to a file"
+fi
+
 echo "== the store is lost: a new one"
 rm -f "$D"/store.db*
 export CIPHERHUB_STORE=$D/new.db
