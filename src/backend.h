@@ -44,7 +44,7 @@ typedef struct ch_session {
 	CK_FLAGS flags; /* CKF_SERIAL_SESSION, CKF_RW_SESSION */
 	void *be;       /* the backend's per-session state */
 	pthread_mutex_t lock;
-	int refs;
+	int refs; /* atomic: the table's and each call's (session.c) */
 	bool closed;
 } ch_session;
 
@@ -89,13 +89,14 @@ struct ch_backend_ops {
 	/* Token (PKCS#11 3.0 section 5.5).  The front end fills the session
 	 * counts of CK_TOKEN_INFO itself. */
 	CK_RV (*token_info)(void *be, CK_TOKEN_INFO *info);
-	CK_RV (*init_token)(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
-	                    const CK_UTF8CHAR label[32]);
+	CK_RV (*init_token)
+	(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len, const CK_UTF8CHAR label[32]);
 	CK_RV (*init_pin)(void *be, const CK_UTF8CHAR *pin, CK_ULONG len);
 	/* C_SetPIN of the logged-in participant, or (nobody logged in) of
 	 * participant name (NULL: the default of type who). */
-	CK_RV (*set_pin)(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *old_pin,
-	                 CK_ULONG old_len, const CK_UTF8CHAR *new_pin, CK_ULONG new_len);
+	CK_RV (*set_pin)
+	(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *old_pin, CK_ULONG old_len,
+	 const CK_UTF8CHAR *new_pin, CK_ULONG new_len);
 	CK_RV (*mechanism_list)(void *be, CK_MECHANISM_TYPE *list, CK_ULONG *count);
 	CK_RV (*mechanism_info)(void *be, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
 	CK_RV (*registration_info)(void *be, CH_REGISTRATION_INFO *info);
@@ -103,14 +104,15 @@ struct ch_backend_ops {
 	/* Login (5.6): verify participant name's PIN (name NULL: the default
 	 * SO or user), count failures, unlock; *roles gets the participant's
 	 * roles.  Logout locks again. */
-	CK_RV (*login)(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin,
-	               CK_ULONG len, CK_FLAGS *roles);
+	CK_RV (*login)
+	(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin, CK_ULONG len,
+	 CK_FLAGS *roles);
 	void (*logout)(void *be);
 
 	/* Participants (vendor interface; the front end has checked that an
 	 * admin is logged in and that names are well formed). */
-	CK_RV (*participant_add)(void *be, const char *name, CK_FLAGS roles, const CK_UTF8CHAR *pin,
-	                         CK_ULONG len);
+	CK_RV (*participant_add)
+	(void *be, const char *name, CK_FLAGS roles, const CK_UTF8CHAR *pin, CK_ULONG len);
 	CK_RV (*participant_remove)(void *be, const char *name);
 	CK_RV (*participant_list)(void *be, CH_PARTICIPANT_INFO *list, CK_ULONG *count);
 	CK_RV (*participant_set_roles)(void *be, const char *name, CK_FLAGS roles);
@@ -127,8 +129,8 @@ struct ch_backend_ops {
 	/* Recovery (vendor interface; the front end checked the login state):
 	 * a new recovery key into key, or admin access restored with one. */
 	CK_RV (*recovery_setup)(void *be, CK_BYTE key[CH_RECOVERY_KEY_LEN]);
-	CK_RV (*recover)(void *be, const CK_BYTE *key, CK_ULONG len, const CK_UTF8CHAR *pin,
-	                 CK_ULONG pin_len);
+	CK_RV (*recover)
+	(void *be, const CK_BYTE *key, CK_ULONG len, const CK_UTF8CHAR *pin, CK_ULONG pin_len);
 
 	/* Backup and restore (vendor interface; an admin, or the free slot
 	 * with no session, checked).  NULL: CKR_FUNCTION_NOT_SUPPORTED. */
@@ -142,50 +144,57 @@ struct ch_backend_ops {
 	void (*session_close)(ch_session *s);
 
 	/* Objects (5.7). */
-	CK_RV (*create_object)(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n,
-	                       CK_OBJECT_HANDLE *h);
-	CK_RV (*copy_object)(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
-	                     CK_OBJECT_HANDLE *out);
+	CK_RV (*create_object)
+	(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h);
+	CK_RV (*copy_object)
+	(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
+	 CK_OBJECT_HANDLE *out);
 	CK_RV (*destroy_object)(ch_session *s, CK_OBJECT_HANDLE h);
 	CK_RV (*object_size)(ch_session *s, CK_OBJECT_HANDLE h, CK_ULONG *size);
 	CK_RV (*get_attributes)(ch_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n);
-	CK_RV (*set_attributes)(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t,
-	                        CK_ULONG n);
+	CK_RV (*set_attributes)
+	(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n);
 	CK_RV (*find_init)(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n);
 	CK_RV (*find)(ch_session *s, CK_OBJECT_HANDLE *out, CK_ULONG max, CK_ULONG *count);
 	CK_RV (*find_final)(ch_session *s);
 
 	/* Cryptographic operations (5.8-5.16): one of each kind per session. */
-	CK_RV (*op_init)(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m,
-	                 CK_OBJECT_HANDLE key);
-	CK_RV (*op_oneshot)(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
-	                    CK_BYTE *out, CK_ULONG *out_len);
-	CK_RV (*op_update)(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len,
-	                   CK_BYTE *out, CK_ULONG *out_len);
+	CK_RV (*op_init)
+	(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
+	CK_RV (*op_oneshot)
+	(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+	 CK_ULONG *out_len);
+	CK_RV (*op_update)
+	(ch_session *s, ch_op_kind kind, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+	 CK_ULONG *out_len);
 	CK_RV (*op_final)(ch_session *s, ch_op_kind kind, CK_BYTE *out, CK_ULONG *out_len);
-	CK_RV (*op_verify)(ch_session *s, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig,
-	                   CK_ULONG sig_len);
+	CK_RV (*op_verify)
+	(ch_session *s, const CK_BYTE *data, CK_ULONG len, const CK_BYTE *sig, CK_ULONG sig_len);
 	CK_RV (*op_verify_final)(ch_session *s, const CK_BYTE *sig, CK_ULONG sig_len);
 
 	/* Key management (5.18) and random numbers (5.19). */
-	CK_RV (*generate_key)(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t,
-	                      CK_ULONG n, CK_OBJECT_HANDLE *h);
-	CK_RV (*generate_key_pair)(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *pub_t,
-	                           CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
-	                           CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
+	CK_RV (*generate_key)
+	(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *t, CK_ULONG n,
+	 CK_OBJECT_HANDLE *h);
+	CK_RV (*generate_key_pair)
+	(ch_session *s, const CK_MECHANISM *m, const CK_ATTRIBUTE *pub_t, CK_ULONG pub_n,
+	 const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n, CK_OBJECT_HANDLE *pub,
+	 CK_OBJECT_HANDLE *priv);
 	CK_RV (*random)(ch_session *s, CK_BYTE *out, CK_ULONG len);
 	/* C_WrapKey: key wrapped under wrapping with m into out (out NULL:
 	 * the length in *out_len). */
-	CK_RV (*wrap_key)(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,
-	                  CK_OBJECT_HANDLE key, CK_BYTE *out, CK_ULONG *out_len);
+	CK_RV (*wrap_key)
+	(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE key,
+	 CK_BYTE *out, CK_ULONG *out_len);
 	/* C_UnwrapKey: a new key from in, unwrapped under unwrapping with m,
 	 * with the attributes of template t. */
-	CK_RV (*unwrap_key)(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unwrapping,
-	                    const CK_BYTE *in, CK_ULONG in_len, const CK_ATTRIBUTE *t,
-	                    CK_ULONG n, CK_OBJECT_HANDLE *h);
+	CK_RV (*unwrap_key)
+	(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unwrapping, const CK_BYTE *in,
+	 CK_ULONG in_len, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h);
 	/* C_DeriveKey: a new key derived from base with m, template t. */
-	CK_RV (*derive_key)(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
-	                    const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h);
+	CK_RV (*derive_key)
+	(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE base, const CK_ATTRIBUTE *t,
+	 CK_ULONG n, CK_OBJECT_HANDLE *h);
 	/* C_DigestKey: feeds secret key's value to the session's digest. */
 	CK_RV (*digest_key)(ch_session *s, CK_OBJECT_HANDLE key);
 
@@ -193,13 +202,14 @@ struct ch_backend_ops {
 	 * ch_msg_* in token/mech.h; msg_final ends the operation.  All NULL
 	 * for a backend without them (CKR_FUNCTION_NOT_SUPPORTED). */
 	CK_RV (*msg_init)(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
-	CK_RV (*msg_one)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
-	                 CK_ULONG aad_len, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
-	                 CK_ULONG *out_len);
-	CK_RV (*msg_begin)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad,
-	                   CK_ULONG aad_len);
-	CK_RV (*msg_next)(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *in,
-	                  CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len, CK_FLAGS flags);
+	CK_RV (*msg_one)
+	(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad, CK_ULONG aad_len,
+	 const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len);
+	CK_RV (*msg_begin)
+	(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *aad, CK_ULONG aad_len);
+	CK_RV (*msg_next)
+	(ch_session *s, bool enc, void *param, CK_ULONG plen, const CK_BYTE *in, CK_ULONG in_len,
+	 CK_BYTE *out, CK_ULONG *out_len, CK_FLAGS flags);
 	CK_RV (*msg_final)(ch_session *s, bool enc);
 };
 /* clang-format on */

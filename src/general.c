@@ -30,9 +30,36 @@ typedef struct ch_abandoned {
 } ch_abandoned;
 ch_abandoned *ch_mod_abandoned;
 
+/* This process's ID, without a system call on every PKCS#11 call: cached,
+ * and forgotten in a forked child by an atfork handler (C_Initialize
+ * registers it once), so the child reads its own. */
+static pid_t pid_cache;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void pid_forget(void)
+{
+	__atomic_store_n(&pid_cache, 0, __ATOMIC_RELAXED);
+}
+
+static void atfork_register(void)
+{
+	(void)pthread_atfork(NULL, NULL, pid_forget);
+}
+
+static pid_t my_pid(void)
+{
+	pid_t p = __atomic_load_n(&pid_cache, __ATOMIC_RELAXED);
+
+	if (p == 0) {
+		p = getpid();
+		__atomic_store_n(&pid_cache, p, __ATOMIC_RELAXED);
+	}
+	return p;
+}
+
 CK_RV ch_module_check(void)
 {
-	if (!ch_mod.initialized || ch_mod.pid != getpid())
+	if (!ch_mod.initialized || ch_mod.pid != my_pid())
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	return CKR_OK;
 }
@@ -64,7 +91,9 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 	if ((rv = check_init_args(pInitArgs)) != CKR_OK)
 		return rv;
 	pthread_mutex_lock(&init_lock);
-	if (ch_mod.initialized && ch_mod.pid == getpid()) {
+	(void)pthread_once(&atfork_once, atfork_register);
+	pid_forget(); /* read afresh: a child of a fork that ran no handler */
+	if (ch_mod.initialized && ch_mod.pid == my_pid()) {
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto out;
 	}
@@ -89,7 +118,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 	 * empty; the next C_GetSlotList tries again. */
 	(void)ch_soft_open(&ch_mod.cfg, &ch_mod.soft);
 	ch_mod.next_session = 1;
-	ch_mod.pid = getpid();
+	ch_mod.pid = my_pid();
 	ch_mod.initialized = true;
 	rv = CKR_OK;
 out:

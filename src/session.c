@@ -31,7 +31,8 @@ CK_RV ch_session_get(CK_SESSION_HANDLE h, ch_session **out)
 	for (size_t i = 0; i < ch_mod.nsession; i++) {
 		if (ch_mod.session[i]->handle == h) {
 			s = ch_mod.session[i];
-			s->refs++;
+			/* The table's own reference keeps refs above 0 here. */
+			__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
 			break;
 		}
 	}
@@ -54,9 +55,7 @@ void ch_session_put(ch_session *s)
 	if (s == NULL)
 		return;
 	pthread_mutex_unlock(&s->lock);
-	pthread_mutex_lock(&ch_mod.lock);
-	last = --s->refs == 0;
-	pthread_mutex_unlock(&ch_mod.lock);
+	last = __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0;
 	if (last)
 		session_free(s);
 }
@@ -73,7 +72,8 @@ static void session_close_locked(ch_session *s)
 	for (size_t i = 0; i < ch_mod.nsession; i++) {
 		if (ch_mod.session[i] == s) {
 			ch_mod.session[i] = ch_mod.session[--ch_mod.nsession];
-			s->refs--; /* the table's reference */
+			/* The table's reference; the caller holds another. */
+			(void)__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
 			break;
 		}
 	}

@@ -537,10 +537,18 @@ static void shm_open_watch(ch_store *st)
 }
 
 /* Copies the header as it is now into out. */
+/* A copy of the WAL-index header, read a word at a time (the mapping is
+ * page aligned; SQLite writes it under its own locks, which we do not take:
+ * a torn copy differs from the last one and only costs a data_version). */
 static void shm_read(const ch_store *st, uint8_t out[CH_SHM_HDR])
 {
-	for (size_t i = 0; i < CH_SHM_HDR; i++)
-		out[i] = st->shm[i];
+	const uint64_t *w = (const uint64_t *)(const void *)st->shm;
+
+	for (size_t i = 0; i < CH_SHM_HDR / 8; i++) {
+		uint64_t v = __atomic_load_n(&w[i], __ATOMIC_RELAXED);
+
+		memcpy(out + 8 * i, &v, 8);
+	}
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 }
 
