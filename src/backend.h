@@ -132,6 +132,12 @@ struct ch_backend_ops {
 	CK_RV (*recover)
 	(void *be, const CK_BYTE *key, CK_ULONG len, const CK_UTF8CHAR *pin, CK_ULONG pin_len);
 
+	/* Backup and restore (vendor interface; an admin, or the free slot
+	 * with no session, checked).  NULL: CKR_FUNCTION_NOT_SUPPORTED. */
+	CK_RV (*backup_export)(void *be, CK_BYTE *out, CK_ULONG *len);
+	CK_RV (*backup_import)(void *be, const CK_BYTE *data, CK_ULONG len,
+	                       const CK_UTF8CHAR *pin, CK_ULONG pin_len);
+
 	/* Sessions: set up and tear down s->be (session objects and any
 	 * operation in progress die with the session). */
 	CK_RV (*session_open)(ch_session *s);

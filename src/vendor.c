@@ -272,6 +272,55 @@ CK_RV CH_Recover(CK_SESSION_HANDLE session, CK_BYTE_PTR key, CK_ULONG keyLen,
 	return rv;
 }
 
+/* ---- Backup and restore (issue 8) ---- */
+
+CK_RV CH_BackupExport(CK_SESSION_HANDLE session, CK_BYTE_PTR out, CK_ULONG_PTR outLen)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if (outLen == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	else if ((rv = admin_session(s, false)) != CKR_OK)
+		;
+	else if (s->slot->ops->backup_export == NULL)
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
+	else
+		rv = s->slot->ops->backup_export(s->slot->be, out, outLen);
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV CH_BackupImport(CK_SLOT_ID slotID, CK_BYTE_PTR data, CK_ULONG len, CK_UTF8CHAR_PTR soPin,
+                      CK_ULONG soPinLen)
+{
+	ch_slot *sl;
+	CK_RV rv;
+
+	if ((rv = ch_module_check()) != CKR_OK)
+		return rv;
+	CH_CHECK_ARG(data != NULL);
+	CH_CHECK_ARG(soPin != NULL);
+	if ((rv = ch_slot_get(slotID, &sl)) != CKR_OK)
+		return rv;
+	if (sl->ops->backup_import == NULL)
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	/* As C_InitToken: nobody may be working on the slot meanwhile. */
+	pthread_mutex_lock(&sl->lock);
+	if (sl->sessions != 0)
+		rv = CKR_SESSION_EXISTS;
+	else
+		rv = sl->ops->backup_import(sl->be, data, len, soPin, soPinLen);
+	pthread_mutex_unlock(&sl->lock);
+	if (rv == CKR_OK) {
+		pthread_mutex_lock(&ch_mod.lock);
+		ch_slots_refresh_unlocked();
+		pthread_mutex_unlock(&ch_mod.lock);
+	}
+	return rv;
+}
+
 /* ---- Key versions (issue 8) ---- */
 
 /* May session s change keys (R/W; the backend checks the operator role)? */

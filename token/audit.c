@@ -543,6 +543,81 @@ out:
 	return rv;
 }
 
+/* ---- raw rows ---- */
+
+CK_RV ch_audit_rows_each(ch_store *st, int64_t reg,
+                         int (*fn)(void *arg, const ch_audit_row *row, const uint8_t *hash,
+                                   size_t hash_len, const uint8_t *mac, size_t mac_len),
+                         void *arg)
+{
+	sqlite3 *db = ch_store_db(st);
+	sqlite3_stmt *s;
+	ch_audit_row row;
+	CK_RV rv = CKR_DEVICE_ERROR;
+	int rc;
+
+	if ((s = prepare(db, sql_rows)) == NULL)
+		return rv;
+	sqlite3_bind_int64(s, 1, reg);
+	sqlite3_bind_int64(s, 2, INT64_MIN);
+	sqlite3_bind_int64(s, 3, -1); /* no limit */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const uint8_t *mac = NULL;
+		size_t mac_len = 0;
+
+		row_from_stmt(s, reg, &row);
+		if (row.has_mac) {
+			mac = sqlite3_column_blob(s, C_MAC);
+			mac_len = (size_t)sqlite3_column_bytes(s, C_MAC);
+		}
+		if (fn(arg, &row, sqlite3_column_blob(s, C_HASH),
+		       (size_t)sqlite3_column_bytes(s, C_HASH), mac, mac_len) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		log_db(db, "read records");
+	else
+		rv = CKR_OK;
+	sqlite3_finalize(s);
+	return rv;
+}
+
+CK_RV ch_audit_insert_row(ch_store *st, const ch_audit_row *row,
+                          const uint8_t hash[CH_AUDIT_HASH_LEN], const uint8_t *mac)
+{
+	sqlite3 *db = ch_store_db(st);
+	sqlite3_stmt *s;
+	CK_RV rv = CKR_DEVICE_ERROR;
+
+	if ((s = prepare(db, sql_insert)) == NULL)
+		return rv;
+	sqlite3_bind_int64(s, 1, row->reg);
+	sqlite3_bind_int64(s, 2, row->seq);
+	sqlite3_bind_int64(s, 3, row->time);
+	sqlite3_bind_int64(s, 4, row->pid);
+	sqlite3_bind_text(s, 5, row->participant ? row->participant : "", (int)row->participant_len,
+	                  SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, row->operation ? row->operation : "", (int)row->operation_len,
+	                  SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, row->object ? row->object : "", (int)row->object_len,
+	                  SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, row->result);
+	sqlite3_bind_int64(s, 9, row->count);
+	sqlite3_bind_text(s, 10, row->detail ? row->detail : "", (int)row->detail_len,
+	                  SQLITE_STATIC);
+	sqlite3_bind_blob(s, 11, hash, CH_AUDIT_HASH_LEN, SQLITE_STATIC);
+	if (mac != NULL)
+		sqlite3_bind_blob(s, 12, mac, CH_MAC_LEN, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 12);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		rv = CKR_OK;
+	else
+		log_db(db, "insert record");
+	sqlite3_finalize(s);
+	return rv;
+}
+
 /* ---- key-use aggregation ---- */
 
 #define AGG_SHARDS        16 /* a power of two */

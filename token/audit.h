@@ -165,6 +165,23 @@ typedef struct ch_audit_row {
 CK_RV ch_audit_hash(const uint8_t prev[CH_AUDIT_HASH_LEN], const ch_audit_row *row,
                     uint8_t out[CH_AUDIT_HASH_LEN]);
 
+/* ---- raw rows, for backup and restore (soft_backup.c) ---- */
+
+/* Calls fn for every record of reg as stored, oldest first: the row (strings
+ * valid during the call), its stored hash and its MAC (NULL and 0 when it
+ * has none).  Stops at a non-zero return.  CKR_OK, CKR_DEVICE_ERROR. */
+CK_RV ch_audit_rows_each(ch_store *st, int64_t reg,
+                         int (*fn)(void *arg, const ch_audit_row *row, const uint8_t *hash,
+                                   size_t hash_len, const uint8_t *mac, size_t mac_len),
+                         void *arg);
+
+/* Inserts one record exactly as given (row->reg, row->seq, hash, and mac,
+ * which must be NULL exactly when !row->has_mac), inside the caller's
+ * transaction; no field is cleaned or recomputed.  CKR_OK, CKR_DEVICE_ERROR
+ * (including: that seq exists). */
+CK_RV ch_audit_insert_row(ch_store *st, const ch_audit_row *row,
+                          const uint8_t hash[CH_AUDIT_HASH_LEN], const uint8_t *mac);
+
 /* ---- key-use aggregation ---- */
 
 typedef struct ch_audit_agg ch_audit_agg;

@@ -145,6 +145,10 @@ CK_FLAGS soft_token_pin_flags(soft_slot *sl);
 CK_RV soft_recovery_setup(void *be, CK_BYTE key[CH_RECOVERY_KEY_LEN]);
 CK_RV soft_recover(void *be, const CK_BYTE *key, CK_ULONG len, const CK_UTF8CHAR *pin,
                    CK_ULONG pin_len);
+/* soft_backup.c */
+CK_RV soft_backup_export(void *be, CK_BYTE *out, CK_ULONG *len);
+CK_RV soft_backup_import(void *be, const CK_BYTE *data, CK_ULONG len, const CK_UTF8CHAR *pin,
+                         CK_ULONG pin_len);
 CK_RV soft_login(void *be, CK_USER_TYPE who, const char *name, const CK_UTF8CHAR *pin, CK_ULONG len,
                  CK_FLAGS *roles);
 void soft_logout(void *be);

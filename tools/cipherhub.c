@@ -133,6 +133,23 @@ static const command commands[] = {
 	  "on the terminal.  Shares of different splits, too few shares or a wrong\n"
 	  "share are refused, and nothing changes.  Needs no login.\n",
 	  OPT_REG | OPT_LOGIN, 0, ch_cli_cmd_recovery_restore },
+	{ NULL, "backup", "> FILE", "write the registration to an encrypted backup file",
+	  "Writes the whole registration (every key and secret, the participants' wrapped\n"
+	  "keys and roles, the grants and the audit log) to standard output as one binary\n"
+	  "file, encrypted and authenticated (AES-256-GCM) under a key derived from the\n"
+	  "registration key: opening it needs the SO PIN the registration has now.\n"
+	  "Refuses to write to a terminal.  Forwarded registrations (their keys are the\n"
+	  "HSM's) cannot be backed up.  Needs an admin.\n",
+	  OPT_REG | OPT_LOGIN, 0, ch_cli_cmd_backup },
+	{ NULL, "restore", "< FILE", "bring a backup into the free slot",
+	  "Reads a backup made by `backup` from standard input and creates the\n"
+	  "registration again on the free slot, as it was: keys, participants (each with\n"
+	  "its PIN), grants, and the audit log, which goes on with a backup.restore\n"
+	  "record.  The PIN is the SO PIN the registration had when it was backed up:\n"
+	  "the first line of --pin-fd, else $CIPHERHUB_PIN, else asked on the terminal.\n"
+	  "A truncated, damaged or tampered file, a wrong PIN, or a registration this\n"
+	  "store already has is refused, and nothing changes.  Prints the new slot.\n",
+	  OPT_LOGIN, 0, ch_cli_cmd_restore },
 	{ "key", "versions", "LABEL", "list the versions of a key family",
 	  "Lists the versions of the key family LABEL (the token keys with that\n"
 	  "CKA_LABEL): version, state (active, decrypt-only, disabled, destroyed),\n"

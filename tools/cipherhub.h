@@ -231,6 +231,11 @@ int ch_cli_prepare(ch_cli *c, ch_cli_login how);
 int ch_cli_cmd_recovery_setup(ch_cli *c, char **args);
 int ch_cli_cmd_recovery_restore(ch_cli *c, char **args);
 
+/* ---- cipherhub_backup.c ----------------------------------------------- */
+
+int ch_cli_cmd_backup(ch_cli *c, char **args);
+int ch_cli_cmd_restore(ch_cli *c, char **args);
+
 /* ---- cipherhub_key.c: key families and versions (issue 8) ------------- */
 int ch_cli_cmd_key_versions(ch_cli *c, char **args);
 int ch_cli_cmd_key_rotate(ch_cli *c, char **args);

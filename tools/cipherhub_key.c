@@ -199,7 +199,7 @@ static const char *state_name(CK_ULONG st)
 
 /* The 1.2 vendor function member, or NULL (printed) on an older module. */
 #define key_fn(c, member)                                                                          \
-	((c)->vendor != NULL && (c)->vendor->version.minor >= 1                                    \
+	((c)->vendor != NULL && (c)->vendor->version.minor >= 2                                    \
 	         ? ch_cli_vendor_fn(c, member)                                                     \
 	         : (ch_cli_vendor_missing((c), #member), NULL))
 

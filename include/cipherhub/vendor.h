@@ -364,6 +364,44 @@ typedef CK_RV (*CH_C_RecoverySetup)(CK_SESSION_HANDLE session, CK_BYTE_PTR key,
 typedef CK_RV (*CH_C_Recover)(CK_SESSION_HANDLE session, CK_BYTE_PTR key, CK_ULONG keyLen,
                               CK_UTF8CHAR_PTR newPin, CK_ULONG newPinLen);
 
+/* ---- Backup and restore (issue 8) ------------------------------------ */
+
+/*
+ * Writes the session's whole registration (every token object with its
+ * owner, the participants' PIN-wrapped registration keys and roles, the
+ * grants and the audit log) into out as one file, encrypted and
+ * authenticated under a key derived from the registration key (AES-256-GCM;
+ * the format is described in token/soft_backup.c).  out NULL: *outLen gets
+ * the length needed.  The length may grow between two calls (the registration
+ * changed): CKR_BUFFER_TOO_SMALL with the new length then.  Needs an admin
+ * (CKU_SO).  Returns CKR_OK, CKR_USER_NOT_LOGGED_IN, CKR_ARGUMENTS_BAD,
+ * CKR_BUFFER_TOO_SMALL, CKR_FUNCTION_NOT_SUPPORTED (a forwarded
+ * registration, whose keys are its HSM's, or one whose root of trust is an
+ * HSM), or a backend error.  Audited (backup.export) when data was written.
+ */
+typedef CK_RV (*CH_C_BackupExport)(CK_SESSION_HANDLE session, CK_BYTE_PTR out, CK_ULONG_PTR outLen);
+
+/*
+ * Restores a backup made by CH_BackupExport as a new registration on slotID,
+ * which must be the free slot (no registration, no session on it, as for
+ * C_InitToken).  soPin is the SO PIN the registration had when the backup
+ * was made; every participant keeps its PIN and roles (failed-login counts
+ * start again at 0).  All or nothing: one transaction.  The audit log is
+ * carried over and continues with a backup.restore record.  With an HSM root
+ * configured for its label ([root:NAME]) it gets one, as from C_InitToken.
+ * Returns CKR_OK;
+ * CKR_DATA_LEN_RANGE (a truncated file), CKR_DATA_INVALID (not a backup, a
+ * malformed one, or one whose audit chain does not verify),
+ * CKR_ENCRYPTED_DATA_INVALID (the file fails its authentication: tampered
+ * or damaged), CKR_PIN_INCORRECT (soPin does not open it; nothing is
+ * counted), CKR_ACTION_PROHIBITED (the store already has this registration,
+ * or slotID holds one), CKR_SESSION_EXISTS, CKR_FUNCTION_NOT_SUPPORTED (a
+ * forwarded slot), CKR_ARGUMENTS_BAD, CKR_SLOT_ID_INVALID.  On any error
+ * nothing is written.
+ */
+typedef CK_RV (*CH_C_BackupImport)(CK_SLOT_ID slotID, CK_BYTE_PTR data, CK_ULONG len,
+                                   CK_UTF8CHAR_PTR soPin, CK_ULONG soPinLen);
+
 /* The table C_GetInterface returns for CH_INTERFACE_NAME. */
 typedef struct CH_FUNCTION_LIST {
 	CK_VERSION version; /* CH_INTERFACE_VERSION_MAJOR.MINOR */
@@ -380,6 +418,8 @@ typedef struct CH_FUNCTION_LIST {
 	/* 1.1 */
 	CH_C_RecoverySetup CH_RecoverySetup;
 	CH_C_Recover CH_Recover;
+	CH_C_BackupExport CH_BackupExport;
+	CH_C_BackupImport CH_BackupImport;
 	/* 1.2 */
 	CH_C_KeyRotate CH_KeyRotate;
 	CH_C_KeySetState CH_KeySetState;
@@ -448,6 +488,15 @@ __attribute__((visibility("hidden")))
 #endif
 CK_RV CH_Recover(CK_SESSION_HANDLE session, CK_BYTE_PTR key, CK_ULONG keyLen,
                  CK_UTF8CHAR_PTR newPin, CK_ULONG newPinLen);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_BackupExport(CK_SESSION_HANDLE session, CK_BYTE_PTR out, CK_ULONG_PTR outLen);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_BackupImport(CK_SLOT_ID slotID, CK_BYTE_PTR data, CK_ULONG len, CK_UTF8CHAR_PTR soPin,
+                      CK_ULONG soPinLen);
 #if defined(__GNUC__)
 __attribute__((visibility("hidden")))
 #endif

@@ -267,6 +267,19 @@ ch_expect_lines()
 	fi
 }
 
+# ch_expect_matches STEP ERE N: ERE matches exactly N times in the last call's output (counted as
+# matches, not lines: for output that threads print at once, where two can share a line).
+ch_expect_matches()
+{
+	local n
+	n=$(grep -oE -- "$2" <<<"$CH_OUT" | wc -l)
+	if [[ $n == "$3" ]]; then
+		ch_pass "$1"
+	else
+		ch_fail "$1" "$3 match(es) of /$2/" "$n"
+	fi
+}
+
 # ch_expect_eq STEP EXPECTED ACTUAL: two strings are equal.
 ch_expect_eq()
 {

@@ -353,7 +353,7 @@ out:
 
 /* The vendor interface's numbers and table layout are ABI: other programs
  * compile them in and stores keep the attribute numbers.  1.2 (issue 8,
- * key versions) appended three functions after 1.1's CH_Recover and moved
+ * key versions) appended three functions after 1.1's CH_BackupImport and moved
  * nothing. */
 static void test_vendor_abi_1_2_is_pinned(CK_C_GetInterface get_iface)
 {
@@ -379,7 +379,7 @@ static void test_vendor_abi_1_2_is_pinned(CK_C_GetInterface get_iface)
 	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_RecoverySetup),
 	         offsetof(CH_FUNCTION_LIST, CH_GrantList) + p);
 	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeyRotate),
-	         offsetof(CH_FUNCTION_LIST, CH_Recover) + p);
+	         offsetof(CH_FUNCTION_LIST, CH_BackupImport) + p);
 	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeySetState),
 	         offsetof(CH_FUNCTION_LIST, CH_KeyRotate) + p);
 	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeySetMinVersion),
