@@ -283,28 +283,6 @@ out:
 
 /* ---- export ---- */
 
-typedef struct id_vec {
-	int64_t *v;
-	size_t n, cap;
-} id_vec;
-
-static int collect_id(void *arg, int64_t id)
-{
-	id_vec *l = arg;
-
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 64;
-		int64_t *nv = realloc(l->v, ncap * sizeof(*nv));
-
-		if (nv == NULL)
-			return 1;
-		l->v = nv;
-		l->cap = ncap;
-	}
-	l->v[l->n++] = id;
-	return 0;
-}
-
 typedef struct cred_name {
 	CK_USER_TYPE who;
 	char name[CH_NAME_MAX + 1];
@@ -409,7 +387,7 @@ static CK_RV export_gather(soft_slot *sl, wbuf *head_creds, uint16_t *ncred, wbu
 	int64_t reg = (int64_t)sl->id;
 	export_ctx x = { .sl = sl };
 	cred_vec creds = { 0 };
-	id_vec ids = { 0 };
+	soft_id_list ids = { 0 };
 	CK_RV rv;
 
 	if ((rv = ch_store_cred_each(st, reg, collect_cred, &creds)) != CKR_OK)
@@ -439,7 +417,7 @@ static CK_RV export_gather(soft_slot *sl, wbuf *head_creds, uint16_t *ncred, wbu
 	}
 	*ncred = (uint16_t)creds.n;
 
-	if ((rv = ch_store_find(st, reg, true, NULL, 0, collect_id, &ids)) != CKR_OK)
+	if ((rv = ch_store_find(st, reg, true, NULL, 0, soft_collect_id, &ids)) != CKR_OK)
 		goto out;
 	w_u32(body, ids.n);
 	for (size_t i = 0; i < ids.n; i++) {

@@ -77,6 +77,14 @@ struct ch_soft {
  * forwarded registration's backend keys (fwd.c): grants hang on them. */
 #define SOFT_MARKER_APP "cipherhub:forwarded"
 
+/* A growing list of object IDs, and the ch_store_find callback that fills
+ * it (non-zero: out of memory).  The caller frees v. */
+typedef struct soft_id_list {
+	int64_t *v;
+	size_t n, cap;
+} soft_id_list;
+int soft_collect_id(void *arg, int64_t id);
+
 /* A slot of sf with ID id, not yet in any list; freed with soft_slot_free
  * (which wipes its keys). */
 soft_slot *soft_slot_alloc(ch_soft *sf, CK_SLOT_ID id);

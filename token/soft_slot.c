@@ -390,14 +390,9 @@ static CK_RV soft_mechanism_info(void *be, CK_MECHANISM_TYPE type, CK_MECHANISM_
 	return ch_mech_info(type, info);
 }
 
-typedef struct id_list {
-	int64_t *v;
-	size_t n, cap;
-} id_list;
-
-static int collect_id(void *arg, int64_t id)
+int soft_collect_id(void *arg, int64_t id)
 {
-	id_list *l = arg;
+	soft_id_list *l = arg;
 
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 64;
@@ -415,10 +410,10 @@ static int collect_id(void *arg, int64_t id)
  * initialized token).  Store lock and transaction held. */
 static CK_RV erase_objects(soft_slot *sl, const ch_seal *seal)
 {
-	id_list ids = { 0 };
+	soft_id_list ids = { 0 };
 	CK_RV rv;
 
-	rv = ch_store_find(sl->sf->store, (int64_t)sl->id, true, NULL, 0, collect_id, &ids);
+	rv = ch_store_find(sl->sf->store, (int64_t)sl->id, true, NULL, 0, soft_collect_id, &ids);
 	for (size_t i = 0; rv == CKR_OK && i < ids.n; i++) {
 		ch_attrs *a = NULL;
 		CK_RV lrv =
