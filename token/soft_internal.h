@@ -302,6 +302,9 @@ CK_RV soft_grant_list(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list, CK_UL
  * call it with none held. */
 ch_object_env soft_object_env(ch_session *s);
 
+/* Gives a a fresh random CKA_UNIQUE_ID (32 hex digits). */
+CK_RV soft_set_unique_id(ch_attrs *a);
+
 /* Stores a new object for session s (token or session object per its
  * CKA_TOKEN), assigning CKA_UNIQUE_ID, and returns its handle.  Checks the
  * session may: CKR_SESSION_READ_ONLY, CKR_USER_NOT_LOGGED_IN.  Takes

@@ -279,7 +279,7 @@ static CK_RV store_save(soft_slot *sl, const ch_attrs *a, int64_t *id)
 	return rv;
 }
 
-static CK_RV set_unique_id(ch_attrs *a)
+CK_RV soft_set_unique_id(ch_attrs *a)
 {
 	uint8_t raw[16];
 	char hex[33];
@@ -301,7 +301,7 @@ CK_RV soft_object_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE *h)
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
-	if ((rv = may_write(s, &ac, sl, a)) != CKR_OK || (rv = set_unique_id(a)) != CKR_OK)
+	if ((rv = may_write(s, &ac, sl, a)) != CKR_OK || (rv = soft_set_unique_id(a)) != CKR_OK)
 		goto out;
 	soft_version_stamp(a); /* what a rotation period counts from */
 	if (ch_object_is_token(a)) {

@@ -145,19 +145,6 @@ bool soft_version_asked(const CK_ATTRIBUTE *t, CK_ULONG n)
 	return false;
 }
 
-static CK_RV set_unique_id(ch_attrs *a)
-{
-	uint8_t raw[16];
-	char hex[33];
-	CK_RV rv;
-
-	if ((rv = ch_seal_random(raw, sizeof(raw))) != CKR_OK)
-		return rv;
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-	return ch_attrs_set(a, CKA_UNIQUE_ID, hex, 32);
-}
-
 /* ---- a family, read inside a transaction ---- */
 
 typedef struct member {
@@ -551,7 +538,7 @@ static CK_RV version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, co
 	rv = CKR_TEMPLATE_INCONSISTENT;
 	if (!ch_object_is_token(a) || !is_key(a))
 		goto out;
-	if ((rv = set_unique_id(a)) != CKR_OK)
+	if ((rv = soft_set_unique_id(a)) != CKR_OK)
 		goto out;
 	rv = soft_txn(sl, rotate_txn, &c);
 	if (rv == CKR_OK) {
@@ -611,7 +598,7 @@ CK_RV soft_version_add_pair(ch_session *s, ch_attrs *pub, ch_attrs *priv,
 	rv = CKR_TEMPLATE_INCONSISTENT;
 	if (!ch_object_is_token(pub) || !ch_object_is_token(priv))
 		goto out;
-	if ((rv = set_unique_id(pub)) != CKR_OK || (rv = set_unique_id(priv)) != CKR_OK)
+	if ((rv = soft_set_unique_id(pub)) != CKR_OK || (rv = soft_set_unique_id(priv)) != CKR_OK)
 		goto out;
 	rv = soft_txn(sl, pair_txn, &c);
 	if (rv == CKR_OK) {

@@ -267,6 +267,30 @@ ch_expect_lines()
 	fi
 }
 
+# ch_tool_setup: TOOL, the admin tool (CH_TOOL, else the build's cipherhub), and run_tool, the
+# way to run it: ch_run for a tool built with the sanitizers (it carries their runtime), else
+# ch_run_mod (the module's runtime preloaded, as for any program loading a sanitized module).
+# Ends the test when there is no tool.
+# shellcheck disable=SC2034 # TOOL and run_tool are for the sourcing script
+ch_tool_setup()
+{
+	TOOL=${CH_TOOL:-}
+	if [[ -z $TOOL && -n ${CH_TEST_BIN:-} && -x $CH_TEST_BIN/cipherhub ]]; then
+		TOOL=$CH_TEST_BIN/cipherhub
+	fi
+	[[ -n $TOOL ]] || TOOL=$(dirname "$CH_TEST_MODULE")/cipherhub
+	if [[ ! -x $TOOL ]]; then
+		ch_fail "the admin tool is built" "an executable at $TOOL" \
+			"none (is add_subdirectory(tools) in CMakeLists.txt? set CH_TOOL to point at it)"
+		ch_finish
+	fi
+	if readelf -d "$TOOL" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
+		run_tool=ch_run
+	else
+		run_tool=ch_run_mod
+	fi
+}
+
 # ch_expect_matches STEP ERE N: ERE matches exactly N times in the last call's output (counted as
 # matches, not lines: for output that threads print at once, where two can share a line).
 ch_expect_matches()

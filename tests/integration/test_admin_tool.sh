@@ -37,27 +37,8 @@ unset CIPHERHUB_PIN CIPHERHUB_NEW_PIN CIPHERHUB_MODULE
 sed -i 's/^\[pin\]$/[pin]\nmax_failures = 3/' "$CIPHERHUB_CONF"
 
 # The tool.
-TOOL=${CH_TOOL:-}
-if [[ -z $TOOL && -n ${CH_TEST_BIN:-} && -x $CH_TEST_BIN/cipherhub ]]; then
-	TOOL=$CH_TEST_BIN/cipherhub
-fi
-if [[ -z $TOOL ]]; then
-	TOOL=$(dirname "$CH_TEST_MODULE")/cipherhub
-fi
-if [[ ! -x $TOOL ]]; then
-	ch_fail "the admin tool is built" "an executable at $TOOL" \
-		"none (is add_subdirectory(tools) in CMakeLists.txt? set CH_TOOL to point at it)"
-	ch_finish
-fi
+ch_tool_setup
 printf 'tool:    %s\n' "$TOOL"
-
-# A tool built with the sanitizers carries its runtime; one built without them needs the
-# module's runtime preloaded, like any other program that loads a sanitized module.
-if readelf -d "$TOOL" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
-	run_tool=ch_run
-else
-	run_tool=ch_run_mod
-fi
 
 # t ARGS...: the tool on the test module, no PIN given.
 t()

@@ -18,12 +18,7 @@ SO_PIN=so-pin-bk-1357
 USER_PIN=user-pin-bk-2468
 unset CIPHERHUB_PIN CIPHERHUB_NEW_PIN CIPHERHUB_MODULE
 
-TOOL=${CH_TEST_BIN:-$(dirname "$CH_TEST_MODULE")}/cipherhub
-if readelf -d "$TOOL" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
-	run_tool=ch_run
-else
-	run_tool=ch_run_mod
-fi
+ch_tool_setup
 
 # as_so ARGS...: the tool acting as "so".
 as_so()

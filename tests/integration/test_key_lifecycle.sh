@@ -25,22 +25,9 @@ OPS_PIN=ops-pin-2468
 IV=000102030405060708090a0b0c0d0e0f
 unset CIPHERHUB_PIN CIPHERHUB_NEW_PIN CIPHERHUB_MODULE
 
-TOOL=${CH_TOOL:-}
-if [[ -z $TOOL && -n ${CH_TEST_BIN:-} && -x $CH_TEST_BIN/cipherhub ]]; then
-	TOOL=$CH_TEST_BIN/cipherhub
-fi
-[[ -n $TOOL ]] || TOOL=$(dirname "$CH_TEST_MODULE")/cipherhub
-if [[ ! -x $TOOL ]]; then
-	ch_fail "the admin tool is built" "an executable at $TOOL" "none"
-	ch_finish
-fi
+ch_tool_setup
 if ! command -v sqlite3 >/dev/null; then
 	ch_note "sqlite3 is not installed: store snapshots not checked"
-fi
-if readelf -d "$TOOL" 2>/dev/null | grep -q 'NEEDED.*libasan'; then
-	run_tool=ch_run
-else
-	run_tool=ch_run_mod
 fi
 
 # ops ARGS...: the tool acting as the operator "ops".
