@@ -154,18 +154,10 @@ static void map_clear(fwd_slot *fw)
 
 /* ---- the backend's health ---- */
 
-/* Codes that say the backend lost its sessions or its token. */
-static bool lost_code(CK_RV rv)
-{
-	return rv == CKR_DEVICE_REMOVED || rv == CKR_DEVICE_ERROR || rv == CKR_TOKEN_NOT_PRESENT ||
-	       rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
-	       rv == CKR_CRYPTOKI_NOT_INITIALIZED;
-}
-
 CK_RV fwd_check(fwd_slot *fw, CK_RV rv)
 {
 	CK_SESSION_HANDLE anchor;
-	const char *name;
+	char buf[CH_RV_TEXT_LEN];
 
 	if (rv == CKR_GENERAL_ERROR) {
 		/* A backend in a state it may not leave by itself (5.1); some
@@ -176,7 +168,7 @@ CK_RV fwd_check(fwd_slot *fw, CK_RV rv)
 		pthread_mutex_unlock(&fw->lock);
 		return rv;
 	}
-	if (!lost_code(rv))
+	if (!ch_hsm_lost(rv))
 		return rv;
 	pthread_mutex_lock(&fw->lock);
 	fw->gen++;
@@ -186,11 +178,10 @@ CK_RV fwd_check(fwd_slot *fw, CK_RV rv)
 	fw->reset_due = true;
 	map_clear(fw);
 	pthread_mutex_unlock(&fw->lock);
-	name = ch_rv_name(rv);
 	ch_log(CH_LOG_WARNING,
 	       "forwarded registration \"%s\": the backend answered %s; its sessions are closed "
 	       "and the next C_OpenSession connects again",
-	       fw->name, name != NULL ? name : "an error");
+	       fw->name, ch_rv_text(rv, buf));
 	/* Whatever the backend still holds of ours goes. */
 	if (anchor != 0 && fw->hsm != NULL)
 		(void)ch_hsm_fn(fw->hsm)->C_CloseAllSessions(ch_hsm_slot(fw->hsm));
@@ -468,11 +459,14 @@ void fwd_note_created(ch_session *s, CK_OBJECT_HANDLE ours)
 		pthread_mutex_unlock(&fw->lock);
 		return;
 	}
-	if ((rv = marker_make(fw, fs->bh, ours, &marker)) != CKR_OK)
+	if ((rv = marker_make(fw, fs->bh, ours, &marker)) != CKR_OK) {
+		char buf[CH_RV_TEXT_LEN];
+
 		ch_log(CH_LOG_WARNING,
-		       "forwarded registration \"%s\": cannot record the creator "
-		       "of a new object (CKR 0x%lx)",
-		       fw->name, (unsigned long)rv);
+		       "forwarded registration \"%s\": cannot record the creator of a new object: "
+		       "%s",
+		       fw->name, ch_rv_text(rv, buf));
+	}
 }
 
 /* Is ours a private secret or private key (what grants hide)?  Read from
@@ -893,7 +887,7 @@ static CK_RV fwd_login(void *be, CK_USER_TYPE who, const char *name, const CK_UT
 	rv = anchor != 0 ? ch_hsm_login(fw->hsm, anchor) : CKR_DEVICE_REMOVED;
 	if (rv != CKR_OK) {
 		ch_soft_ops.logout(fw->reg);
-		return lost_code(rv) ? fwd_check(fw, rv) : CKR_DEVICE_ERROR;
+		return ch_hsm_lost(rv) ? fwd_check(fw, rv) : CKR_DEVICE_ERROR;
 	}
 	pthread_mutex_lock(&fw->lock);
 	fw->logged_in = true;
@@ -961,17 +955,16 @@ static CK_RV connect(ch_session *s, fwd_slot *fw)
 		(void)ch_hsm_reset(fw->hsm);
 	/* After a loss the token may sit in another slot, or (some modules)
 	 * show again only once the module is initialized anew. */
-	rv = fn->C_OpenSession(ch_hsm_slot(fw->hsm), CKF_SERIAL_SESSION, NULL, NULL, &anchor);
-	if (rv != CKR_OK && (ch_hsm_refind(fw->hsm) == CKR_OK || ch_hsm_reset(fw->hsm) == CKR_OK))
-		rv = fn->C_OpenSession(ch_hsm_slot(fw->hsm), CKF_SERIAL_SESSION, NULL, NULL,
-		                       &anchor);
+	rv = ch_hsm_session(fw->hsm, CKF_SERIAL_SESSION, &anchor);
+	if (rv != CKR_OK && ch_hsm_reset(fw->hsm) == CKR_OK)
+		rv = ch_hsm_session(fw->hsm, CKF_SERIAL_SESSION, &anchor);
 	if (rv != CKR_OK)
 		return rv;
 	/* The slot lock is held: read the login state directly. */
 	login = works_with_keys(s->slot->user, s->slot->roles);
 	if (login && (rv = ch_hsm_login(fw->hsm, anchor)) != CKR_OK) {
 		fn->C_CloseSession(anchor);
-		return lost_code(rv) ? rv : CKR_DEVICE_ERROR;
+		return ch_hsm_lost(rv) ? rv : CKR_DEVICE_ERROR;
 	}
 	pthread_mutex_lock(&fw->lock);
 	fw->anchor = anchor;

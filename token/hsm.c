@@ -30,8 +30,8 @@ typedef struct hsm_module {
 
 struct ch_hsm {
 	hsm_module *mod;
-	CK_SLOT_ID slot;
-	char *token; /* URI, or NULL */
+	CK_SLOT_ID slot; /* atomic: ch_hsm_refind moves it while others read it */
+	char *token;     /* URI, or NULL */
 	char *pin_file, *pin_env;
 	char *pin_fd_value; /* a descriptor can be read once: kept, wiped at close */
 	size_t pin_fd_len;
@@ -53,7 +53,7 @@ void ch_hsm_conf_free(ch_hsm_conf *c)
 	c->pin_fd = -1;
 }
 
-const char *ch_rv_name(CK_RV rv)
+static const char *rv_name(CK_RV rv)
 {
 	switch (rv) {
 #define N(x)                                                                                       \
@@ -85,15 +85,29 @@ const char *ch_rv_name(CK_RV rv)
 	}
 }
 
+const char *ch_rv_text(CK_RV rv, char buf[CH_RV_TEXT_LEN])
+{
+	const char *n = rv_name(rv);
+
+	if (n != NULL)
+		return n;
+	snprintf(buf, CH_RV_TEXT_LEN, "CKR 0x%lx", (unsigned long)rv);
+	return buf;
+}
+
+bool ch_hsm_lost(CK_RV rv)
+{
+	return rv == CKR_DEVICE_REMOVED || rv == CKR_DEVICE_ERROR || rv == CKR_TOKEN_NOT_PRESENT ||
+	       rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+	       rv == CKR_CRYPTOKI_NOT_INITIALIZED;
+}
+
 /* Logs "what: CKR_NAME" (or the number). */
 static void log_rv(const char *what, const char *path, CK_RV rv)
 {
-	const char *n = ch_rv_name(rv);
+	char buf[CH_RV_TEXT_LEN];
 
-	if (n != NULL)
-		ch_log(CH_LOG_ERROR, "HSM module %s: %s: %s", path, what, n);
-	else
-		ch_log(CH_LOG_ERROR, "HSM module %s: %s: CKR 0x%lx", path, what, (unsigned long)rv);
+	ch_log(CH_LOG_ERROR, "HSM module %s: %s: %s", path, what, ch_rv_text(rv, buf));
 }
 
 /* The module at path, loaded and initialized.  modules_lock held. */
@@ -198,7 +212,7 @@ CK_RV ch_hsm_refind(ch_hsm *h)
 		if (fn->C_GetTokenInfo(list[i], &ti) != CKR_OK)
 			continue;
 		if (h->token == NULL || ch_hsm_uri_match(h->token, &ti)) {
-			h->slot = list[i];
+			__atomic_store_n(&h->slot, list[i], __ATOMIC_RELAXED);
 			rv = CKR_OK;
 			break;
 		}
@@ -315,7 +329,17 @@ CK_FUNCTION_LIST *ch_hsm_fn(const ch_hsm *h)
 
 CK_SLOT_ID ch_hsm_slot(const ch_hsm *h)
 {
-	return h->slot;
+	return __atomic_load_n(&h->slot, __ATOMIC_RELAXED);
+}
+
+CK_RV ch_hsm_session(ch_hsm *h, CK_FLAGS flags, CK_SESSION_HANDLE *s)
+{
+	CK_FUNCTION_LIST *fn = h->mod->fn;
+	CK_RV rv = fn->C_OpenSession(ch_hsm_slot(h), flags, NULL, NULL, s);
+
+	if (rv != CKR_OK && ch_hsm_refind(h) == CKR_OK)
+		rv = fn->C_OpenSession(ch_hsm_slot(h), flags, NULL, NULL, s);
+	return rv;
 }
 
 const char *ch_hsm_module_name(const ch_hsm *h)

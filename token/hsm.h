@@ -71,8 +71,16 @@ CK_RV ch_hsm_reset(ch_hsm *h);
  * reports the user logged in already. */
 CK_RV ch_hsm_login(ch_hsm *h, CK_SESSION_HANDLE s);
 
-/* A readable name of a CK_RV for log lines ("CKR_PIN_INCORRECT"), or NULL
- * for codes it does not know. */
-const char *ch_rv_name(CK_RV rv);
+/* Opens a session on the token with flags, finding the token again (in
+ * another slot) when the first try fails.  CKR_OK or the module's code. */
+CK_RV ch_hsm_session(ch_hsm *h, CK_FLAGS flags, CK_SESSION_HANDLE *s);
+
+/* True for the codes that say a module lost its sessions or its token. */
+bool ch_hsm_lost(CK_RV rv);
+
+/* A CK_RV for log lines: its name ("CKR_PIN_INCORRECT"), else "CKR 0x..."
+ * written into buf. */
+#define CH_RV_TEXT_LEN 24
+const char *ch_rv_text(CK_RV rv, char buf[CH_RV_TEXT_LEN]);
 
 #endif

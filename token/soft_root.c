@@ -106,14 +106,10 @@ static soft_root *root_of(ch_soft *sf, const char *label)
 
 static void log_fail(const char *reg, const soft_root *rt, const char *what, CK_RV rv)
 {
-	const char *n = ch_rv_name(rv);
+	char buf[CH_RV_TEXT_LEN];
 
-	if (n != NULL)
-		ch_log(CH_LOG_ERROR, "registration \"%s\": HSM root [root:%s]: %s: %s", reg,
-		       rt->conf->name, what, n);
-	else
-		ch_log(CH_LOG_ERROR, "registration \"%s\": HSM root [root:%s]: %s: CKR 0x%lx", reg,
-		       rt->conf->name, what, (unsigned long)rv);
+	ch_log(CH_LOG_ERROR, "registration \"%s\": HSM root [root:%s]: %s: %s", reg, rt->conf->name,
+	       what, ch_rv_text(rv, buf));
 }
 
 /* Codes after which a module may need a new start to see its token again
@@ -121,31 +117,15 @@ static void log_fail(const char *reg, const soft_root *rt, const char *what, CK_
  * CKR_GENERAL_ERROR until then). */
 static bool lost_code(CK_RV rv)
 {
-	return rv == CKR_GENERAL_ERROR || rv == CKR_DEVICE_ERROR || rv == CKR_DEVICE_REMOVED ||
-	       rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SESSION_HANDLE_INVALID ||
-	       rv == CKR_SESSION_CLOSED || rv == CKR_CRYPTOKI_NOT_INITIALIZED;
+	return rv == CKR_GENERAL_ERROR || ch_hsm_lost(rv);
 }
 
 /* Opens a session on rt's token and logs it in as the token's user: *s.
  * rt->hsm is open. */
 static CK_RV open_login(soft_root *rt, const char *reg, CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE *s)
 {
-	CK_SLOT_ID slot;
-	CK_RV rv;
+	CK_RV rv = ch_hsm_session(rt->hsm, CKF_SERIAL_SESSION, s);
 
-	pthread_mutex_lock(&rt->lock);
-	slot = ch_hsm_slot(rt->hsm);
-	pthread_mutex_unlock(&rt->lock);
-	rv = fn->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, s);
-	if (rv != CKR_OK) {
-		/* The token may have moved to another slot. */
-		pthread_mutex_lock(&rt->lock);
-		if (ch_hsm_refind(rt->hsm) == CKR_OK) {
-			slot = ch_hsm_slot(rt->hsm);
-			rv = fn->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, s);
-		}
-		pthread_mutex_unlock(&rt->lock);
-	}
 	if (rv != CKR_OK) {
 		log_fail(reg, rt, "C_OpenSession", rv);
 		return rv;
