@@ -61,11 +61,8 @@ void fwd_slot_free(fwd_slot *fw);
 /* ---- fwd.c, for fwd_ops.c ---- */
 
 typedef struct fwd_session {
-	CK_SESSION_HANDLE bh;         /* the backend's session */
-	uint64_t gen;                 /* fw->gen when it was opened */
-	uint64_t op_gen[CH_OP_KINDS]; /* login_gen at each operation's init */
-	bool op[CH_OP_KINDS];         /* an operation of that kind is active */
-	CK_OBJECT_HANDLE op_key[CH_OP_KINDS];
+	CK_SESSION_HANDLE bh; /* the backend's session */
+	uint64_t gen;         /* fw->gen when it was opened */
 	bool finding;
 } fwd_session;
 

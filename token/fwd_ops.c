@@ -36,9 +36,11 @@ static CK_RV key_of(ch_session *s, CK_OBJECT_HANDLE ours, CK_FLAGS need, CK_OBJE
 	if ((rv = fwd_handle_theirs(slot_of(s), ours, theirs)) != CKR_OK)
 		return CKR_KEY_HANDLE_INVALID;
 	/* A key the participant may not see is no key; one seen may still not
-	 * be granted for this. */
-	if ((rv = fwd_allowed(s, ours, 0)) == CKR_OK)
-		rv = fwd_allowed(s, ours, need);
+	 * be granted for this.  (Seeing is asked only when using is refused:
+	 * one grant lookup on the way that works.) */
+	rv = fwd_allowed(s, ours, need);
+	if (rv == CKR_KEY_FUNCTION_NOT_PERMITTED && fwd_allowed(s, ours, 0) != CKR_OK)
+		rv = CKR_KEY_HANDLE_INVALID;
 	return rv == CKR_OBJECT_HANDLE_INVALID ? CKR_KEY_HANDLE_INVALID : rv;
 }
 
