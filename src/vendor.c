@@ -282,11 +282,9 @@ CK_RV CH_BackupExport(CK_SESSION_HANDLE session, CK_BYTE_PTR out, CK_ULONG_PTR o
 	CH_SESSION_ENTER(session, s);
 	if (outLen == NULL)
 		rv = CKR_ARGUMENTS_BAD;
-	else if ((rv = admin_session(s, false)) != CKR_OK)
-		;
 	else if (s->slot->ops->backup_export == NULL)
 		rv = CKR_FUNCTION_NOT_SUPPORTED;
-	else
+	else if ((rv = admin_session(s, false)) == CKR_OK)
 		rv = s->slot->ops->backup_export(s->slot->be, out, outLen);
 	ch_session_put(s);
 	return rv;

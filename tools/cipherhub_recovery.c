@@ -115,25 +115,25 @@ out:
 	return ex;
 }
 
-/* Parses one share line; false when it is not one. */
+/* Parses one share line; false when it is not one.  Its hex copy is wiped
+ * either way (s->y is the caller's to wipe). */
 static bool share_parse(const char *line, share *s)
 {
 	char hex[2 * CH_RECOVERY_KEY_LEN + 2];
+	bool ok;
 	int n = 0;
 
-	if (sscanf(line, "CHS1-%8lx-%u-%u-%65s%n", &s->split, &s->m, &s->x, hex, &n) != 4 ||
-	    line[n] != '\0' || strlen(hex) != 2 * CH_RECOVERY_KEY_LEN || s->m < 2 ||
-	    s->m > SHARE_MAX || s->x < 1 || s->x > SHARE_MAX)
-		return false;
-	for (size_t i = 0; i < CH_RECOVERY_KEY_LEN; i++) {
-		unsigned v;
+	ok = sscanf(line, "CHS1-%8lx-%u-%u-%65s%n", &s->split, &s->m, &s->x, hex, &n) == 4 &&
+	     line[n] == '\0' && strlen(hex) == 2 * CH_RECOVERY_KEY_LEN && s->m >= 2 &&
+	     s->m <= SHARE_MAX && s->x >= 1 && s->x <= SHARE_MAX;
+	for (size_t i = 0; ok && i < CH_RECOVERY_KEY_LEN; i++) {
+		unsigned v = 0;
 
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return false;
+		ok = sscanf(hex + 2 * i, "%2x", &v) == 1;
 		s->y[i] = (unsigned char)v;
 	}
 	wipe(hex, sizeof(hex));
-	return true;
+	return ok;
 }
 
 /* Reads the shares from standard input into list (*n of them), checking
