@@ -459,13 +459,16 @@ static CK_RV rotate_txn(soft_slot *sl, void *arg)
 	rv = CKR_DEVICE_MEMORY;
 	if ((ver = family_max_version(&f) + 1) > FAMILY_MAX)
 		goto out;
-	if ((rv = family_id(p->a, id)) != CKR_OK)
-		goto out;
-	for (int i = 0; i < 4; i++)
-		id[8 + i] = (CK_BYTE)(ver >> (8 * (3 - i)));
-	/* The halves of a key pair share their CKA_ID, as clients expect. */
-	if (c->id != NULL)
+	/* The halves of a key pair share their CKA_ID, as clients expect: the
+	 * public half takes the private half's. */
+	if (c->id != NULL) {
 		memcpy(id, c->id, sizeof(id));
+	} else {
+		if ((rv = family_id(p->a, id)) != CKR_OK)
+			goto out;
+		for (int i = 0; i < 4; i++)
+			id[8 + i] = (CK_BYTE)(ver >> (8 * (3 - i)));
+	}
 	memcpy(c->id_out, id, sizeof(id));
 
 	/* The new version. */
@@ -716,7 +719,9 @@ static CK_RV template_of(const ch_attrs *cur, CK_ATTRIBUTE **t, CK_BBOOL **flags
 
 /* The public half of private key priv (a copy in *pub, caller frees; its
  * handle in *h): the primary of the public family with priv's label when
- * priv is a version, else the plain public key with priv's CKA_ID.
+ * that family has versions, else the plain public key with priv's CKA_ID.
+ * The public family is asked, not priv: a lifecycle call on one half adopts
+ * only that half, and the pair's rotation adopts the other.
  * CKR_KEY_TYPE_INCONSISTENT when there is none. */
 static CK_RV public_half(ch_session *s, const ch_attrs *priv, ch_attrs **pub, CK_OBJECT_HANDLE *h)
 {
@@ -734,7 +739,7 @@ static CK_RV public_half(ch_session *s, const ch_attrs *priv, ch_attrs **pub, CK
 	pthread_mutex_lock(&sl->sf->lock);
 	if ((rv = family_load(sl, CKO_PUBLIC_KEY, label, &f)) != CKR_OK)
 		goto out;
-	if (is_version(priv)) {
+	if (family_has_versions(&f)) {
 		pick = family_primary(&f);
 	} else {
 		for (size_t i = 0; i < f.n; i++) {

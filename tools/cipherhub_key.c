@@ -21,8 +21,9 @@
 
 #include "cipherhub.h"
 
-/* The most keys one label (or `rotate --due`) looks at. */
-#define FAMILY_MAX 1024
+/* How many handles keys_find asks C_FindObjects for at first (it asks again,
+ * for twice as many, until there are no more). */
+#define FIND_CHUNK 256
 
 typedef struct kver {
 	CK_OBJECT_HANDLE h;
@@ -86,37 +87,54 @@ static int kver_cmp(const void *a, const void *b)
 	return x->version < y->version ? -1 : x->version > y->version;
 }
 
-/* Token keys matching t (n entries) into *out (caller frees), at most
- * FAMILY_MAX.  Returns CH_EXIT_*. */
+/* Token keys matching t (n entries) into *out (caller frees): every one,
+ * C_FindObjects asked until it finds no more.  Returns CH_EXIT_*. */
 static int keys_find(ch_cli *c, CK_ATTRIBUTE *t, CK_ULONG n, kver **out, size_t *count)
 {
-	CK_OBJECT_HANDLE *found = NULL;
-	CK_ULONG got = 0;
+	CK_OBJECT_HANDLE *found = NULL, *grown;
+	size_t have = 0, cap = 0;
+	CK_ULONG got;
 	kver *v = NULL;
+	bool oom = false;
 	CK_RV rv;
 	int ex = CH_EXIT_PKCS11;
 
 	*out = NULL;
 	*count = 0;
-	if ((found = calloc(FAMILY_MAX, sizeof(*found))) == NULL ||
-	    (v = calloc(FAMILY_MAX, sizeof(*v))) == NULL) {
-		ch_cli_err(c, "out of memory");
-		goto out;
-	}
 	if ((rv = c->p11->C_FindObjectsInit(c->session, t, n)) != CKR_OK) {
 		ex = ch_cli_fail_rv(c, "C_FindObjectsInit", rv, c->label);
 		goto out;
 	}
-	rv = c->p11->C_FindObjects(c->session, found, FAMILY_MAX, &got);
+	for (;;) {
+		if (have == cap) {
+			size_t ncap = cap ? cap * 2 : FIND_CHUNK;
+
+			if ((grown = realloc(found, ncap * sizeof(*grown))) == NULL) {
+				oom = true;
+				break;
+			}
+			found = grown;
+			cap = ncap;
+		}
+		got = 0;
+		rv = c->p11->C_FindObjects(c->session, found + have, (CK_ULONG)(cap - have), &got);
+		if (rv != CKR_OK || got == 0)
+			break;
+		have += got;
+	}
 	(void)c->p11->C_FindObjectsFinal(c->session);
-	if (rv != CKR_OK) {
+	if (!oom && rv != CKR_OK) {
 		ex = ch_cli_fail_rv(c, "C_FindObjects", rv, c->label);
 		goto out;
 	}
-	for (CK_ULONG i = 0; i < got; i++)
+	if (oom || (v = calloc(have ? have : 1, sizeof(*v))) == NULL) {
+		ch_cli_err(c, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < have; i++)
 		kver_read(c, found[i], &v[i]);
 	*out = v;
-	*count = got;
+	*count = have;
 	v = NULL; /* transferred */
 	ex = CH_EXIT_OK;
 out:
@@ -345,37 +363,37 @@ out:
 	return ex;
 }
 
-int ch_cli_cmd_rotate_due(ch_cli *c, char **args)
+/* Counts of one `rotate --due`. */
+typedef struct due_run {
+	size_t rotated, others;
+	int worst;
+} due_run;
+
+/* Rotates every token key of class cls that is a primary (or a plain key)
+ * past its period.  Returns CH_EXIT_* of the search; a failed rotation is
+ * counted in r->worst. */
+static int rotate_due_class(ch_cli *c, CK_OBJECT_CLASS cls, CK_ULONG now, due_run *r)
 {
 	CK_BBOOL yes = CK_TRUE;
-	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_ATTRIBUTE t[] = {
 		{ CKA_TOKEN, &yes, sizeof(yes) },
 		{ CKA_CLASS, &cls, sizeof(cls) },
 	};
-	CK_ULONG now = (CK_ULONG)time(NULL);
 	kver *v = NULL;
-	size_t n = 0, rotated = 0, others = 0;
-	int ex, worst = CH_EXIT_OK;
+	size_t n = 0;
+	int ex;
 
-	(void)args;
-	if (!c->due) {
-		ch_cli_err(c, "'rotate' needs --due (to rotate one family: '%s key rotate LABEL')",
-		           c->prog);
-		return CH_EXIT_USAGE;
-	}
-	if ((ex = prepare(c)) != CH_EXIT_OK || (ex = keys_find(c, t, 2, &v, &n)) != CH_EXIT_OK)
+	if ((ex = keys_find(c, t, 2, &v, &n)) != CH_EXIT_OK)
 		return ex;
 	for (size_t i = 0; i < n; i++) {
 		const kver *k = &v[i];
 		CK_ULONG ver = 0;
 		bool lost;
 
-		/* Primaries (and plain keys) with a period that has run out. */
 		if (!k->primary || k->period == 0 || now < k->created + k->period)
 			continue;
 		if ((ex = rotate_one(c, k, k->label, &lost, &ver)) == CH_EXIT_OK) {
-			rotated++;
+			r->rotated++;
 			if (c->json) {
 				fputc('{', stdout);
 				ch_cli_json_kv(stdout, "label", k->label);
@@ -386,18 +404,41 @@ int ch_cli_cmd_rotate_due(ch_cli *c, char **args)
 				       (unsigned long)ver);
 			}
 		} else if (lost) {
-			others++;
+			r->others++;
 			if (!c->json)
 				printf("'%s' was rotated by another process first\n", k->label);
-		} else if (worst == CH_EXIT_OK) {
-			worst = ex;
+		} else if (r->worst == CH_EXIT_OK) {
+			r->worst = ex;
 		}
 	}
-	if (!c->json)
-		printf("%zu famil%s rotated, %zu by another process\n", rotated,
-		       rotated == 1 ? "y" : "ies", others);
 	free(v);
-	return worst;
+	return CH_EXIT_OK;
+}
+
+int ch_cli_cmd_rotate_due(ch_cli *c, char **args)
+{
+	/* Secret-key families, and key pairs through their private half (which
+	 * rotates the public one with it): public keys are not looked at. */
+	static const CK_OBJECT_CLASS classes[] = { CKO_SECRET_KEY, CKO_PRIVATE_KEY };
+	CK_ULONG now = (CK_ULONG)time(NULL);
+	due_run r = { 0, 0, CH_EXIT_OK };
+	int ex;
+
+	(void)args;
+	if (!c->due) {
+		ch_cli_err(c, "'rotate' needs --due (to rotate one family: '%s key rotate LABEL')",
+		           c->prog);
+		return CH_EXIT_USAGE;
+	}
+	if ((ex = prepare(c)) != CH_EXIT_OK)
+		return ex;
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if ((ex = rotate_due_class(c, classes[i], now, &r)) != CH_EXIT_OK)
+			return ex;
+	if (!c->json)
+		printf("%zu famil%s rotated, %zu by another process\n", r.rotated,
+		       r.rotated == 1 ? "y" : "ies", r.others);
+	return r.worst;
 }
 
 /* ---- key period --------------------------------------------------------- */

@@ -8,9 +8,10 @@
 # it by label, and cannot encrypt with version 1, which still decrypts what it encrypted before
 # the rotation.  `key versions` (text and --json), `key min-version`, `key disable`/`enable`,
 # `key destroy` and `rotate --due` (a family past its period is rotated once, even by two tools
-# started together) are checked, and every bad input (missing family, missing version, minimum
-# above the primary, destroying the primary, `rotate` without --due, `so` managing keys) exits
-# non-zero with a message and leaves every object row of the store as it was.
+# started together; an EC key pair past its period gets a new version of both halves, which
+# sign and verify by label) are checked, and every bad input (missing family, missing version,
+# minimum above the primary, destroying the primary, `rotate` without --due, `so` managing
+# keys) exits non-zero with a message and leaves every object row of the store as it was.
 #
 # Needs: pkcs11-tool, the built tool, sqlite3 (store snapshots), jq or python3.
 set -Eeuo pipefail
@@ -218,4 +219,31 @@ ch_expect_eq "... which carries the period" "1 1" \
 ops key versions payments-kek --json
 ch_expect_eq "... and payments-kek (no period) was left alone" "1 2" \
 	"$(field version | tr '\n' ' ' | sed 's/ $//')"
+ops key period hourly 0
+ch_expect_ok "key period hourly 0 (no more rotations)"
+
+echo "== rotate --due rotates a key pair through its private half"
+p11 --keypairgen --key-type EC:prime256v1 --label daily-sig --id 02 --usage-sign
+ch_expect_ok "ops makes the EC key pair 'daily-sig'"
+ops key period daily-sig 1
+ch_expect_ok "key period daily-sig 1"
+sleep 2
+ops rotate --due
+ch_expect_ok "rotate --due with a key pair past its period"
+ch_expect_text "... rotates it" "rotated 'daily-sig': version 2 is the primary"
+ch_expect_text "... and nothing else" "1 family rotated"
+ops key versions daily-sig --json
+ch_expect_eq "... the private half has versions 1 and 2" "1 2" \
+	"$(field version | tr '\n' ' ' | sed 's/ $//')"
+ch_expect_eq "... version 2 is the primary" "false true" \
+	"$(field primary | tr '\n' ' ' | sed 's/ $//')"
+p11 --list-objects --type pubkey
+ch_expect_lines "... and the public half has two versions" 'label: +daily-sig' 2
+p11 --list-objects --type privkey
+ch_expect_lines "... exactly one private key labelled daily-sig may sign" 'Usage: +sign' 1
+head -c 32 /dev/urandom >"$D/digest.bin"
+p11 --sign -m ECDSA --label daily-sig -i "$D/digest.bin" -o "$D/daily.sig"
+ch_expect_ok "pkcs11-tool signs by label with the new private key"
+p11 --verify -m ECDSA --label daily-sig -i "$D/digest.bin" --signature-file "$D/daily.sig"
+ch_expect_text "... and the new public key verifies it" 'Signature is valid'
 ch_finish

@@ -474,6 +474,65 @@ out:
 	ch_t_env_free(&e);
 }
 
+/* A lifecycle call on one half of a key pair makes only that half version 1
+ * (CH_KeySetMinVersion on the private key, CH_KeySetState on the public one);
+ * CH_KeyRotate of the private key still finds the other half and makes
+ * version 2 of both, with one CKA_ID, and the new pair signs and verifies. */
+static void test_adopted_private_key_still_rotates_with_its_public_half(void)
+{
+	static const struct {
+		const char *label;
+		bool adopt_priv, disable_pub;
+	} cases[] = {
+		{ "priv-adopted", true, false },
+		{ "pub-disabled", false, true },
+		{ "both-adopted", true, true },
+	};
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_MECHANISM sm = { CKM_ECDSA, NULL, 0 };
+	CK_OBJECT_CLASS pubcls = CKO_PUBLIC_KEY;
+	CK_BYTE digest[32] = { 9 };
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	for (size_t i = 0; i < CH_T_ARRAY_LEN(cases); i++) {
+		CK_OBJECT_HANDLE pub1, priv1, priv2 = CK_INVALID_HANDLE, found[4];
+		CK_ATTRIBUTE pubs[] = { CH_T_STR(CKA_LABEL, cases[i].label),
+			                CH_T_ULONG(CKA_CLASS, &pubcls),
+			                CH_T_BOOL(CKA_CH_PRIMARY, true) };
+		CK_BYTE sig[80], a[16], b[16];
+		CK_ULONG sl = sizeof(sig), la = sizeof(a), lb = sizeof(b), n = 0;
+
+		fprintf(stderr, "# %s\n", cases[i].label);
+		REQUIRE_RV(ch_t_gen_ec(h, true, cases[i].label, &pub1, &priv1), CKR_OK);
+		if (cases[i].disable_pub)
+			REQUIRE_RV(V->CH_KeySetState(h, pub1, CH_KEY_STATE_DISABLED), CKR_OK);
+		if (cases[i].adopt_priv) {
+			REQUIRE_RV(V->CH_KeySetMinVersion(h, priv1, 1), CKR_OK);
+			CHECK_UL(get_ulong(h, priv1, CKA_CH_VERSION), 1);
+		}
+		REQUIRE_RV(V->CH_KeyRotate(h, priv1, &priv2), CKR_OK);
+		CHECK_UL(get_ulong(h, priv2, CKA_CH_VERSION), 2);
+		CHECK_UL(get_ulong(h, priv1, CKA_CH_STATE), CH_KEY_STATE_DECRYPT_ONLY);
+		CHECK_UL(get_ulong(h, pub1, CKA_CH_STATE),
+		         cases[i].disable_pub ? CH_KEY_STATE_DISABLED : CH_KEY_STATE_DECRYPT_ONLY);
+		REQUIRE_RV(ch_t_find(h, pubs, 3, found, 4, &n), CKR_OK);
+		REQUIRE(n == 1);
+		CHECK_UL(get_ulong(h, found[0], CKA_CH_VERSION), 2);
+		CHECK_RV(ch_t_get(h, found[0], CKA_ID, a, &la), CKR_OK);
+		CHECK_RV(ch_t_get(h, priv2, CKA_ID, b, &lb), CKR_OK);
+		CHECK(la == 12 && lb == 12 && memcmp(a, b, 12) == 0 && a[11] == 2);
+		REQUIRE_RV(P11->C_SignInit(h, &sm, priv2), CKR_OK);
+		REQUIRE_RV(P11->C_Sign(h, digest, sizeof(digest), sig, &sl), CKR_OK);
+		REQUIRE_RV(P11->C_VerifyInit(h, &sm, found[0]), CKR_OK);
+		CHECK_RV(P11->C_Verify(h, digest, sizeof(digest), sig, sl), CKR_OK);
+	}
+out:
+	ch_t_env_free(&e);
+}
+
 /* ---- point 2: two processes race one rotation ---- */
 
 static int child_rotate(CK_OBJECT_HANDLE key, const char *go)
@@ -846,6 +905,7 @@ static const ch_t_case tests[] = {
 	CH_T_CASE(test_old_kek_cannot_wrap_but_still_unwraps),
 	CH_T_CASE(test_generate_key_with_new_version_rotates_the_family),
 	CH_T_CASE(test_key_pairs_rotate_both_halves_with_one_id),
+	CH_T_CASE(test_adopted_private_key_still_rotates_with_its_public_half),
 	CH_T_CASE(test_grants_carry_over_to_the_new_version),
 	CH_T_CASE(test_rotation_raced_by_two_processes_makes_one_version),
 	CH_T_CASE(test_using_a_primary_past_its_period_is_audited_once),
