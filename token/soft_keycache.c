@@ -58,6 +58,7 @@ soft_key *soft_key_new(ch_attrs *a, const char *owner)
 	k->refs = 1;
 	k->attrs = a;
 	snprintf(k->owner, sizeof(k->owner), "%s", owner);
+	k->due_at = soft_version_due_at(a);
 	return k;
 }
 
