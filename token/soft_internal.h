@@ -82,6 +82,7 @@ struct ch_soft {
 typedef struct soft_id_list {
 	int64_t *v;
 	size_t n, cap;
+	bool oom; /* an ID could not be kept: the list is short (callers fail) */
 } soft_id_list;
 int soft_collect_id(void *arg, int64_t id);
 
