@@ -468,7 +468,7 @@ static CK_RV export_file(soft_slot *sl, wbuf *file)
 	CK_RV rv;
 
 	pthread_mutex_lock(&sf->lock);
-	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
+	if ((rv = ch_store_begin_read(sf->store)) == CKR_OK) {
 		ch_root_row root;
 
 		/* An HSM-rooted registration's objects open only with the HSM's
