@@ -833,6 +833,17 @@ bool ch_audit_agg_due(ch_audit_agg *a)
 	       CH_AUDIT_FLUSH_INTERVAL_MS;
 }
 
+bool ch_audit_agg_claim(ch_audit_agg *a)
+{
+	int_fast64_t now = now_ms(), last;
+
+	if (a == NULL || atomic_load_explicit(&a->pending, memory_order_relaxed) == 0)
+		return false;
+	last = atomic_load_explicit(&a->last_flush, memory_order_relaxed);
+	return now - last >= CH_AUDIT_FLUSH_INTERVAL_MS &&
+	       atomic_compare_exchange_strong(&a->last_flush, &last, now);
+}
+
 /* Detaches every entry of every shard into one list; returns its length. */
 static size_t agg_take(ch_audit_agg *a, agg_entry **list)
 {

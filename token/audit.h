@@ -210,6 +210,12 @@ void ch_audit_agg_note(ch_audit_agg *a, int64_t reg, const char *object, const c
  * thread-safe.  a NULL: false. */
 bool ch_audit_agg_due(ch_audit_agg *a);
 
+/* ch_audit_agg_due for the one caller that is to write the counts: true
+ * for exactly one caller per interval (it moves the interval's start, so a
+ * flush that fails is tried again an interval later, not on every call).
+ * Lock-free; thread-safe.  a NULL: false. */
+bool ch_audit_agg_claim(ch_audit_agg *a);
+
 /*
  * Writes every pending count as one record per (reg, object, participant,
  * operation): result CKR_OK, count n, detail "first_use=<unix time>",

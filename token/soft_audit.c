@@ -96,7 +96,7 @@ static void use_note(soft_slot *sl, const ch_attrs *key, const char *participant
 void soft_audit_use(soft_slot *sl, const ch_attrs *key, const char *op)
 {
 	use_note(sl, key, sl->participant, op);
-	if (ch_audit_agg_due(sl->sf->agg))
+	if (ch_audit_agg_claim(sl->sf->agg))
 		soft_audit_flush(sl);
 }
 
@@ -104,7 +104,7 @@ void soft_audit_use_unlocked(soft_slot *sl, const ch_attrs *key, const char *par
                              const char *op)
 {
 	use_note(sl, key, participant, op);
-	if (ch_audit_agg_due(sl->sf->agg)) {
+	if (ch_audit_agg_claim(sl->sf->agg)) {
 		pthread_mutex_lock(&sl->lock);
 		soft_audit_flush(sl);
 		pthread_mutex_unlock(&sl->lock);

@@ -419,6 +419,10 @@ static CK_RV export_gather(soft_slot *sl, wbuf *head_creds, uint16_t *ncred, wbu
 
 	if ((rv = ch_store_find(st, reg, true, NULL, 0, soft_collect_id, &ids)) != CKR_OK)
 		goto out;
+	if (ids.oom) { /* a backup that lacks objects must not look whole */
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
 	w_u32(body, ids.n);
 	for (size_t i = 0; i < ids.n; i++) {
 		char owner[CH_NAME_MAX + 1] = "";
@@ -464,7 +468,7 @@ static CK_RV export_file(soft_slot *sl, wbuf *file)
 	CK_RV rv;
 
 	pthread_mutex_lock(&sf->lock);
-	if ((rv = ch_store_begin(sf->store)) == CKR_OK) {
+	if ((rv = ch_store_begin_read(sf->store)) == CKR_OK) {
 		ch_root_row root;
 
 		/* An HSM-rooted registration's objects open only with the HSM's
@@ -630,6 +634,19 @@ static CK_RV r_error(const rbuf *r)
 	return r->short_ ? CKR_DATA_LEN_RANGE : CKR_DATA_INVALID;
 }
 
+/* PIN KDF parameters a store of ours could hold, with the cost bounded:
+ * PBKDF2 up to 100,000,000 iterations (OWASP's minimum is 600,000), scrypt
+ * up to 1 GiB of memory (128 * r * 2^log2n) and p <= 64. */
+static bool kdf_plausible(const ch_kdf_params *k)
+{
+	if (k->alg == CH_KDF_PBKDF2_SHA256)
+		return k->iterations >= 1 && k->iterations <= 100000000u;
+	if (k->alg != CH_KDF_SCRYPT || k->log2n < 1 || k->log2n > 23 || k->r < 1 || k->r > 64 ||
+	    k->p < 1 || k->p > 64)
+		return false;
+	return ((uint64_t)128 * k->r << k->log2n) <= ((uint64_t)1 << 30);
+}
+
 static CK_RV parse_header(const uint8_t *data, size_t len, bk_header *h)
 {
 	rbuf r = { .p = data, .n = len };
@@ -677,6 +694,11 @@ static CK_RV parse_header(const uint8_t *data, size_t len, bk_header *h)
 	}
 	if (r.short_ || r.bad)
 		return r_error(&r);
+	/* The header is authenticated only after a PIN KDF ran on it: cap what
+	 * a tampered file could make that KDF cost. */
+	for (size_t i = 0; i < h->ncred; i++)
+		if (!kdf_plausible(&h->cred[i].w.kdf))
+			return CKR_DATA_INVALID;
 	h->len = r.off;
 	/* The rest is exactly iv, body and tag. */
 	if (len - h->len < BK_IV_LEN + BK_TAG_LEN ||

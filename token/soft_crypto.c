@@ -112,7 +112,7 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 		 * who is counted was read with the key. */
 		soft_audit_use_unlocked(s->slot->be, k->attrs, who, use[kind]);
 		/* A primary past its rotation period is recorded (once). */
-		soft_version_note_use(s->slot->be, k->attrs);
+		soft_version_note_use(s->slot->be, k, who);
 	}
 	soft_key_release(k);
 	return rv;
@@ -324,6 +324,8 @@ CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HA
 	/* ch_msg_init keeps its own copy: the key is used for every message. */
 	if (rv == CKR_OK)
 		rv = ch_msg_init(enc, m, k->attrs, &ss->msg[enc]);
+	if (rv == CKR_OK && key < SOFT_SESSION_HANDLE_BASE)
+		soft_version_note_use(s->slot->be, k, who);
 	ss->msg_gen[enc] = gen;
 	soft_key_release(k);
 	return rv;

@@ -82,6 +82,7 @@ struct ch_soft {
 typedef struct soft_id_list {
 	int64_t *v;
 	size_t n, cap;
+	bool oom; /* an ID could not be kept: the list is short (callers fail) */
 } soft_id_list;
 int soft_collect_id(void *arg, int64_t id);
 
@@ -195,6 +196,8 @@ typedef struct soft_key {
 	unsigned refs;
 	ch_attrs *attrs;
 	char owner[CH_NAME_MAX + 1];
+	CK_ULONG due_at; /* when a rotation falls due (soft_version_due_at); 0: never */
+	int noted;       /* atomic: its key.rotation_due was written */
 } soft_key;
 
 /* A new key with one reference, taking ownership of a (freed when out of
@@ -379,10 +382,15 @@ CK_RV soft_version_add_pair(ch_session *s, ch_attrs *pub, ch_attrs *priv,
                             CK_OBJECT_HANDLE expect_pub, CK_OBJECT_HANDLE expect_priv,
                             CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv);
 
-/* Writes a key.rotation_due audit record, once per process and key, when
- * key is a primary (or plain key) older than its rotation period.  Call
- * with no lock held: takes the slot lock only to write the record. */
-void soft_version_note_use(soft_slot *sl, const ch_attrs *key);
+/* When a token key that is a primary (or plain key) with a rotation period
+ * falls due (seconds since the epoch), or 0 when it never does. */
+CK_ULONG soft_version_due_at(const ch_attrs *key);
+
+/* Writes a key.rotation_due audit record, as participant who, once per
+ * process and key, when k is past its due time.  The test on the way of
+ * every operation is one comparison; call with no lock held: takes the slot
+ * lock only to write the record. */
+void soft_version_note_use(soft_slot *sl, soft_key *k, const char *who);
 
 /* Backend entry points of the vendor interface (cipherhub/vendor.h). */
 CK_RV soft_key_rotate(ch_session *s, CK_OBJECT_HANDLE key, CK_OBJECT_HANDLE *out);

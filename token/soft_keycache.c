@@ -58,6 +58,7 @@ soft_key *soft_key_new(ch_attrs *a, const char *owner)
 	k->refs = 1;
 	k->attrs = a;
 	snprintf(k->owner, sizeof(k->owner), "%s", owner);
+	k->due_at = soft_version_due_at(a);
 	return k;
 }
 
@@ -135,15 +136,22 @@ CK_RV soft_keycache_get(soft_slot *sl, int64_t id, soft_key **out)
 
 void soft_keycache_put(soft_slot *sl, int64_t id, int64_t gen, uint64_t epoch, soft_key *k)
 {
-	kc_entry *e = NULL;
+	kc_entry *e = NULL, *hole = NULL;
 
 	if (sl->seal == NULL)
 		return; /* only what a login opened */
 	if (sl->kc == NULL && (sl->kc = calloc(1, sizeof(*sl->kc))) == NULL)
 		return;
-	for (size_t i = 0; i < SOFT_KC_SIZE && e == NULL; i++)
+	/* Its own entry, else an empty one (a dropped or stale key's), and
+	 * only then a live one in turn. */
+	for (size_t i = 0; i < SOFT_KC_SIZE && e == NULL; i++) {
 		if (sl->kc->e[i].id == id)
 			e = &sl->kc->e[i];
+		else if (hole == NULL && sl->kc->e[i].id == 0)
+			hole = &sl->kc->e[i];
+	}
+	if (e == NULL)
+		e = hole;
 	if (e == NULL) {
 		e = &sl->kc->e[sl->kc->victim];
 		sl->kc->victim = (sl->kc->victim + 1) % SOFT_KC_SIZE;

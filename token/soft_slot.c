@@ -397,8 +397,10 @@ int soft_collect_id(void *arg, int64_t id)
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 64;
 		int64_t *nv = realloc(l->v, ncap * sizeof(*nv));
-		if (nv == NULL)
+		if (nv == NULL) {
+			l->oom = true;
 			return 1;
+		}
 		l->v = nv;
 		l->cap = ncap;
 	}
@@ -414,6 +416,8 @@ static CK_RV erase_objects(soft_slot *sl, const ch_seal *seal)
 	CK_RV rv;
 
 	rv = ch_store_find(sl->sf->store, (int64_t)sl->id, true, NULL, 0, soft_collect_id, &ids);
+	if (rv == CKR_OK && ids.oom)
+		rv = CKR_HOST_MEMORY;
 	for (size_t i = 0; rv == CKR_OK && i < ids.n; i++) {
 		ch_attrs *a = NULL;
 		CK_RV lrv =

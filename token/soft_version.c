@@ -994,17 +994,29 @@ static pthread_mutex_t due_lock = PTHREAD_MUTEX_INITIALIZER;
 static char due_seen[DUE_MAX][33];
 static size_t due_n;
 
-void soft_version_note_use(soft_slot *sl, const ch_attrs *key)
+CK_ULONG soft_version_due_at(const ch_attrs *key)
 {
-	const ch_attr *u = ch_attrs_get(key, CKA_UNIQUE_ID);
 	CK_ULONG period = ulong_or(key, CKA_CH_ROTATION_PERIOD, 0);
-	CK_ULONG created = ulong_or(key, CKA_CH_CREATED, 0);
+
+	if (period == 0 || !ch_object_is_token(key) ||
+	    (is_version(key) && !ch_attrs_bool(key, CKA_CH_PRIMARY, false)))
+		return 0;
+	return ulong_or(key, CKA_CH_CREATED, 0) + period;
+}
+
+void soft_version_note_use(soft_slot *sl, soft_key *k, const char *who)
+{
+	const ch_attr *u;
 	char uid[33], detail[64];
 	bool fresh = true;
 
-	if (period == 0 || u == NULL || u->len >= sizeof(uid) || !ch_object_is_token(key) ||
-	    (is_version(key) && !ch_attrs_bool(key, CKA_CH_PRIMARY, false)) ||
-	    now_seconds() < created + period)
+	if (k->due_at == 0 || now_seconds() < k->due_at ||
+	    __atomic_exchange_n(&k->noted, 1, __ATOMIC_ACQ_REL))
+		return;
+	/* Cold from here: once per cached copy.  The set keeps a reloaded
+	 * copy from writing again; full, it lets copies write once each. */
+	u = ch_attrs_get(k->attrs, CKA_UNIQUE_ID);
+	if (u == NULL || u->len >= sizeof(uid))
 		return;
 	memcpy(uid, u->value, u->len);
 	uid[u->len] = '\0';
@@ -1016,9 +1028,10 @@ void soft_version_note_use(soft_slot *sl, const ch_attrs *key)
 	pthread_mutex_unlock(&due_lock);
 	if (!fresh)
 		return;
-	snprintf(detail, sizeof(detail), "made %lu, period %lu s", (unsigned long)created,
-	         (unsigned long)period);
+	snprintf(detail, sizeof(detail), "made %lu, period %lu s",
+	         (unsigned long)ulong_or(k->attrs, CKA_CH_CREATED, 0),
+	         (unsigned long)ulong_or(k->attrs, CKA_CH_ROTATION_PERIOD, 0));
 	pthread_mutex_lock(&sl->lock);
-	soft_audit(sl, sl->seal, sl->participant, "key.rotation_due", key, CKR_OK, detail);
+	soft_audit(sl, sl->seal, who, "key.rotation_due", k->attrs, CKR_OK, detail);
 	pthread_mutex_unlock(&sl->lock);
 }

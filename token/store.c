@@ -46,6 +46,7 @@
 
 enum stmt_id {
 	S_BEGIN,
+	S_BEGIN_READ,
 	S_COMMIT,
 	S_ROLLBACK,
 	S_DATA_VERSION,
@@ -81,6 +82,7 @@ enum stmt_id {
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_BEGIN_READ] = "BEGIN",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_DATA_VERSION] = "PRAGMA data_version",
@@ -455,6 +457,13 @@ void ch_store_close(ch_store *st)
 CK_RV ch_store_begin(ch_store *st)
 {
 	sqlite3_stmt *s = stmt(st, S_BEGIN);
+
+	return s != NULL && run(st, s, "begin") ? CKR_OK : CKR_DEVICE_ERROR;
+}
+
+CK_RV ch_store_begin_read(ch_store *st)
+{
+	sqlite3_stmt *s = stmt(st, S_BEGIN_READ);
 
 	return s != NULL && run(st, s, "begin") ? CKR_OK : CKR_DEVICE_ERROR;
 }

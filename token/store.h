@@ -46,6 +46,10 @@ CK_RV ch_store_begin(ch_store *st);
 CK_RV ch_store_commit(ch_store *st);
 void ch_store_rollback(ch_store *st);
 
+/* A read transaction: one snapshot of the store that holds up no writer
+ * (WAL).  End it with ch_store_rollback. */
+CK_RV ch_store_begin_read(ch_store *st);
+
 /* The SQLite connection, for the store's other row layers (audit.c) that
  * keep their own statements.  Same locking rules as every other call. */
 struct sqlite3 *ch_store_db(ch_store *st);

@@ -654,6 +654,26 @@ static void test_agg_due_after_a_second(void)
 	ch_audit_agg_note(NULL, 60, "key-d", "alice", "key.sign");
 }
 
+static void test_agg_claim_goes_to_one_caller_per_interval(void)
+{
+	ch_audit_agg *a = ch_audit_agg_new();
+	struct timespec ts = { 1, 100 * 1000 * 1000 };
+
+	if (!CHECK(a != NULL))
+		return;
+	CHECK(!ch_audit_agg_claim(NULL));
+	ch_audit_agg_note(a, 61, "key-c", "alice", "key.sign");
+	CHECK(!ch_audit_agg_claim(a)); /* pending, but not a second old */
+	nanosleep(&ts, NULL);
+	CHECK(ch_audit_agg_claim(a));
+	/* Another thread asking now does not flush too, even with the counts
+	 * still pending (the first flush failed or has not run yet). */
+	CHECK(!ch_audit_agg_claim(a));
+	CHECK(!ch_audit_agg_claim(a));
+	CHECK_RV(ch_audit_agg_flush(a, st, NULL, NULL), CKR_OK);
+	ch_audit_agg_free(a);
+}
+
 static void test_agg_failed_flush_keeps_counts(void)
 {
 	ch_audit_agg *a = ch_audit_agg_new();
@@ -769,6 +789,7 @@ int main(void)
 	test_verify_residual_window();
 	test_agg_counts_per_key();
 	test_agg_due_after_a_second();
+	test_agg_claim_goes_to_one_caller_per_interval();
 	test_agg_failed_flush_keeps_counts();
 	test_agg_threads();
 
