@@ -49,9 +49,9 @@ void soft_audit(soft_slot *sl, const ch_seal *seal, const char *participant, con
 		       (unsigned long)sl->id, op, (unsigned long)rv);
 }
 
-/* The seal to MAC a flushed record of reg with: the slot's own while it is
- * logged in (its lock held by the caller), none for other registrations
- * (their records are covered by their next authenticated one). */
+/* The seal to MAC a flushed record with: the slot's own while it is logged
+ * in (its lock held by the caller).  The aggregator is the slot's, so it
+ * holds no other registration's counts. */
 static const ch_seal *seal_of_slot(void *arg, int64_t reg)
 {
 	soft_slot *sl = arg;
@@ -65,7 +65,7 @@ void soft_audit_flush(soft_slot *sl)
 	CK_RV rv;
 
 	pthread_mutex_lock(&sf->lock);
-	rv = ch_audit_agg_flush(sf->agg, sf->store, seal_of_slot, sl);
+	rv = ch_audit_agg_flush(sl->agg, sf->store, seal_of_slot, sl);
 	pthread_mutex_unlock(&sf->lock);
 	if (rv != CKR_OK)
 		ch_log(CH_LOG_ERROR, "key-use audit records not written yet (0x%lx)",
@@ -89,14 +89,14 @@ static void use_note(soft_slot *sl, const ch_attrs *key, const char *participant
 
 	if (u != NULL && u->len < sizeof(uid))
 		memcpy(uid, u->value, u->len);
-	ch_audit_agg_note(sl->sf->agg, (int64_t)sl->id, uid, participant, op);
+	ch_audit_agg_note(sl->agg, (int64_t)sl->id, uid, participant, op);
 #endif
 }
 
 void soft_audit_use(soft_slot *sl, const ch_attrs *key, const char *op)
 {
 	use_note(sl, key, sl->participant, op);
-	if (ch_audit_agg_claim(sl->sf->agg))
+	if (ch_audit_agg_claim(sl->agg))
 		soft_audit_flush(sl);
 }
 
@@ -104,7 +104,7 @@ void soft_audit_use_unlocked(soft_slot *sl, const ch_attrs *key, const char *par
                              const char *op)
 {
 	use_note(sl, key, participant, op);
-	if (ch_audit_agg_claim(sl->sf->agg)) {
+	if (ch_audit_agg_claim(sl->agg)) {
 		pthread_mutex_lock(&sl->lock);
 		soft_audit_flush(sl);
 		pthread_mutex_unlock(&sl->lock);

@@ -54,6 +54,7 @@ typedef struct soft_slot {
 	soft_sobj *sobj;
 	size_t nsobj, cap;
 	struct soft_keycache *kc; /* opened copies of used keys (soft_keycache.c) */
+	struct ch_audit_agg *agg; /* its key uses not yet written to the audit log */
 } soft_slot;
 
 struct ch_soft {
@@ -64,10 +65,9 @@ struct ch_soft {
 	soft_slot **slot;
 	size_t nslot;
 	CK_OBJECT_HANDLE next_sobj;
-	struct ch_audit_agg *agg; /* key uses not yet written to the audit log */
-	bool stale;               /* our own commit changed the registrations: re-read them */
-	char *legacy_key_roles;   /* registrations relaxing key-role separation */
-	struct fwd_slot **fwd;    /* forwarded registrations (fwd.h) */
+	bool stale;             /* our own commit changed the registrations: re-read them */
+	char *legacy_key_roles; /* registrations relaxing key-role separation */
+	struct fwd_slot **fwd;  /* forwarded registrations (fwd.h) */
 	size_t nfwd;
 	struct soft_root *root; /* the [root:] sections (soft_root.c) */
 	size_t nroot;

@@ -112,8 +112,6 @@ CK_RV ch_soft_open(const ch_config *cfg, ch_soft **out)
 	if (cfg->legacy_key_roles != NULL &&
 	    (sf->legacy_key_roles = strdup(cfg->legacy_key_roles)) == NULL)
 		goto out;
-	if ((sf->agg = ch_audit_agg_new()) == NULL)
-		goto out;
 	sf->next_sobj = SOFT_SESSION_HANDLE_BASE;
 	if ((rv = ch_store_open(cfg->store_path, &sf->store)) != CKR_OK ||
 	    (rv = open_forwarded(sf, cfg)) != CKR_OK || (rv = soft_roots_open(sf, cfg)) != CKR_OK)
@@ -131,6 +129,12 @@ soft_slot *soft_slot_alloc(ch_soft *sf, CK_SLOT_ID id)
 
 	if (sl == NULL)
 		return NULL;
+	/* Its own key-use counts: a flush MACs them with this registration's
+	 * seal, never leaving another's unauthenticated. */
+	if ((sl->agg = ch_audit_agg_new()) == NULL) {
+		free(sl);
+		return NULL;
+	}
 	sl->sf = sf;
 	sl->id = id;
 	pthread_mutex_init(&sl->lock, NULL);
@@ -147,6 +151,7 @@ void soft_slot_free(soft_slot *sl)
 	soft_keycache_clear(sl);
 	ch_seal_free(sl->seal);
 	OPENSSL_cleanse(sl->regkey, sizeof(sl->regkey));
+	ch_audit_agg_free(sl->agg);
 	pthread_mutex_destroy(&sl->lock);
 	free(sl);
 }
@@ -160,7 +165,6 @@ void ch_soft_close(ch_soft *sf)
 		soft_audit_flush(sf->slot[i]);
 	for (size_t i = 0; sf->store != NULL && i < sf->nfwd; i++)
 		soft_audit_flush(sf->fwd[i]->reg);
-	ch_audit_agg_free(sf->agg);
 	for (size_t i = 0; i < sf->nslot; i++)
 		soft_slot_free(sf->slot[i]);
 	for (size_t i = 0; i < sf->nfwd; i++)

@@ -115,8 +115,55 @@ out:
 	ch_t_env_free(&e);
 }
 
+/* Two registrations used in one process: the counts one of them flushes on
+ * the way of an operation are its own, so the other's key use is written
+ * later under the other's own key, authenticated (before, the first flush
+ * took every registration's counts and wrote the others' without a MAC). */
+static void test_a_flush_writes_only_its_own_registrations_counts(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE ha = 0, hb = 0;
+	CK_SLOT_ID b;
+	CK_OBJECT_HANDLE ka, kb, pa, pb;
+	CK_MECHANISM ecdsa = { CKM_ECDSA, NULL, 0 };
+	CK_BYTE data[32] = { 1 }, mac[64];
+	CK_ULONG n = sizeof(mac), nrec = 0, signs = 0;
+	CH_AUDIT_RECORD *rec = NULL;
+	struct timespec ts = { 1, 200 * 1000 * 1000 };
+
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_make_token("other", true, &b), CKR_OK);
+	REQUIRE_RV(ch_t_user_session(&e, true, &ha), CKR_OK);
+	REQUIRE_RV(ch_t_open(b, true, &hb), CKR_OK);
+	REQUIRE_RV(ch_t_login_user(hb), CKR_OK);
+	REQUIRE_RV(ch_t_gen_ec(ha, true, "ka", &pa, &ka), CKR_OK);
+	REQUIRE_RV(ch_t_gen_ec(hb, true, "kb", &pb, &kb), CKR_OK);
+	REQUIRE_RV(P11->C_SignInit(hb, &ecdsa, kb), CKR_OK); /* pending in "other" */
+	REQUIRE_RV(P11->C_Sign(hb, data, sizeof(data), mac, &n), CKR_OK);
+	nanosleep(&ts, NULL);
+	n = sizeof(mac);
+	REQUIRE_RV(P11->C_SignInit(ha, &ecdsa, ka), CKR_OK); /* "t" flushes, due */
+	REQUIRE_RV(P11->C_Sign(ha, data, sizeof(data), mac, &n), CKR_OK);
+	REQUIRE_RV(P11->C_Logout(hb), CKR_OK); /* "other" writes its own */
+	REQUIRE_RV(ch_t_login(hb, CKU_SO, CH_T_SO_PIN), CKR_OK);
+	REQUIRE_RV(ch_t_vendor()->CH_AuditRead(hb, 1, NULL, &nrec), CKR_OK);
+	REQUIRE(nrec > 0 && (rec = calloc(nrec, sizeof(*rec))) != NULL);
+	REQUIRE_RV(ch_t_vendor()->CH_AuditRead(hb, 1, rec, &nrec), CKR_OK);
+	for (CK_ULONG i = 0; i < nrec; i++) {
+		if (!ch_t_padded_is(rec[i].operation, sizeof(rec[i].operation), "key.sign"))
+			continue;
+		signs += rec[i].count;
+		CHECK(rec[i].authenticated == CK_TRUE);
+	}
+	CHECK_UL(signs, 1);
+out:
+	free(rec);
+	ch_t_env_free(&e);
+}
+
 int main(void)
 {
 	test_every_init_counts_one_use_with_two_threads();
+	test_a_flush_writes_only_its_own_registrations_counts();
 	return ch_test_done();
 }
