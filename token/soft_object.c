@@ -498,35 +498,14 @@ static CK_RV found_add(soft_session *ss, CK_OBJECT_HANDLE h, size_t *cap)
 	return CKR_OK;
 }
 
-typedef struct find_ctx {
-	int64_t *ids;
-	size_t n, cap;
-} find_ctx;
-
-static int find_collect(void *arg, int64_t id)
-{
-	find_ctx *f = arg;
-
-	if (f->n == f->cap) {
-		size_t ncap = f->cap ? f->cap * 2 : 64;
-		int64_t *nv = realloc(f->ids, ncap * sizeof(*nv));
-		if (nv == NULL)
-			return 1;
-		f->ids = nv;
-		f->cap = ncap;
-	}
-	f->ids[f->n++] = id;
-	return 0;
-}
-
 CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 {
 	soft_session *ss = s->be;
 	soft_slot *sl = slot_of(s);
 	soft_actor ac = actor_of(s);
 	bool priv = sees_private(&ac);
-	find_ctx f = { 0 };
-	size_t cap = 0, front;
+	soft_id_list f = { 0 }, later = { 0 };
+	size_t cap = 0;
 	CK_RV rv = CKR_OK;
 
 	if (ss->finding)
@@ -541,35 +520,35 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 	if (rv != CKR_OK || !sl->initialized)
 		goto out;
 	pthread_mutex_lock(&sl->sf->lock);
-	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, priv, t, n, find_collect,
+	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, priv, t, n, soft_collect_id,
 	                      &f);
-	front = ss->nfound;
+	if (rv == CKR_OK && f.oom)
+		rv = CKR_HOST_MEMORY;
+	/* A key family's primary comes before every other token object, so a
+	 * client that takes the first key a label finds takes the current one
+	 * (soft_version.c): primaries go straight in, the rest after them. */
 	for (size_t i = 0; rv == CKR_OK && i < f.n; i++) {
 		char owner[CH_NAME_MAX + 1];
 		ch_attrs *a = NULL;
 
 		/* Objects that fail to load (tampered: logged) are left out. */
-		if (ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, f.ids[i], &a,
-		                     owner) == CKR_OK &&
-		    may_see(sl, &ac, f.ids[i], a, owner) && ch_object_match(a, t, n)) {
-			rv = found_add(ss, (CK_OBJECT_HANDLE)f.ids[i], &cap);
-			/* A key family's primary comes before its older versions,
-			 * so a client that takes the first key a label finds
-			 * takes the current one (soft_version.c). */
-			if (rv == CKR_OK && ch_attrs_bool(a, CKA_CH_PRIMARY, false)) {
-				CK_OBJECT_HANDLE hp = ss->found[ss->nfound - 1];
-
-				memmove(&ss->found[front + 1], &ss->found[front],
-				        (ss->nfound - 1 - front) * sizeof(*ss->found));
-				ss->found[front++] = hp;
-			}
+		if (ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, f.v[i], &a, owner) ==
+		            CKR_OK &&
+		    may_see(sl, &ac, f.v[i], a, owner) && ch_object_match(a, t, n)) {
+			if (ch_attrs_bool(a, CKA_CH_PRIMARY, false))
+				rv = found_add(ss, (CK_OBJECT_HANDLE)f.v[i], &cap);
+			else if (soft_collect_id(&later, f.v[i]) != 0)
+				rv = CKR_HOST_MEMORY;
 		}
 		ch_attrs_free(a);
 	}
+	for (size_t i = 0; rv == CKR_OK && i < later.n; i++)
+		rv = found_add(ss, (CK_OBJECT_HANDLE)later.v[i], &cap);
 	pthread_mutex_unlock(&sl->sf->lock);
 out:
 	pthread_mutex_unlock(&sl->lock);
-	free(f.ids);
+	free(f.v);
+	free(later.v);
 	if (rv == CKR_OK)
 		ss->finding = true;
 	else
