@@ -35,8 +35,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "log.h"
 #include "object.h"
 #include "objstore.h"
@@ -157,8 +155,7 @@ typedef struct member {
 typedef struct family {
 	member *m;
 	size_t n;
-	int64_t *ids;
-	size_t nids, cap;
+	soft_id_list ids; /* what the search found */
 } family;
 
 static void family_free(family *f)
@@ -166,25 +163,8 @@ static void family_free(family *f)
 	for (size_t i = 0; i < f->n; i++)
 		ch_attrs_free(f->m[i].a);
 	free(f->m);
-	free(f->ids);
+	free(f->ids.v);
 	memset(f, 0, sizeof(*f));
-}
-
-static int family_collect(void *arg, int64_t id)
-{
-	family *f = arg;
-
-	if (f->nids == f->cap) {
-		size_t ncap = f->cap ? f->cap * 2 : 16;
-		int64_t *nv;
-
-		if (ncap > FAMILY_MAX || (nv = realloc(f->ids, ncap * sizeof(*nv))) == NULL)
-			return 1;
-		f->ids = nv;
-		f->cap = ncap;
-	}
-	f->ids[f->nids++] = id;
-	return 0;
 }
 
 /* Reads every token key of class cls labelled label (versions and plain
@@ -200,16 +180,20 @@ static CK_RV family_load(soft_slot *sl, CK_OBJECT_CLASS cls, const ch_attr *labe
 	CK_RV rv;
 
 	memset(f, 0, sizeof(*f));
-	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, true, t, 3, family_collect,
-	                      f);
+	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, true, t, 3, soft_collect_id,
+	                      &f->ids);
+	if (rv == CKR_OK && f->ids.oom)
+		rv = CKR_HOST_MEMORY;
+	if (rv == CKR_OK && f->ids.n > FAMILY_MAX)
+		rv = CKR_DEVICE_MEMORY; /* more versions than one family may hold */
 	if (rv != CKR_OK)
 		return rv;
-	if ((f->m = calloc(f->nids ? f->nids : 1, sizeof(*f->m))) == NULL)
+	if ((f->m = calloc(f->ids.n ? f->ids.n : 1, sizeof(*f->m))) == NULL)
 		return CKR_HOST_MEMORY;
-	for (size_t i = 0; i < f->nids; i++) {
+	for (size_t i = 0; i < f->ids.n; i++) {
 		member *m = &f->m[f->n];
 
-		rv = ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, f->ids[i], &m->a,
+		rv = ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, f->ids.v[i], &m->a,
 		                      m->owner);
 		if (rv == CKR_OBJECT_HANDLE_INVALID)
 			continue;
@@ -220,7 +204,7 @@ static CK_RV family_load(soft_slot *sl, CK_OBJECT_CLASS cls, const ch_attr *labe
 			m->a = NULL;
 			continue;
 		}
-		m->id = f->ids[i];
+		m->id = f->ids.v[i];
 		f->n++;
 	}
 	return CKR_OK;
@@ -886,11 +870,8 @@ static CK_RV state_txn(soft_slot *sl, void *arg)
 	else
 		st = c->state;
 	if (c->state == CH_KEY_STATE_DESTROYED) {
-		/* Overwritten where it lay, not just unlinked. */
-		rv = CKR_DEVICE_ERROR;
-		if (sqlite3_exec(ch_store_db(sl->sf->store), "PRAGMA secure_delete = ON", NULL,
-		                 NULL, NULL) != SQLITE_OK)
-			goto out;
+		/* Overwritten where it lay, not just unlinked: the store runs
+		 * with secure_delete on (store.c). */
 		material_remove(m->a);
 	}
 	if ((rv = ch_attrs_set_ulong(m->a, CKA_CH_STATE, st)) != CKR_OK)
@@ -953,8 +934,7 @@ static CK_RV retire(ch_session *s, CK_OBJECT_HANDLE key, retire_ctx *c,
 		 * into the database (whose freed space secure_delete zeroed)
 		 * and truncate it.  Best effort while other processes read. */
 		pthread_mutex_lock(&sl->sf->lock);
-		if (sqlite3_exec(ch_store_db(sl->sf->store), "PRAGMA wal_checkpoint(TRUNCATE)",
-		                 NULL, NULL, NULL) != SQLITE_OK)
+		if (ch_store_wal_truncate(sl->sf->store) != CKR_OK)
 			ch_log(CH_LOG_WARNING,
 			       "registration \"%s\": WAL checkpoint after a key "
 			       "destruction failed",

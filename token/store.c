@@ -461,6 +461,11 @@ CK_RV ch_store_begin(ch_store *st)
 	return s != NULL && run(st, s, "begin") ? CKR_OK : CKR_DEVICE_ERROR;
 }
 
+CK_RV ch_store_wal_truncate(ch_store *st)
+{
+	return exec_sql(st, "PRAGMA wal_checkpoint(TRUNCATE)") ? CKR_OK : CKR_DEVICE_ERROR;
+}
+
 CK_RV ch_store_begin_read(ch_store *st)
 {
 	sqlite3_stmt *s = stmt(st, S_BEGIN_READ);

@@ -46,6 +46,11 @@ CK_RV ch_store_begin(ch_store *st);
 CK_RV ch_store_commit(ch_store *st);
 void ch_store_rollback(ch_store *st);
 
+/* Copies the write-ahead log into the database and truncates it, so rows
+ * deleted (and, secure_delete being on, zeroed) leave no copy in the log.
+ * Waits for readers (busy timeout).  CKR_OK or CKR_DEVICE_ERROR. */
+CK_RV ch_store_wal_truncate(ch_store *st);
+
 /* A read transaction: one snapshot of the store that holds up no writer
  * (WAL).  End it with ch_store_rollback. */
 CK_RV ch_store_begin_read(ch_store *st);
