@@ -490,11 +490,6 @@ static CK_RV export_file(soft_slot *sl, wbuf *file)
 	if (rv != CKR_OK)
 		goto out;
 	rv = CKR_DEVICE_ERROR;
-	if (body.n > INT_MAX - BK_TAG_LEN) {
-		ch_log(CH_LOG_ERROR, "backup of \"%s\": too large (%zu bytes)", sl->reg.label,
-		       body.n);
-		goto out;
-	}
 	w_bytes(file, BK_MAGIC, 4);
 	w_u16(file, BK_VERSION);
 	w_bytes(file, sl->reg.uuid, CH_UUID_LEN);
@@ -505,6 +500,11 @@ static CK_RV export_file(soft_slot *sl, wbuf *file)
 	w_u16(file, ncred);
 	w_bytes(file, creds.p, creds.n);
 	head_len = file->n;
+	if (body.n > CH_BACKUP_MAX || head_len + BK_IV_LEN + body.n + BK_TAG_LEN > CH_BACKUP_MAX) {
+		ch_log(CH_LOG_ERROR, "backup of \"%s\": too large (%zu bytes of objects and log)",
+		       sl->reg.label, body.n);
+		goto out;
+	}
 	if ((rv = ch_seal_random(iv, sizeof(iv))) != CKR_OK)
 		goto out;
 	w_bytes(file, iv, sizeof(iv));
@@ -965,14 +965,9 @@ CK_RV soft_backup_import(void *be, const CK_BYTE *data, CK_ULONG len, const CK_U
 		rv = CKR_DATA_INVALID;
 		goto out;
 	}
-	/* A forwarded registration's name is its [forward:] slot's alone. */
-	for (size_t i = 0; i < sf->nfwd; i++) {
-		if (strcmp(sf->fwd[i]->name, h.label) == 0) {
-			ch_log(CH_LOG_WARNING, "restore: \"%s\" is forwarded (slot %lu)", h.label,
-			       (unsigned long)sf->fwd[i]->id);
-			rv = CKR_ACTION_PROHIBITED;
-			goto out;
-		}
+	if (soft_label_forwarded(sf, h.label, "restore")) {
+		rv = CKR_ACTION_PROHIBITED;
+		goto out;
 	}
 	pthread_mutex_lock(&sl->lock);
 	if ((rv = soft_slot_refresh(sl)) != CKR_OK)

@@ -115,6 +115,10 @@ typedef struct soft_session {
  * lock held. */
 bool soft_legacy_key_roles(const soft_slot *sl);
 
+/* True (and logged, naming what is refused) when label is a [forward:]
+ * section's name: a forwarded registration's name is its slot's alone. */
+bool soft_label_forwarded(const ch_soft *sf, const char *label, const char *what);
+
 /* Runs fn(sl, arg) inside a store transaction (store lock taken here, slot
  * lock held by the caller): commits on CKR_OK, rolls back otherwise. */
 CK_RV soft_txn(soft_slot *sl, CK_RV (*fn)(soft_slot *sl, void *arg), void *arg);

@@ -267,6 +267,19 @@ out:
 	return rv;
 }
 
+bool soft_label_forwarded(const ch_soft *sf, const char *label, const char *what)
+{
+	for (size_t i = 0; i < sf->nfwd; i++) {
+		if (strcmp(sf->fwd[i]->name, label) == 0) {
+			ch_log(CH_LOG_INFO,
+			       "%s: \"%s\" is forwarded (the registration of slot %lu)", what,
+			       label, (unsigned long)sf->fwd[i]->id);
+			return true;
+		}
+	}
+	return false;
+}
+
 CK_RV soft_txn(soft_slot *sl, CK_RV (*fn)(soft_slot *sl, void *arg), void *arg)
 {
 	ch_soft *sf = sl->sf;
@@ -461,15 +474,9 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 
 	if ((rv = soft_pin_check(len)) != CKR_OK)
 		return rv;
-	/* A forwarded registration's name is its [forward:] slot's alone. */
 	label_from(r.label, label);
-	for (size_t i = 0; sl->id < CH_FWD_SLOT_BASE && i < sf->nfwd; i++) {
-		if (strcmp(sf->fwd[i]->name, r.label) == 0) {
-			ch_log(CH_LOG_INFO, "slot %lu: C_InitToken: \"%s\" is forwarded (slot %lu)",
-			       (unsigned long)sl->id, r.label, (unsigned long)sf->fwd[i]->id);
-			return CKR_ARGUMENTS_BAD;
-		}
-	}
+	if (sl->id < CH_FWD_SLOT_BASE && soft_label_forwarded(sf, r.label, "C_InitToken"))
+		return CKR_ARGUMENTS_BAD;
 	pthread_mutex_lock(&sl->lock);
 	if ((rv = soft_slot_refresh(sl)) != CKR_OK)
 		goto out;

@@ -18,8 +18,8 @@
 
 #include "cipherhub.h"
 
-/* The largest backup restore reads (the module's own limit is 2 GiB). */
-#define BACKUP_MAX (1024UL * 1024 * 1024)
+/* The largest backup restore reads: the module writes none larger. */
+#define BACKUP_MAX CH_BACKUP_MAX
 
 int ch_cli_cmd_backup(ch_cli *c, char **args)
 {

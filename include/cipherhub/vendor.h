@@ -366,6 +366,11 @@ typedef CK_RV (*CH_C_Recover)(CK_SESSION_HANDLE session, CK_BYTE_PTR key, CK_ULO
 
 /* ---- Backup and restore (issue 8) ------------------------------------ */
 
+/* The largest backup file: CH_BackupExport refuses a registration that would
+ * make a larger one (CKR_DEVICE_ERROR, logged), so every file it writes can
+ * be read back. */
+#define CH_BACKUP_MAX (1024UL * 1024 * 1024)
+
 /*
  * Writes the session's whole registration (every token object with its
  * owner, the participants' PIN-wrapped registration keys and roles, the
