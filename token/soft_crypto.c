@@ -8,6 +8,8 @@
  * derived (so the key may change or go while it runs), and then runs with
  * no lock but the session's: sessions never wait on each other's crypto.
  */
+#include <stdio.h>
+
 #include "object.h"
 #include "soft_internal.h"
 
@@ -292,18 +294,16 @@ static CK_RV msg_live(ch_session *s, bool enc)
 	return CKR_OK;
 }
 
-/* Counts one message as a use of the operation's key (token keys only). */
+/* Counts one message as a use of the operation's key (token keys only),
+ * for the participant read with the key at init: no lock of ours, as for
+ * single-part operations. */
 static void msg_count(ch_session *s, const ch_msg *msg, bool enc)
 {
-	soft_slot *sl = s->slot->be;
-	const ch_attrs *key = ch_msg_key(msg);
-	CK_BBOOL token = ch_attrs_bool(key, CKA_TOKEN, false);
+	soft_session *ss = s->be;
 
-	if (!token)
-		return;
-	pthread_mutex_lock(&sl->lock);
-	soft_audit_use(sl, key, enc ? "key.encrypt" : "key.decrypt");
-	pthread_mutex_unlock(&sl->lock);
+	if (ss->msg_who[enc][0] != '\0')
+		soft_audit_use_unlocked(s->slot->be, ch_msg_key(msg), ss->msg_who[enc],
+		                        enc ? "key.encrypt" : "key.decrypt");
 }
 
 CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
@@ -326,6 +326,9 @@ CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HA
 		rv = ch_msg_init(enc, m, k->attrs, &ss->msg[enc]);
 	if (rv == CKR_OK && key < SOFT_SESSION_HANDLE_BASE)
 		soft_version_note_use(s->slot->be, k, who);
+	/* Token keys are counted, for who was read with the key. */
+	snprintf(ss->msg_who[enc], sizeof(ss->msg_who[enc]), "%s",
+	         rv == CKR_OK && key < SOFT_SESSION_HANDLE_BASE ? who : "");
 	ss->msg_gen[enc] = gen;
 	soft_key_release(k);
 	return rv;

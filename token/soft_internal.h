@@ -101,6 +101,8 @@ typedef struct soft_session {
 	ch_op *op[CH_OP_KINDS];
 	ch_msg *msg[2]; /* message-based decryption [0] and encryption [1] */
 	uint64_t op_gen[CH_OP_KINDS], msg_gen[2]; /* login_gen at their init */
+	char msg_who[2][CH_NAME_MAX + 1];         /* who a message-based operation counts for ("":
+	                                           * a session key, not counted) */
 	CK_OBJECT_HANDLE *found;
 	CK_ULONG nfound, pos;
 	bool finding;
