@@ -161,9 +161,48 @@ out:
 	ch_t_env_free(&e);
 }
 
+/* Message-based encryption counts every message as a use of its key, for
+ * the participant logged in when the operation began. */
+static void test_each_message_counts_one_use(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h = 0;
+	CK_OBJECT_HANDLE k;
+	CK_MECHANISM gcm = { CKM_AES_GCM, NULL, 0 };
+	CK_GCM_MESSAGE_PARAMS p;
+	CK_BYTE iv[12], tag[16], text[16] = { 5 }, out[16], uid[33] = { 0 };
+	CK_ULONG n, nrec = 0, len = 32;
+	CH_AUDIT_RECORD *rec = NULL;
+
+	REQUIRE(ch_t_setup(&e));
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_gen_aes(h, true, "msgs", &k), CKR_OK);
+	REQUIRE_RV(ch_t_get(h, k, CKA_UNIQUE_ID, uid, &len), CKR_OK);
+	REQUIRE_RV(P11->C_MessageEncryptInit(h, &gcm, k), CKR_OK);
+	for (int i = 0; i < 3; i++) {
+		memset(iv, i + 1, sizeof(iv));
+		p = (CK_GCM_MESSAGE_PARAMS){ iv, sizeof(iv), 0, CKG_NO_GENERATE, tag, 128 };
+		n = sizeof(out);
+		REQUIRE_RV(P11->C_EncryptMessage(h, &p, sizeof(p), NULL, 0, text, sizeof(text), out,
+		                                 &n),
+		           CKR_OK);
+	}
+	REQUIRE_RV(P11->C_MessageEncryptFinal(h), CKR_OK);
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK); /* writes the counts */
+	REQUIRE_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
+	REQUIRE_RV(ch_t_vendor()->CH_AuditRead(h, 1, NULL, &nrec), CKR_OK);
+	REQUIRE(nrec > 0 && (rec = calloc(nrec, sizeof(*rec))) != NULL);
+	REQUIRE_RV(ch_t_vendor()->CH_AuditRead(h, 1, rec, &nrec), CKR_OK);
+	CHECK_UL(uses(rec, nrec, "key.encrypt", (const char *)uid, "default"), 3);
+out:
+	free(rec);
+	ch_t_env_free(&e);
+}
+
 int main(void)
 {
 	test_every_init_counts_one_use_with_two_threads();
 	test_a_flush_writes_only_its_own_registrations_counts();
+	test_each_message_counts_one_use();
 	return ch_test_done();
 }
