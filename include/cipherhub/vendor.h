@@ -99,6 +99,22 @@ extern "C" {
  * CKA_ENCRYPT etc. show what the version may do now (see CH_KeyRotate). */
 #define CKA_CH_USAGE (CKA_CH_BASE + 10)
 
+/* CK_BBOOL, family policy: CH_DataKeyGenerate may return a data key's
+ * plaintext beside its wrapped form, and a data key unwrapped under the
+ * family may be made extractable and not sensitive.  CK_FALSE (or absent):
+ * the plaintext never leaves the token.  Set by an operator in a template or
+ * with C_SetAttributeValue on the primary; a new version copies it. */
+#define CKA_CH_DATAKEY_PLAINTEXT (CKA_CH_BASE + 11)
+/* CK_ULONG, family policy: a version is due for rotation once this many
+ * encryptions were made with it (0 or absent: no bound).  For AES-GCM with
+ * random 96-bit IVs, NIST SP 800-38D allows 2^32 per key; set it below that.
+ * Set and copied like CKA_CH_ROTATION_PERIOD. */
+#define CKA_CH_MAX_ENCRYPTIONS (CKA_CH_BASE + 12)
+/* CK_ULONG, read-only: the encryptions (and wraps) recorded for this key so
+ * far, from the audit log's key-use counts (which lag the uses by at most
+ * one flush interval). */
+#define CKA_CH_ENCRYPTIONS (CKA_CH_BASE + 13)
+
 /* Values of CKA_CH_STATE. */
 #define CH_KEY_STATE_ACTIVE       1UL /* the primary: does everything its usage allows */
 #define CH_KEY_STATE_DECRYPT_ONLY 2UL /* an older version: decrypt, verify, unwrap */
@@ -116,10 +132,31 @@ extern "C" {
 #define CH_USAGE_SIGN_RECOVER   0x080UL
 #define CH_USAGE_VERIFY_RECOVER 0x100UL
 
+/*
+ * Issue 8: versioned AES-256-GCM.  C_EncryptInit / C_WrapKey with a
+ * family's primary (an AES key of 32 bytes) writes
+ *   header (28 bytes) || ciphertext || tag (16 bytes)
+ * where the header is 'C' 'H' 0x01 0x00, the family id (8 bytes), the
+ * version (4 bytes, big endian) and a random 96-bit IV, and the GCM
+ * additional data is the header followed by the mechanism's parameter.
+ * C_DecryptInit / C_UnwrapKey take any version of the family and decrypt
+ * with the version the header names, so old ciphertexts need no bookkeeping.
+ * Parameter: optional additional authenticated data (a CK_BYTE array; NULL
+ * and 0 for none), the same for encryption and decryption.  Single-part
+ * only (C_Encrypt, C_Decrypt).
+ */
+#define CKM_CH_AES_GCM_VERSIONED (CKM_CH_BASE + 1)
+#define CH_VERSIONED_HEADER_LEN  28
+#define CH_VERSIONED_TAG_LEN     16
+
 /* Issue 8: CH_KeyRotate's key is no longer its family's primary (another
  * rotation, possibly in another process, committed first); nothing was
  * made. */
 #define CKR_CH_KEY_NOT_PRIMARY (CKR_CH_BASE + 1)
+/* Issue 8: a versioned ciphertext names a version of the key's family that
+ * may not decrypt (disabled, destroyed, below the family's minimum
+ * decryption version, or not granted to the caller) or does not exist. */
+#define CKR_CH_KEY_VERSION_UNUSABLE (CKR_CH_BASE + 2)
 
 /* ---------------------------------------------------------------------- */
 /* The vendor interface                                                   */
@@ -229,7 +266,8 @@ typedef CK_RV (*CH_C_ParticipantUnlock)(CK_SESSION_HANDLE session, CK_UTF8CHAR_P
 #define CH_GRANT_WRAP    0x10UL
 #define CH_GRANT_UNWRAP  0x20UL
 #define CH_GRANT_DERIVE  0x40UL
-#define CH_GRANT_ALL     0x7FUL
+#define CH_GRANT_READ    0x80UL /* issue 8: read a secret (a private data object's CKA_VALUE) */
+#define CH_GRANT_ALL     0xFFUL
 
 #define CH_GRANTEE_MAX 40 /* "role:" + a role name, or a participant name */
 
