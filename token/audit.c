@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "audit.h"
+#include "keyuse.h"
 #include "log.h"
 
 static const char sql_last[] =
@@ -952,6 +953,11 @@ static CK_RV agg_write(ch_store *st, agg_entry **v, size_t n,
 			continue;
 		}
 		if (rv != CKR_OK)
+			goto out;
+		/* The key's running count of encryptions, in the same
+		 * transaction as the record it sums (keyuse.h). */
+		if (strcmp(v[i]->operation, CH_KEYUSE_OP_ENCRYPT) == 0 && v[i]->object[0] != '\0' &&
+		    (rv = ch_keyuse_add(st, v[i]->reg, v[i]->object, v[i]->count, NULL)) != CKR_OK)
 			goto out;
 	}
 	rv = CKR_OK;

@@ -224,9 +224,10 @@ bool ch_audit_agg_claim(ch_audit_agg *a);
  * commits; the caller holds the store lock and must not be in a transaction.
  * Records are written in (reg, object, participant, operation) order.
  * Counts for a registration that no longer exists are dropped (logged).
- * Returns CKR_OK (also when nothing was pending) or the first error, in
- * which case nothing was written and every count is pending again.
- * Thread-safe against note(); concurrent flushes are serialised.
+ * key.encrypt counts are also added to their keys' rows of key_use
+ * (keyuse.h) in the same transaction.  Returns CKR_OK (also when nothing was pending) or the first
+ * error, in which case nothing was written and every count is pending again. Thread-safe against
+ * note(); concurrent flushes are serialised.
  */
 CK_RV ch_audit_agg_flush(ch_audit_agg *a, ch_store *st,
                          const ch_seal *(*seal_of)(void *arg, int64_t reg), void *arg);

@@ -12,41 +12,79 @@
 #include <string.h>
 
 #include "audit.h"
+#include "keyuse.h"
 #include "log.h"
 #include "soft_internal.h"
 
 struct audit_args {
 	const ch_seal *seal;
 	const ch_audit_event *ev;
+	const char *counted; /* a key whose count of encryptions grows by one, or NULL */
+	uint64_t total;      /* out: its count after */
 };
 
 static CK_RV audit_txn(soft_slot *sl, void *arg)
 {
-	const struct audit_args *a = arg;
+	struct audit_args *a = arg;
+	CK_RV rv = ch_audit_append(sl->sf->store, (int64_t)sl->id, a->seal, a->ev);
 
-	return ch_audit_append(sl->sf->store, (int64_t)sl->id, a->seal, a->ev);
+	if (rv == CKR_OK && a->counted != NULL)
+		rv = ch_keyuse_add(sl->sf->store, (int64_t)sl->id, a->counted, 1, &a->total);
+	return rv;
 }
 
-void soft_audit(soft_slot *sl, const ch_seal *seal, const char *participant, const char *op,
-                const ch_attrs *obj, CK_RV result, const char *detail)
+/* CKA_UNIQUE_ID of obj (may be NULL) into uid ("" when none). */
+static void uid_of(const ch_attrs *obj, char uid[33])
 {
-	char uid[33] = "";
 	const ch_attr *u = obj != NULL ? ch_attrs_get(obj, CKA_UNIQUE_ID) : NULL;
+
+	uid[0] = '\0';
+	if (u != NULL && u->len < 33) {
+		memcpy(uid, u->value, u->len);
+		uid[u->len] = '\0';
+	}
+}
+
+/* soft_audit, counting one encryption of the key named counted (when not
+ * NULL or "") in the same transaction; returns that key's count after (0
+ * when none was counted or the record failed). */
+static uint64_t audit_counted(soft_slot *sl, const ch_seal *seal, const char *participant,
+                              const char *op, const ch_attrs *obj, CK_RV result, const char *detail,
+                              const char *counted)
+{
+	char uid[33];
 	ch_audit_event ev = { .participant = participant,
 		              .operation = op,
 		              .object = uid,
 		              .result = result,
 		              .count = 1,
 		              .detail = detail };
+	struct audit_args args = { seal, &ev, counted != NULL && counted[0] ? counted : NULL, 0 };
 	CK_RV rv;
 
-	if (u != NULL && u->len < sizeof(uid))
-		memcpy(uid, u->value, u->len);
-	struct audit_args args = { seal, &ev };
-
-	if ((rv = soft_txn(sl, audit_txn, &args)) != CKR_OK)
+	uid_of(obj, uid);
+	if ((rv = soft_txn(sl, audit_txn, &args)) != CKR_OK) {
 		ch_log(CH_LOG_ERROR, "registration %lu: audit record \"%s\" not written (0x%lx)",
 		       (unsigned long)sl->id, op, (unsigned long)rv);
+		return 0;
+	}
+	return args.total;
+}
+
+void soft_audit(soft_slot *sl, const ch_seal *seal, const char *participant, const char *op,
+                const ch_attrs *obj, CK_RV result, const char *detail)
+{
+	(void)audit_counted(sl, seal, participant, op, obj, result, detail, NULL);
+}
+
+uint64_t soft_audit_wrap(soft_slot *sl, const ch_attrs *key, const ch_attrs *wrapping, CK_RV result,
+                         const char *detail)
+{
+	char wuid[33];
+
+	uid_of(wrapping, wuid);
+	return audit_counted(sl, sl->seal, sl->participant, "key.wrap", key, result, detail,
+	                     result == CKR_OK && ch_object_is_token(wrapping) ? wuid : NULL);
 }
 
 /* The seal to MAC a flushed record with: the slot's own while it is logged

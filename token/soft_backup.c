@@ -49,7 +49,9 @@
  * MACs under the source slot: a broken one is refused), then chained again
  * record for record under the new slot ID, every field kept, and a
  * backup.restore record naming the source slot and its head (seq and hash)
- * continues it.  Failed-login counts start again at 0.
+ * continues it.  Failed-login counts start again at 0.  The keys' counts of
+ * encryptions (CKA_CH_ENCRYPTIONS) are not in the file: they are sums of
+ * the log, and restore makes them again from the restored log.
  *
  * HSM roots (soft_root.c): a registration whose root of trust is an HSM is
  * not backed up (CKR_FUNCTION_NOT_SUPPORTED): its objects open only with a
@@ -69,6 +71,7 @@
 
 #include "audit.h"
 #include "fwd.h"
+#include "keyuse.h"
 #include "log.h"
 #include "objstore.h"
 #include "soft_internal.h"
@@ -921,6 +924,10 @@ static CK_RV import_write(soft_slot *sl, import_ctx *x)
 			return rv;
 		memcpy(prev, hash, sizeof(prev));
 	}
+	/* The keys' counts of encryptions are the log's sums (keyuse.h): made
+	 * again from it, so they go on from where the backup left them. */
+	if ((rv = ch_keyuse_rebuild(st, reg)) != CKR_OK)
+		return rv;
 	for (int i = 0; i < 8; i++) /* the source head's hash, first 8 bytes */
 		snprintf(hex + 2 * i, 3, "%02x",
 		         x->b->naudit > 0 ? x->b->audit[x->b->naudit - 1].hash[i] : 0);

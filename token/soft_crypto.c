@@ -113,8 +113,9 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 		/* No lock of ours: the count is the aggregator's (sharded), and
 		 * who is counted was read with the key. */
 		soft_audit_use_unlocked(s->slot->be, k->attrs, who, use[kind]);
-		/* A primary past its rotation period is recorded (once). */
-		soft_version_note_use(s->slot->be, k, who);
+		/* A primary past its rotation period or its bound of
+		 * encryptions is recorded (once). */
+		soft_version_note_use(s->slot->be, k, who, kind == CH_OP_ENCRYPT ? 1 : 0);
 	}
 	soft_key_release(k);
 	return rv;
@@ -325,7 +326,7 @@ CK_RV soft_msg_init(ch_session *s, bool enc, const CK_MECHANISM *m, CK_OBJECT_HA
 	if (rv == CKR_OK)
 		rv = ch_msg_init(enc, m, k->attrs, &ss->msg[enc]);
 	if (rv == CKR_OK && key < SOFT_SESSION_HANDLE_BASE)
-		soft_version_note_use(s->slot->be, k, who);
+		soft_version_note_use(s->slot->be, k, who, 0);
 	/* Token keys are counted, for who was read with the key. */
 	snprintf(ss->msg_who[enc], sizeof(ss->msg_who[enc]), "%s",
 	         rv == CKR_OK && key < SOFT_SESSION_HANDLE_BASE ? who : "");

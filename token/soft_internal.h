@@ -202,8 +202,12 @@ typedef struct soft_key {
 	unsigned refs;
 	ch_attrs *attrs;
 	char owner[CH_NAME_MAX + 1];
-	CK_ULONG due_at; /* when a rotation falls due (soft_version_due_at); 0: never */
-	int noted;       /* atomic: its key.rotation_due was written */
+	CK_ULONG due_at;    /* when a rotation falls due (soft_version_due_at); 0: never */
+	int noted;          /* atomic: its key.rotation_due was written */
+	uint64_t bound;     /* encryptions that make it due (soft_version_bound); 0: none */
+	uint64_t uses_base; /* with a bound: its count in the store when read */
+	uint64_t uses;      /* atomic: encryptions begun with this copy since */
+	int noted_bound;    /* atomic: its key.rotation_due for the bound was written */
 } soft_key;
 
 /* A new key with one reference, taking ownership of a (freed when out of
@@ -283,6 +287,14 @@ void soft_audit_use(soft_slot *sl, const ch_attrs *key, const char *op);
  * the counts are due to be written. */
 void soft_audit_use_unlocked(soft_slot *sl, const ch_attrs *key, const char *participant,
                              const char *op);
+
+/* soft_audit of a wrap of key under wrapping (as sl's participant, MACed
+ * with sl's seal) that, when result is CKR_OK and wrapping is a token key,
+ * counts one encryption of wrapping in key_use in the same transaction.
+ * Returns wrapping's count after (0 when nothing was counted).  Slot lock
+ * held, store lock not. */
+uint64_t soft_audit_wrap(soft_slot *sl, const ch_attrs *key, const ch_attrs *wrapping, CK_RV result,
+                         const char *detail);
 
 /* Writes every pending key-use count now.  Slot lock held. */
 void soft_audit_flush(soft_slot *sl);
@@ -388,15 +400,27 @@ CK_RV soft_version_add_pair(ch_session *s, ch_attrs *pub, ch_attrs *priv,
                             CK_OBJECT_HANDLE expect_pub, CK_OBJECT_HANDLE expect_priv,
                             CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv);
 
+/* ---- soft_due.c: when a family falls due for rotation ---- */
+
 /* When a token key that is a primary (or plain key) with a rotation period
  * falls due (seconds since the epoch), or 0 when it never does. */
 CK_ULONG soft_version_due_at(const ch_attrs *key);
 
-/* Writes a key.rotation_due audit record, as participant who, once per
- * process and key, when k is past its due time.  The test on the way of
- * every operation is one comparison; call with no lock held: takes the slot
+/* The encryptions after which a token key that is a primary (or plain key)
+ * is due (CKA_CH_MAX_ENCRYPTIONS), or 0 when it has no bound. */
+uint64_t soft_version_bound(const ch_attrs *key);
+
+/* Counts encryptions (0 for an init that encrypts nothing) begun with k
+ * and writes a key.rotation_due audit record, as participant who, once per
+ * process and key, when k is past its due time or its count reaches its
+ * bound.  On the way of every operation init: a comparison, and an atomic
+ * increment for a key with a bound; call with no lock held: takes the slot
  * lock only to write the record. */
-void soft_version_note_use(soft_slot *sl, soft_key *k, const char *who);
+void soft_version_note_use(soft_slot *sl, soft_key *k, const char *who, unsigned encryptions);
+
+/* The same record for key, whose count in the store is now n (a wrap,
+ * counted there at once).  No lock held. */
+void soft_version_note_count(soft_slot *sl, const ch_attrs *key, uint64_t n, const char *who);
 
 /* Backend entry points of the vendor interface (cipherhub/vendor.h). */
 CK_RV soft_key_rotate(ch_session *s, CK_OBJECT_HANDLE key, CK_OBJECT_HANDLE *out);

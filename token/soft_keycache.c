@@ -59,6 +59,7 @@ soft_key *soft_key_new(ch_attrs *a, const char *owner)
 	k->attrs = a;
 	snprintf(k->owner, sizeof(k->owner), "%s", owner);
 	k->due_at = soft_version_due_at(a);
+	k->bound = soft_version_bound(a);
 	return k;
 }
 

@@ -79,6 +79,27 @@ static void audit_keys(ch_session *s, const char *op, const ch_attrs *key, const
 	pthread_mutex_unlock(&sl->lock);
 }
 
+/* audit_keys for a wrap of key under wk: a wrap that succeeds is also one
+ * encryption of wk, counted with the record (soft_audit_wrap) and checked
+ * against wk's bound (soft_due.c). */
+static void audit_wrap(ch_session *s, const ch_attrs *key, const ch_attrs *wk, CK_RV rv)
+{
+	soft_slot *sl = s->slot->be;
+	const ch_attr *uid = ch_attrs_get(wk, CKA_UNIQUE_ID);
+	char detail[96], who[CH_NAME_MAX + 1];
+	uint64_t n;
+
+	snprintf(detail, sizeof(detail), "wrapping key %.*s",
+	         uid != NULL ? (int)(uid->len > 64 ? 64 : uid->len) : 1,
+	         uid != NULL ? (const char *)uid->value : "-");
+	pthread_mutex_lock(&sl->lock);
+	n = soft_audit_wrap(sl, key, wk, rv, detail);
+	memcpy(who, sl->participant, sizeof(who));
+	pthread_mutex_unlock(&sl->lock);
+	if (n != 0)
+		soft_version_note_count(sl, wk, n, who);
+}
+
 /* The attributes of a stored template (CKA_WRAP_TEMPLATE ...) as a
  * CK_ATTRIBUTE array pointing into tmpl; *n entries.  Caller frees the
  * array (not the values). */
@@ -230,7 +251,7 @@ CK_RV soft_wrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapp
 	rv = ch_mech_wrap(m, wk, bytes, nbytes, out, out_len);
 out:
 	if (k != NULL && wk != NULL && out != NULL && rv != CKR_BUFFER_TOO_SMALL)
-		audit_keys(s, "key.wrap", k, "wrapping key", wk, rv);
+		audit_wrap(s, k, wk, rv);
 	OPENSSL_clear_free(bytes, nbytes);
 	ch_attrs_free(k);
 	ch_attrs_free(wk);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyuse.h"
 #include "log.h"
 #include "object.h"
 #include "objstore.h"
@@ -118,6 +119,20 @@ static CK_RV read_locked(soft_slot *sl, const soft_actor *ac, CK_OBJECT_HANDLE h
 	return CKR_OK;
 }
 
+/* The encryptions counted for token key a (keyuse.h).  Store lock held. */
+static CK_RV key_uses(soft_slot *sl, const ch_attrs *a, uint64_t *n)
+{
+	const ch_attr *u = ch_attrs_get(a, CKA_UNIQUE_ID);
+	char uid[33];
+
+	*n = 0;
+	if (u == NULL || u->len >= sizeof(uid))
+		return CKR_OK;
+	memcpy(uid, u->value, u->len);
+	uid[u->len] = '\0';
+	return ch_keyuse_get(sl->sf->store, (int64_t)sl->id, uid, n);
+}
+
 /* Token object h as an operation's key: the key cache's entry when it holds
  * a current one (soft_keycache.c), else read from the store and cached.
  * Slot and store locks held. */
@@ -142,6 +157,14 @@ static CK_RV load_token_key(soft_slot *sl, CK_OBJECT_HANDLE h, soft_key **out)
 	}
 	if ((*out = soft_key_new(a, who)) == NULL)
 		return CKR_HOST_MEMORY;
+	/* A key with a bound of encryptions counts on from the store's count
+	 * (soft_due.c): read here, once per copy, not per init. */
+	if ((*out)->bound != 0 &&
+	    (rv = key_uses(sl, (*out)->attrs, &(*out)->uses_base)) != CKR_OK) {
+		soft_key_release(*out);
+		*out = NULL;
+		return rv;
+	}
 	soft_keycache_put(sl, (int64_t)h, gen, epoch, *out);
 	return CKR_OK;
 }
@@ -432,11 +455,43 @@ CK_RV soft_object_size(ch_session *s, CK_OBJECT_HANDLE h, CK_ULONG *size)
 	return rv;
 }
 
+/* Adds CKA_CH_ENCRYPTIONS to a (a copy of token key h being read) when
+ * template t asks for it: this process's pending counts are written first,
+ * so only other processes' uses not yet flushed are missing.  Takes the
+ * locks. */
+static CK_RV add_encryptions(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
+                             ch_attrs *a)
+{
+	soft_slot *sl = slot_of(s);
+	CK_OBJECT_CLASS cls = ch_object_class(a);
+	uint64_t uses = 0;
+	bool asked = false;
+	CK_RV rv;
+
+	for (CK_ULONG i = 0; i < n && !asked; i++)
+		asked = t[i].type == CKA_CH_ENCRYPTIONS;
+	if (!asked || is_session_handle(h) || !ch_object_is_token(a) ||
+	    (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY))
+		return CKR_OK; /* then not an attribute of the object */
+	pthread_mutex_lock(&sl->lock);
+	if (sl->seal != NULL)
+		soft_audit_flush(sl);
+	pthread_mutex_lock(&sl->sf->lock);
+	rv = key_uses(sl, a, &uses);
+	pthread_mutex_unlock(&sl->sf->lock);
+	pthread_mutex_unlock(&sl->lock);
+	if (rv == CKR_OK)
+		rv = ch_attrs_set_ulong(a, CKA_CH_ENCRYPTIONS, (CK_ULONG)uses);
+	return rv;
+}
+
 CK_RV soft_get_attributes(ch_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n)
 {
 	ch_attrs *a = NULL;
 	CK_RV rv = soft_object_read(s, h, &a);
 
+	if (rv == CKR_OK)
+		rv = add_encryptions(s, h, t, n, a);
 	if (rv == CKR_OK)
 		rv = ch_object_get(a, t, n);
 	ch_attrs_free(a);

@@ -465,10 +465,16 @@ static CK_RV rotate_txn(soft_slot *sl, void *arg)
 	                             ulong_or(p->a, CKA_CH_MIN_DECRYPT_VERSION, 1))) != CKR_OK ||
 	    (rv = ch_attrs_set_ulong(c->a, CKA_CH_CREATED, now_seconds())) != CKR_OK)
 		goto out;
-	if (ch_attrs_ulong(p->a, CKA_CH_ROTATION_PERIOD, &v) &&
-	    ch_attrs_get(c->a, CKA_CH_ROTATION_PERIOD) == NULL &&
-	    (rv = ch_attrs_set_ulong(c->a, CKA_CH_ROTATION_PERIOD, v)) != CKR_OK)
-		goto out;
+	/* The family's policy, unless the new version's template set its own;
+	 * its count of encryptions starts at 0 (a new CKA_UNIQUE_ID). */
+	for (size_t i = 0; i < 2; i++) {
+		static const CK_ATTRIBUTE_TYPE pt[] = { CKA_CH_ROTATION_PERIOD,
+			                                CKA_CH_MAX_ENCRYPTIONS };
+
+		if (ch_attrs_ulong(p->a, pt[i], &v) && ch_attrs_get(c->a, pt[i]) == NULL &&
+		    (rv = ch_attrs_set_ulong(c->a, pt[i], v)) != CKR_OK)
+			goto out;
+	}
 	/* A rotation copies the primary's policy templates too (stored in
 	 * their canonical form, so they move as they are). */
 	for (size_t i = 0; c->expect != 0 && i < 3; i++) {
@@ -659,7 +665,8 @@ static bool not_copied(CK_ATTRIBUTE_TYPE t)
 	case CKA_CH_MIN_DECRYPT_VERSION:
 	case CKA_CH_CREATED:
 	case CKA_CH_USAGE:
-	case CKA_WRAP_TEMPLATE: /* copied as stored, in rotate_txn */
+	case CKA_CH_ENCRYPTIONS: /* the old version's count, never stored */
+	case CKA_WRAP_TEMPLATE:  /* copied as stored, in rotate_txn */
 	case CKA_UNWRAP_TEMPLATE:
 	case CKA_DERIVE_TEMPLATE:
 		return true;
@@ -964,54 +971,4 @@ CK_RV soft_key_set_min_version(ch_session *s, CK_OBJECT_HANDLE key, CK_ULONG min
 	retire_ctx c = { .min = min };
 
 	return retire(s, key, &c, min_txn, "key.min_version");
-}
-
-/* ---- lazy policy check ---- */
-
-/* Keys already reported due by this process (by CKA_UNIQUE_ID). */
-#define DUE_MAX 256
-static pthread_mutex_t due_lock = PTHREAD_MUTEX_INITIALIZER;
-static char due_seen[DUE_MAX][33];
-static size_t due_n;
-
-CK_ULONG soft_version_due_at(const ch_attrs *key)
-{
-	CK_ULONG period = ulong_or(key, CKA_CH_ROTATION_PERIOD, 0);
-
-	if (period == 0 || !ch_object_is_token(key) ||
-	    (is_version(key) && !ch_attrs_bool(key, CKA_CH_PRIMARY, false)))
-		return 0;
-	return ulong_or(key, CKA_CH_CREATED, 0) + period;
-}
-
-void soft_version_note_use(soft_slot *sl, soft_key *k, const char *who)
-{
-	const ch_attr *u;
-	char uid[33], detail[64];
-	bool fresh = true;
-
-	if (k->due_at == 0 || now_seconds() < k->due_at ||
-	    __atomic_exchange_n(&k->noted, 1, __ATOMIC_ACQ_REL))
-		return;
-	/* Cold from here: once per cached copy.  The set keeps a reloaded
-	 * copy from writing again; full, it lets copies write once each. */
-	u = ch_attrs_get(k->attrs, CKA_UNIQUE_ID);
-	if (u == NULL || u->len >= sizeof(uid))
-		return;
-	memcpy(uid, u->value, u->len);
-	uid[u->len] = '\0';
-	pthread_mutex_lock(&due_lock);
-	for (size_t i = 0; i < due_n && fresh; i++)
-		fresh = strcmp(due_seen[i], uid) != 0;
-	if (fresh && due_n < DUE_MAX)
-		memcpy(due_seen[due_n++], uid, sizeof(uid));
-	pthread_mutex_unlock(&due_lock);
-	if (!fresh)
-		return;
-	snprintf(detail, sizeof(detail), "made %lu, period %lu s",
-	         (unsigned long)ulong_or(k->attrs, CKA_CH_CREATED, 0),
-	         (unsigned long)ulong_or(k->attrs, CKA_CH_ROTATION_PERIOD, 0));
-	pthread_mutex_lock(&sl->lock);
-	soft_audit(sl, sl->seal, who, "key.rotation_due", k->attrs, CKR_OK, detail);
-	pthread_mutex_unlock(&sl->lock);
 }

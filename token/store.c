@@ -1,7 +1,7 @@
 /*
  * The raw store over SQLite (see store.h).
  *
- * Schema (version 3; migrations at the end of this comment's list):
+ * Schema (version 4; migrations at the end of this comment's list):
  *
  *   meta(key, value)              'schema_version'
  *   registrations(id, uuid, label, user_pin_set, created)
@@ -24,6 +24,10 @@
  *                                 a registration's root secret, encrypted
  *                                 by the HSM key of that label (version 3;
  *                                 see soft_root.c)
+ *   key_use(reg, object, encryptions)
+ *                                 encryptions and wraps per key (by
+ *                                 CKA_UNIQUE_ID), the running sum of the
+ *                                 audit log's (version 4; keyuse.h)
  *
  * Statements are prepared once per connection and reused.  Every write path
  * runs inside a transaction opened by the caller, so a failure anywhere
@@ -41,6 +45,7 @@
 
 #include <sqlite3.h>
 
+#include "keyuse.h"
 #include "log.h"
 #include "store.h"
 
@@ -198,6 +203,13 @@ static const char *const migrations[CH_STORE_SCHEMA_VERSION] = {
 	"  reg INTEGER PRIMARY KEY REFERENCES registrations(id) ON DELETE CASCADE,"
 	"  key_label TEXT NOT NULL,"
 	"  blob BLOB NOT NULL);",
+
+	/* 4: encryption counts per key, filled from the log so far. */
+	"CREATE TABLE key_use("
+	"  reg INTEGER NOT NULL REFERENCES registrations(id) ON DELETE CASCADE,"
+	"  object TEXT NOT NULL,"
+	"  encryptions INTEGER NOT NULL,"
+	"  PRIMARY KEY(reg, object)) WITHOUT ROWID;" CH_KEYUSE_FROM_AUDIT_SQL(""),
 };
 
 /* The WAL-index header: two copies of 48 bytes at the start of the -shm

@@ -26,7 +26,7 @@
 #include "cipherhub/vendor.h"
 #include "seal.h"
 
-#define CH_STORE_SCHEMA_VERSION 3
+#define CH_STORE_SCHEMA_VERSION 4
 
 typedef struct ch_store ch_store;
 

@@ -54,8 +54,9 @@ static void fnv(uint64_t *hash, const void *p, size_t len)
 }
 
 /* FNV-1a over every row of every table of the (finalized) store but the
- * audit log, which rightly grows with every login and failed call: what
- * must not change is the registrations, participants, objects and grants. */
+ * audit log, which rightly grows with every login and failed call, and
+ * key_use, its running sum of encryptions (keyuse.h): what must not change
+ * is the registrations, participants, objects and grants. */
 static uint64_t store_hash(const ch_t_env *e)
 {
 	sqlite3 *db = NULL;
@@ -65,7 +66,7 @@ static uint64_t store_hash(const ch_t_env *e)
 	if (sqlite3_open_v2(e->store, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 	                       "SELECT name FROM sqlite_master WHERE type = 'table' AND "
-	                       "name NOT IN ('audit', 'sqlite_sequence') ORDER BY name",
+	                       "name NOT IN ('audit', 'key_use', 'sqlite_sequence') ORDER BY name",
 	                       -1, &tables, NULL) != SQLITE_OK) {
 		hash = 0;
 		goto out;

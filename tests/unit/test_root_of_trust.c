@@ -897,9 +897,9 @@ out:
 	root_env_free(&r);
 }
 
-/* A schema-2 store (made by turning a new store back: version 3 only adds
- * reg_root) migrates to 3 on open; its registration keeps working and a
- * rooted registration can be created in it. */
+/* A schema-2 store (made by turning a new store back: versions 3 and 4 only
+ * add reg_root and key_use) migrates to the current version on open; its registration keeps working
+ * and a rooted registration can be created in it. */
 static void test_root_migrates_schema_2_store(void)
 {
 	root_env r;
@@ -917,7 +917,7 @@ static void test_root_migrates_schema_2_store(void)
 	(void)P11->C_Finalize(NULL);
 	REQUIRE(sqlite3_open(r.e.store, &db) == SQLITE_OK);
 	REQUIRE(sqlite3_exec(db,
-	                     "DROP TABLE reg_root;"
+	                     "DROP TABLE reg_root; DROP TABLE key_use;"
 	                     "UPDATE meta SET value = 2 WHERE key = 'schema_version'",
 	                     NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
@@ -936,7 +936,7 @@ static void test_root_migrates_schema_2_store(void)
 	                       NULL) == SQLITE_OK &&
 	    sqlite3_step(s) == SQLITE_ROW)
 		version = (long)sqlite3_column_int64(s, 0);
-	CHECK(version == 3);
+	CHECK(version == CH_STORE_SCHEMA_VERSION);
 out:
 	sqlite3_finalize(s);
 	sqlite3_close(db);
