@@ -172,6 +172,14 @@ static const command commands[] = {
 	  "is older than that, and using such a primary is recorded in the audit log\n"
 	  "(key.rotation_due).  Needs an operator (--as NAME).\n",
 	  OPT_REG | OPT_LOGIN, 2, ch_cli_cmd_key_period },
+	{ "key", "max-encryptions", "LABEL N", "bound a key family's encryptions per version",
+	  "Sets the family LABEL's bound of encryptions (0: none) on every version; a\n"
+	  "new version copies it and counts from 0.  Encryptions and wraps are counted\n"
+	  "per version (CKA_CH_ENCRYPTIONS; decryptions are not); `rotate --due`\n"
+	  "rotates the family once its primary has made N, and using such a primary is\n"
+	  "recorded in the audit log (key.rotation_due).  For AES-GCM with random IVs\n"
+	  "keep N well below 2^32.  Needs an operator (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN, 2, ch_cli_cmd_key_max_encryptions },
 	{ "key", "min-version", "LABEL N", "refuse decryption by versions below N",
 	  "Sets the lowest version of the family LABEL that may still decrypt, verify\n"
 	  "and unwrap.  N must be between 1 and the primary's version.  Needs an\n"
@@ -192,9 +200,10 @@ static const command commands[] = {
 	  "label, version, unique ID and the state destroyed, for the audit trail.  The\n"
 	  "primary cannot be destroyed: rotate first.  Needs an operator (--as NAME).\n",
 	  OPT_REG | OPT_LOGIN, 2, ch_cli_cmd_key_destroy },
-	{ NULL, "rotate", "--due", "rotate every key family past its rotation period",
+	{ NULL, "rotate", "--due", "rotate every key family that is due",
 	  "Rotates every key family whose primary is older than its rotation period\n"
-	  "(CKA_CH_ROTATION_PERIOD), one new version each.  Safe to run from cron or a\n"
+	  "(CKA_CH_ROTATION_PERIOD) or has made its bound of encryptions\n"
+	  "(CKA_CH_MAX_ENCRYPTIONS), one new version each.  Safe to run from cron or a\n"
 	  "systemd timer on several hosts at once: a family another host rotated first\n"
 	  "is reported and left alone.  Needs an operator (--as NAME).  With --json: one\n"
 	  "JSON object per rotated family.\n",

@@ -241,6 +241,7 @@ int ch_cli_cmd_key_versions(ch_cli *c, char **args);
 int ch_cli_cmd_key_rotate(ch_cli *c, char **args);
 int ch_cli_cmd_key_min_version(ch_cli *c, char **args);
 int ch_cli_cmd_key_period(ch_cli *c, char **args);
+int ch_cli_cmd_key_max_encryptions(ch_cli *c, char **args);
 int ch_cli_cmd_key_disable(ch_cli *c, char **args);
 int ch_cli_cmd_key_enable(ch_cli *c, char **args);
 int ch_cli_cmd_key_destroy(ch_cli *c, char **args);

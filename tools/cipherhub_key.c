@@ -30,6 +30,7 @@ typedef struct kver {
 	CK_OBJECT_CLASS cls;
 	bool versioned; /* has CKA_CH_VERSION (else a plain key) */
 	CK_ULONG version, state, min, created, period;
+	CK_ULONG max_enc, encryptions; /* the bound (0: none) and the count */
 	bool primary;
 	char label[129];
 	char uid[33];
@@ -72,6 +73,8 @@ static void kver_read(ch_cli *c, CK_OBJECT_HANDLE h, kver *k)
 	k->min = get_ulong(c, h, CKA_CH_MIN_DECRYPT_VERSION, 1, NULL);
 	k->created = get_ulong(c, h, CKA_CH_CREATED, 0, NULL);
 	k->period = get_ulong(c, h, CKA_CH_ROTATION_PERIOD, 0, NULL);
+	k->max_enc = get_ulong(c, h, CKA_CH_MAX_ENCRYPTIONS, 0, NULL);
+	k->encryptions = get_ulong(c, h, CKA_CH_ENCRYPTIONS, 0, NULL);
 	if (c->p11->C_GetAttributeValue(c->session, h, &a, 1) == CKR_OK)
 		k->primary = prim != CK_FALSE;
 	if (!k->versioned)
@@ -260,6 +263,8 @@ static void kver_print_json(const kver *k)
 	ch_cli_json_kv(stdout, "state", state_name(k->state));
 	printf(",\"primary\":%s,\"min_decrypt_version\":%lu,\"rotation_period\":%lu,",
 	       k->primary ? "true" : "false", (unsigned long)k->min, (unsigned long)k->period);
+	printf("\"max_encryptions\":%lu,\"encryptions\":%lu,", (unsigned long)k->max_enc,
+	       (unsigned long)k->encryptions);
 	ch_cli_json_kv(stdout, "created", k->created ? ch_cli_time_str(k->created, when, 32) : "");
 	fputc(',', stdout);
 	ch_cli_json_kv(stdout, "unique_id", k->uid);
@@ -289,9 +294,20 @@ int ch_cli_cmd_key_versions(ch_cli *c, char **args)
 		       v[i].created ? ch_cli_time_str(v[i].created, when, sizeof(when)) : "-",
 		       v[i].uid, v[i].versioned ? "" : "  (plain key: version 1 once rotated)");
 	}
-	if (!c->json && n > 0)
-		printf("minimum decryption version %lu, rotation period %lu s\n",
-		       (unsigned long)v[n - 1].min, (unsigned long)v[n - 1].period);
+	if (!c->json && n > 0) {
+		const kver *p = &v[n - 1];
+
+		printf("minimum decryption version %lu, rotation period %lu s",
+		       (unsigned long)p->min, (unsigned long)p->period);
+		for (size_t i = 0; i < n; i++)
+			if (v[i].primary)
+				p = &v[i];
+		if (p->max_enc != 0)
+			printf(", %lu of %lu encryptions made with version %lu",
+			       (unsigned long)p->encryptions, (unsigned long)p->max_enc,
+			       (unsigned long)p->version);
+		fputc('\n', stdout);
+	}
 	free(v);
 	return CH_EXIT_OK;
 }
@@ -363,6 +379,17 @@ out:
 	return ex;
 }
 
+/* Is primary (or plain key) k due: past its rotation period, or at its
+ * bound of encryptions (the module's count, which lags other processes'
+ * uses by at most their flush interval)? */
+static bool kver_due(const kver *k, CK_ULONG now)
+{
+	if (!k->primary)
+		return false;
+	return (k->period != 0 && now >= k->created + k->period) ||
+	       (k->max_enc != 0 && k->encryptions >= k->max_enc);
+}
+
 /* Counts of one `rotate --due`. */
 typedef struct due_run {
 	size_t rotated, others;
@@ -390,7 +417,7 @@ static int rotate_due_class(ch_cli *c, CK_OBJECT_CLASS cls, CK_ULONG now, due_ru
 		CK_ULONG ver = 0;
 		bool lost;
 
-		if (!k->primary || k->period == 0 || now < k->created + k->period)
+		if (!kver_due(k, now))
 			continue;
 		if ((ex = rotate_one(c, k, k->label, &lost, &ver)) == CH_EXIT_OK) {
 			r->rotated++;
@@ -441,43 +468,76 @@ int ch_cli_cmd_rotate_due(ch_cli *c, char **args)
 	return r.worst;
 }
 
-/* ---- key period --------------------------------------------------------- */
+/* ---- key period, key max-encryptions ----------------------------------- */
 
-int ch_cli_cmd_key_period(ch_cli *c, char **args)
+/* Sets the family policy attribute type (named name) of family args[0] to
+ * the number args[1] (arg, what: how it is named and said in an error) on
+ * every version.  Returns CH_EXIT_*; *value gets the number. */
+static int policy_set(ch_cli *c, char **args, CK_ATTRIBUTE_TYPE type, const char *name,
+                      const char *arg, const char *what, unsigned long *value)
 {
 	kver *v = NULL;
 	size_t n = 0;
-	unsigned long secs;
-	CK_ULONG period;
-	CK_ATTRIBUTE t = { CKA_CH_ROTATION_PERIOD, &period, sizeof(period) };
+	unsigned long num;
+	CK_ULONG val;
+	CK_ATTRIBUTE t = { type, &val, sizeof(val) };
 	char *end;
 	CK_RV rv;
 	int ex;
 
 	errno = 0;
-	secs = strtoul(args[1], &end, 10);
-	if (args[1][0] == '\0' || args[1][0] == '-' || errno != 0 || *end != '\0') {
-		ch_cli_err(c, "SECONDS '%s' is not a number of seconds (0: no rotation)", args[1]);
+	num = strtoul(args[1], &end, 10);
+	if (args[1][0] == '\0' || args[1][0] == '-' || args[1][0] == '+' || errno != 0 ||
+	    *end != '\0') {
+		ch_cli_err(c, "%s '%s' is not %s", arg, args[1], what);
 		return CH_EXIT_USAGE;
 	}
-	period = secs;
+	val = num;
+	*value = num;
 	if ((ex = prepare(c)) != CH_EXIT_OK || (ex = family_read(c, args[0], &v, &n)) != CH_EXIT_OK)
 		return ex;
 	/* Every version agrees; the primary's is the one that counts.  A
-	 * destroyed version keeps the period it had. */
+	 * destroyed version keeps the policy it had. */
 	for (size_t i = 0; i < n; i++) {
+		char call[80];
+
 		if (v[i].state == CH_KEY_STATE_DESTROYED)
 			continue;
 		if ((rv = c->p11->C_SetAttributeValue(c->session, v[i].h, &t, 1)) != CKR_OK) {
-			ex = ch_cli_fail_rv(c, "C_SetAttributeValue(CKA_CH_ROTATION_PERIOD)", rv,
-			                    args[0]);
+			snprintf(call, sizeof(call), "C_SetAttributeValue(%s)", name);
+			ex = ch_cli_fail_rv(c, call, rv, args[0]);
 			goto out;
 		}
 	}
-	printf("'%s': rotation period %lu s\n", args[0], secs);
 	ex = CH_EXIT_OK;
 out:
 	free(v);
+	return ex;
+}
+
+int ch_cli_cmd_key_period(ch_cli *c, char **args)
+{
+	unsigned long secs = 0;
+	int ex = policy_set(c, args, CKA_CH_ROTATION_PERIOD, "CKA_CH_ROTATION_PERIOD", "SECONDS",
+	                    "a number of seconds (0: no rotation)", &secs);
+
+	if (ex == CH_EXIT_OK)
+		printf("'%s': rotation period %lu s\n", args[0], secs);
+	return ex;
+}
+
+int ch_cli_cmd_key_max_encryptions(ch_cli *c, char **args)
+{
+	unsigned long max = 0;
+	int ex = policy_set(c, args, CKA_CH_MAX_ENCRYPTIONS, "CKA_CH_MAX_ENCRYPTIONS", "N",
+	                    "a number of encryptions (0: no bound)", &max);
+
+	if (ex != CH_EXIT_OK)
+		return ex;
+	if (max == 0)
+		printf("'%s': no bound of encryptions\n", args[0]);
+	else
+		printf("'%s': due for rotation after %lu encryptions per version\n", args[0], max);
 	return ex;
 }
 

@@ -12,6 +12,9 @@
 # sign and verify by label) are checked, and every bad input (missing family, missing version,
 # minimum above the primary, destroying the primary, `rotate` without --due, `so` managing
 # keys) exits non-zero with a message and leaves every object row of the store as it was.
+# `key max-encryptions` bounds a family's encryptions: pkcs11-tool encryptions are counted
+# (decryptions not), `rotate --due` rotates it once the primary reached the bound (once, even by
+# two tools started together), and the new version carries the bound and counts from 0.
 #
 # Needs: pkcs11-tool, the built tool, sqlite3 (store snapshots), jq or python3.
 set -Eeuo pipefail
@@ -246,4 +249,48 @@ p11 --sign -m ECDSA --label daily-sig -i "$D/digest.bin" -o "$D/daily.sig"
 ch_expect_ok "pkcs11-tool signs by label with the new private key"
 p11 --verify -m ECDSA --label daily-sig -i "$D/digest.bin" --signature-file "$D/daily.sig"
 ch_expect_text "... and the new public key verifies it" 'Signature is valid'
+
+ops key period daily-sig 0
+ch_expect_ok "key period daily-sig 0 (no more rotations)"
+
+echo "== rotate --due by number of encryptions"
+# (pkcs11-tool picks a secret key for --encrypt by --id, not by --label.)
+p11 --keygen --key-type AES:32 --label gcm-kek --id 0c --usage-decrypt
+ch_expect_ok "ops makes the key 'gcm-kek'"
+ops key max-encryptions gcm-kek 3
+ch_expect_ok "key max-encryptions gcm-kek 3"
+ch_expect_text "... says so" "due for rotation after 3 encryptions"
+ops key max-encryptions gcm-kek -1
+ch_expect_rc "a bound that is not a number exits 1" 1
+ops key max-encryptions no-such-family 3
+ch_expect_rc "a bound on a missing family exits 1" 1
+for i in 1 2; do
+	p11 --encrypt -m AES-CBC-PAD --id 0c --iv "$IV" -i "$D/plain.bin" -o "$D/g$i.ct"
+	ch_expect_ok "pkcs11-tool encryption $i under gcm-kek"
+done
+p11 --decrypt -m AES-CBC-PAD --id 0c --iv "$IV" -i "$D/g1.ct" -o "$D/g1.pt"
+ch_expect_ok "... and a decryption (not counted)"
+ops key versions gcm-kek --json
+ch_expect_eq "... two encryptions counted, bound 3" "2 3" \
+	"$(field encryptions) $(field max_encryptions)"
+ops rotate --due
+ch_expect_text "rotate --due below the bound rotates nothing" "0 families rotated"
+p11 --encrypt -m AES-CBC-PAD --id 0c --iv "$IV" -i "$D/plain.bin" -o "$D/g3.ct"
+ch_expect_ok "pkcs11-tool encryption 3 reaches the bound"
+ops key versions gcm-kek
+ch_expect_text "... key versions shows it" "3 of 3 encryptions made with version 1"
+# Two tools started together, as two hosts' timers would be: one new version between them.
+ops rotate --due >/dev/null &
+ops rotate --due
+wait
+ops key versions gcm-kek --json
+ch_expect_eq "two racing rotate --due made exactly one new version" "1 2" \
+	"$(field version | tr '\n' ' ' | sed 's/ $//')"
+ch_expect_eq "... which carries the bound and counts from 0" "3 3 0" \
+	"$(field max_encryptions | tr '\n' ' ')$(field encryptions | tail -n 1)"
+ops rotate --due
+ch_expect_text "... and the next rotate --due leaves it alone" "0 families rotated"
+ops key max-encryptions gcm-kek 0
+ch_expect_ok "key max-encryptions gcm-kek 0 (no bound)"
+ch_expect_text "... says so" "no bound of encryptions"
 ch_finish
