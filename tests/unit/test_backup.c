@@ -10,6 +10,8 @@
  * (The admin tool's `backup` and `restore`: tests/integration/test_backup.sh.)
  */
 #include <dlfcn.h>
+#include <errno.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "check.h"
@@ -593,6 +595,207 @@ out:
 	unsetenv("SOFTHSM2_CONF");
 }
 
+/* ---- a family of versions through backup, wipe and restore ---- */
+
+/* What one version of a family looks like, to compare before and after. */
+typedef struct version_facts {
+	CK_ULONG version, state, min, period, bound, encryptions;
+	CK_BBOOL primary;
+	CK_BYTE id[12];
+	CK_ULONG id_len;
+	char uid[33];
+	CH_GRANT_INFO grants[4];
+	CK_ULONG ngrants;
+} version_facts;
+
+static bool facts_read(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, version_facts *f)
+{
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CH_VERSION, &f->version),
+		CH_T_ULONG(CKA_CH_STATE, &f->state),
+		CH_T_ULONG(CKA_CH_MIN_DECRYPT_VERSION, &f->min),
+		CH_T_ULONG(CKA_CH_ROTATION_PERIOD, &f->period),
+		CH_T_ULONG(CKA_CH_MAX_ENCRYPTIONS, &f->bound),
+		CH_T_ULONG(CKA_CH_ENCRYPTIONS, &f->encryptions),
+		CH_T_ATTR(CKA_CH_PRIMARY, &f->primary, sizeof(f->primary)),
+		CH_T_ATTR(CKA_ID, f->id, sizeof(f->id)),
+		CH_T_ATTR(CKA_UNIQUE_ID, f->uid, sizeof(f->uid) - 1),
+	};
+
+	memset(f, 0, sizeof(*f));
+	if (!CHECK_RV(P11->C_GetAttributeValue(h, o, t, CH_T_ARRAY_LEN(t)), CKR_OK))
+		return false;
+	f->id_len = t[7].ulValueLen;
+	f->uid[t[8].ulValueLen] = '\0';
+	f->ngrants = CH_T_ARRAY_LEN(f->grants);
+	return CHECK_RV(ch_t_vendor()->CH_GrantList(h, o, f->grants, &f->ngrants), CKR_OK);
+}
+
+/* The versions of family label (at most 8) by version number: handles in
+ * out, facts in f; returns how many. */
+static CK_ULONG family_read(CK_SESSION_HANDLE h, const char *label, CK_OBJECT_HANDLE out[8],
+                            version_facts f[8])
+{
+	CK_OBJECT_CLASS sk = CKO_SECRET_KEY;
+	CK_ATTRIBUTE t[] = { CH_T_ULONG(CKA_CLASS, &sk), CH_T_STR(CKA_LABEL, label) };
+	CK_OBJECT_HANDLE found[8];
+	CK_ULONG n = 0, got = 0;
+
+	if (ch_t_find(h, t, 2, found, 8, &n) != CKR_OK || n > 8)
+		return 0;
+	for (CK_ULONG v = 1; v <= n; v++)
+		for (CK_ULONG i = 0; i < n; i++) {
+			version_facts x;
+
+			if (facts_read(h, found[i], &x) && x.version == v) {
+				out[got] = found[i];
+				f[got++] = x;
+			}
+		}
+	return got;
+}
+
+/* Finalizes the module, deletes the store (and its WAL files) and starts on
+ * an empty one at the same path. */
+static bool wipe_store(ch_t_env *e)
+{
+	static const char *const ext[] = { "", "-wal", "-shm" };
+	char path[300];
+
+	(void)P11->C_Finalize(NULL);
+	for (size_t i = 0; i < CH_T_ARRAY_LEN(ext); i++) {
+		snprintf(path, sizeof(path), "%s%s", e->store, ext[i]);
+		if (unlink(path) != 0 && errno != ENOENT)
+			return false;
+	}
+	return ch_t_initialize() == CKR_OK;
+}
+
+/*
+ * A family "fam" of three versions: v1 decrypt-only with a ciphertext it
+ * made before the rotations, v2 disabled, v3 the primary, with a rotation
+ * period, a bound of encryptions, alice's grant and some encryptions
+ * counted.  Backed up, the store deleted, restored: every version comes
+ * back with its number, state, primary flag, minimum decryption version,
+ * period, bound, count, CKA_ID, unique ID and grants; v1 decrypts its old
+ * ciphertext (for alice too), v2 does nothing, v3 encrypts; a rotation makes
+ * v4 of the same family; the audit chain verifies.
+ */
+static void test_a_family_of_versions_survives_backup_wipe_and_restore(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_SLOT_ID slot;
+	CK_OBJECT_HANDLE k[8], again[8], v1, v2, v3, v4 = CK_INVALID_HANDLE;
+	CK_ULONG period = 86400, bound = 1000, n, m, first_bad = 99, unauth = 99;
+	CK_ATTRIBUTE policy[] = { CH_T_ULONG(CKA_CH_ROTATION_PERIOD, &period),
+		                  CH_T_ULONG(CKA_CH_MAX_ENCRYPTIONS, &bound) };
+	CK_BYTE ct1[64], out[64], *file = NULL;
+	CK_ULONG ct1_len = sizeof(ct1), len, file_len = 0;
+	version_facts before[8], after[8], f4;
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_open(e.slot, true, &h), CKR_OK);
+	REQUIRE_RV(as_so(h), CKR_OK);
+	REQUIRE_RV(ch_t_participant_add(h, "alice", CH_ROLE_USER, PIN_ALICE), CKR_OK);
+	REQUIRE_RV(as(h, NULL, CH_T_USER_PIN), CKR_OK);
+	REQUIRE_RV(gen_aes(h, "fam", &v1), CKR_OK);
+	REQUIRE_RV(P11->C_SetAttributeValue(h, v1, policy, CH_T_ARRAY_LEN(policy)), CKR_OK);
+	REQUIRE_RV(grant(h, v1, "alice", CH_GRANT_ENCRYPT | CH_GRANT_DECRYPT), CKR_OK);
+	REQUIRE_RV(gcm_crypt(h, v1, true, (const CK_BYTE *)PLAIN, strlen(PLAIN), ct1, &ct1_len),
+	           CKR_OK);
+	REQUIRE_RV(ch_t_vendor()->CH_KeyRotate(h, v1, &v2), CKR_OK);
+	REQUIRE_RV(ch_t_vendor()->CH_KeyRotate(h, v2, &v3), CKR_OK);
+	REQUIRE_RV(ch_t_vendor()->CH_KeySetState(h, v2, CH_KEY_STATE_DISABLED), CKR_OK);
+	for (int i = 0; i < 3; i++) {
+		len = sizeof(out);
+		REQUIRE_RV(gcm_crypt(h, v3, true, (const CK_BYTE *)"x", 1, out, &len), CKR_OK);
+	}
+	REQUIRE((n = family_read(h, "fam", k, before)) == 3);
+	CHECK_UL(before[0].state, CH_KEY_STATE_DECRYPT_ONLY);
+	CHECK_UL(before[1].state, CH_KEY_STATE_DISABLED);
+	CHECK_UL(before[2].state, CH_KEY_STATE_ACTIVE);
+	CHECK(before[2].primary == CK_TRUE && before[0].primary == CK_FALSE);
+	CHECK_UL(before[0].encryptions, 1);
+	CHECK_UL(before[2].encryptions, 3);
+	CHECK_UL(before[2].period, 86400);
+	CHECK_UL(before[2].bound, 1000);
+	CHECK_UL(before[2].ngrants, 1);
+
+	REQUIRE_RV(as_so(h), CKR_OK);
+	REQUIRE_RV(export_all(h, &file, &file_len), CKR_OK);
+	REQUIRE(wipe_store(&e));
+	CHECK(ch_t_slot_by_label(CH_T_LABEL, &slot) != CKR_OK); /* wiped: not there */
+	REQUIRE_RV(ch_t_free_slot(&slot), CKR_OK);
+	REQUIRE_RV(import(slot, file, file_len, CH_T_SO_PIN), CKR_OK);
+	REQUIRE_RV(ch_t_open(slot, true, &h), CKR_OK);
+	REQUIRE_RV(as(h, NULL, CH_T_USER_PIN), CKR_OK);
+
+	/* Every version as it was (handles may differ). */
+	REQUIRE((m = family_read(h, "fam", again, after)) == 3);
+	for (CK_ULONG i = 0; i < m; i++) {
+		CHECK_UL(after[i].version, before[i].version);
+		CHECK_UL(after[i].state, before[i].state);
+		CHECK(after[i].primary == before[i].primary);
+		CHECK_UL(after[i].min, before[i].min);
+		CHECK_UL(after[i].period, before[i].period);
+		CHECK_UL(after[i].bound, before[i].bound);
+		CHECK_UL(after[i].encryptions, before[i].encryptions);
+		CHECK(after[i].id_len == before[i].id_len &&
+		      memcmp(after[i].id, before[i].id, after[i].id_len) == 0);
+		CHECK(strcmp(after[i].uid, before[i].uid) == 0);
+		CHECK_UL(after[i].ngrants, before[i].ngrants);
+		CHECK(after[i].ngrants == 0 ||
+		      memcmp(after[i].grants, before[i].grants, sizeof(CH_GRANT_INFO)) == 0);
+	}
+	v1 = again[0];
+	v2 = again[1];
+	v3 = again[2];
+
+	/* v1 decrypts its old ciphertext, v2 does nothing, v3 encrypts. */
+	len = sizeof(out);
+	CHECK_RV(gcm_crypt(h, v1, false, ct1, ct1_len, out, &len), CKR_OK);
+	CHECK(len == strlen(PLAIN) && memcmp(out, PLAIN, len) == 0);
+	len = sizeof(out);
+	CHECK_RV(gcm_crypt(h, v1, true, (const CK_BYTE *)"x", 1, out, &len),
+	         CKR_KEY_FUNCTION_NOT_PERMITTED);
+	len = sizeof(out);
+	CHECK_RV(gcm_crypt(h, v2, false, ct1, ct1_len, out, &len), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	len = sizeof(out);
+	CHECK_RV(gcm_crypt(h, v3, true, (const CK_BYTE *)"x", 1, out, &len), CKR_OK);
+	CHECK_UL(facts_read(h, v3, &f4) ? f4.encryptions : 0, 4); /* counts on */
+	/* alice's grant holds on v1 and v3. */
+	REQUIRE_RV(as(h, "alice", PIN_ALICE), CKR_OK);
+	len = sizeof(out);
+	CHECK_RV(gcm_crypt(h, v1, false, ct1, ct1_len, out, &len), CKR_OK);
+	len = sizeof(out);
+	CHECK_RV(gcm_crypt(h, v3, true, (const CK_BYTE *)"x", 1, out, &len), CKR_OK);
+
+	/* A rotation after the restore makes v4 of the same family. */
+	REQUIRE_RV(as(h, NULL, CH_T_USER_PIN), CKR_OK);
+	REQUIRE_RV(ch_t_vendor()->CH_KeyRotate(h, v3, &v4), CKR_OK);
+	REQUIRE(facts_read(h, v4, &f4));
+	CHECK_UL(f4.version, 4);
+	CHECK(f4.primary == CK_TRUE);
+	CHECK_UL(f4.period, 86400);
+	CHECK_UL(f4.bound, 1000);
+	CHECK_UL(f4.encryptions, 0);
+	CHECK_UL(f4.ngrants, 1);
+	CHECK(f4.id_len == 12 && memcmp(f4.id, after[2].id, 8) == 0 && f4.id[11] == 4);
+	CHECK(ch_t_get_bool(h, v3, CKA_ENCRYPT) == 0);
+	CHECK(ch_t_get_bool(h, v3, CKA_DECRYPT) == 1);
+
+	/* The chain verifies, from before the backup to after the rotation. */
+	REQUIRE_RV(as_so(h), CKR_OK);
+	CHECK_RV(ch_t_vendor()->CH_AuditVerify(h, &first_bad, &unauth), CKR_OK);
+	CHECK_UL(first_bad, 0);
+	CHECK_UL(unauth, 0);
+out:
+	free(file);
+	ch_t_env_free(&e);
+}
+
 int main(void)
 {
 	static const ch_t_case cases[] = {
@@ -601,6 +804,7 @@ int main(void)
 		CH_T_CASE(test_only_an_admin_exports_and_lengths_follow_the_two_call_rule),
 		CH_T_CASE(test_forwarded_registrations_are_not_backed_up),
 		CH_T_CASE(test_a_restore_under_a_root_section_is_rooted_and_not_backed_up_again),
+		CH_T_CASE(test_a_family_of_versions_survives_backup_wipe_and_restore),
 	};
 
 	return ch_t_run(cases, CH_T_ARRAY_LEN(cases));
