@@ -5,6 +5,10 @@
 # `cipherhub restore < FILE` with the backup's SO PIN brings it into a new store, where
 # pkcs11-tool signs with the restored key (openssl verifies under the public key taken before
 # the backup), the old signature verifies, and the audit log verifies and says backup.restore.
+# A key family of three versions (version 1 with a ciphertext from before the rotations,
+# version 2 disabled, version 3 the primary with a bound of encryptions) comes back whole:
+# `key versions` lists the same versions, states and counts, version 1 still decrypts its old
+# ciphertext, and `key rotate` makes version 4.
 # A tampered or truncated file, a wrong PIN, and a second restore of the same registration
 # are refused with a clear message, and nothing is restored.
 set -Eeuo pipefail
@@ -47,6 +51,22 @@ user()
 	ch_p11 --token-label bk --login --pin "$USER_PIN" "$@"
 }
 
+# keys ARGS...: the tool acting as the default user (an operator).
+keys()
+{
+	"$run_tool" env CIPHERHUB_PIN="$USER_PIN" "$TOOL" --module "$CH_TEST_MODULE" --as default "$@"
+}
+
+# versions: "VERSION:STATE:ENCRYPTIONS ..." of the family fam, from `key versions --json`.
+versions()
+{
+	keys key versions fam --json
+	python3 -c '
+import json, sys
+print(" ".join("%s:%s:%s" % (v["version"], v["state"], v["encryptions"])
+               for v in map(json.loads, filter(str.strip, sys.stdin))))' <<<"$CH_OUT"
+}
+
 # no_registration STEP: the store has no registration labelled bk.
 no_registration()
 {
@@ -71,6 +91,25 @@ point=${point:2}  # its length
 ch_unhex "3059301306072a8648ce3d020106082a8648ce3d030107034200$point" "$D/pub.der"
 ch_run openssl pkey -pubin -inform DER -in "$D/pub.der" -noout
 ch_expect_ok "the public key, kept outside the token"
+
+echo "== a key family of three versions"
+IV=000102030405060708090a0b0c0d0e0f
+head -c 48 /dev/urandom >"$D/plain.bin"
+user --keygen --key-type AES:32 --label fam --id 0a --usage-decrypt
+ch_expect_ok "an AES key 'fam'"
+user --encrypt -m AES-CBC-PAD --id 0a --iv "$IV" -i "$D/plain.bin" -o "$D/v1.ct"
+ch_expect_ok "... which encrypts before any rotation"
+keys key max-encryptions fam 1000
+ch_expect_ok "key max-encryptions fam 1000"
+keys key rotate fam
+ch_expect_ok "key rotate fam (version 2)"
+keys key rotate fam
+ch_expect_ok "key rotate fam (version 3)"
+keys key disable fam 2
+ch_expect_ok "key disable fam 2"
+fam_before=$(versions)
+ch_expect_eq "... versions, states and counts" \
+	"1:decrypt-only:1 2:disabled:0 3:active:0" "$fam_before"
 
 echo "== backup"
 backup "$D/bk.chbk"
@@ -123,6 +162,14 @@ ch_run openssl dgst -sha256 -verify "$D/pub.der" -keyform DER -signature "$D/new
 ch_expect_text "... and openssl verifies it under the old public key" "Verified OK"
 user --verify -m ECDSA-SHA256 --id 01 -i "$D/msg.bin" --signature-file "$D/old.sig"
 ch_expect_text "the signature from before the backup verifies" "Signature is valid"
+ch_expect_eq "the key family comes back with its versions, states and counts" \
+	"$fam_before" "$(versions)"
+user --decrypt -m AES-CBC-PAD --id 0a --iv "$IV" -i "$D/v1.ct" -o "$D/v1.pt"
+ch_expect_ok "... version 1 decrypts its ciphertext from before the rotations"
+ch_expect_same_file "... to the plaintext" "$D/plain.bin" "$D/v1.pt"
+keys key rotate fam
+ch_expect_ok "... and key rotate makes the next version"
+ch_expect_text "... version 4" "version 4 is the primary, version 3 decrypts only"
 as_so audit verify
 ch_expect_ok "the audit log verifies"
 as_so audit show
