@@ -14,9 +14,10 @@
  * one: the count is read from the store once, when the key enters the key
  * cache (soft_object.c), and each cached copy adds the encryptions begun
  * with it since.  A copy therefore misses what other processes counted
- * after it was read, until it is read again; `rotate --due`, which reads the
- * store, does not.  A wrap counts in the store at once (soft_audit_wrap) and
- * is checked with the count that returns.
+ * after it was read, and the messages of message-based encryptions (counted
+ * in the store by the key-use aggregator, not here), until it is read again;
+ * `rotate --due`, which reads the store, does not.  A wrap counts in the store at once
+ * (soft_audit_wrap) and is checked with the count that returns.
  *
  * A key.rotation_due record is written once per process and key and
  * policy: a small set of unique IDs remembers which were, so a copy read

@@ -333,6 +333,49 @@ out:
 	ch_t_env_free(&e);
 }
 
+/* Message-based encryption counts each message; message-based decryption
+ * nothing. */
+static void test_each_message_of_a_message_based_encryption_counts(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE k;
+	CK_MECHANISM gcm = { CKM_AES_GCM, NULL, 0 };
+	CK_GCM_MESSAGE_PARAMS p;
+	CK_BYTE iv[12], tag[3][16], text[16] = { 5 }, ct[3][16], out[16];
+	CK_ULONG n;
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_gen_aes(h, true, "msgs", &k), CKR_OK);
+	REQUIRE_RV(set_ulong(h, k, CKA_CH_MAX_ENCRYPTIONS, 100), CKR_OK);
+	REQUIRE_RV(P11->C_MessageEncryptInit(h, &gcm, k), CKR_OK);
+	for (int i = 0; i < 3; i++) {
+		memset(iv, i + 1, sizeof(iv));
+		p = (CK_GCM_MESSAGE_PARAMS){ iv, sizeof(iv), 0, CKG_NO_GENERATE, tag[i], 128 };
+		n = sizeof(ct[i]);
+		REQUIRE_RV(P11->C_EncryptMessage(h, &p, sizeof(p), NULL, 0, text, sizeof(text),
+		                                 ct[i], &n),
+		           CKR_OK);
+	}
+	REQUIRE_RV(P11->C_MessageEncryptFinal(h), CKR_OK);
+	CHECK_UL(get_ulong(h, k, CKA_CH_ENCRYPTIONS), 3);
+	REQUIRE_RV(P11->C_MessageDecryptInit(h, &gcm, k), CKR_OK);
+	for (int i = 0; i < 3; i++) {
+		memset(iv, i + 1, sizeof(iv));
+		p = (CK_GCM_MESSAGE_PARAMS){ iv, sizeof(iv), 0, CKG_NO_GENERATE, tag[i], 128 };
+		n = sizeof(out);
+		CHECK_RV(P11->C_DecryptMessage(h, &p, sizeof(p), NULL, 0, ct[i], sizeof(ct[i]), out,
+		                               &n),
+		         CKR_OK);
+	}
+	REQUIRE_RV(P11->C_MessageDecryptFinal(h), CKR_OK);
+	CHECK_UL(get_ulong(h, k, CKA_CH_ENCRYPTIONS), 3);
+out:
+	ch_t_env_free(&e);
+}
+
 static void test_a_schema_3_store_gets_its_counts_from_the_audit_log(void)
 {
 	ch_t_env e;
@@ -386,6 +429,7 @@ int main(void)
 		CH_T_CASE(test_encryptions_count_up_to_the_bound_and_the_primary_is_due_once),
 		CH_T_CASE(test_the_count_lasts_across_module_instances_and_wraps_count),
 		CH_T_CASE(test_the_count_is_read_only_and_only_an_operator_sets_the_bound),
+		CH_T_CASE(test_each_message_of_a_message_based_encryption_counts),
 		CH_T_CASE(test_a_schema_3_store_gets_its_counts_from_the_audit_log),
 	};
 
