@@ -379,8 +379,10 @@ CK_RV soft_datakey_generate(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HAND
 		goto out;
 	allowed = ch_attrs_bool(p->attrs, CKA_CH_DATAKEY_PLAINTEXT, false);
 	rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
-	if (plain != NULL && !allowed)
+	if (plain != NULL && !allowed) {
+		ran = wrapped != NULL; /* a refused plaintext is recorded */
 		goto out;
+	}
 	/* The wrapped length, with the primary checked as C_WrapKey would. */
 	if ((rv = ch_mech_wrap(m, p->attrs, zero, key_len, NULL, &need)) != CKR_OK)
 		goto out;
@@ -412,7 +414,9 @@ out:
 		(void)ch_attrs_ulong(p->attrs, CKA_CH_VERSION, &ver);
 		snprintf(detail, sizeof(detail), "%lu-byte data key, version %lu%s",
 		         (unsigned long)key_len, (unsigned long)ver,
-		         plain != NULL ? ", plaintext returned" : "");
+		         plain == NULL  ? ""
+		         : rv == CKR_OK ? ", plaintext returned"
+		                        : ", plaintext asked");
 		audit_record(s, "key.datakey", p->attrs, rv, detail);
 	}
 	ch_attrs_free(dk);

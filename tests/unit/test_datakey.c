@@ -266,8 +266,8 @@ static void test_datakey_needs_the_wrap_grant_and_is_audited(void)
 	ch_t_env e;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE k;
-	CK_BYTE w[128];
-	CK_ULONG wn = sizeof(w), n = 0, found = 0;
+	CK_BYTE w[128], plain[32];
+	CK_ULONG wn = sizeof(w), pn = sizeof(plain), n = 0, found = 0, refused = 0;
 	CH_AUDIT_RECORD *rec = NULL;
 
 	if (!CHECK(ch_t_setup(&e)))
@@ -286,19 +286,28 @@ static void test_datakey_needs_the_wrap_grant_and_is_audited(void)
 	wn = sizeof(w);
 	CHECK_RV(datakey(h, k, 32, w, &wn, NULL, NULL), CKR_KEY_FUNCTION_NOT_PERMITTED);
 	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+	REQUIRE_RV(ch_t_login_user(h), CKR_OK);
+	/* Asking for a plaintext the policy keeps in is refused and recorded. */
+	wn = sizeof(w);
+	CHECK_RV(datakey(h, k, 32, w, &wn, plain, &pn), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
 
 	REQUIRE_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
 	CHECK_RV(datakey(h, k, 32, w, &wn, NULL, NULL), CKR_USER_NOT_LOGGED_IN);
 	REQUIRE_RV(V->CH_AuditRead(h, 1, NULL, &n), CKR_OK);
 	REQUIRE((rec = calloc(n + 1, sizeof(*rec))) != NULL);
 	REQUIRE_RV(V->CH_AuditRead(h, 1, rec, &n), CKR_OK);
-	for (CK_ULONG i = 0; i < n; i++)
-		if (ch_t_padded_is(rec[i].operation, sizeof(rec[i].operation), "key.datakey")) {
+	for (CK_ULONG i = 0; i < n; i++) {
+		if (!ch_t_padded_is(rec[i].operation, sizeof(rec[i].operation), "key.datakey"))
+			continue;
+		CHECK(memcmp(rec[i].detail, "32-byte data key, version 1", 27) == 0);
+		if (rec[i].result == CKR_OK)
 			found++;
-			CHECK_UL(rec[i].result, CKR_OK);
-			CHECK(memcmp(rec[i].detail, "32-byte data key, version 1", 27) == 0);
-		}
+		else if (CHECK_UL(rec[i].result, CKR_KEY_FUNCTION_NOT_PERMITTED))
+			refused++;
+	}
 	CHECK_UL(found, 1);
+	CHECK_UL(refused, 1);
 out:
 	free(rec);
 	ch_t_env_free(&e);

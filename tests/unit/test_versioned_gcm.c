@@ -364,6 +364,7 @@ static void test_grants_decide_which_versions_bob_may_use(void)
 	REQUIRE_RV(ch_t_login(h, CKU_SO, CH_T_SO_PIN), CKR_OK);
 	REQUIRE_RV(ch_t_participant_add(h, "bob", CH_ROLE_USER, "bob-pin-1"), CKR_OK);
 	REQUIRE_RV(ch_t_participant_add(h, "carol", CH_ROLE_USER, "carol-pin-1"), CKR_OK);
+	REQUIRE_RV(ch_t_participant_add(h, "dave", CH_ROLE_USER, "dave-pin-1"), CKR_OK);
 	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
 	REQUIRE_RV(ch_t_login_user(h), CKR_OK);
 	REQUIRE_RV(ch_t_gen_aes(h, true, "orders", &v1), CKR_OK);
@@ -389,6 +390,16 @@ static void test_grants_decide_which_versions_bob_may_use(void)
 	n = sizeof(pt);
 	CHECK_RV(vdec(h, v2, c1, n1, pt, &n), CKR_CH_KEY_VERSION_UNUSABLE);
 	CHECK(decrypts_to_msg(h, v2, c3, n3));
+	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
+
+	/* dave holds no grant: he does not even see the family. */
+	REQUIRE_RV(ch_t_login_as(h, CKU_USER, "dave", "dave-pin-1"), CKR_OK);
+	n = sizeof(pt);
+	CHECK_RV2(vdec(h, v3, c3, n3, pt, &n), CKR_KEY_HANDLE_INVALID,
+	          CKR_KEY_FUNCTION_NOT_PERMITTED);
+	n = sizeof(out);
+	CHECK_RV2(rewrap(h, v3, c1, n1, out, &n), CKR_KEY_HANDLE_INVALID,
+	          CKR_KEY_FUNCTION_NOT_PERMITTED);
 	REQUIRE_RV(P11->C_Logout(h), CKR_OK);
 
 	/* Nobody logged in, or the SO: no key use. */
