@@ -219,6 +219,28 @@ static void test_interface_lookup(CK_C_GetInterface get_iface, CK_C_GetFunctionL
 	         CKR_ARGUMENTS_BAD);
 	CHECK_RV(get_iface(NULL, NULL, &in, CKF_INTERFACE_FORK_SAFE), CKR_ARGUMENTS_BAD);
 	CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &v30, &in, 0), CKR_ARGUMENTS_BAD);
+	{
+		/* A later minor version of the vendor interface does not exist
+		 * yet; another major is another interface. */
+		CK_VERSION next = { CH_INTERFACE_VERSION_MAJOR, CH_INTERFACE_VERSION_MINOR + 1 },
+		           major2 = { CH_INTERFACE_VERSION_MAJOR + 1, 0 };
+
+		CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &next, &in, 0),
+		         CKR_ARGUMENTS_BAD);
+		CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &major2, &in, 0),
+		         CKR_ARGUMENTS_BAD);
+	}
+	/* An earlier minor version is served by the current table (which only
+	 * appends): a program written for 1.0 or 1.2 keeps finding it. */
+	for (CK_BYTE minor = 0; minor < CH_INTERFACE_VERSION_MINOR; minor++) {
+		CK_VERSION old = { CH_INTERFACE_VERSION_MAJOR, minor };
+
+		in = NULL;
+		if (CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &old, &in, 0), CKR_OK) &&
+		    CHECK(in != NULL))
+			CHECK_UL(((CK_VERSION *)in->pFunctionList)->minor,
+			         CH_INTERFACE_VERSION_MINOR);
+	}
 
 	/* The vendor interface. */
 	in = NULL;
