@@ -14,7 +14,7 @@
  *
  *	"PKCS 11"     3.0   CK_FUNCTION_LIST_3_0
  *	"PKCS 11"     2.40  CK_FUNCTION_LIST (also what C_GetFunctionList gives)
- *	"Cipher Hub"  1.2   CH_FUNCTION_LIST (cipherhub/vendor.h)
+ *	"Cipher Hub"  1.3   CH_FUNCTION_LIST (cipherhub/vendor.h; serves 1.0-1.3)
  *
  * None has CKF_INTERFACE_FORK_SAFE: a forked child must call C_Initialize
  * again before using any of them (general.c detects the fork).
@@ -23,6 +23,7 @@
  * only read constant tables, so they are safe from any thread at any time.
  * Linking: src/cipherhub.map keeps every other symbol local.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "cipherhub/pkcs11.h"
@@ -47,7 +48,7 @@ static const CK_FUNCTION_LIST function_list_2_40 = {
 #undef CH_TABLE_ENTRY_
 };
 
-/* "Cipher Hub" 1.2: operations PKCS#11 has no call for. */
+/* "Cipher Hub" 1.3: operations PKCS#11 has no call for. */
 static const CH_FUNCTION_LIST function_list_vendor = {
 	.version = {CH_INTERFACE_VERSION_MAJOR, CH_INTERFACE_VERSION_MINOR},
 	.CH_GetRegistrationInfo = CH_GetRegistrationInfo,
@@ -67,6 +68,8 @@ static const CH_FUNCTION_LIST function_list_vendor = {
 	.CH_KeyRotate = CH_KeyRotate,
 	.CH_KeySetState = CH_KeySetState,
 	.CH_KeySetMinVersion = CH_KeySetMinVersion,
+	.CH_Rewrap = CH_Rewrap,
+	.CH_DataKeyGenerate = CH_DataKeyGenerate,
 };
 
 /*
@@ -91,6 +94,19 @@ static const CK_INTERFACE interfaces[] = {
 static const CK_VERSION *interface_version(const CK_INTERFACE *in)
 {
 	return (const CK_VERSION *)in->pFunctionList;
+}
+
+/* Does interface in (version v) serve a request for version want?  A
+ * "PKCS 11" table serves its own version only; the vendor table, whose later
+ * versions only append members, also serves every earlier minor version of
+ * its major (a caller asking for 1.2 gets the 1.3 table, which says so). */
+static bool version_serves(const CK_INTERFACE *in, const CK_VERSION *v, const CK_VERSION *want)
+{
+	if (want->major != v->major)
+		return false;
+	if (strcmp((const char *)in->pInterfaceName, CH_INTERFACE_NAME) == 0)
+		return want->minor <= v->minor;
+	return want->minor == v->minor;
 }
 
 /* PKCS#11 3.0, 5.4 C_GetFunctionList: the 2.40 table. */
@@ -126,7 +142,8 @@ CH_EXPORT CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PT
 /*
  * PKCS#11 3.0, 5.4 C_GetInterface: the first interface (in the order of
  * interfaces[]) whose name is pInterfaceName (NULL: the default name,
- * "PKCS 11"), whose version is *pVersion (NULL: any, so the newest), and
+ * "PKCS 11"), whose version is *pVersion (NULL: any, so the newest; the
+ * vendor interface also serves its earlier minor versions), and
  * whose flags include every bit of flags.  No match is CKR_ARGUMENTS_BAD:
  * the caller asked for something this module does not offer.
  */
@@ -146,8 +163,7 @@ CH_EXPORT CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pV
 
 		if (strcmp(name, (const char *)in->pInterfaceName) != 0)
 			continue;
-		if (pVersion != NULL &&
-		    (pVersion->major != v->major || pVersion->minor != v->minor))
+		if (pVersion != NULL && !version_serves(in, v, pVersion))
 			continue;
 		if ((in->flags & flags) != flags)
 			continue;

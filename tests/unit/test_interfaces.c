@@ -219,6 +219,28 @@ static void test_interface_lookup(CK_C_GetInterface get_iface, CK_C_GetFunctionL
 	         CKR_ARGUMENTS_BAD);
 	CHECK_RV(get_iface(NULL, NULL, &in, CKF_INTERFACE_FORK_SAFE), CKR_ARGUMENTS_BAD);
 	CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &v30, &in, 0), CKR_ARGUMENTS_BAD);
+	{
+		/* A later minor version of the vendor interface does not exist
+		 * yet; another major is another interface. */
+		CK_VERSION next = { CH_INTERFACE_VERSION_MAJOR, CH_INTERFACE_VERSION_MINOR + 1 },
+		           major2 = { CH_INTERFACE_VERSION_MAJOR + 1, 0 };
+
+		CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &next, &in, 0),
+		         CKR_ARGUMENTS_BAD);
+		CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &major2, &in, 0),
+		         CKR_ARGUMENTS_BAD);
+	}
+	/* An earlier minor version is served by the current table (which only
+	 * appends): a program written for 1.0 or 1.2 keeps finding it. */
+	for (CK_BYTE minor = 0; minor < CH_INTERFACE_VERSION_MINOR; minor++) {
+		CK_VERSION old = { CH_INTERFACE_VERSION_MAJOR, minor };
+
+		in = NULL;
+		if (CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &old, &in, 0), CKR_OK) &&
+		    CHECK(in != NULL))
+			CHECK_UL(((CK_VERSION *)in->pFunctionList)->minor,
+			         CH_INTERFACE_VERSION_MINOR);
+	}
 
 	/* The vendor interface. */
 	in = NULL;
@@ -353,11 +375,12 @@ out:
 
 /* The vendor interface's numbers and table layout are ABI: other programs
  * compile them in and stores keep the attribute numbers.  1.2 (issue 8,
- * key versions) appended three functions after 1.1's CH_BackupImport and moved
- * nothing. */
-static void test_vendor_abi_1_2_is_pinned(CK_C_GetInterface get_iface)
+ * key versions) appended three functions after 1.1's CH_BackupImport, 1.3
+ * (versioned encryption, data keys) two after CH_KeySetMinVersion; neither
+ * moved anything. */
+static void test_vendor_abi_1_3_is_pinned(CK_C_GetInterface get_iface)
 {
-	CK_VERSION v12 = { 1, 2 };
+	CK_VERSION v13 = { 1, 3 };
 	CK_INTERFACE_PTR in = NULL;
 	const CH_FUNCTION_LIST *fv;
 	size_t p = sizeof(void (*)(void));
@@ -386,14 +409,27 @@ static void test_vendor_abi_1_2_is_pinned(CK_C_GetInterface get_iface)
 	         offsetof(CH_FUNCTION_LIST, CH_KeyRotate) + p);
 	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeySetMinVersion),
 	         offsetof(CH_FUNCTION_LIST, CH_KeySetState) + p);
-	CHECK_UL(sizeof(CH_FUNCTION_LIST), offsetof(CH_FUNCTION_LIST, CH_KeySetMinVersion) + p);
-	if (!CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &v12, &in, 0), CKR_OK) ||
+	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_Rewrap),
+	         offsetof(CH_FUNCTION_LIST, CH_KeySetMinVersion) + p);
+	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_DataKeyGenerate),
+	         offsetof(CH_FUNCTION_LIST, CH_Rewrap) + p);
+	CHECK_UL(sizeof(CH_FUNCTION_LIST), offsetof(CH_FUNCTION_LIST, CH_DataKeyGenerate) + p);
+	CHECK_UL(CKA_CH_DATAKEY_PLAINTEXT, 0x8348000BUL);
+	CHECK_UL(CKM_CH_AES_GCM_VERSIONED, 0xC3480001UL);
+	CHECK_UL(CH_VERSIONED_HEADER_LEN, 28);
+	CHECK_UL(CH_VERSIONED_TAG_LEN, 16);
+	CHECK_UL(CKR_CH_KEY_VERSION_UNUSABLE, 0xC3480002UL);
+	if (!CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &v13, &in, 0), CKR_OK) ||
 	    !CHECK(in != NULL))
 		return;
 	fv = in->pFunctionList;
 	CHECK(fv->CH_KeyRotate != NULL && fv->CH_KeySetState != NULL &&
 	      fv->CH_KeySetMinVersion != NULL);
+	CHECK(fv->CH_Rewrap != NULL && fv->CH_DataKeyGenerate != NULL);
 	CHECK_RV(fv->CH_KeyRotate(1, 1, NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+	CHECK_RV(fv->CH_Rewrap(1, NULL, 1, NULL, 0, NULL, NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+	CHECK_RV(fv->CH_DataKeyGenerate(1, NULL, 1, 32, NULL, NULL, NULL, NULL),
+	         CKR_CRYPTOKI_NOT_INITIALIZED);
 }
 
 int main(void)
@@ -426,7 +462,7 @@ int main(void)
 	test_interface_lookup(get_iface, get_list);
 	test_unsupported_functions_say_so(get_iface);
 	test_ask_first_then_initialize(get_iface);
-	test_vendor_abi_1_2_is_pinned(get_iface);
+	test_vendor_abi_1_3_is_pinned(get_iface);
 out:
 	if (mod != NULL)
 		dlclose(mod);
