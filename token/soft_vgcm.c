@@ -339,6 +339,8 @@ out:
 		if (rv == CKR_OK && key < SOFT_SESSION_HANDLE_BASE) {
 			soft_audit_use_unlocked(sl, k->attrs, who, "key.decrypt");
 			soft_audit_use_unlocked(sl, p->attrs, pwho, "key.encrypt");
+			/* One encryption toward the primary's bound (soft_due.c). */
+			soft_version_note_use(sl, p, pwho, 1);
 		}
 	}
 	OPENSSL_clear_free(plain, cap > 0 ? cap : 1);
@@ -418,6 +420,13 @@ out:
 		         : rv == CKR_OK ? ", plaintext returned"
 		                        : ", plaintext asked");
 		audit_record(s, "key.datakey", p->attrs, rv, detail);
+		/* The wrap is an encryption with the primary (a fresh random
+		 * IV): counted toward its bound of encryptions like any other
+		 * (keyuse.h, soft_due.c). */
+		if (rv == CKR_OK && ph < SOFT_SESSION_HANDLE_BASE) {
+			soft_audit_use_unlocked(s->slot->be, p->attrs, who, "key.encrypt");
+			soft_version_note_use(s->slot->be, p, who, 1);
+		}
 	}
 	ch_attrs_free(dk);
 	soft_key_release(g);

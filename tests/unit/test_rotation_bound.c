@@ -4,8 +4,9 @@
  * copies, and CKA_CH_ENCRYPTIONS, the read-only count of encryptions and
  * wraps made with a version (decryptions not counted), durable across
  * module instances and made again from the audit log by the schema 4
- * migration.  A primary at its bound is recorded once as key.rotation_due;
- * its next version counts from 0.  Bad input (setting the count, a
+ * migration; the versioned mechanism, rewraps and data keys count too.  A
+ * primary at its bound is recorded once as key.rotation_due; its next
+ * version counts from 0.  Bad input (setting the count, a
  * non-operator setting the bound, a bound of the wrong size) is refused and
  * leaves the store as it was.  (`cipherhub key max-encryptions` and
  * `rotate --due`: tests/integration/test_key_lifecycle.sh.)
@@ -376,6 +377,45 @@ out:
 	ch_t_env_free(&e);
 }
 
+/* The versioned mechanism's encryptions, a rewrap's encryption under the
+ * primary and each data key's wrap count too (decrypting for a rewrap does
+ * not); a data key that reaches the KEK's bound is recorded. */
+static void test_versioned_encryptions_rewraps_and_data_keys_count(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE k1, k2, kek;
+	CK_MECHANISM vm = { CKM_CH_AES_GCM_VERSIONED, NULL, 0 };
+	CK_BYTE ct[128], ct2[128], w[128];
+	CK_ULONG n = sizeof(ct), n2 = sizeof(ct2), wn;
+	char detail[65];
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_gen_aes(h, true, "vk", &k1), CKR_OK);
+	REQUIRE_RV(P11->C_EncryptInit(h, &vm, k1), CKR_OK);
+	REQUIRE_RV(P11->C_Encrypt(h, (CK_BYTE_PTR) "versioned", 9, ct, &n), CKR_OK);
+	CHECK_UL(get_ulong(h, k1, CKA_CH_ENCRYPTIONS), 1);
+	REQUIRE_RV(V->CH_KeyRotate(h, k1, &k2), CKR_OK);
+	REQUIRE_RV(V->CH_Rewrap(h, &vm, k1, ct, n, ct2, &n2), CKR_OK);
+	CHECK_UL(get_ulong(h, k1, CKA_CH_ENCRYPTIONS), 1);
+	CHECK_UL(get_ulong(h, k2, CKA_CH_ENCRYPTIONS), 1);
+
+	REQUIRE_RV(gen_kek(h, "dk-kek", 2, &kek), CKR_OK);
+	for (int i = 0; i < 2; i++) {
+		wn = sizeof(w);
+		REQUIRE_RV(V->CH_DataKeyGenerate(h, &vm, kek, 32, w, &wn, NULL, NULL), CKR_OK);
+	}
+	wn = 0;
+	REQUIRE_RV(V->CH_DataKeyGenerate(h, &vm, kek, 32, NULL, &wn, NULL, NULL), CKR_OK);
+	CHECK_UL(get_ulong(h, kek, CKA_CH_ENCRYPTIONS), 2); /* a length query wraps nothing */
+	CHECK(due_records(e.slot, detail) == 1);
+	CHECK(strcmp(detail, "encryptions 2, bound 2") == 0);
+out:
+	ch_t_env_free(&e);
+}
+
 static void test_a_schema_3_store_gets_its_counts_from_the_audit_log(void)
 {
 	ch_t_env e;
@@ -430,6 +470,7 @@ int main(void)
 		CH_T_CASE(test_the_count_lasts_across_module_instances_and_wraps_count),
 		CH_T_CASE(test_the_count_is_read_only_and_only_an_operator_sets_the_bound),
 		CH_T_CASE(test_each_message_of_a_message_based_encryption_counts),
+		CH_T_CASE(test_versioned_encryptions_rewraps_and_data_keys_count),
 		CH_T_CASE(test_a_schema_3_store_gets_its_counts_from_the_audit_log),
 	};
 
