@@ -155,11 +155,14 @@ CK_RV soft_secret_get(soft_slot *sl, const soft_actor *ac, int64_t id, const ch_
                       const char *owner, CK_ATTRIBUTE *t, CK_ULONG n)
 {
 	const ch_attr *value = ch_attrs_get(a, CKA_VALUE);
-	bool may = false, read = false, refused = false;
+	bool asked = false, may = false, read = false, refused = false;
 	char detail[64];
 	CK_RV ret = CKR_OK, rv;
 
-	if (ac->user == CKU_USER && sl->seal != NULL && state_readable(a) && value != NULL) {
+	for (CK_ULONG i = 0; i < n && !asked; i++)
+		asked = t[i].type == CKA_VALUE;
+	if (asked && ac->user == CKU_USER && sl->seal != NULL && state_readable(a) &&
+	    value != NULL) {
 		pthread_mutex_lock(&sl->sf->lock);
 		may = soft_grant_allows(sl, ac->roles, id, owner, CH_GRANT_READ);
 		pthread_mutex_unlock(&sl->sf->lock);

@@ -18,6 +18,7 @@
  *	cipherhub_out.c     text and JSON output: padded strings, escaping, times
  *	cipherhub_cmd.c     the commands themselves
  *	cipherhub_key.c     the key family commands (rotate, retire, list versions)
+ *	cipherhub_secret.c  the secret commands (put, get, list, rotate, delete)
  *
  * Everything here is private to the tool; symbols are ch_cli_<thing>_<verb>.
  */
@@ -74,6 +75,8 @@ typedef struct ch_cli {
 	unsigned shares;    /* --shares, or 0 */
 	unsigned threshold; /* --threshold, or 0 */
 	bool due;           /* --due */
+	const char *file;   /* --file, or NULL */
+	CK_ULONG version_n; /* --version N of the secret commands, or 0 */
 	const char *prog;   /* program name for messages */
 
 	/* The module (cipherhub_module.c). */
@@ -245,5 +248,12 @@ int ch_cli_cmd_key_disable(ch_cli *c, char **args);
 int ch_cli_cmd_key_enable(ch_cli *c, char **args);
 int ch_cli_cmd_key_destroy(ch_cli *c, char **args);
 int ch_cli_cmd_rotate_due(ch_cli *c, char **args);
+
+/* ---- cipherhub_secret.c: secrets (issue 8) ---------------------------- */
+int ch_cli_cmd_secret_put(ch_cli *c, char **args);
+int ch_cli_cmd_secret_get(ch_cli *c, char **args);
+int ch_cli_cmd_secret_list(ch_cli *c, char **args);
+int ch_cli_cmd_secret_rotate(ch_cli *c, char **args);
+int ch_cli_cmd_secret_delete(ch_cli *c, char **args);
 
 #endif /* CH_CLI_H */
