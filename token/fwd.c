@@ -736,7 +736,12 @@ static CK_RV fwd_mechanism_info(void *be, CK_MECHANISM_TYPE type, CK_MECHANISM_I
 
 static CK_RV fwd_registration_info(void *be, CH_REGISTRATION_INFO *info)
 {
-	return ch_soft_ops.registration_info(((fwd_slot *)be)->reg, info);
+	CK_RV rv = ch_soft_ops.registration_info(((fwd_slot *)be)->reg, info);
+
+	/* The store holds only grant markers; the objects are the HSM's. */
+	if (rv == CKR_OK)
+		info->objectCount = CK_UNAVAILABLE_INFORMATION;
+	return rv;
 }
 
 static CK_RV fwd_init_pin(void *be, const CK_UTF8CHAR *pin, CK_ULONG len)

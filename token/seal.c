@@ -76,14 +76,10 @@ CK_RV ch_seal_random(uint8_t *out, size_t len)
 	return RAND_priv_bytes(out, (int)len) == 1 ? CKR_OK : CKR_FUNCTION_FAILED;
 }
 
-/*
- * AES-256-GCM over one buffer.  enc = 1: out gets nonce||ct||tag (in_len +
- * 28 bytes) with a fresh nonce.  enc = 0: in is nonce||ct||tag, out gets the
- * plaintext only if the tag verifies; otherwise out is wiped.  Returns 1 on
- * success, 0 on any failure (including a bad tag).
- */
-static int gcm(int enc, const uint8_t key[32], const uint8_t *aad, size_t aad_len,
-               const uint8_t *in, size_t in_len, uint8_t *out)
+/* See seal.h; the nonce is random (at most 2^32 uses per key, far beyond
+ * what one registration key seals). */
+int ch_seal_gcm(int enc, const uint8_t key[32], const uint8_t *aad, size_t aad_len,
+                const uint8_t *in, size_t in_len, uint8_t *out)
 {
 	EVP_CIPHER_CTX *ctx = NULL;
 	int ok = 0, n = 0, fin = 0;
@@ -174,7 +170,7 @@ CK_RV ch_pin_wrap(const ch_kdf_params *kdf, const CK_UTF8CHAR *pin, CK_ULONG pin
 	out->kdf = *kdf;
 	if (ch_seal_random(out->salt, sizeof(out->salt)) != CKR_OK ||
 	    !pin_kek(kdf, pin, pin_len, out->salt, kek) ||
-	    !gcm(1, kek, aad, aad_len, regkey, CH_REGKEY_LEN, out->blob))
+	    !ch_seal_gcm(1, kek, aad, aad_len, regkey, CH_REGKEY_LEN, out->blob))
 		goto out;
 	rv = CKR_OK;
 out:
@@ -193,7 +189,7 @@ CK_RV ch_pin_unwrap(const ch_wrapped_key *w, const CK_UTF8CHAR *pin, CK_ULONG pi
 	aad_len = pin_aad(aad, sizeof(aad), uuid, who, name);
 	if (aad_len == 0 || !pin_kek(&w->kdf, pin, pin_len, w->salt, kek))
 		goto out;
-	if (!gcm(0, kek, aad, aad_len, w->blob, sizeof(w->blob), regkey)) {
+	if (!ch_seal_gcm(0, kek, aad, aad_len, w->blob, sizeof(w->blob), regkey)) {
 		rv = CKR_PIN_INCORRECT;
 		goto out;
 	}
@@ -203,24 +199,31 @@ out:
 	return rv;
 }
 
+int ch_seal_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
+                 const char *info, uint8_t *out, size_t out_len)
+{
+	EVP_KDF_CTX *ctx;
+	OSSL_PARAM params[5], *p = params;
+	int ok;
+
+	if (!algs_ready() || (ctx = EVP_KDF_CTX_new(hkdf)) == NULL)
+		return 0;
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
+	if (salt != NULL)
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
+		                                         salt_len);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
+	*p = OSSL_PARAM_construct_end();
+	ok = EVP_KDF_derive(ctx, out, out_len, params) == 1;
+	EVP_KDF_CTX_free(ctx);
+	return ok;
+}
+
 /* HKDF-SHA256(regkey, info) -> out[32]. */
 static int derive(const uint8_t regkey[CH_REGKEY_LEN], const char *info, uint8_t out[32])
 {
-	EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(hkdf);
-	OSSL_PARAM params[4];
-	int ok;
-
-	if (ctx == NULL)
-		return 0;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)regkey,
-	                                              CH_REGKEY_LEN);
-	params[2] =
-	        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
-	params[3] = OSSL_PARAM_construct_end();
-	ok = EVP_KDF_derive(ctx, out, 32, params) == 1;
-	EVP_KDF_CTX_free(ctx);
-	return ok;
+	return ch_seal_hkdf(regkey, CH_REGKEY_LEN, NULL, 0, info, out, 32);
 }
 
 static EVP_MAC_CTX *hmac_keyed(const uint8_t key[32])
@@ -290,7 +293,7 @@ CK_RV ch_seal_encrypt(const ch_seal *s, uint64_t obj, CK_ATTRIBUTE_TYPE type, co
 	if ((buf = malloc(len + CH_SEAL_OVERHEAD)) == NULL)
 		return CKR_HOST_MEMORY;
 	attr_aad(s, obj, type, aad);
-	if (!gcm(1, s->enc, aad, sizeof(aad), in, len, buf)) {
+	if (!ch_seal_gcm(1, s->enc, aad, sizeof(aad), in, len, buf)) {
 		free(buf);
 		return CKR_FUNCTION_FAILED;
 	}
@@ -312,8 +315,8 @@ CK_RV ch_seal_decrypt(const ch_seal *s, uint64_t obj, CK_ATTRIBUTE_TYPE type, co
 	if ((buf = malloc(plain ? plain : 1)) == NULL)
 		return CKR_HOST_MEMORY;
 	attr_aad(s, obj, type, aad);
-	if (!gcm(0, s->enc, aad, sizeof(aad), in, len, buf)) {
-		free(buf); /* gcm() wiped it */
+	if (!ch_seal_gcm(0, s->enc, aad, sizeof(aad), in, len, buf)) {
+		free(buf); /* ch_seal_gcm() wiped it */
 		return CKR_DEVICE_ERROR;
 	}
 	*out = buf;
@@ -359,8 +362,8 @@ CK_RV ch_seal_lookup(const ch_seal *s, CK_ATTRIBUTE_TYPE type, const uint8_t *va
 
 CK_RV ch_seal_audit_mac(const ch_seal *s, const uint8_t *data, size_t len, uint8_t out[CH_MAC_LEN])
 {
-	const uint8_t *piece[1] = {data};
-	size_t lens[1] = {len};
+	const uint8_t *piece[1] = { data };
+	size_t lens[1] = { len };
 
 	return hmac_pieces(s->audit, piece, lens, 1, out, CH_MAC_LEN) ? CKR_OK
 	                                                              : CKR_FUNCTION_FAILED;

@@ -64,6 +64,24 @@ typedef struct ch_wrapped_key {
 /* Fills a buffer from OpenSSL's private DRBG.  CKR_OK or CKR_FUNCTION_FAILED. */
 CK_RV ch_seal_random(uint8_t *out, size_t len);
 
+/* The store's own AES-256-GCM and HKDF (algorithms fetched once), for every
+ * format it writes: PIN-wrapped keys, sealed attributes, the HSM root's
+ * derivation and backups. */
+#define CH_SEAL_GCM_OVERHEAD 28 /* 12-byte nonce + 16-byte tag */
+
+/* enc = 1: out gets nonce||ct||tag (in_len + CH_SEAL_GCM_OVERHEAD bytes)
+ * under a fresh random nonce.  enc = 0: in is nonce||ct||tag; out gets the
+ * in_len - CH_SEAL_GCM_OVERHEAD plaintext bytes only if the tag verifies,
+ * and is wiped otherwise.  aad is authenticated, not encrypted.  1 on
+ * success, 0 on any failure (including a bad tag). */
+int ch_seal_gcm(int enc, const uint8_t key[32], const uint8_t *aad, size_t aad_len,
+                const uint8_t *in, size_t in_len, uint8_t *out);
+
+/* HKDF-SHA256 (RFC 5869) of ikm with salt (NULL: none) and the text info
+ * into out_len bytes.  1 on success, 0 on failure. */
+int ch_seal_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
+                 const char *info, uint8_t *out, size_t out_len);
+
 /* Wraps regkey under a key derived from pin with params kdf; the associated
  * data binds the result to the registration (uuid), the user type and the
  * participant name.  CKR_OK, CKR_HOST_MEMORY or CKR_FUNCTION_FAILED. */

@@ -57,15 +57,11 @@
  * registration, so with [root:LABEL] configured it gets a root as
  * C_InitToken would give it, and is sealed and MACed under the rooted keys.
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
 
 #include "audit.h"
 #include "fwd.h"
@@ -225,60 +221,9 @@ static void r_cstr(rbuf *r, int lbytes, size_t max, char *out)
 static CK_RV backup_key(const uint8_t regkey[CH_REGKEY_LEN], const uint8_t uuid[CH_UUID_LEN],
                         uint8_t out[BK_KEY_LEN])
 {
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
-	OSSL_PARAM params[5];
-	CK_RV rv = CKR_FUNCTION_FAILED;
-
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)regkey,
-	                                              CH_REGKEY_LEN);
-	params[2] =
-	        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)uuid, CH_UUID_LEN);
-	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)BK_INFO,
-	                                              sizeof(BK_INFO) - 1);
-	params[4] = OSSL_PARAM_construct_end();
-	if (ctx != NULL && EVP_KDF_derive(ctx, out, BK_KEY_LEN, params) == 1)
-		rv = CKR_OK;
-	EVP_KDF_CTX_free(ctx);
-	EVP_KDF_free(kdf);
-	return rv;
-}
-
-/* AES-256-GCM over in (len bytes) with aad, into out (len bytes); tag in or
- * out.  Decryption: CKR_ENCRYPTED_DATA_INVALID when it does not open. */
-static CK_RV gcm(bool enc, const uint8_t key[BK_KEY_LEN], const uint8_t iv[BK_IV_LEN],
-                 const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
-                 uint8_t tag[BK_TAG_LEN])
-{
-	EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	CK_RV rv = CKR_FUNCTION_FAILED;
-	int n;
-
-	if (c == NULL || ctx == NULL || aad_len > INT_MAX || len > INT_MAX)
-		goto out;
-	if (EVP_CipherInit_ex2(ctx, c, key, iv, enc ? 1 : 0, NULL) != 1 ||
-	    EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1 ||
-	    (len > 0 && EVP_CipherUpdate(ctx, out, &n, in, (int)len) != 1))
-		goto out;
-	if (enc) {
-		if (EVP_CipherFinal_ex(ctx, out + len, &n) != 1 ||
-		    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, BK_TAG_LEN, tag) != 1)
-			goto out;
-	} else {
-		if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, BK_TAG_LEN, tag) != 1)
-			goto out;
-		if (EVP_CipherFinal_ex(ctx, out + len, &n) != 1) {
-			rv = CKR_ENCRYPTED_DATA_INVALID;
-			goto out;
-		}
-	}
-	rv = CKR_OK;
-out:
-	EVP_CIPHER_CTX_free(ctx);
-	EVP_CIPHER_free(c);
-	return rv;
+	return ch_seal_hkdf(regkey, CH_REGKEY_LEN, uuid, CH_UUID_LEN, BK_INFO, out, BK_KEY_LEN)
+	               ? CKR_OK
+	               : CKR_FUNCTION_FAILED;
 }
 
 /* ---- export ---- */
@@ -462,7 +407,7 @@ static CK_RV export_file(soft_slot *sl, wbuf *file)
 {
 	ch_soft *sf = sl->sf;
 	wbuf creds = { 0 }, body = { 0 };
-	uint8_t key[BK_KEY_LEN], iv[BK_IV_LEN], tag[BK_TAG_LEN];
+	uint8_t key[BK_KEY_LEN];
 	uint16_t ncred = 0;
 	size_t head_len;
 	CK_RV rv;
@@ -505,27 +450,23 @@ static CK_RV export_file(soft_slot *sl, wbuf *file)
 		       sl->reg.label, body.n);
 		goto out;
 	}
-	if ((rv = ch_seal_random(iv, sizeof(iv))) != CKR_OK)
-		goto out;
-	w_bytes(file, iv, sizeof(iv));
-	/* Room for the ciphertext and the tag, written in place. */
+	/* Room for the IV, the ciphertext and the tag, written in place. */
 	{
-		size_t at = file->n;
+		size_t at = file->n, need = BK_IV_LEN + body.n + BK_TAG_LEN;
 
-		for (size_t i = 0; i < body.n + BK_TAG_LEN && !file->oom; i += 4096) {
+		for (size_t i = 0; i < need && !file->oom; i += 4096) {
 			static const uint8_t zero[4096];
-			size_t k = body.n + BK_TAG_LEN - i;
+			size_t k = need - i;
 
 			w_bytes(file, zero, k < sizeof(zero) ? k : sizeof(zero));
 		}
 		rv = CKR_HOST_MEMORY;
 		if (file->oom)
 			goto out;
-		if ((rv = backup_key(sl->regkey, sl->reg.uuid, key)) != CKR_OK ||
-		    (rv = gcm(true, key, iv, file->p, head_len, body.p, body.n, file->p + at,
-		              tag)) != CKR_OK)
+		if ((rv = backup_key(sl->regkey, sl->reg.uuid, key)) != CKR_OK)
 			goto out;
-		memcpy(file->p + at + body.n, tag, BK_TAG_LEN);
+		if (!ch_seal_gcm(1, key, file->p, head_len, body.p, body.n, file->p + at))
+			rv = CKR_FUNCTION_FAILED;
 	}
 out:
 	OPENSSL_cleanse(key, sizeof(key));
@@ -943,7 +884,7 @@ CK_RV soft_backup_import(void *be, const CK_BYTE *data, CK_ULONG len, const CK_U
 	bk_header h;
 	bk_body b = { 0 };
 	const bk_cred *so = NULL;
-	uint8_t regkey[CH_REGKEY_LEN], key[BK_KEY_LEN], tag[BK_TAG_LEN];
+	uint8_t regkey[CH_REGKEY_LEN], key[BK_KEY_LEN];
 	uint8_t *plain = NULL;
 	ch_seal *seal = NULL, *src_seal = NULL;
 	import_ctx x;
@@ -985,16 +926,16 @@ CK_RV soft_backup_import(void *be, const CK_BYTE *data, CK_ULONG len, const CK_U
 	rv = CKR_HOST_MEMORY;
 	if ((plain = OPENSSL_malloc(h.body_len ? h.body_len : 1)) == NULL)
 		goto unlock;
-	memcpy(tag, data + h.len + BK_IV_LEN + h.body_len, BK_TAG_LEN);
-	if ((rv = backup_key(regkey, h.uuid, key)) != CKR_OK ||
-	    (rv = gcm(false, key, data + h.len, data, h.len, data + h.len + BK_IV_LEN, h.body_len,
-	              plain, tag)) != CKR_OK) {
-		if (rv == CKR_ENCRYPTED_DATA_INVALID)
-			ch_log(CH_LOG_ERROR,
-			       "restore of \"%s\": the backup fails its authentication (tampered "
-			       "or "
-			       "damaged); nothing restored",
-			       h.label);
+	if ((rv = backup_key(regkey, h.uuid, key)) != CKR_OK)
+		goto unlock;
+	if (!ch_seal_gcm(0, key, data, h.len, data + h.len, BK_IV_LEN + h.body_len + BK_TAG_LEN,
+	                 plain)) {
+		rv = CKR_ENCRYPTED_DATA_INVALID;
+		ch_log(CH_LOG_ERROR,
+		       "restore of \"%s\": the backup fails its authentication (tampered "
+		       "or "
+		       "damaged); nothing restored",
+		       h.label);
 		goto unlock;
 	}
 	if ((rv = parse_body(plain, h.body_len, &b)) != CKR_OK)

@@ -31,10 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/params.h>
 
 #include "hsm.h"
@@ -275,24 +272,12 @@ static CK_RV root_derive(const uint8_t regkey[CH_REGKEY_LEN],
                          const uint8_t secret[CH_ROOT_SECRET_LEN], const uint8_t uuid[CH_UUID_LEN],
                          uint8_t out[CH_REGKEY_LEN])
 {
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
 	uint8_t ikm[CH_REGKEY_LEN + CH_ROOT_SECRET_LEN];
-	OSSL_PARAM p[5];
-	int ok = 0;
+	int ok;
 
 	memcpy(ikm, regkey, CH_REGKEY_LEN);
 	memcpy(ikm + CH_REGKEY_LEN, secret, CH_ROOT_SECRET_LEN);
-	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
-	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm, sizeof(ikm));
-	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)uuid, CH_UUID_LEN);
-	p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)ROOT_INFO,
-	                                         strlen(ROOT_INFO));
-	p[4] = OSSL_PARAM_construct_end();
-	if (ctx != NULL)
-		ok = EVP_KDF_derive(ctx, out, CH_REGKEY_LEN, p) == 1;
-	EVP_KDF_CTX_free(ctx);
-	EVP_KDF_free(kdf);
+	ok = ch_seal_hkdf(ikm, sizeof(ikm), uuid, CH_UUID_LEN, ROOT_INFO, out, CH_REGKEY_LEN);
 	OPENSSL_cleanse(ikm, sizeof(ikm));
 	return ok ? CKR_OK : CKR_FUNCTION_FAILED;
 }

@@ -117,8 +117,11 @@ static void reg_print_json(const ch_cli *c, const reg_row *r)
 	if (r->have_info) {
 		fputc(',', stdout);
 		ch_cli_json_kv(stdout, "uuid", r->uuid);
-		printf(",\"schema_version\":%lu,\"objects\":%lu,", r->ri.schemaVersion,
-		       r->ri.objectCount);
+		printf(",\"schema_version\":%lu,\"objects\":", r->ri.schemaVersion);
+		if (r->ri.objectCount == CK_UNAVAILABLE_INFORMATION)
+			printf("null,");
+		else
+			printf("%lu,", r->ri.objectCount);
 		ch_cli_json_kv(stdout, "kdf", r->kdf);
 		printf(",\"kdf_cost\":%lu", r->ri.kdfIterationsOrCost);
 	}
@@ -145,7 +148,10 @@ static void reg_print_text(const reg_row *r, int label_w)
 		else
 			printf("(free: C_InitToken on this slot creates a registration)");
 	} else {
-		snprintf(objects, sizeof(objects), "%lu", r->ri.objectCount);
+		if (r->ri.objectCount == CK_UNAVAILABLE_INFORMATION)
+			snprintf(objects, sizeof(objects), "-"); /* the HSM's */
+		else
+			snprintf(objects, sizeof(objects), "%lu", r->ri.objectCount);
 		snprintf(kdf, sizeof(kdf), "%s/%lu", r->kdf, r->ri.kdfIterationsOrCost);
 		printf("%-16s %-7s %-22s %-*s", r->serial, r->have_info ? objects : "?",
 		       r->have_info ? kdf : "?", r->backend[0] ? 36 : 0,

@@ -204,7 +204,8 @@ typedef struct CH_REGISTRATION_INFO {
 	CK_BYTE uuid[16];             /* the registration's stable identity */
 	CK_UTF8CHAR name[32];         /* blank padded, = token label */
 	CK_ULONG schemaVersion;       /* store schema version */
-	CK_ULONG objectCount;         /* token objects in the registration */
+	CK_ULONG objectCount;         /* token objects in the registration; CK_UNAVAILABLE_INFORMATION
+	                                 for a forwarded one (its objects are its HSM's) */
 	CK_ULONG kdfIterationsOrCost; /* PIN KDF iterations, or its cost parameter */
 	CK_CHAR kdfName[16];          /* blank padded, e.g. "PBKDF2-SHA256" */
 } CH_REGISTRATION_INFO;

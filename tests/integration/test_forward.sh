@@ -338,7 +338,7 @@ t registrations
 ch_expect_ok "registrations succeeds with a slot whose module is missing"
 ch_expect_lines "slot 1: local, software, healthy" '^1 +local +software +ok ' 1
 ch_expect_lines "slot 65536: payments, forwarded to libsofthsm2.so, healthy" \
-	'^65536 +payments +forwarded +ok .* libsofthsm2\.so$' 1
+	'^65536 +payments +forwarded +ok +[^ ]+ +- .* libsofthsm2\.so$' 1
 ch_expect_lines "slot 65537: forwarded to libvendor-hsm.so, no token" \
 	'^65537 +- +forwarded +no-token .*libvendor-hsm\.so$' 1
 ch_expect_lines "slot 65538: orders, forwarded, healthy" \
@@ -366,6 +366,8 @@ ch_expect_eq "--json: health" "ok ok no-token ok no-token" \
 	"$(jqs '[.[] | select(.slot == 1 or .slot >= 65536) | .health] | join(" ")')"
 ch_expect_eq "--json: payments is labelled and initialised" "payments true" \
 	"$(jqs '.[] | select(.slot == 65536) | "\(.label) \(.initialized)"')"
+ch_expect_eq "--json: objects: a number for software, null for forwarded (the HSM's)" \
+	"number null" "$(jqs '[.[] | select(.slot == 1 or .slot == 65536) | .objects | type] | join(" ")')"
 ch_expect_eq "--json: the software slot has no backend" null \
 	"$(jqs '.[] | select(.slot == 1) | .backend')"
 t --slot $((FWD + 1)) registrations
