@@ -10,7 +10,9 @@
 # --label NAME` until `cipherhub grant NAME app --ops read`; then it reads the current value, and
 # after the next rotation the new one (the grant carried over).  Destroying one version
 # (`secret delete --version N`) makes its value unreadable and takes it out of the store file;
-# deleting the secret removes every version.  The audit log has secret.read records and no value.
+# deleting the secret removes every version.  The audit log has secret.read records and no value;
+# a backup restored into another store reads the same versions with the same grants; a forwarded
+# registration refuses secrets (exit 2, nothing reaches the HSM; skipped without softhsm2).
 # Bad inputs (a second put, rotating a missing secret, destroying the current version, grants of
 # key operations on a secret or of read on a key, an empty value) fail and change no object row.
 #
@@ -172,6 +174,23 @@ ch_expect_eq "... list: db-billing has 2 versions" "1 2" \
 	"$(field versions | tr '\n' ' ' | sed 's/ $//')"
 ch_expect_eq "... version 2 current" "1 2" "$(field primary | tr '\n' ' ' | sed 's/ $//')"
 
+echo "== backup and restore carry the secret's versions and grants"
+# shellcheck disable=SC2016 # expanded by the inner shell
+"$run_tool" env CIPHERHUB_PIN="$SO_PIN" sh -c 'exec "$@" >"$0"' "$D/vault.chbk" "$TOOL" \
+	--module "$CH_TEST_MODULE" backup
+ch_expect_ok "backup (as so)"
+# shellcheck disable=SC2016 # expanded by the inner shell
+"$run_tool" sh -c 'exec "$@" <"$0"' "$D/vault.chbk" env CIPHERHUB_STORE="$D/restored.db" \
+	CIPHERHUB_PIN="$SO_PIN" "$TOOL" --module "$CH_TEST_MODULE" restore
+ch_expect_ok "restore into another store"
+"$run_tool" env CIPHERHUB_STORE="$D/restored.db" CIPHERHUB_PIN="$OPS_PIN" "$TOOL" \
+	--module "$CH_TEST_MODULE" --as ops secret get db-billing --version 1
+ch_expect_eq "... version 1 reads there" "$V1" "$CH_OUT"
+ch_run_mod env CIPHERHUB_STORE="$D/restored.db" pkcs11-tool --module "$CH_TEST_MODULE" \
+	--token-label vault --login --pin "app:$APP_PIN" --read-object --type data \
+	--label db-billing -o "$D/restored.out"
+ch_expect_same_file "... and app reads the current value there" "$D/v2" "$D/restored.out"
+
 echo "== the value stays out of the store file and the audit log"
 if store_has "$V1" || store_has "$V2"; then
 	ch_fail "the store file holds no value" "no match" "a value in the clear"
@@ -234,4 +253,23 @@ ops secret list --json
 ch_expect_eq "... only api-token is left" "api-token" "$(field name | tr '\n' ' ' | sed 's/ $//')"
 app_read "$D/app.out"
 ch_expect_fails "pkcs11-tool finds no db-billing any more"
+
+echo "== a forwarded registration holds no secrets"
+if command -v softhsm2-util >/dev/null; then
+	ch_softhsm_setup
+	ch_softhsm_token hsm-fwd
+	ch_forward_add fwd
+	ch_p11 --slot "$CH_FORWARD_SLOT0" --init-token --label fwd --so-pin "$SO_PIN"
+	ch_expect_ok "--init-token of the forwarded registration fwd"
+	"$run_tool" env CIPHERHUB_PIN="$SO_PIN" CIPHERHUB_NEW_PIN="$OPS_PIN" "$TOOL" \
+		--module "$CH_TEST_MODULE" --token fwd participant add ops --roles operator,user
+	ch_expect_ok "participant add ops on fwd"
+	ops --token fwd secret put db-billing --file "$D/v3"
+	ch_expect_rc "secret put on a forwarded registration: not supported" 2
+	ch_expect_text "... says why" "holds no secrets"
+	ch_hsm --token-label hsm-fwd --login --pin "$CH_HSM_PIN" --list-objects --type data
+	ch_expect_no_text "... nothing reached the HSM" "db-billing"
+else
+	ch_note "softhsm2 is not installed: the forwarded case is not checked"
+fi
 ch_finish
