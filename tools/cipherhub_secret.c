@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cipherhub.h"
 
@@ -364,10 +365,20 @@ int ch_cli_cmd_secret_get(ch_cli *c, char **args)
 		ex = ch_cli_fail_rv(c, "C_GetAttributeValue(CKA_VALUE)", rv, args[0]);
 		goto out;
 	}
+	/* Straight to the descriptor: no copy left in stdio's buffer. */
 	ex = CH_EXIT_OK;
-	if (fwrite(buf, 1, a.ulValueLen, stdout) != a.ulValueLen || fflush(stdout) != 0) {
-		ch_cli_err(c, "cannot write the value: %s", strerror(errno));
-		ex = CH_EXIT_PKCS11;
+	(void)fflush(stdout);
+	for (CK_ULONG done = 0; done < a.ulValueLen;) {
+		ssize_t w = write(STDOUT_FILENO, buf + done, a.ulValueLen - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			ch_cli_err(c, "cannot write the value: %s", strerror(errno));
+			ex = CH_EXIT_PKCS11;
+			break;
+		}
+		done += (CK_ULONG)w;
 	}
 out:
 	wipe_free(buf, cap);
