@@ -620,6 +620,35 @@ out:
 	ch_t_env_free(&e);
 }
 
+/* C_InitToken on the registration erases every version of a family, the
+ * primary too (the family rule is C_DestroyObject's, not the erase's). */
+static void test_init_token_erases_every_version(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE v1, v2, k1, k2;
+	CH_REGISTRATION_INFO info;
+	CK_UTF8CHAR lab[32];
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(put(h, "db", alpha, &v1), CKR_OK);
+	REQUIRE_RV(rotate(h, "db", beta, &v2), CKR_OK);
+	REQUIRE_RV(ch_t_gen_aes(h, true, "kek", &k1), CKR_OK);
+	REQUIRE_RV(V->CH_KeyRotate(h, k1, &k2), CKR_OK);
+	REQUIRE_RV(V->CH_GetRegistrationInfo(e.slot, &info), CKR_OK);
+	CHECK_UL(info.objectCount, 4);
+	REQUIRE_RV(P11->C_CloseAllSessions(e.slot), CKR_OK);
+	ch_t_pad(lab, sizeof(lab), CH_T_LABEL);
+	REQUIRE_RV(P11->C_InitToken(e.slot, (CK_UTF8CHAR_PTR)CH_T_SO_PIN, strlen(CH_T_SO_PIN), lab),
+	           CKR_OK);
+	REQUIRE_RV(V->CH_GetRegistrationInfo(e.slot, &info), CKR_OK);
+	CHECK_UL(info.objectCount, 0);
+out:
+	ch_t_env_free(&e);
+}
+
 static const ch_t_case tests[] = {
 	CH_T_CASE(test_put_stores_version_one_and_reads_back),
 	CH_T_CASE(test_new_version_is_found_first_and_the_old_one_stays_readable),
@@ -628,6 +657,7 @@ static const ch_t_case tests[] = {
 	CH_T_CASE(test_disabled_below_min_and_destroyed_versions_hide_their_value),
 	CH_T_CASE(test_reads_are_audited_without_the_value),
 	CH_T_CASE(test_bad_inputs_are_refused_and_change_nothing),
+	CH_T_CASE(test_init_token_erases_every_version),
 };
 
 int main(int argc, char **argv)
