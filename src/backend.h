@@ -218,6 +218,17 @@ struct ch_backend_ops {
 	CK_RV (*key_rotate)(ch_session *s, CK_OBJECT_HANDLE key, CK_OBJECT_HANDLE *out);
 	CK_RV (*key_set_state)(ch_session *s, CK_OBJECT_HANDLE key, CK_ULONG state);
 	CK_RV (*key_set_min_version)(ch_session *s, CK_OBJECT_HANDLE key, CK_ULONG min);
+
+	/* Versioned encryption (vendor interface 1.3, issue 8): CH_Rewrap and
+	 * CH_DataKeyGenerate, with the arguments checked (m, the length
+	 * pointers, in for in_len).  NULL for a backend without them
+	 * (CKR_FUNCTION_NOT_SUPPORTED). */
+	CK_RV (*rewrap)
+	(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE key, const CK_BYTE *in,
+	 CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len);
+	CK_RV (*datakey_generate)
+	(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE kek, CK_ULONG key_len,
+	 CK_BYTE *wrapped, CK_ULONG *wrapped_len, CK_BYTE *plain, CK_ULONG *plain_len);
 };
 /* clang-format on */
 

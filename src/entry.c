@@ -47,7 +47,7 @@ static const CK_FUNCTION_LIST function_list_2_40 = {
 #undef CH_TABLE_ENTRY_
 };
 
-/* "Cipher Hub" 1.2: operations PKCS#11 has no call for. */
+/* "Cipher Hub" 1.3: operations PKCS#11 has no call for. */
 static const CH_FUNCTION_LIST function_list_vendor = {
 	.version = {CH_INTERFACE_VERSION_MAJOR, CH_INTERFACE_VERSION_MINOR},
 	.CH_GetRegistrationInfo = CH_GetRegistrationInfo,
@@ -67,6 +67,8 @@ static const CH_FUNCTION_LIST function_list_vendor = {
 	.CH_KeyRotate = CH_KeyRotate,
 	.CH_KeySetState = CH_KeySetState,
 	.CH_KeySetMinVersion = CH_KeySetMinVersion,
+	.CH_Rewrap = CH_Rewrap,
+	.CH_DataKeyGenerate = CH_DataKeyGenerate,
 };
 
 /*

@@ -375,3 +375,45 @@ CK_RV CH_KeySetMinVersion(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_UL
 	ch_session_put(s);
 	return rv;
 }
+
+/* ---- Versioned encryption (issue 8) ---- */
+
+/* May session s use keys through a backend that has the call? */
+static CK_RV use_session(ch_session *s, bool have)
+{
+	if (!have)
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	return ch_session_user(s) == CKU_USER ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+}
+
+CK_RV CH_Rewrap(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key,
+                CK_BYTE_PTR in, CK_ULONG inLen, CK_BYTE_PTR out, CK_ULONG_PTR outLen)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if (mech == NULL || outLen == NULL || (in == NULL && inLen > 0))
+		rv = CKR_ARGUMENTS_BAD;
+	else if ((rv = use_session(s, s->slot->ops->rewrap != NULL)) == CKR_OK)
+		rv = s->slot->ops->rewrap(s, mech, key, in, inLen, out, outLen);
+	ch_session_put(s);
+	return rv;
+}
+
+CK_RV CH_DataKeyGenerate(CK_SESSION_HANDLE session, CK_MECHANISM_PTR wrapMech, CK_OBJECT_HANDLE kek,
+                         CK_ULONG keyLen, CK_BYTE_PTR wrapped, CK_ULONG_PTR wrappedLen,
+                         CK_BYTE_PTR plain, CK_ULONG_PTR plainLen)
+{
+	ch_session *s;
+	CK_RV rv;
+
+	CH_SESSION_ENTER(session, s);
+	if (wrapMech == NULL || wrappedLen == NULL || (plain != NULL && plainLen == NULL))
+		rv = CKR_ARGUMENTS_BAD;
+	else if ((rv = use_session(s, s->slot->ops->datakey_generate != NULL)) == CKR_OK)
+		rv = s->slot->ops->datakey_generate(s, wrapMech, kek, keyLen, wrapped, wrappedLen,
+		                                    plain, plainLen);
+	ch_session_put(s);
+	return rv;
+}

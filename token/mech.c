@@ -33,8 +33,8 @@
 /* The registry: every family's rows, in the order C_GetMechanismList
  * reports them. */
 static const ch_mech_family *const families[] = {
-	&ch_family_digest, &ch_family_hmac, &ch_family_aes,     &ch_family_chacha,
-	&ch_family_rsa,    &ch_family_ec,   &ch_family_edwards, &ch_family_kdf,
+	&ch_family_digest, &ch_family_hmac,    &ch_family_aes, &ch_family_chacha, &ch_family_rsa,
+	&ch_family_ec,     &ch_family_edwards, &ch_family_kdf, &ch_family_vgcm,
 };
 
 #define FAMILY_COUNT (sizeof(families) / sizeof(families[0]))
@@ -759,7 +759,8 @@ out:
 	return rv;
 }
 
-static CK_RV mech_unwrap(const CK_MECHANISM *m, const ch_attrs *unwrapping_key, const CK_BYTE *in,
+static CK_RV mech_unwrap(const CK_MECHANISM *m, const ch_attrs *unwrapping_key,
+                         const ch_attrs *const *more, size_t n_more, const CK_BYTE *in,
                          CK_ULONG in_len, CK_BYTE **out, CK_ULONG *out_len)
 {
 	ch_op *op = NULL;
@@ -773,6 +774,9 @@ static CK_RV mech_unwrap(const CK_MECHANISM *m, const ch_attrs *unwrapping_key, 
 		rv = wrapping_key_rv(rv, false);
 		goto out;
 	}
+	for (size_t i = 0; i < n_more; i++)
+		if ((rv = ch_op_add_key(op, more[i])) != CKR_OK)
+			goto out;
 	if ((rv = op_oneshot(op, in, in_len, NULL, &cap)) != CKR_OK)
 		goto out;
 	rv = CKR_HOST_MEMORY;
@@ -849,7 +853,22 @@ CK_RV ch_mech_unwrap(const CK_MECHANISM *m, const ch_attrs *unwrapping_key, cons
 	if (out == NULL || out_len == NULL || (in == NULL && in_len > 0))
 		return CKR_ARGUMENTS_BAD;
 	ERR_set_mark();
-	rv = mech_unwrap(m, unwrapping_key, in, in_len, out, out_len);
+	rv = mech_unwrap(m, unwrapping_key, NULL, 0, in, in_len, out, out_len);
+	ERR_pop_to_mark();
+	return rv;
+}
+
+CK_RV ch_mech_unwrap_versioned(const CK_MECHANISM *m, const ch_attrs *unwrapping_key,
+                               const ch_attrs *const *more, size_t n_more, const CK_BYTE *in,
+                               CK_ULONG in_len, CK_BYTE **out, CK_ULONG *out_len)
+{
+	CK_RV rv;
+
+	if (out == NULL || out_len == NULL || (in == NULL && in_len > 0) ||
+	    (more == NULL && n_more > 0))
+		return CKR_ARGUMENTS_BAD;
+	ERR_set_mark();
+	rv = mech_unwrap(m, unwrapping_key, more, n_more, in, in_len, out, out_len);
 	ERR_pop_to_mark();
 	return rv;
 }

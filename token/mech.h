@@ -119,6 +119,35 @@ CK_RV ch_mech_wrap(const CK_MECHANISM *m, const ch_attrs *wrapping_key, const CK
 CK_RV ch_mech_unwrap(const CK_MECHANISM *m, const ch_attrs *unwrapping_key, const CK_BYTE *in,
                      CK_ULONG in_len, CK_BYTE **out, CK_ULONG *out_len);
 
+/*
+ * CKM_CH_AES_GCM_VERSIONED (token/mech_aes_vgcm.c; the format is in
+ * cipherhub/vendor.h).  A decryption or unwrap starts with one version of a
+ * family, as any operation; the backend adds the family's other versions
+ * the caller may use, and the header of the ciphertext picks one.
+ */
+#define CH_FAMILY_ID_LEN 8
+
+/* The family id and version of a key, as versioned headers and the CKA_ID
+ * of later versions carry them: a version above 1 takes the first 8 bytes
+ * of its 12-byte CKA_ID; version 1 and plain keys (version 1) the first 8
+ * bytes of their CKA_UNIQUE_ID (hex).  version may be NULL.  CKR_OK, or
+ * CKR_KEY_TYPE_INCONSISTENT when the key has neither. */
+CK_RV ch_key_family(const ch_attrs *key, CK_BYTE fam[CH_FAMILY_ID_LEN], CK_ULONG *version);
+
+/* Adds key (another version of the family op was started with, which must
+ * have CKA_DECRYPT, or CKA_UNWRAP for an unwrap) to a versioned decryption
+ * not yet run.  A version already there is kept.  CKR_OK,
+ * CKR_ARGUMENTS_BAD (another mechanism, or op already ran),
+ * CKR_KEY_TYPE_INCONSISTENT (not an AES key, or of another family),
+ * CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_SIZE_RANGE, CKR_HOST_MEMORY. */
+CK_RV ch_op_add_key(ch_op *op, const ch_attrs *key);
+
+/* ch_mech_unwrap for CKM_CH_AES_GCM_VERSIONED with the n_more other versions
+ * in more added to the key set (see ch_op_add_key; each must be fit). */
+CK_RV ch_mech_unwrap_versioned(const CK_MECHANISM *m, const ch_attrs *unwrapping_key,
+                               const ch_attrs *const *more, size_t n_more, const CK_BYTE *in,
+                               CK_ULONG in_len, CK_BYTE **out, CK_ULONG *out_len);
+
 /* C_DeriveKey's cryptography: key was built by ch_object_build
  * (CH_ORIGIN_DERIVE: class and key type from the template, CKA_VALUE_LEN
  * where given); fills in its CKA_VALUE from base (NULL for mechanisms

@@ -190,6 +190,7 @@ extern const ch_mech_family ch_family_kdf;     /* mech_kdf.c */
 extern const ch_mech_family ch_family_rsa;     /* mech_rsa.c */
 extern const ch_mech_family ch_family_ec;      /* mech_ec.c */
 extern const ch_mech_family ch_family_edwards; /* mech_edwards.c */
+extern const ch_mech_family ch_family_vgcm;    /* mech_aes_vgcm.c */
 
 /* True for the kinds that run a family's encrypt path (encrypt, wrap) and
  * its decrypt path (decrypt, unwrap). */

@@ -289,8 +289,9 @@ static const rule chacha_rules[] = {
 };
 
 /* Issue 8: key versions (cipherhub/vendor.h), on every key class.  The
- * token sets them all (soft_version.c), but the rotation period, which an
- * operator gives in a template or changes later.  None has a default: a
+ * token sets them all (soft_version.c), but the rotation period and the
+ * data-key plaintext policy, which an operator gives in a template or
+ * changes later.  None has a default: a
  * plain key has none of them. */
 static const rule version_rules[] = {
 	RULE(CKA_CH_VERSION, K_ULONG, D_NONE, F_COMPUTED),
@@ -300,6 +301,7 @@ static const rule version_rules[] = {
 	RULE(CKA_CH_MIN_DECRYPT_VERSION, K_ULONG, D_NONE, F_COMPUTED),
 	RULE(CKA_CH_CREATED, K_ULONG, D_NONE, F_COMPUTED),
 	RULE(CKA_CH_USAGE, K_ULONG, D_NONE, F_COMPUTED),
+	RULE(CKA_CH_DATAKEY_PLAINTEXT, K_BOOL, D_NONE, F_MOD),
 };
 
 /* Issue 8: the versions of a secret (a data object, see

@@ -102,6 +102,11 @@ CK_RV soft_op_init(ch_session *s, ch_op_kind kind, const CK_MECHANISM *m, CK_OBJ
 	 * reference, cipher or MAC contexts), not the key's attributes. */
 	rv = ch_op_init(kind, m, k != NULL ? k->attrs : NULL, &ss->op[kind]);
 	ss->op_gen[kind] = gen;
+	/* A versioned decryption decrypts with the version its input names:
+	 * it gets the family's versions the caller may use (soft_vgcm.c). */
+	if (rv == CKR_OK && kind == CH_OP_DECRYPT && m->mechanism == CKM_CH_AES_GCM_VERSIONED &&
+	    (rv = soft_vgcm_add_versions(s, key, k->attrs, ss->op[kind])) != CKR_OK)
+		op_end(ss, kind);
 	if (rv == CKR_OK && k != NULL && key < SOFT_SESSION_HANDLE_BASE) {
 		static const char *const use[CH_OP_KINDS] = {
 			[CH_OP_ENCRYPT] = "key.encrypt",

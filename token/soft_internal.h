@@ -446,6 +446,31 @@ CK_RV soft_secret_get(soft_slot *sl, const soft_actor *ac, int64_t id, const ch_
  * which is a secret's alone (CH_GRANT_ALL on a key grants these). */
 #define SOFT_GRANT_KEY_OPS (CH_GRANT_ALL & ~CH_GRANT_READ)
 
+/* ---- soft_vgcm.c: versioned AES-256-GCM, rewrap, data keys ---- */
+
+/* Adds to op (a CKM_CH_AES_GCM_VERSIONED decryption started with given,
+ * object h) the other versions of given's family that session s may
+ * decrypt with.  CKR_OK (also when there are none), CKR_HOST_MEMORY,
+ * CKR_DEVICE_ERROR ...  Takes the locks itself. */
+CK_RV soft_vgcm_add_versions(ch_session *s, CK_OBJECT_HANDLE h, const ch_attrs *given, ch_op *op);
+
+/* C_UnwrapKey's cryptography for CKM_CH_AES_GCM_VERSIONED with unwrapping
+ * key uk (object h; read and granted): unwraps with the version the header
+ * names (as ch_mech_unwrap, *out for the caller to wipe and free).  *guard
+ * is set when the family's CKA_CH_DATAKEY_PLAINTEXT is not TRUE: the new
+ * key must then be sensitive and not extractable, and a template t asking
+ * otherwise is CKR_TEMPLATE_INCONSISTENT (nothing unwrapped). */
+CK_RV soft_vgcm_unwrap(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE h, const ch_attrs *uk,
+                       const CK_ATTRIBUTE *t, CK_ULONG n, const CK_BYTE *in, CK_ULONG in_len,
+                       CK_BYTE **out, CK_ULONG *out_len, bool *guard);
+
+/* Backend entry points of the vendor interface 1.3 (cipherhub/vendor.h). */
+CK_RV soft_rewrap(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE key, const CK_BYTE *in,
+                  CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len);
+CK_RV soft_datakey_generate(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE kek,
+                            CK_ULONG key_len, CK_BYTE *wrapped, CK_ULONG *wrapped_len,
+                            CK_BYTE *plain, CK_ULONG *plain_len);
+
 /* ---- soft_keys.c: key management (PKCS#11 3.0 section 5.18) ---- */
 CK_RV soft_wrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,
                     CK_OBJECT_HANDLE key, CK_BYTE *out, CK_ULONG *out_len);

@@ -19,7 +19,10 @@
  *           template (a conflicting value is CKR_TEMPLATE_INCONSISTENT); the
  *           object rules (object.c) then judge the template as for any new
  *           key, which is where a key asking to both unwrap and encrypt is
- *           refused.
+ *           refused.  With CKM_CH_AES_GCM_VERSIONED the version the
+ *           wrapped key names unwraps it (soft_vgcm.c), and a family
+ *           without CKA_CH_DATAKEY_PLAINTEXT makes the key sensitive and
+ *           not extractable.
  *   derive  the same with a derive grant and CKA_DERIVE_TEMPLATE; the new
  *           key's CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE follow the
  *           base key's as 5.18.5 says, and its CKA_SENSITIVE and
@@ -246,6 +249,7 @@ CK_RV soft_unwrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unw
 	CK_ATTRIBUTE *mt = NULL;
 	CK_BYTE *bytes = NULL;
 	CK_ULONG nbytes = 0, mn = 0;
+	bool guard = false;
 	CK_RV rv;
 
 	if ((rv = soft_may_use_keys(s)) != CKR_OK ||
@@ -256,8 +260,18 @@ CK_RV soft_unwrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE unw
 	    (rv = ch_object_build(CH_ORIGIN_UNWRAP, CK_UNAVAILABLE_INFORMATION,
 	                          CK_UNAVAILABLE_INFORMATION, mt, mn, &env, &a)) != CKR_OK)
 		goto out;
-	if ((rv = ch_mech_unwrap(m, uk, in, in_len, &bytes, &nbytes)) != CKR_OK)
+	if (m != NULL && m->mechanism == CKM_CH_AES_GCM_VERSIONED) {
+		/* The version the header names; a data key of a family whose
+		 * plaintext stays in the token stays unreadable (soft_vgcm.c). */
+		if ((rv = soft_vgcm_unwrap(s, m, unwrapping, uk, mt, mn, in, in_len, &bytes,
+		                           &nbytes, &guard)) != CKR_OK)
+			goto out;
+		if (guard && ((rv = ch_attrs_set_bool(a, CKA_SENSITIVE, true)) != CKR_OK ||
+		              (rv = ch_attrs_set_bool(a, CKA_EXTRACTABLE, false)) != CKR_OK))
+			goto out;
+	} else if ((rv = ch_mech_unwrap(m, uk, in, in_len, &bytes, &nbytes)) != CKR_OK) {
 		goto out;
+	}
 	/* Bytes that decrypted but make no key of the template's type (an AES
 	 * key of 7 bytes) get the code of bytes that did not decrypt: else a
 	 * PKCS#1 v1.5 unwrap tells a good padding from a bad one, the

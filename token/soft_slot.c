@@ -638,4 +638,6 @@ const ch_backend_ops ch_soft_ops = {
 	.key_rotate = soft_key_rotate,
 	.key_set_state = soft_key_set_state,
 	.key_set_min_version = soft_key_set_min_version,
+	.rewrap = soft_rewrap,
+	.datakey_generate = soft_datakey_generate,
 };

@@ -420,27 +420,11 @@ out:
 }
 
 /* The family id: the first 8 bytes of a later version's CKA_ID, or of
- * version 1's CKA_UNIQUE_ID (hex) for the first rotation. */
+ * version 1's CKA_UNIQUE_ID (hex) for the first rotation (ch_key_family,
+ * which versioned ciphertexts share). */
 static CK_RV family_id(const ch_attrs *primary, CK_BYTE out[8])
 {
-	const ch_attr *id = ch_attrs_get(primary, CKA_ID);
-	const ch_attr *u = ch_attrs_get(primary, CKA_UNIQUE_ID);
-
-	if (ulong_or(primary, CKA_CH_VERSION, 1) > 1 && id != NULL && id->len == 12) {
-		memcpy(out, id->value, 8);
-		return CKR_OK;
-	}
-	if (u == NULL || u->len < 16)
-		return CKR_GENERAL_ERROR;
-	for (int i = 0; i < 8; i++) {
-		unsigned int b;
-		char two[3] = { (char)u->value[2 * i], (char)u->value[2 * i + 1], '\0' };
-
-		if (sscanf(two, "%2x", &b) != 1)
-			return CKR_GENERAL_ERROR;
-		out[i] = (CK_BYTE)b;
-	}
-	return CKR_OK;
+	return ch_key_family(primary, out, NULL) == CKR_OK ? CKR_OK : CKR_GENERAL_ERROR;
 }
 
 typedef struct rotate_ctx {

@@ -22,17 +22,19 @@
 #endif
 
 /* Which options a command takes (--module and --json: all of them). */
-#define OPT_REG   0x1u  /* --slot, --token */
-#define OPT_LOGIN 0x2u  /* --as, --pin-fd */
-#define OPT_ROLES 0x4u  /* --roles */
-#define OPT_FROM  0x8u  /* --from */
-#define OPT_OPS   0x10u /* --ops */
-#define OPT_SPLIT 0x20u /* --shares, --threshold */
-#define OPT_DUE   0x40u /* --due */
+#define OPT_REG   0x1u   /* --slot, --token */
+#define OPT_LOGIN 0x2u   /* --as, --pin-fd */
+#define OPT_ROLES 0x4u   /* --roles */
+#define OPT_FROM  0x8u   /* --from */
+#define OPT_OPS   0x10u  /* --ops */
+#define OPT_SPLIT 0x20u  /* --shares, --threshold */
+#define OPT_DUE   0x40u  /* --due */
+#define OPT_IO    0x80u  /* --in, --out */
+#define OPT_DKEY  0x100u /* --bytes, --plaintext-out */
 
 /* Issue 8, the secret commands. */
-#define OPT_FILE 0x80u  /* --file */
-#define OPT_VER  0x100u /* --version N (alone, --version is the tool's) */
+#define OPT_FILE 0x200u /* --file */
+#define OPT_VER  0x400u /* --version N (alone, --version is the tool's) */
 
 typedef struct command {
 	const char *group; /* "participant", "audit", or NULL */
@@ -204,6 +206,46 @@ static const command commands[] = {
 	  "is reported and left alone.  Needs an operator (--as NAME).  With --json: one\n"
 	  "JSON object per rotated family.\n",
 	  OPT_REG | OPT_LOGIN | OPT_DUE, 0, ch_cli_cmd_rotate_due },
+	{ "key", "datakey-plaintext", "LABEL on|off", "let data keys' plaintext out, or not",
+	  "Sets the family LABEL's data-key policy (CKA_CH_DATAKEY_PLAINTEXT) on its\n"
+	  "primary; a new version copies it.  on: `datakey generate --plaintext-out`\n"
+	  "and `datakey unwrap` may hand a data key's plaintext out.  off (the default):\n"
+	  "data keys stay in the token, and unwrapped ones are sensitive.  Needs an\n"
+	  "operator (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN, 2, ch_cli_cmd_key_datakey_plaintext },
+	{ NULL, "encrypt", "LABEL [--in FILE] [--out FILE]", "encrypt with a family's primary",
+	  "Encrypts the input (--in FILE, else standard input) with the primary of the\n"
+	  "key family LABEL (an AES-256 key) by CKM_CH_AES_GCM_VERSIONED: the output\n"
+	  "(--out FILE, else standard output) names the family and the version, so it\n"
+	  "decrypts after later rotations.  Needs a participant with the user role and\n"
+	  "the encrypt grant (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN | OPT_IO, 1, ch_cli_cmd_encrypt },
+	{ NULL, "decrypt", "LABEL [--in FILE] [--out FILE]", "decrypt with the version it names",
+	  "Decrypts a ciphertext of `encrypt` (or of CKM_CH_AES_GCM_VERSIONED) with the\n"
+	  "version of the family LABEL that made it, if that version may still decrypt.\n"
+	  "Needs the user role and the decrypt grant (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN | OPT_IO, 1, ch_cli_cmd_decrypt },
+	{ NULL, "rewrap", "LABEL [--in FILE] [--out FILE]", "move a ciphertext to the primary",
+	  "Decrypts a ciphertext of the family LABEL with the version it names and\n"
+	  "encrypts it again under the primary, inside the module (CH_Rewrap): the\n"
+	  "plaintext never leaves it.  Needs the user role and the decrypt and encrypt\n"
+	  "grants (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN | OPT_IO, 1, ch_cli_cmd_rewrap },
+	{ "datakey", "generate", "LABEL [--bytes N] [--out FILE] [--plaintext-out FILE]",
+	  "make a data key wrapped under a family",
+	  "Makes a fresh AES data key of N bytes (16, 24 or 32; default 32) and writes\n"
+	  "it wrapped under the primary of the key-encryption family LABEL\n"
+	  "(CH_DataKeyGenerate, CKM_CH_AES_GCM_VERSIONED) to --out FILE, else standard\n"
+	  "output.  --plaintext-out FILE also writes the data key itself (mode 0600),\n"
+	  "only when the family's data-key policy is on (`key datakey-plaintext`).\n"
+	  "Needs the user role and the wrap grant (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN | OPT_IO | OPT_DKEY, 1, ch_cli_cmd_datakey_generate },
+	{ "datakey", "unwrap", "LABEL [--in FILE] [--out FILE]", "show a stored data key",
+	  "Unwraps a data key of `datakey generate` with whichever version of the\n"
+	  "family LABEL wrapped it, and writes its bytes (mode 0600) to --out FILE, else\n"
+	  "standard output; only when the family's data-key policy is on.  Needs the\n"
+	  "user role and the unwrap grant (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN | OPT_IO, 1, ch_cli_cmd_datakey_unwrap },
 	{ "secret", "put", "NAME [--file FILE]", "store a new secret (API key, credential)",
 	  "Stores secret NAME with the value read from standard input (or FILE), byte\n"
 	  "for byte (a trailing newline is part of it: use printf, not echo), at most\n"
@@ -387,6 +429,10 @@ static const struct option long_options[] = {
 	{ "shares", required_argument, NULL, 'n' },
 	{ "threshold", required_argument, NULL, 'k' },
 	{ "due", no_argument, NULL, 'd' },
+	{ "in", required_argument, NULL, 'i' },
+	{ "out", required_argument, NULL, 'O' },
+	{ "plaintext-out", required_argument, NULL, 'P' },
+	{ "bytes", required_argument, NULL, 'b' },
 	{ "file", required_argument, NULL, 'F' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -500,6 +546,27 @@ static int parse_options(ch_cli *c, given *g, int argc, char **argv)
 			c->due = true;
 			g->opts |= OPT_DUE;
 			break;
+		case 'i':
+			c->in_path = optarg;
+			g->opts |= OPT_IO;
+			break;
+		case 'O':
+			c->out_path = optarg;
+			g->opts |= OPT_IO;
+			break;
+		case 'P':
+			c->plain_out = optarg;
+			g->opts |= OPT_DKEY;
+			break;
+		case 'b':
+			if (!parse_ulong(optarg, &v) || v == 0 || v > 64) {
+				ch_cli_err(c, "--bytes '%s' is not a key length (16, 24 or 32)",
+				           optarg);
+				goto out;
+			}
+			c->bytes = v;
+			g->opts |= OPT_DKEY;
+			break;
 		case 'n':
 		case 'k':
 			if (!parse_ulong(optarg, &v) || v < 1 || v > 255) {
@@ -562,10 +629,16 @@ static int check_command(ch_cli *c, const command *cmd, const given *g, int narg
 		unsigned bit;
 		const char *names;
 	} names[] = {
-		{ OPT_REG, "--slot/--token" }, { OPT_LOGIN, "--as/--pin-fd" },
-		{ OPT_ROLES, "--roles" },      { OPT_FROM, "--from" },
-		{ OPT_OPS, "--ops" },          { OPT_SPLIT, "--shares/--threshold" },
-		{ OPT_DUE, "--due" },          { OPT_FILE, "--file" },
+		{ OPT_REG, "--slot/--token" },
+		{ OPT_LOGIN, "--as/--pin-fd" },
+		{ OPT_ROLES, "--roles" },
+		{ OPT_FROM, "--from" },
+		{ OPT_OPS, "--ops" },
+		{ OPT_SPLIT, "--shares/--threshold" },
+		{ OPT_DUE, "--due" },
+		{ OPT_IO, "--in/--out" },
+		{ OPT_DKEY, "--bytes/--plaintext-out" },
+		{ OPT_FILE, "--file" },
 		{ OPT_VER, "--version N" },
 	};
 	char words[64];

@@ -18,6 +18,7 @@
  *	cipherhub_out.c     text and JSON output: padded strings, escaping, times
  *	cipherhub_cmd.c     the commands themselves
  *	cipherhub_key.c     the key family commands (rotate, retire, list versions)
+ *	cipherhub_data.c    versioned encryption, rewrap and envelope data keys
  *	cipherhub_secret.c  the secret commands (put, get, list, rotate, delete)
  *
  * Everything here is private to the tool; symbols are ch_cli_<thing>_<verb>.
@@ -66,18 +67,22 @@ typedef struct ch_cli {
 	const char *token_opt;  /* --token, or NULL */
 	CK_SLOT_ID slot_opt;    /* --slot, valid when have_slot */
 	bool have_slot;
-	bool json;          /* --json */
-	const char *as;     /* --as, default "so" */
-	int pin_fd;         /* --pin-fd, or -1 */
-	const char *roles;  /* --roles, or NULL */
-	const char *ops;    /* --ops, or NULL */
-	CK_ULONG from;      /* --from, default 1 */
-	unsigned shares;    /* --shares, or 0 */
-	unsigned threshold; /* --threshold, or 0 */
-	bool due;           /* --due */
-	const char *file;   /* --file, or NULL */
-	CK_ULONG version_n; /* --version N of the secret commands, or 0 */
-	const char *prog;   /* program name for messages */
+	bool json;             /* --json */
+	const char *as;        /* --as, default "so" */
+	int pin_fd;            /* --pin-fd, or -1 */
+	const char *roles;     /* --roles, or NULL */
+	const char *ops;       /* --ops, or NULL */
+	CK_ULONG from;         /* --from, default 1 */
+	unsigned shares;       /* --shares, or 0 */
+	unsigned threshold;    /* --threshold, or 0 */
+	bool due;              /* --due */
+	const char *in_path;   /* --in, or NULL: standard input */
+	const char *out_path;  /* --out, or NULL: standard output */
+	const char *plain_out; /* --plaintext-out, or NULL */
+	CK_ULONG bytes;        /* --bytes, or 0 */
+	const char *file;      /* --file, or NULL */
+	CK_ULONG version_n;    /* --version N of the secret commands, or 0 */
+	const char *prog;      /* program name for messages */
 
 	/* The module (cipherhub_module.c). */
 	char module_path[4096]; /* the file actually loaded */
@@ -255,5 +260,13 @@ int ch_cli_cmd_secret_get(ch_cli *c, char **args);
 int ch_cli_cmd_secret_list(ch_cli *c, char **args);
 int ch_cli_cmd_secret_rotate(ch_cli *c, char **args);
 int ch_cli_cmd_secret_delete(ch_cli *c, char **args);
+
+/* ---- cipherhub_data.c: versioned encryption and data keys (issue 8) --- */
+int ch_cli_cmd_encrypt(ch_cli *c, char **args);
+int ch_cli_cmd_decrypt(ch_cli *c, char **args);
+int ch_cli_cmd_rewrap(ch_cli *c, char **args);
+int ch_cli_cmd_datakey_generate(ch_cli *c, char **args);
+int ch_cli_cmd_datakey_unwrap(ch_cli *c, char **args);
+int ch_cli_cmd_key_datakey_plaintext(ch_cli *c, char **args);
 
 #endif /* CH_CLI_H */

@@ -138,6 +138,7 @@ const char *ch_cli_rv_name(CK_RV rv)
 		return #name;
 		CH_CLI_RV_NAMES(CH_CLI_RV_CASE_)
 		CH_CLI_RV_CASE_(CKR_CH_KEY_NOT_PRIMARY)
+		CH_CLI_RV_CASE_(CKR_CH_KEY_VERSION_UNUSABLE)
 #undef CH_CLI_RV_CASE_
 	default:
 		return NULL;

@@ -176,6 +176,19 @@ extern "C" {
  * Parameter: optional additional authenticated data (a CK_BYTE array; NULL
  * and 0 for none), the same for encryption and decryption.  Single-part
  * only (C_Encrypt, C_Decrypt).
+ *
+ * Cipher Hub's rules: the key named at C_DecryptInit / C_UnwrapKey must
+ * itself be able to decrypt (unwrap); the header's version is used when the
+ * caller could use it directly (its CKA_DECRYPT / CKA_UNWRAP is TRUE and
+ * it is granted), else CKR_CH_KEY_VERSION_UNUSABLE.  A header of another
+ * family, a malformed one, or a tag that does not match:
+ * CKR_ENCRYPTED_DATA_INVALID (C_UnwrapKey: CKR_WRAPPED_KEY_INVALID); input
+ * shorter than header and tag: CKR_ENCRYPTED_DATA_LEN_RANGE.  Keys must be
+ * 32 bytes (else CKR_KEY_SIZE_RANGE).  A session key works as a family of
+ * its own (family id from its CKA_UNIQUE_ID, version 1).  A data key
+ * unwrapped under a family whose CKA_CH_DATAKEY_PLAINTEXT is not TRUE is
+ * made sensitive and not extractable (a template asking otherwise:
+ * CKR_TEMPLATE_INCONSISTENT).
  */
 #define CKM_CH_AES_GCM_VERSIONED (CKM_CH_BASE + 1)
 #define CH_VERSIONED_HEADER_LEN  28
@@ -197,7 +210,7 @@ extern "C" {
 /* Name for C_GetInterface, and the version this header describes. */
 #define CH_INTERFACE_NAME          "Cipher Hub"
 #define CH_INTERFACE_VERSION_MAJOR 1
-#define CH_INTERFACE_VERSION_MINOR 2
+#define CH_INTERFACE_VERSION_MINOR 3
 
 /* Facts about one registration (a slot's token), for the admin tool. */
 typedef struct CH_REGISTRATION_INFO {
@@ -482,6 +495,53 @@ typedef CK_RV (*CH_C_BackupExport)(CK_SESSION_HANDLE session, CK_BYTE_PTR out, C
 typedef CK_RV (*CH_C_BackupImport)(CK_SLOT_ID slotID, CK_BYTE_PTR data, CK_ULONG len,
                                    CK_UTF8CHAR_PTR soPin, CK_ULONG soPinLen);
 
+/* ---- Versioned encryption and data keys (issue 8; interface 1.3) ----- */
+
+/*
+ * Moves a CKM_CH_AES_GCM_VERSIONED ciphertext to its family's primary: in
+ * is decrypted with the version its header names and encrypted again
+ * (fresh IV) under the primary, inside the token; the plaintext is never
+ * returned.  mech: CKM_CH_AES_GCM_VERSIONED with the ciphertext's
+ * additional data (kept).  key: any version of the family that may decrypt
+ * (as for C_DecryptInit).  The output is as long as in; out NULL: *outLen
+ * gets that length (nothing is decrypted).  Needs a participant with the
+ * user role and the decrypt grant on key and the encrypt grant on the
+ * primary.  Returns CKR_OK, CKR_BUFFER_TOO_SMALL, CKR_ARGUMENTS_BAD,
+ * CKR_MECHANISM_INVALID (another mechanism), CKR_KEY_HANDLE_INVALID,
+ * CKR_KEY_FUNCTION_NOT_PERMITTED (no grant, or key cannot decrypt),
+ * CKR_ENCRYPTED_DATA_INVALID (another family's ciphertext, malformed, or a
+ * tag that does not match), CKR_ENCRYPTED_DATA_LEN_RANGE (shorter than a
+ * header and tag), CKR_CH_KEY_VERSION_UNUSABLE, CKR_USER_NOT_LOGGED_IN.
+ * Audited (key.rewrap) once past the length query.
+ */
+typedef CK_RV (*CH_C_Rewrap)(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key,
+                             CK_BYTE_PTR in, CK_ULONG inLen, CK_BYTE_PTR out, CK_ULONG_PTR outLen);
+
+/*
+ * Envelope encryption: makes a fresh random data key of keyLen bytes (16,
+ * 24 or 32) and returns it in wrapped, wrapped with wrapMech
+ * (CKM_CH_AES_GCM_VERSIONED, its parameter the additional data) under the
+ * primary of kek's family (kek: any version), so C_UnwrapKey with any
+ * version of the family later picks the right one.  The data key's
+ * plaintext goes to plain only when plain is not NULL and the family's
+ * CKA_CH_DATAKEY_PLAINTEXT (the primary's) is TRUE; plain not NULL under a
+ * family without that policy is CKR_KEY_FUNCTION_NOT_PERMITTED and nothing
+ * is made.  wrapped NULL: *wrappedLen gets the length (keyLen + 44) and
+ * *plainLen (if plainLen is not NULL) keyLen when the policy lets the
+ * plaintext out, else 0.  On success *plainLen is keyLen when plain got
+ * the key, else 0.  Needs the user role and the wrap grant on the primary.
+ * Returns CKR_OK, CKR_BUFFER_TOO_SMALL (both lengths set),
+ * CKR_ARGUMENTS_BAD (wrappedLen NULL, or plain without plainLen),
+ * CKR_MECHANISM_INVALID, CKR_KEY_SIZE_RANGE (keyLen), CKR_KEY_HANDLE_INVALID,
+ * CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_WRAPPING_KEY_SIZE_RANGE (a KEK that
+ * is not AES-256), CKR_USER_NOT_LOGGED_IN.  Audited (key.datakey) once past
+ * the length query.
+ */
+typedef CK_RV (*CH_C_DataKeyGenerate)(CK_SESSION_HANDLE session, CK_MECHANISM_PTR wrapMech,
+                                      CK_OBJECT_HANDLE kek, CK_ULONG keyLen, CK_BYTE_PTR wrapped,
+                                      CK_ULONG_PTR wrappedLen, CK_BYTE_PTR plain,
+                                      CK_ULONG_PTR plainLen);
+
 /* The table C_GetInterface returns for CH_INTERFACE_NAME. */
 typedef struct CH_FUNCTION_LIST {
 	CK_VERSION version; /* CH_INTERFACE_VERSION_MAJOR.MINOR */
@@ -504,6 +564,9 @@ typedef struct CH_FUNCTION_LIST {
 	CH_C_KeyRotate CH_KeyRotate;
 	CH_C_KeySetState CH_KeySetState;
 	CH_C_KeySetMinVersion CH_KeySetMinVersion;
+	/* 1.3 */
+	CH_C_Rewrap CH_Rewrap;
+	CH_C_DataKeyGenerate CH_DataKeyGenerate;
 } CH_FUNCTION_LIST;
 typedef CH_FUNCTION_LIST CK_PTR CH_FUNCTION_LIST_PTR;
 
@@ -589,6 +652,17 @@ CK_RV CH_KeySetState(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_ULONG s
 __attribute__((visibility("hidden")))
 #endif
 CK_RV CH_KeySetMinVersion(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_ULONG minVersion);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_Rewrap(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key,
+                CK_BYTE_PTR in, CK_ULONG inLen, CK_BYTE_PTR out, CK_ULONG_PTR outLen);
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+CK_RV CH_DataKeyGenerate(CK_SESSION_HANDLE session, CK_MECHANISM_PTR wrapMech,
+                         CK_OBJECT_HANDLE kek, CK_ULONG keyLen, CK_BYTE_PTR wrapped,
+                         CK_ULONG_PTR wrappedLen, CK_BYTE_PTR plain, CK_ULONG_PTR plainLen);
 
 #ifdef __cplusplus
 }

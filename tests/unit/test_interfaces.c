@@ -353,11 +353,12 @@ out:
 
 /* The vendor interface's numbers and table layout are ABI: other programs
  * compile them in and stores keep the attribute numbers.  1.2 (issue 8,
- * key versions) appended three functions after 1.1's CH_BackupImport and moved
- * nothing. */
-static void test_vendor_abi_1_2_is_pinned(CK_C_GetInterface get_iface)
+ * key versions) appended three functions after 1.1's CH_BackupImport, 1.3
+ * (versioned encryption, data keys) two after CH_KeySetMinVersion; neither
+ * moved anything. */
+static void test_vendor_abi_1_3_is_pinned(CK_C_GetInterface get_iface)
 {
-	CK_VERSION v12 = { 1, 2 };
+	CK_VERSION v13 = { 1, 3 };
 	CK_INTERFACE_PTR in = NULL;
 	const CH_FUNCTION_LIST *fv;
 	size_t p = sizeof(void (*)(void));
@@ -384,14 +385,27 @@ static void test_vendor_abi_1_2_is_pinned(CK_C_GetInterface get_iface)
 	         offsetof(CH_FUNCTION_LIST, CH_KeyRotate) + p);
 	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_KeySetMinVersion),
 	         offsetof(CH_FUNCTION_LIST, CH_KeySetState) + p);
-	CHECK_UL(sizeof(CH_FUNCTION_LIST), offsetof(CH_FUNCTION_LIST, CH_KeySetMinVersion) + p);
-	if (!CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &v12, &in, 0), CKR_OK) ||
+	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_Rewrap),
+	         offsetof(CH_FUNCTION_LIST, CH_KeySetMinVersion) + p);
+	CHECK_UL(offsetof(CH_FUNCTION_LIST, CH_DataKeyGenerate),
+	         offsetof(CH_FUNCTION_LIST, CH_Rewrap) + p);
+	CHECK_UL(sizeof(CH_FUNCTION_LIST), offsetof(CH_FUNCTION_LIST, CH_DataKeyGenerate) + p);
+	CHECK_UL(CKA_CH_DATAKEY_PLAINTEXT, 0x8348000BUL);
+	CHECK_UL(CKM_CH_AES_GCM_VERSIONED, 0xC3480001UL);
+	CHECK_UL(CH_VERSIONED_HEADER_LEN, 28);
+	CHECK_UL(CH_VERSIONED_TAG_LEN, 16);
+	CHECK_UL(CKR_CH_KEY_VERSION_UNUSABLE, 0xC3480002UL);
+	if (!CHECK_RV(get_iface((CK_UTF8CHAR_PTR)CH_INTERFACE_NAME, &v13, &in, 0), CKR_OK) ||
 	    !CHECK(in != NULL))
 		return;
 	fv = in->pFunctionList;
 	CHECK(fv->CH_KeyRotate != NULL && fv->CH_KeySetState != NULL &&
 	      fv->CH_KeySetMinVersion != NULL);
+	CHECK(fv->CH_Rewrap != NULL && fv->CH_DataKeyGenerate != NULL);
 	CHECK_RV(fv->CH_KeyRotate(1, 1, NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+	CHECK_RV(fv->CH_Rewrap(1, NULL, 1, NULL, 0, NULL, NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+	CHECK_RV(fv->CH_DataKeyGenerate(1, NULL, 1, 32, NULL, NULL, NULL, NULL),
+	         CKR_CRYPTOKI_NOT_INITIALIZED);
 }
 
 int main(void)
@@ -424,7 +438,7 @@ int main(void)
 	test_interface_lookup(get_iface, get_list);
 	test_unsupported_functions_say_so(get_iface);
 	test_ask_first_then_initialize(get_iface);
-	test_vendor_abi_1_2_is_pinned(get_iface);
+	test_vendor_abi_1_3_is_pinned(get_iface);
 out:
 	if (mod != NULL)
 		dlclose(mod);
