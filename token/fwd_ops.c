@@ -231,6 +231,22 @@ static CK_OBJECT_CLASS tmpl_class(const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_C
 	return def;
 }
 
+/* Does a creation template ask for a secret (issue 8: CKA_APPLICATION
+ * CH_SECRET_APPLICATION, or CKA_CH_NEW_VERSION)?  Secrets live in a
+ * software registration's store: a forwarded one holds none. */
+static bool tmpl_is_secret(const CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	for (CK_ULONG i = 0; i < n; i++) {
+		if (t[i].type == CKA_CH_NEW_VERSION)
+			return true;
+		if (t[i].type == CKA_APPLICATION && t[i].pValue != NULL &&
+		    t[i].ulValueLen == sizeof(CH_SECRET_APPLICATION) - 1 &&
+		    memcmp(t[i].pValue, CH_SECRET_APPLICATION, t[i].ulValueLen) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* A new object (or pair) with both roles of an attack is destroyed again:
  * the backend's defaults decide what a template leaves out, so the check
  * runs on what the backend made. */
@@ -288,6 +304,8 @@ CK_RV fwd_create_object(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJ
 	tmpl f = { 0 };
 
 	FWD_ENTER(s, fn, bh);
+	if (tmpl_class(t, n, CKO_DATA) == CKO_DATA && tmpl_is_secret(t, n))
+		return CKR_FUNCTION_NOT_SUPPORTED;
 	if ((rv = may_write(s, tmpl_flag(t, n, CKA_TOKEN) == 1)) != CKR_OK)
 		return rv;
 	if (tmpl_class(t, n, CKO_DATA) == CKO_SECRET_KEY) {
@@ -318,7 +336,8 @@ CK_RV fwd_copy_object(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, 
 	    CKR_OK)
 		return rv;
 	/* A copy of a key is the key: only whoever may do everything with it. */
-	if (ch_session_user(s) == CKU_USER && (rv = fwd_allowed(s, h, CH_GRANT_ALL)) != CKR_OK)
+	if (ch_session_user(s) == CKU_USER &&
+	    (rv = fwd_allowed(s, h, SOFT_GRANT_KEY_OPS)) != CKR_OK)
 		return CKR_ACTION_PROHIBITED;
 	rv = fn->C_CopyObject(bh, src, (CK_ATTRIBUTE *)t, n, &theirs);
 	return made(s, fn, bh, "object.create", rv, theirs, out);
@@ -684,7 +703,7 @@ CK_RV fwd_wrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrappi
 	if ((rv = key_of(s, wrapping, CH_GRANT_WRAP, &tw)) != CKR_OK)
 		return rv;
 	/* A wrapped key is the key: its creator or whoever may do everything. */
-	if ((rv = key_of(s, key, CH_GRANT_ALL, &tk)) != CKR_OK)
+	if ((rv = key_of(s, key, SOFT_GRANT_KEY_OPS, &tk)) != CKR_OK)
 		return rv;
 	rv = fwd_check(slot_of(s), fn->C_WrapKey(bh, (CK_MECHANISM *)m, tw, tk, out, out_len));
 	if (out != NULL || rv != CKR_OK)
@@ -770,7 +789,7 @@ CK_RV fwd_digest_key(ch_session *s, CK_OBJECT_HANDLE key)
 
 	FWD_ENTER(s, fn, bh);
 	/* Its digest tells about the key's value: whoever may do everything. */
-	if ((rv = key_of(s, key, CH_GRANT_ALL, &theirs)) != CKR_OK)
+	if ((rv = key_of(s, key, SOFT_GRANT_KEY_OPS, &theirs)) != CKR_OK)
 		return rv;
 	return fwd_check(slot_of(s), fn->C_DigestKey(bh, theirs));
 }

@@ -308,6 +308,17 @@ static const rule version_rules[] = {
 	RULE(CKA_CH_ENCRYPTIONS, K_ULONG, D_NONE, F_COMPUTED),
 };
 
+/* Issue 8: the versions of a secret (a data object, see
+ * CH_SECRET_APPLICATION) carry the same vendor attributes but the usage and
+ * the rotation period, all set by the token. */
+static const rule data_version_rules[] = {
+	RULE(CKA_CH_VERSION, K_ULONG, D_NONE, F_COMPUTED),
+	RULE(CKA_CH_STATE, K_ULONG, D_NONE, F_COMPUTED),
+	RULE(CKA_CH_PRIMARY, K_BOOL, D_NONE, F_COMPUTED),
+	RULE(CKA_CH_MIN_DECRYPT_VERSION, K_ULONG, D_NONE, F_COMPUTED),
+	RULE(CKA_CH_CREATED, K_ULONG, D_NONE, F_COMPUTED),
+};
+
 /* What a version's family and lifecycle decide (soft_version.c), so no
  * template may change them on a version: its label and ID (the family and
  * version), and the usage attributes (CKA_CH_USAGE keeps the ones it was
@@ -315,6 +326,14 @@ static const rule version_rules[] = {
 static const CK_ATTRIBUTE_TYPE version_fixed[] = {
 	CKA_LABEL, CKA_ID,     CKA_ENCRYPT, CKA_DECRYPT,      CKA_SIGN,           CKA_VERIFY,
 	CKA_WRAP,  CKA_UNWRAP, CKA_DERIVE,  CKA_SIGN_RECOVER, CKA_VERIFY_RECOVER,
+};
+
+/* ... and on a secret's version its name, application and value: a new
+ * value is a new version. */
+static const CK_ATTRIBUTE_TYPE data_version_fixed[] = {
+	CKA_LABEL,
+	CKA_APPLICATION,
+	CKA_VALUE,
 };
 
 typedef struct rule_table {
@@ -389,6 +408,7 @@ static CK_RV shape_tables(shape *s)
 	switch (s->cls) {
 	case CKO_DATA:
 		s->t[s->nt++] = (rule_table)TABLE(data_rules);
+		s->t[s->nt++] = (rule_table)TABLE(data_version_rules);
 		return CKR_OK;
 	case CKO_CERTIFICATE:
 		if (s->sub != CKC_X_509)
@@ -917,14 +937,16 @@ CK_RV ch_object_build(ch_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, con
 		goto out;
 	origin_flags(origin, &req, &forbid);
 
-	/* CKA_CH_NEW_VERSION is a request to C_GenerateKey(Pair), read by its
-	 * caller (soft_version.c), not an attribute of the key. */
+	/* CKA_CH_NEW_VERSION is a request to C_GenerateKey(Pair), or to
+	 * C_CreateObject of a secret, read by its caller (soft_version.c), not
+	 * an attribute of the object. */
 	{
 		const ch_attr *nv = ch_attrs_get(tmpl, CKA_CH_NEW_VERSION);
 
 		if (nv != NULL) {
 			rv = CKR_ATTRIBUTE_TYPE_INVALID;
-			if (origin != CH_ORIGIN_GENERATE || !is_key_class(s.cls))
+			if (!(origin == CH_ORIGIN_GENERATE && is_key_class(s.cls)) &&
+			    !(origin == CH_ORIGIN_CREATE && s.cls == CKO_DATA))
 				goto out;
 			rv = CKR_ATTRIBUTE_VALUE_INVALID;
 			if (nv->len != sizeof(CK_BBOOL))
@@ -997,6 +1019,11 @@ CK_RV ch_object_build(ch_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, con
 		goto out;
 	rv = CKR_TEMPLATE_INCONSISTENT;
 	if (!roles_ok(a, env))
+		goto out;
+	/* A secret is a private token object made by C_CreateObject (issue 8:
+	 * its versions, grants and audit live in the store). */
+	if (ch_object_is_secret(a) &&
+	    (origin != CH_ORIGIN_CREATE || !ch_object_is_token(a) || !ch_object_is_private(a)))
 		goto out;
 	*out = a;
 	a = NULL; /* transferred */
@@ -1135,6 +1162,11 @@ static CK_RV change(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
 	     i++)
 		if (ch_attrs_get(tmpl, version_fixed[i]) != NULL)
 			goto out;
+	for (size_t i = 0; ch_attrs_get(cur, CKA_CH_VERSION) != NULL && s.cls == CKO_DATA &&
+	                   i < sizeof(data_version_fixed) / sizeof(data_version_fixed[0]);
+	     i++)
+		if (ch_attrs_get(tmpl, data_version_fixed[i]) != NULL)
+			goto out;
 	rv = CKR_HOST_MEMORY;
 	if ((next = ch_attrs_dup(cur)) == NULL)
 		goto out;
@@ -1145,6 +1177,10 @@ static CK_RV change(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
 		goto out;
 	rv = copy ? CKR_TEMPLATE_INCONSISTENT : CKR_ATTRIBUTE_VALUE_INVALID;
 	if (!roles_ok(next, env))
+		goto out;
+	/* A data object does not become a secret after the fact: secrets are
+	 * born versioned (C_CreateObject). */
+	if (ch_object_is_secret(next) && !ch_object_is_secret(cur))
 		goto out;
 	if (copy)
 		ch_attrs_remove(next, CKA_UNIQUE_ID);
@@ -1182,13 +1218,8 @@ bool ch_object_may_generate(const ch_attrs *a, CK_ATTRIBUTE_TYPE type)
 
 CK_RV ch_object_may_destroy(const ch_attrs *a)
 {
-	CK_ULONG ver = 0;
-
-	/* The primary of a family with older versions (issue 8): rotate
-	 * first, else the family is left without a current key. */
-	if (ch_attrs_bool(a, CKA_CH_PRIMARY, false) && ch_attrs_ulong(a, CKA_CH_VERSION, &ver) &&
-	    ver > 1)
-		return CKR_ACTION_PROHIBITED;
+	/* Whether a family's primary may go (not while other versions are
+	 * left) needs the family: soft_version_may_destroy. */
 	return ch_attrs_bool(a, CKA_DESTROYABLE, true) ? CKR_OK : CKR_ACTION_PROHIBITED;
 }
 
@@ -1202,7 +1233,10 @@ bool ch_object_attr_is_secret(const ch_attrs *a, CK_ATTRIBUTE_TYPE type)
 
 	switch (type) {
 	case CKA_VALUE:
-		return cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY;
+		/* A secret's value too (issue 8): sealed without a blind index,
+		 * hidden from C_GetAttributeValue and searches unless
+		 * soft_secret.c decides the caller may read it. */
+		return cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY || ch_object_is_secret(a);
 	case CKA_PRIVATE_EXPONENT:
 	case CKA_PRIME_1:
 	case CKA_PRIME_2:
@@ -1365,6 +1399,15 @@ CK_OBJECT_CLASS ch_object_class(const ch_attrs *a)
 bool ch_object_is_token(const ch_attrs *a)
 {
 	return ch_attrs_bool(a, CKA_TOKEN, false);
+}
+
+bool ch_object_is_secret(const ch_attrs *a)
+{
+	const ch_attr *app = ch_attrs_get(a, CKA_APPLICATION);
+
+	return ch_object_class(a) == CKO_DATA && app != NULL &&
+	       app->len == sizeof(CH_SECRET_APPLICATION) - 1 &&
+	       memcmp(app->value, CH_SECRET_APPLICATION, app->len) == 0;
 }
 
 bool ch_object_is_private(const ch_attrs *a)

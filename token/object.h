@@ -114,9 +114,8 @@ CK_RV ch_object_copy(const ch_attrs *cur, const CK_ATTRIBUTE *t, CK_ULONG n,
  * The rotation code builds a new version's template with it. */
 bool ch_object_may_generate(const ch_attrs *a, CK_ATTRIBUTE_TYPE type);
 
-/* C_DestroyObject: CKR_ACTION_PROHIBITED when CKA_DESTROYABLE is FALSE, or
- * for the primary of a key family that has older versions (CKA_CH_PRIMARY,
- * CKA_CH_VERSION > 1). */
+/* C_DestroyObject: CKR_ACTION_PROHIBITED when CKA_DESTROYABLE is FALSE.
+ * (The primary of a family with other versions: soft_version_may_destroy.) */
 CK_RV ch_object_may_destroy(const ch_attrs *a);
 
 /* C_GetAttributeValue over one object, with the spec's rules for every
@@ -151,6 +150,10 @@ CK_RV ch_object_template(const ch_attrs *a, CK_ATTRIBUTE_TYPE type, ch_attrs **o
 CK_OBJECT_CLASS ch_object_class(const ch_attrs *a);
 bool ch_object_is_token(const ch_attrs *a);
 bool ch_object_is_private(const ch_attrs *a);
+
+/* Is a a secret (issue 8): a data object whose CKA_APPLICATION is
+ * CH_SECRET_APPLICATION? */
+bool ch_object_is_secret(const ch_attrs *a);
 
 /* Bytes the object takes, for C_GetObjectSize. */
 CK_ULONG ch_object_size(const ch_attrs *a);

@@ -8,6 +8,10 @@
  * operators, who manage keys.  Each grant row carries a MAC under the
  * registration key bound to its object, grantee and operations, so a row
  * added or edited in the file grants nothing.
+ *
+ * Secrets (issue 8, soft_secret.c) take grants too, of one operation:
+ * CH_GRANT_READ, reading the value.  On a key that bit means nothing and is
+ * dropped, so CH_GRANT_ALL still grants a key everything it can do.
  */
 #include <stdio.h>
 #include <string.h>
@@ -131,11 +135,13 @@ static CK_RV grant_txn(soft_slot *sl, void *arg)
 	return ch_store_grant_put(sl->sf->store, c->obj, c->grantee, c->ops, mac);
 }
 
-/* The token key h of sl, loaded to check it exists (slot lock held). */
-static CK_RV key_exists(soft_slot *sl, CK_OBJECT_HANDLE h)
+/* The token key (or secret: *secret set, may be NULL) h of sl, loaded to
+ * check it exists (slot lock held). */
+static CK_RV key_exists(soft_slot *sl, CK_OBJECT_HANDLE h, bool *secret)
 {
 	ch_attrs *a = NULL;
 	CK_OBJECT_CLASS cls;
+	bool is_secret;
 	CK_RV rv;
 
 	if (h == CK_INVALID_HANDLE || h >= SOFT_SESSION_HANDLE_BASE)
@@ -156,8 +162,11 @@ static CK_RV key_exists(soft_slot *sl, CK_OBJECT_HANDLE h)
 		    memcmp(app->value, SOFT_MARKER_APP, app->len) == 0)
 			cls = CKO_SECRET_KEY;
 	}
+	is_secret = ch_object_is_secret(a) && ch_object_is_token(a);
 	ch_attrs_free(a);
-	return cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY
+	if (secret != NULL)
+		*secret = is_secret;
+	return is_secret || cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY
 	               ? CKR_OK
 	               : CKR_KEY_HANDLE_INVALID;
 }
@@ -166,13 +175,20 @@ CK_RV soft_grant_set(void *be, CK_OBJECT_HANDLE key, const char *grantee, CK_FLA
 {
 	soft_slot *sl = be;
 	grant_change c = { .obj = (int64_t)key, .grantee = grantee, .ops = ops };
+	bool secret = false;
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
-	if (sl->seal == NULL)
+	if (sl->seal == NULL) {
 		rv = CKR_USER_NOT_LOGGED_IN;
-	else if ((rv = key_exists(sl, key)) == CKR_OK)
-		rv = soft_txn(sl, grant_txn, &c);
+	} else if ((rv = key_exists(sl, key, &secret)) == CKR_OK) {
+		/* A secret is only read; a key is never read. */
+		if (secret ? (ops & ~CH_GRANT_READ) != 0 : ops == CH_GRANT_READ)
+			rv = CKR_ARGUMENTS_BAD;
+		c.ops = secret ? ops : ops & SOFT_GRANT_KEY_OPS;
+		if (rv == CKR_OK)
+			rv = soft_txn(sl, grant_txn, &c);
+	}
 	if (sl->seal != NULL) {
 		char detail[64];
 
@@ -224,7 +240,7 @@ CK_RV soft_grant_list(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list, CK_UL
 	pthread_mutex_lock(&sl->lock);
 	if (sl->seal == NULL) {
 		rv = CKR_USER_NOT_LOGGED_IN;
-	} else if ((rv = key_exists(sl, key)) == CKR_OK) {
+	} else if ((rv = key_exists(sl, key, NULL)) == CKR_OK) {
 		pthread_mutex_lock(&sl->sf->lock);
 		rv = ch_store_grant_each(sl->sf->store, (int64_t)key, list_one, &l);
 		pthread_mutex_unlock(&sl->sf->lock);

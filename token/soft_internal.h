@@ -422,6 +422,15 @@ void soft_version_note_use(soft_slot *sl, soft_key *k, const char *who, unsigned
  * counted there at once).  No lock held. */
 void soft_version_note_count(soft_slot *sl, const ch_attrs *key, uint64_t n, const char *who);
 
+/* How many members (versions and plain objects) the family of key or
+ * secret a has, into *n (0 for anything else).  Slot lock and store
+ * transaction (or store lock) held. */
+CK_RV soft_version_family_size(soft_slot *sl, const ch_attrs *a, size_t *n);
+
+/* C_DestroyObject's family rule: CKR_ACTION_PROHIBITED for the primary of a
+ * family that has other members, else CKR_OK.  Locks as above. */
+CK_RV soft_version_may_destroy(soft_slot *sl, const ch_attrs *a);
+
 /* Backend entry points of the vendor interface (cipherhub/vendor.h). */
 CK_RV soft_key_rotate(ch_session *s, CK_OBJECT_HANDLE key, CK_OBJECT_HANDLE *out);
 CK_RV soft_key_set_state(ch_session *s, CK_OBJECT_HANDLE key, CK_ULONG state);
@@ -440,6 +449,26 @@ CK_RV soft_generate_key_pair_for(ch_session *s, const CK_MECHANISM *m, const CK_
                                  CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t, CK_ULONG priv_n,
                                  CK_OBJECT_HANDLE expect_pub, CK_OBJECT_HANDLE expect_priv,
                                  CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv);
+
+/* ---- soft_secret.c: secrets (issue 8) ---- */
+
+/* Stores secret a (built by C_CreateObject) as version 1 of a new secret:
+ * one transaction, which finds no secret of that name (else
+ * CKR_ACTION_PROHIBITED).  Audited (secret.put).  Checks the session as
+ * soft_object_add; takes ownership of a and the locks. */
+CK_RV soft_secret_put(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE *h);
+
+/* C_GetAttributeValue of secret a (token object id, created by owner) for
+ * ac: CKA_VALUE only to its creator or a CH_GRANT_READ grantee, of a
+ * version that is active or previous and not below the minimum, else
+ * CKR_ATTRIBUTE_SENSITIVE for it; audits the read (secret.read), or the
+ * refusal.  Slot lock held, store lock not. */
+CK_RV soft_secret_get(soft_slot *sl, const soft_actor *ac, int64_t id, const ch_attrs *a,
+                      const char *owner, CK_ATTRIBUTE *t, CK_ULONG n);
+
+/* What a grant on a key may hold: every operation but CH_GRANT_READ,
+ * which is a secret's alone (CH_GRANT_ALL on a key grants these). */
+#define SOFT_GRANT_KEY_OPS (CH_GRANT_ALL & ~CH_GRANT_READ)
 
 /* ---- soft_vgcm.c: versioned AES-256-GCM, rewrap, data keys ---- */
 

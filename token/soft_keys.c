@@ -223,7 +223,7 @@ CK_RV soft_wrap_key(ch_session *s, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapp
 	     * everything with it (its creator, or a grantee of every
 	     * operation) may wrap it, else a narrow grant would widen
 	     * through an unwrap. */
-	    (rv = load_key(s, key, CH_GRANT_ALL, CKR_KEY_HANDLE_INVALID, &k)) != CKR_OK)
+	    (rv = load_key(s, key, SOFT_GRANT_KEY_OPS, CKR_KEY_HANDLE_INVALID, &k)) != CKR_OK)
 		goto out;
 	rv = CKR_KEY_NOT_WRAPPABLE;
 	if (!ch_attrs_ulong(k, CKA_CLASS, &cls) ||

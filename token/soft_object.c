@@ -268,25 +268,33 @@ static CK_RV may_write(ch_session *s, const soft_actor *ac, soft_slot *sl, const
 }
 
 typedef struct object_write {
-	const ch_attrs *a; /* NULL: delete */
-	int64_t id;        /* 0: a new object */
+	const ch_attrs *a;    /* NULL: delete */
+	const ch_attrs *gone; /* what a delete removes (the family rule), or NULL */
+	int64_t id;           /* 0: a new object */
 } object_write;
 
 static CK_RV object_txn(soft_slot *sl, void *arg)
 {
 	object_write *w = arg;
+	CK_RV rv;
 
-	if (w->a == NULL)
+	if (w->a == NULL) {
+		/* A family's primary goes last (checked in the transaction, so
+		 * a version made meanwhile is seen). */
+		if (w->gone != NULL && (rv = soft_version_may_destroy(sl, w->gone)) != CKR_OK)
+			return rv;
 		return ch_store_obj_delete(sl->sf->store, w->id);
+	}
 	return ch_objstore_save(sl->sf->store, sl->seal, (int64_t)sl->id, w->a, sl->participant,
 	                        &w->id);
 }
 
-/* Writes a token object (new when *id == 0), or deletes object *id (a NULL),
- * in one transaction; slot lock held. */
-static CK_RV store_save(soft_slot *sl, const ch_attrs *a, int64_t *id)
+/* Writes a token object (new when *id == 0), or deletes object *id (a NULL;
+ * gone: the object as it is, for the family rule), in one transaction; slot
+ * lock held. */
+static CK_RV store_save(soft_slot *sl, const ch_attrs *a, const ch_attrs *gone, int64_t *id)
 {
-	object_write w = { .a = a, .id = *id };
+	object_write w = { .a = a, .gone = gone, .id = *id };
 	CK_RV rv;
 
 	/* The cached copy is stale from here whatever happens (the commit moves
@@ -328,7 +336,7 @@ CK_RV soft_object_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE *h)
 		goto out;
 	soft_version_stamp(a); /* what a rotation period counts from */
 	if (ch_object_is_token(a)) {
-		if ((rv = store_save(sl, a, &id)) == CKR_OK)
+		if ((rv = store_save(sl, a, NULL, &id)) == CKR_OK)
 			*h = (CK_OBJECT_HANDLE)id;
 		soft_audit(sl, sl->seal, sl->participant, "object.create", a, rv, NULL);
 		goto out;
@@ -376,6 +384,7 @@ void soft_object_drop_session(soft_slot *sl, CK_SESSION_HANDLE owner)
 CK_RV soft_create_object(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h)
 {
 	ch_object_env env = soft_object_env(s);
+	bool asked = soft_version_asked(t, n);
 	ch_attrs *a = NULL;
 	CK_RV rv;
 
@@ -383,6 +392,15 @@ CK_RV soft_create_object(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n, CK_OB
 	                     CK_UNAVAILABLE_INFORMATION, t, n, &env, &a);
 	if (rv != CKR_OK)
 		return rv;
+	/* A secret (soft_secret.c): its first version, or with
+	 * CKA_CH_NEW_VERSION the next one of its family (soft_version.c). */
+	if (ch_object_is_secret(a))
+		return asked ? soft_version_add(s, a, CK_INVALID_HANDLE, h)
+		             : soft_secret_put(s, a, h);
+	if (asked) {
+		ch_attrs_free(a);
+		return CKR_TEMPLATE_INCONSISTENT; /* only secrets have versions here */
+	}
 	return soft_object_add(s, a, h);
 }
 
@@ -403,7 +421,7 @@ CK_RV soft_copy_object(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t,
 	 * every operation) may copy it. */
 	(void)ch_attrs_ulong(cur, CKA_CLASS, &cls);
 	if ((cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY) &&
-	    soft_check_grant(s, h, owner, CH_GRANT_ALL) != CKR_OK) {
+	    soft_check_grant(s, h, owner, SOFT_GRANT_KEY_OPS) != CKR_OK) {
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
@@ -435,9 +453,17 @@ CK_RV soft_destroy_object(ch_session *s, CK_OBJECT_HANDLE h)
 	{
 		int64_t id = (int64_t)h;
 
-		rv = store_save(sl, NULL, &id);
+		rv = store_save(sl, NULL, a, &id);
 	}
-	soft_audit(sl, sl->seal, sl->participant, "object.destroy", a, rv, NULL);
+	if (rv == CKR_OK && ch_object_is_secret(a)) {
+		/* The value may still sit in the write-ahead log (see
+		 * soft_version.c's destroy).  Best effort. */
+		pthread_mutex_lock(&sl->sf->lock);
+		(void)ch_store_wal_truncate(sl->sf->store);
+		pthread_mutex_unlock(&sl->sf->lock);
+	}
+	soft_audit(sl, sl->seal, sl->participant,
+	           ch_object_is_secret(a) ? "secret.delete" : "object.destroy", a, rv, NULL);
 out:
 	pthread_mutex_unlock(&sl->lock);
 	ch_attrs_free(a);
@@ -457,12 +483,11 @@ CK_RV soft_object_size(ch_session *s, CK_OBJECT_HANDLE h, CK_ULONG *size)
 
 /* Adds CKA_CH_ENCRYPTIONS to a (a copy of token key h being read) when
  * template t asks for it: this process's pending counts are written first,
- * so only other processes' uses not yet flushed are missing.  Takes the
- * locks. */
-static CK_RV add_encryptions(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
-                             ch_attrs *a)
+ * so only other processes' uses not yet flushed are missing.  Slot lock
+ * held; takes the store lock. */
+static CK_RV add_encryptions_locked(soft_slot *sl, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *t,
+                                    CK_ULONG n, ch_attrs *a)
 {
-	soft_slot *sl = slot_of(s);
 	CK_OBJECT_CLASS cls = ch_object_class(a);
 	uint64_t uses = 0;
 	bool asked = false;
@@ -473,13 +498,11 @@ static CK_RV add_encryptions(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBU
 	if (!asked || is_session_handle(h) || !ch_object_is_token(a) ||
 	    (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY))
 		return CKR_OK; /* then not an attribute of the object */
-	pthread_mutex_lock(&sl->lock);
 	if (sl->seal != NULL)
 		soft_audit_flush(sl);
 	pthread_mutex_lock(&sl->sf->lock);
 	rv = key_uses(sl, a, &uses);
 	pthread_mutex_unlock(&sl->sf->lock);
-	pthread_mutex_unlock(&sl->lock);
 	if (rv == CKR_OK)
 		rv = ch_attrs_set_ulong(a, CKA_CH_ENCRYPTIONS, (CK_ULONG)uses);
 	return rv;
@@ -487,13 +510,22 @@ static CK_RV add_encryptions(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBU
 
 CK_RV soft_get_attributes(ch_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE *t, CK_ULONG n)
 {
+	soft_slot *sl = slot_of(s);
+	soft_actor ac = actor_of(s);
+	char owner[CH_NAME_MAX + 1];
 	ch_attrs *a = NULL;
-	CK_RV rv = soft_object_read(s, h, &a);
+	CK_RV rv;
 
+	pthread_mutex_lock(&sl->lock);
+	rv = read_locked(sl, &ac, h, &a, owner);
 	if (rv == CKR_OK)
-		rv = add_encryptions(s, h, t, n, a);
-	if (rv == CKR_OK)
+		rv = add_encryptions_locked(sl, h, t, n, a);
+	/* A secret's value has its own rule and audit (soft_secret.c). */
+	if (rv == CKR_OK && ch_object_is_secret(a) && !is_session_handle(h))
+		rv = soft_secret_get(sl, &ac, (int64_t)h, a, owner, t, n);
+	else if (rv == CKR_OK)
 		rv = ch_object_get(a, t, n);
+	pthread_mutex_unlock(&sl->lock);
 	ch_attrs_free(a);
 	return rv;
 }
@@ -519,7 +551,7 @@ CK_RV soft_set_attributes(ch_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE 
 		o->attrs = next;
 		next = NULL; /* transferred */
 	} else {
-		rv = store_save(sl, next, &id);
+		rv = store_save(sl, next, NULL, &id);
 		soft_audit(sl, sl->seal, sl->participant, "object.set", next, rv, NULL);
 	}
 out:

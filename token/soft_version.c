@@ -26,6 +26,12 @@
  * primary, so rotations racing in several processes (cipherhub rotate --due
  * on several hosts) make one new version.
  *
+ * Secrets (issue 8, soft_secret.c) are families too: the data objects of
+ * one CKA_LABEL and CKA_APPLICATION CH_SECRET_APPLICATION.  They have no
+ * usage attributes and no CKA_ID; the rest (versions, states, primary,
+ * minimum version, the transaction, grants carried over, retiring) is the
+ * same code.
+ *
  * Workload: rare (an operator or a timer); a family is a handful of
  * objects, read whole on every change.
  */
@@ -85,6 +91,12 @@ static bool is_key(const ch_attrs *a)
 	CK_OBJECT_CLASS cls = ch_object_class(a);
 
 	return cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY;
+}
+
+/* What may be a version: a key, or a secret (a data object). */
+static bool is_member(const ch_attrs *a)
+{
+	return is_key(a) || ch_object_is_secret(a);
 }
 
 /* The usage attributes a has now, as CH_USAGE_* bits. */
@@ -168,7 +180,8 @@ static void family_free(family *f)
 }
 
 /* Reads every token key of class cls labelled label (versions and plain
- * keys) into f.  Slot lock and store transaction held. */
+ * keys), or for CKO_DATA every secret so named, into f.  Slot lock and
+ * store transaction held. */
 static CK_RV family_load(soft_slot *sl, CK_OBJECT_CLASS cls, const ch_attr *label, family *f)
 {
 	CK_BBOOL yes = CK_TRUE;
@@ -176,12 +189,14 @@ static CK_RV family_load(soft_slot *sl, CK_OBJECT_CLASS cls, const ch_attr *labe
 		{ CKA_CLASS, &cls, sizeof(cls) },
 		{ CKA_LABEL, label->value, label->len },
 		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_APPLICATION, CH_SECRET_APPLICATION, sizeof(CH_SECRET_APPLICATION) - 1 },
 	};
+	CK_ULONG nt = cls == CKO_DATA ? 4 : 3;
 	CK_RV rv;
 
 	memset(f, 0, sizeof(*f));
-	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, true, t, 3, soft_collect_id,
-	                      &f->ids);
+	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, true, t, nt,
+	                      soft_collect_id, &f->ids);
 	if (rv == CKR_OK && f->ids.oom)
 		rv = CKR_HOST_MEMORY;
 	if (rv == CKR_OK && f->ids.n > FAMILY_MAX)
@@ -199,7 +214,7 @@ static CK_RV family_load(soft_slot *sl, CK_OBJECT_CLASS cls, const ch_attr *labe
 			continue;
 		if (rv != CKR_OK)
 			return rv;
-		if (!ch_object_match(m->a, t, 3)) {
+		if (!ch_object_match(m->a, t, nt)) {
 			ch_attrs_free(m->a);
 			m->a = NULL;
 			continue;
@@ -254,7 +269,7 @@ static CK_RV adopt(member *m)
 	if ((rv = ch_attrs_set_ulong(a, CKA_CH_VERSION, 1)) != CKR_OK ||
 	    (rv = ch_attrs_set_ulong(a, CKA_CH_STATE, CH_KEY_STATE_ACTIVE)) != CKR_OK ||
 	    (rv = ch_attrs_set_bool(a, CKA_CH_PRIMARY, true)) != CKR_OK ||
-	    (rv = ch_attrs_set_ulong(a, CKA_CH_USAGE, usage_of(a))) != CKR_OK ||
+	    (is_key(a) && (rv = ch_attrs_set_ulong(a, CKA_CH_USAGE, usage_of(a))) != CKR_OK) ||
 	    (rv = ch_attrs_set_ulong(a, CKA_CH_MIN_DECRYPT_VERSION, 1)) != CKR_OK)
 		return rv;
 	if (ch_attrs_get(a, CKA_CH_CREATED) == NULL &&
@@ -304,6 +319,35 @@ static CK_RV family_save(soft_slot *sl, family *f)
 			return rv;
 	}
 	return CKR_OK;
+}
+
+CK_RV soft_version_family_size(soft_slot *sl, const ch_attrs *a, size_t *n)
+{
+	const ch_attr *label = ch_attrs_get(a, CKA_LABEL);
+	family f;
+	CK_RV rv;
+
+	*n = 0;
+	if (!is_member(a) || label == NULL || label->len == 0)
+		return CKR_OK;
+	if ((rv = family_load(sl, ch_object_class(a), label, &f)) == CKR_OK)
+		*n = f.n;
+	family_free(&f);
+	return rv;
+}
+
+CK_RV soft_version_may_destroy(soft_slot *sl, const ch_attrs *a)
+{
+	size_t n = 0;
+	CK_RV rv;
+
+	if (!is_version(a) || !ch_attrs_bool(a, CKA_CH_PRIMARY, false))
+		return CKR_OK;
+	if ((rv = soft_version_family_size(sl, a, &n)) != CKR_OK)
+		return rv;
+	/* Other versions left: rotate first, else the family has no
+	 * current member. */
+	return n > 1 ? CKR_ACTION_PROHIBITED : CKR_OK;
 }
 
 /* ---- who may ---- */
@@ -428,9 +472,11 @@ static CK_RV rotate_txn(soft_slot *sl, void *arg)
 	if ((ver = family_max_version(&f) + 1) > FAMILY_MAX)
 		goto out;
 	/* The halves of a key pair share their CKA_ID, as clients expect: the
-	 * public half takes the private half's. */
+	 * public half takes the private half's.  A secret has no CKA_ID. */
 	if (c->id != NULL) {
 		memcpy(id, c->id, sizeof(id));
+	} else if (!is_key(c->a)) {
+		memset(id, 0, sizeof(id));
 	} else {
 		if ((rv = family_id(p->a, id)) != CKR_OK)
 			goto out;
@@ -440,11 +486,12 @@ static CK_RV rotate_txn(soft_slot *sl, void *arg)
 	memcpy(c->id_out, id, sizeof(id));
 
 	/* The new version. */
-	if ((rv = ch_attrs_set(c->a, CKA_ID, id, sizeof(id))) != CKR_OK ||
+	if ((is_key(c->a) && (rv = ch_attrs_set(c->a, CKA_ID, id, sizeof(id))) != CKR_OK) ||
 	    (rv = ch_attrs_set_ulong(c->a, CKA_CH_VERSION, ver)) != CKR_OK ||
 	    (rv = ch_attrs_set_ulong(c->a, CKA_CH_STATE, CH_KEY_STATE_ACTIVE)) != CKR_OK ||
 	    (rv = ch_attrs_set_bool(c->a, CKA_CH_PRIMARY, true)) != CKR_OK ||
-	    (rv = ch_attrs_set_ulong(c->a, CKA_CH_USAGE, usage_of(c->a))) != CKR_OK ||
+	    (is_key(c->a) &&
+	     (rv = ch_attrs_set_ulong(c->a, CKA_CH_USAGE, usage_of(c->a))) != CKR_OK) ||
 	    (rv = ch_attrs_set_ulong(c->a, CKA_CH_MIN_DECRYPT_VERSION,
 	                             ulong_or(p->a, CKA_CH_MIN_DECRYPT_VERSION, 1))) != CKR_OK ||
 	    (rv = ch_attrs_set_ulong(c->a, CKA_CH_CREATED, now_seconds())) != CKR_OK)
@@ -513,7 +560,7 @@ static CK_RV version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, co
 	if ((rv = may_manage(s, sl)) != CKR_OK)
 		goto out;
 	rv = CKR_TEMPLATE_INCONSISTENT;
-	if (!ch_object_is_token(a) || !is_key(a))
+	if (!ch_object_is_token(a) || !is_member(a))
 		goto out;
 	if ((rv = soft_set_unique_id(a)) != CKR_OK)
 		goto out;
@@ -530,7 +577,8 @@ static CK_RV version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, co
 		snprintf(detail, sizeof(detail), "rotation of object %lld refused",
 		         (long long)c.expect);
 	}
-	soft_audit(sl, sl->seal, sl->participant, "key.rotate", a, rv, detail);
+	soft_audit(sl, sl->seal, sl->participant, is_key(a) ? "key.rotate" : "secret.rotate", a, rv,
+	           detail);
 out:
 	pthread_mutex_unlock(&sl->lock);
 	ch_attrs_free(a);
@@ -798,6 +846,7 @@ typedef struct retire_ctx {
 	CK_ULONG state; /* CH_KEY_STATE_* for set_state, or 0 */
 	CK_ULONG min;   /* for set_min_version */
 	char label[80]; /* out, for the audit detail */
+	bool secret;    /* out: a secret's version, not a key's */
 	CK_ULONG version;
 	ch_attrs *after; /* out: the version as written (audit) */
 } retire_ctx;
@@ -823,8 +872,9 @@ static CK_RV retire_load(soft_slot *sl, retire_ctx *c, family *f, member **m)
 	if (rv != CKR_OK)
 		goto out;
 	rv = CKR_KEY_HANDLE_INVALID;
-	if (!is_key(a) || !ch_object_is_token(a))
+	if (!is_member(a) || !ch_object_is_token(a))
 		goto out;
+	c->secret = !is_key(a);
 	rv = CKR_ACTION_PROHIBITED;
 	if ((label = ch_attrs_get(a, CKA_LABEL)) == NULL || label->len == 0)
 		goto out;
@@ -905,12 +955,13 @@ out:
 	return rv;
 }
 
-/* Runs a retiring transaction for session s and audits it as op. */
+/* Runs a retiring transaction for session s and audits it as "key.OP", or
+ * "secret.OP" for a secret. */
 static CK_RV retire(ch_session *s, CK_OBJECT_HANDLE key, retire_ctx *c,
                     CK_RV (*fn)(soft_slot *sl, void *arg), const char *op)
 {
 	soft_slot *sl = slot_of(s);
-	char detail[64];
+	char detail[64], what[32];
 	CK_RV rv;
 
 	if (key == CK_INVALID_HANDLE || key >= SOFT_SESSION_HANDLE_BASE)
@@ -933,7 +984,8 @@ static CK_RV retire(ch_session *s, CK_OBJECT_HANDLE key, retire_ctx *c,
 		pthread_mutex_unlock(&sl->sf->lock);
 	}
 	snprintf(detail, sizeof(detail), "%.40s version %lu", c->label, (unsigned long)c->version);
-	soft_audit(sl, sl->seal, sl->participant, op, c->after, rv, detail);
+	snprintf(what, sizeof(what), "%s.%s", c->secret ? "secret" : "key", op);
+	soft_audit(sl, sl->seal, sl->participant, what, c->after, rv, detail);
 out:
 	pthread_mutex_unlock(&sl->lock);
 	ch_attrs_free(c->after);
@@ -943,9 +995,9 @@ out:
 CK_RV soft_key_set_state(ch_session *s, CK_OBJECT_HANDLE key, CK_ULONG state)
 {
 	retire_ctx c = { .state = state };
-	const char *op = state == CH_KEY_STATE_ACTIVE     ? "key.enable"
-	                 : state == CH_KEY_STATE_DISABLED ? "key.disable"
-	                                                  : "key.destroy";
+	const char *op = state == CH_KEY_STATE_ACTIVE     ? "enable"
+	                 : state == CH_KEY_STATE_DISABLED ? "disable"
+	                                                  : "destroy";
 
 	return retire(s, key, &c, state_txn, op);
 }
@@ -954,5 +1006,5 @@ CK_RV soft_key_set_min_version(ch_session *s, CK_OBJECT_HANDLE key, CK_ULONG min
 {
 	retire_ctx c = { .min = min };
 
-	return retire(s, key, &c, min_txn, "key.min_version");
+	return retire(s, key, &c, min_txn, "min_version");
 }

@@ -32,6 +32,10 @@
 #define OPT_IO    0x80u  /* --in, --out */
 #define OPT_DKEY  0x100u /* --bytes, --plaintext-out */
 
+/* Issue 8, the secret commands. */
+#define OPT_FILE 0x200u /* --file */
+#define OPT_VER  0x400u /* --version N (alone, --version is the tool's) */
+
 typedef struct command {
 	const char *group; /* "participant", "audit", or NULL */
 	const char *name;
@@ -107,8 +111,9 @@ static const command commands[] = {
 	  "KEY is the key's CKA_LABEL (a secret or private key, else a public key; it\n"
 	  "must name exactly one).  GRANTEE is a participant name or role:ROLE.  OPS is\n"
 	  "a comma-separated list of encrypt, decrypt, sign, verify, wrap, unwrap,\n"
-	  "derive, or all.  Needs an admin or an operator that can see the key (an\n"
-	  "operator sees every key: use --as NAME).\n",
+	  "derive, or all.  KEY may also name a secret (see 'secret'), whose only\n"
+	  "operation is read (all means read there).  Needs an admin or an operator that\n"
+	  "can see the key (an operator sees every key: use --as NAME).\n",
 	  OPT_REG | OPT_LOGIN | OPT_OPS, 2, ch_cli_cmd_grant },
 	{ NULL, "revoke", "KEY GRANTEE", "take back a grant",
 	  "Takes back every operation GRANTEE was granted on KEY (named as for grant).\n"
@@ -250,6 +255,41 @@ static const command commands[] = {
 	  "standard output; only when the family's data-key policy is on.  Needs the\n"
 	  "user role and the unwrap grant (--as NAME).\n",
 	  OPT_REG | OPT_LOGIN | OPT_IO, 1, ch_cli_cmd_datakey_unwrap },
+	{ "secret", "put", "NAME [--file FILE]", "store a new secret (API key, credential)",
+	  "Stores secret NAME with the value read from standard input (or FILE), byte\n"
+	  "for byte (a trailing newline is part of it: use printf, not echo), at most\n"
+	  "64 KiB, as version 1: a private token data object (CKA_APPLICATION\n"
+	  "\"cipherhub:secret\") sealed in the store.  A name that exists is refused:\n"
+	  "use 'secret rotate'.  Its creator may read it; grant others with\n"
+	  "'grant NAME GRANTEE --ops read'.  Needs an operator (--as NAME); the PIN\n"
+	  "then comes from --pin-fd or $CIPHERHUB_PIN, standard input being the value.\n",
+	  OPT_REG | OPT_LOGIN | OPT_FILE, 1, ch_cli_cmd_secret_put },
+	{ "secret", "get", "NAME [--version N]", "write a secret's value to standard output",
+	  "Writes the value of secret NAME (its current version, or version N) to\n"
+	  "standard output, and nothing else.  Readable by the secret's creator and by\n"
+	  "participants with a read grant, for current and previous versions (not\n"
+	  "disabled, destroyed or below the minimum version).  Every read is audited\n"
+	  "(secret.read).  Needs a participant logged in as a user (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN | OPT_VER, 1, ch_cli_cmd_secret_get },
+	{ "secret", "list", "", "list the secrets (never their values)",
+	  "Lists the secrets the acting participant sees: name, number of versions, the\n"
+	  "current version, when the oldest version left and the current one were\n"
+	  "stored.  With --json: one JSON object per secret.  Needs a participant logged\n"
+	  "in as a user (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN, 0, ch_cli_cmd_secret_list },
+	{ "secret", "rotate", "NAME [--file FILE]", "give a secret a new value (a new version)",
+	  "Stores the value read from standard input (or FILE) as the next version of\n"
+	  "secret NAME, which becomes current; the old current version stays readable as\n"
+	  "the previous one until it is deleted.  Grants carry over.  Two rotations at\n"
+	  "once make two versions, one after the other.  Needs an operator (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN | OPT_FILE, 1, ch_cli_cmd_secret_rotate },
+	{ "secret", "delete", "NAME [--version N]", "delete a secret, or one version's value",
+	  "Without --version: deletes every version of secret NAME (C_DestroyObject, the\n"
+	  "current one last).  With --version N: destroys that version's value, deleted\n"
+	  "from the store (overwritten), keeping its metadata for the audit trail, as\n"
+	  "'key destroy' does; the current version cannot be destroyed that way.  Needs\n"
+	  "an operator (--as NAME).\n",
+	  OPT_REG | OPT_LOGIN | OPT_VER, 1, ch_cli_cmd_secret_delete },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -284,7 +324,7 @@ static void print_usage(FILE *f, const char *prog)
 	        "usage: %s [options] COMMAND [ARGS]\n"
 	        "\n"
 	        "Manage Cipher Hub registrations through the PKCS#11 module: participants,\n"
-	        "roles, lockouts and the audit log.\n"
+	        "roles, lockouts, grants, key versions, secrets and the audit log.\n"
 	        "\n"
 	        "Commands:\n",
 	        prog);
@@ -325,7 +365,11 @@ static void print_command_help(const char *prog, const command *cmd)
 		printf("  --from SEQ     start at record SEQ (default 1)\n");
 	if (cmd->opts & OPT_OPS)
 		printf("  --ops OPS      comma-separated: encrypt, decrypt, sign, verify, wrap,\n"
-		       "                 unwrap, derive, or all\n");
+		       "                 unwrap, derive, or all; read for a secret\n");
+	if (cmd->opts & OPT_FILE)
+		printf("  --file FILE    read the value from FILE, not standard input\n");
+	if (cmd->opts & OPT_VER)
+		printf("  --version N    version N, not the current one\n");
 	if (cmd->opts & OPT_REG)
 		printf(REG_HELP);
 	if (cmd->opts & OPT_LOGIN)
@@ -390,7 +434,7 @@ static const struct option long_options[] = {
 	{ "from", required_argument, NULL, 'f' },
 	{ "ops", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
+	{ "version", optional_argument, NULL, 'V' }, /* --version N: a secret's version */
 	{ "shares", required_argument, NULL, 'n' },
 	{ "threshold", required_argument, NULL, 'k' },
 	{ "due", no_argument, NULL, 'd' },
@@ -398,6 +442,7 @@ static const struct option long_options[] = {
 	{ "out", required_argument, NULL, 'O' },
 	{ "plaintext-out", required_argument, NULL, 'P' },
 	{ "bytes", required_argument, NULL, 'b' },
+	{ "file", required_argument, NULL, 'F' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -545,7 +590,26 @@ static int parse_options(ch_cli *c, given *g, int argc, char **argv)
 			g->help = true;
 			break;
 		case 'V':
-			g->version = true;
+			/* --version N (or --version=N) picks a secret's version;
+			 * alone, it asks for the tool's version. */
+			if (optarg == NULL && optind < argc && argv[optind][0] >= '0' &&
+			    argv[optind][0] <= '9')
+				optarg = argv[optind++];
+			if (optarg == NULL) {
+				g->version = true;
+				break;
+			}
+			if (!parse_ulong(optarg, &v) || v == 0) {
+				ch_cli_err(c, "--version '%s' is not a version number (1, 2, ...)",
+				           optarg);
+				goto out;
+			}
+			c->version_n = v;
+			g->opts |= OPT_VER;
+			break;
+		case 'F':
+			c->file = optarg;
+			g->opts |= OPT_FILE;
 			break;
 		case ':':
 			ch_cli_err(c, "option '%s' needs a value", bad);
@@ -583,6 +647,8 @@ static int check_command(ch_cli *c, const command *cmd, const given *g, int narg
 		{ OPT_DUE, "--due" },
 		{ OPT_IO, "--in/--out" },
 		{ OPT_DKEY, "--bytes/--plaintext-out" },
+		{ OPT_FILE, "--file" },
+		{ OPT_VER, "--version N" },
 	};
 	char words[64];
 	size_t i;

@@ -19,6 +19,7 @@
  *	cipherhub_cmd.c     the commands themselves
  *	cipherhub_key.c     the key family commands (rotate, retire, list versions)
  *	cipherhub_data.c    versioned encryption, rewrap and envelope data keys
+ *	cipherhub_secret.c  the secret commands (put, get, list, rotate, delete)
  *
  * Everything here is private to the tool; symbols are ch_cli_<thing>_<verb>.
  */
@@ -79,6 +80,8 @@ typedef struct ch_cli {
 	const char *out_path;  /* --out, or NULL: standard output */
 	const char *plain_out; /* --plaintext-out, or NULL */
 	CK_ULONG bytes;        /* --bytes, or 0 */
+	const char *file;      /* --file, or NULL */
+	CK_ULONG version_n;    /* --version N of the secret commands, or 0 */
 	const char *prog;      /* program name for messages */
 
 	/* The module (cipherhub_module.c). */
@@ -251,6 +254,13 @@ int ch_cli_cmd_key_disable(ch_cli *c, char **args);
 int ch_cli_cmd_key_enable(ch_cli *c, char **args);
 int ch_cli_cmd_key_destroy(ch_cli *c, char **args);
 int ch_cli_cmd_rotate_due(ch_cli *c, char **args);
+
+/* ---- cipherhub_secret.c: secrets (issue 8) ---------------------------- */
+int ch_cli_cmd_secret_put(ch_cli *c, char **args);
+int ch_cli_cmd_secret_get(ch_cli *c, char **args);
+int ch_cli_cmd_secret_list(ch_cli *c, char **args);
+int ch_cli_cmd_secret_rotate(ch_cli *c, char **args);
+int ch_cli_cmd_secret_delete(ch_cli *c, char **args);
 
 /* ---- cipherhub_data.c: versioned encryption and data keys (issue 8) --- */
 int ch_cli_cmd_encrypt(ch_cli *c, char **args);

@@ -72,8 +72,8 @@ typedef struct reg_row {
 	bool have_info;
 	CH_REGISTRATION_INFO ri;
 	char label[33], serial[17], uuid[37], kdf[17];
-	char desc[65];     /* the slot description, trimmed */
-	char backend[65];  /* a forwarded slot's backend module, else "" */
+	char desc[65];    /* the slot description, trimmed */
+	char backend[65]; /* a forwarded slot's backend module, else "" */
 } reg_row;
 
 /* Software or forwarded, told by the slot description; fills r->backend. */
@@ -769,7 +769,7 @@ static const struct {
 	{ "encrypt", CH_GRANT_ENCRYPT }, { "decrypt", CH_GRANT_DECRYPT },
 	{ "sign", CH_GRANT_SIGN },       { "verify", CH_GRANT_VERIFY },
 	{ "wrap", CH_GRANT_WRAP },       { "unwrap", CH_GRANT_UNWRAP },
-	{ "derive", CH_GRANT_DERIVE },
+	{ "derive", CH_GRANT_DERIVE },   { "read", CH_GRANT_READ },
 };
 
 #define N_GRANT_OPS (sizeof(grant_ops) / sizeof(grant_ops[0]))
@@ -794,7 +794,7 @@ static bool ops_parse(const ch_cli *c, const char *s, CK_FLAGS *ops)
 		else {
 			ch_cli_err(c,
 			           "--ops: '%.*s' is not one of encrypt, decrypt, sign, verify, "
-			           "wrap, unwrap, derive, all",
+			           "wrap, unwrap, derive, read, all",
 			           (int)n, p);
 			return false;
 		}
@@ -874,8 +874,24 @@ static int key_by_label(ch_cli *c, const char *label, CK_OBJECT_HANDLE *key)
 			return CH_EXIT_OK;
 		}
 	}
+	/* A secret (issue 8): its current version stands for it. */
+	for (i = 0; i < n && best_n + pub_n == 0; i++) {
+		CK_BBOOL prim = CK_FALSE;
+		char app[sizeof(CH_SECRET_APPLICATION)];
+		CK_ATTRIBUTE a[] = { { CKA_CLASS, &cls, sizeof(cls) },
+			             { CKA_CH_PRIMARY, &prim, sizeof(prim) },
+			             { CKA_APPLICATION, app, sizeof(app) } };
+
+		if (c->p11->C_GetAttributeValue(c->session, found[i], a, 3) == CKR_OK &&
+		    cls == CKO_DATA && prim != CK_FALSE &&
+		    a[2].ulValueLen == sizeof(CH_SECRET_APPLICATION) - 1 &&
+		    memcmp(app, CH_SECRET_APPLICATION, a[2].ulValueLen) == 0) {
+			*key = found[i];
+			return CH_EXIT_OK;
+		}
+	}
 	ch_cli_err(c,
-	           best_n + pub_n == 0 ? "no token key labelled '%s' that %s can see"
+	           best_n + pub_n == 0 ? "no token key or secret labelled '%s' that %s can see"
 	                               : "the label '%s' names more than one key %s can see",
 	           label, c->as);
 	return CH_EXIT_USAGE;
@@ -904,6 +920,7 @@ static int family_grant(ch_cli *c, const char *label, CK_OBJECT_HANDLE key, CH_C
 		{ CKA_LABEL, (CK_VOID_PTR)label, (CK_ULONG)strlen(label) },
 		{ CKA_TOKEN, &yes, sizeof(yes) },
 		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_APPLICATION, CH_SECRET_APPLICATION, sizeof(CH_SECRET_APPLICATION) - 1 },
 	};
 	CK_OBJECT_HANDLE found[256];
 	CK_ULONG n = 0, i;
@@ -911,7 +928,8 @@ static int family_grant(ch_cli *c, const char *label, CK_OBJECT_HANDLE key, CH_C
 
 	if (c->p11->C_GetAttributeValue(c->session, key, &ca, 1) != CKR_OK)
 		return CH_EXIT_OK;
-	if ((rv = c->p11->C_FindObjectsInit(c->session, t, 3)) != CKR_OK)
+	/* A secret's versions: the data objects of its name that are secrets. */
+	if ((rv = c->p11->C_FindObjectsInit(c->session, t, cls == CKO_DATA ? 4 : 3)) != CKR_OK)
 		return ch_cli_fail_rv(c, "C_FindObjectsInit", rv, c->label);
 	rv = c->p11->C_FindObjects(c->session, found, 256, &n);
 	(void)c->p11->C_FindObjectsFinal(c->session);
@@ -948,6 +966,23 @@ static int grant_set(ch_cli *c, char **args, CK_FLAGS ops)
 		return ex;
 	if ((set = ch_cli_vendor_fn(c, CH_GrantSet)) == NULL)
 		return CH_EXIT_UNSUPPORTED;
+	/* A secret is read, a key used: "all" means what the object can do. */
+	if (ops != 0) {
+		CK_OBJECT_CLASS cls = CK_UNAVAILABLE_INFORMATION;
+		CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+		bool secret = c->p11->C_GetAttributeValue(c->session, key, &a, 1) == CKR_OK &&
+		              cls == CKO_DATA;
+
+		if (ops == CH_GRANT_ALL)
+			ops = secret ? CH_GRANT_READ : CH_GRANT_ALL & ~CH_GRANT_READ;
+		if (secret ? ops != CH_GRANT_READ : (ops & CH_GRANT_READ) != 0) {
+			ch_cli_err(c,
+			           secret ? "'%s' is a secret: its only operation is read"
+			                  : "'%s' is a key: read is for secrets",
+			           args[0]);
+			return CH_EXIT_USAGE;
+		}
+	}
 	rv = set(c->session, key, (CK_UTF8CHAR_PTR)args[1], (CK_ULONG)strlen(args[1]), ops);
 	if (rv != CKR_OK)
 		return ch_cli_fail_rv(c, "CH_GrantSet", rv, c->label);

@@ -115,6 +115,38 @@ extern "C" {
  * one flush interval). */
 #define CKA_CH_ENCRYPTIONS (CKA_CH_BASE + 13)
 
+/*
+ * Issue 8: secrets (named, versioned stored secrets: API keys, database
+ * credentials).  A secret version is a token data object: CKO_DATA,
+ * CKA_TOKEN and CKA_PRIVATE TRUE, CKA_APPLICATION CH_SECRET_APPLICATION,
+ * CKA_LABEL the secret's name, CKA_VALUE its bytes (sealed in the store).
+ * The versions of one secret are the secrets with its name in a
+ * registration, and carry CKA_CH_VERSION, CKA_CH_STATE, CKA_CH_PRIMARY,
+ * CKA_CH_MIN_DECRYPT_VERSION and CKA_CH_CREATED as key versions do (set by
+ * the token alone); there are no usage attributes, the state alone decides.
+ *  - C_CreateObject of a secret makes version 1 (the name must be new:
+ *    CKR_ACTION_PROHIBITED otherwise); with CKA_CH_NEW_VERSION TRUE it
+ *    makes the next version of the existing secret of that name
+ *    (CKR_TEMPLATE_INCONSISTENT when there is none), in one transaction:
+ *    the new one is the primary, the old primary becomes "previous"
+ *    (CH_KEY_STATE_DECRYPT_ONLY: still readable), the grants carry over.
+ *    A data object with CH_SECRET_APPLICATION that is not a private token
+ *    object, or not made by C_CreateObject, is CKR_TEMPLATE_INCONSISTENT.
+ *  - CKA_VALUE is read with C_GetAttributeValue by a logged-in participant
+ *    (CKU_USER) that created the secret or holds a CH_GRANT_READ grant for
+ *    it, of a version that is active or previous and not below the
+ *    minimum; anyone else gets CKR_ATTRIBUTE_SENSITIVE for it (and a
+ *    participant with neither a grant nor the operator role does not see
+ *    the object at all).  Every read, and every refused one, is audited
+ *    (secret.read).  CKA_VALUE never matches in C_FindObjectsInit.
+ *  - CH_KeySetState and CH_KeySetMinVersion take secret versions too
+ *    (destroyed: the value is deleted from the store, the object stays);
+ *    C_DestroyObject deletes a version (the primary only as the last one).
+ *    On a version, CKA_LABEL, CKA_APPLICATION and CKA_VALUE are read-only.
+ *  - Forwarded registrations hold no secrets: CKR_FUNCTION_NOT_SUPPORTED.
+ */
+#define CH_SECRET_APPLICATION "cipherhub:secret"
+
 /* Values of CKA_CH_STATE. */
 #define CH_KEY_STATE_ACTIVE       1UL /* the primary: does everything its usage allows */
 #define CH_KEY_STATE_DECRYPT_ONLY 2UL /* an older version: decrypt, verify, unwrap */
@@ -280,7 +312,7 @@ typedef CK_RV (*CH_C_ParticipantUnlock)(CK_SESSION_HANDLE session, CK_UTF8CHAR_P
 #define CH_GRANT_WRAP    0x10UL
 #define CH_GRANT_UNWRAP  0x20UL
 #define CH_GRANT_DERIVE  0x40UL
-#define CH_GRANT_READ    0x80UL /* issue 8: read a secret (a private data object's CKA_VALUE) */
+#define CH_GRANT_READ    0x80UL /* issue 8: read a secret's CKA_VALUE (the only bit of a secret) */
 #define CH_GRANT_ALL     0xFFUL
 
 #define CH_GRANTEE_MAX 40 /* "role:" + a role name, or a participant name */
@@ -293,9 +325,13 @@ typedef CH_GRANT_INFO CK_PTR CH_GRANT_INFO_PTR;
 
 /* Sets the operations grantee may use key for; 0 revokes.  Needs an R/W
  * session of an admin or an operator.  CKR_OK; CKR_KEY_HANDLE_INVALID for a
- * missing key (or a session object: grants are for token keys);
+ * missing key (or a session object: grants are for token keys and secrets);
  * CKR_ARGUMENTS_BAD for a malformed grantee, an unknown participant or role,
- * or unknown operation bits. */
+ * or unknown operation bits.  Issue 8: key may also be a secret (see
+ * CH_SECRET_APPLICATION), whose only operation is CH_GRANT_READ (any other
+ * bit: CKR_ARGUMENTS_BAD); on a key CH_GRANT_READ means nothing and is
+ * dropped (CH_GRANT_ALL grants the seven key operations), and READ alone is
+ * CKR_ARGUMENTS_BAD. */
 typedef CK_RV (*CH_C_GrantSet)(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key,
                                CK_UTF8CHAR_PTR grantee, CK_ULONG granteeLen, CK_FLAGS operations);
 
