@@ -10,7 +10,12 @@
  * non-operator setting the bound, a bound of the wrong size) is refused and
  * leaves the store as it was.  (`cipherhub key max-encryptions` and
  * `rotate --due`: tests/integration/test_key_lifecycle.sh.)
+ *
+ * Children (this executable started again with "child encrypt HANDLE N GO")
+ * encrypt N times at once with the parent: exit 0 when every one worked.
  */
+#include <sys/stat.h>
+
 #include <sqlite3.h>
 
 #include "module.h"
@@ -463,7 +468,65 @@ out:
 	ch_t_env_free(&e);
 }
 
-int main(void)
+/* A child ("child encrypt HANDLE N GO"): logs in, waits for the file GO,
+ * makes N encryptions with key HANDLE and finalizes.  Exit 0 when all
+ * worked. */
+static int child_encrypt(CK_OBJECT_HANDLE key, int n, const char *go)
+{
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE h;
+	struct stat sb;
+	CK_RV rv;
+
+	if ((rv = ch_t_slot_by_label(CH_T_LABEL, &slot)) != CKR_OK ||
+	    (rv = ch_t_open(slot, true, &h)) != CKR_OK || (rv = ch_t_login_user(h)) != CKR_OK) {
+		fprintf(stderr, "child %ld: session: %s\n", (long)getpid(), ch_test_rv_name(rv));
+		return 2;
+	}
+	for (int i = 0; i < 5000 && stat(go, &sb) != 0; i++)
+		usleep(1000);
+	for (int i = 0; i < n; i++)
+		if ((rv = use(h, key, true)) != CKR_OK) {
+			fprintf(stderr, "child %ld: encrypt: %s\n", (long)getpid(),
+			        ch_test_rv_name(rv));
+			return 1;
+		}
+	return 0;
+}
+
+/* Two processes and this one encrypt with one key at once: the count is
+ * the sum (each process's counts are added in its own transactions). */
+static void test_processes_encrypting_at_once_add_up(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE k;
+	char go[300], hs[32];
+	char *args[] = { "child", "encrypt", hs, "20", go, NULL };
+	pid_t a, b;
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_gen_aes(h, true, "mp", &k), CKR_OK);
+	REQUIRE_RV(set_ulong(h, k, CKA_CH_MAX_ENCRYPTIONS, 1000), CKR_OK);
+	snprintf(go, sizeof(go), "%s/go", e.dir);
+	snprintf(hs, sizeof(hs), "%lu", (unsigned long)k);
+	a = ch_t_spawn_self(args);
+	b = ch_t_spawn_self(args);
+	REQUIRE(a > 0 && b > 0);
+	usleep(300000); /* both logged in and waiting */
+	REQUIRE(ch_t_write_file(go, "go", 2));
+	for (int i = 0; i < 20; i++)
+		CHECK_RV(use(h, k, true), CKR_OK);
+	CHECK(ch_t_wait(a) == 0);
+	CHECK(ch_t_wait(b) == 0);
+	CHECK_UL(get_ulong(h, k, CKA_CH_ENCRYPTIONS), 60);
+out:
+	ch_t_env_free(&e);
+}
+
+int main(int argc, char **argv)
 {
 	static const ch_t_case cases[] = {
 		CH_T_CASE(test_encryptions_count_up_to_the_bound_and_the_primary_is_due_once),
@@ -472,7 +535,19 @@ int main(void)
 		CH_T_CASE(test_each_message_of_a_message_based_encryption_counts),
 		CH_T_CASE(test_versioned_encryptions_rewraps_and_data_keys_count),
 		CH_T_CASE(test_a_schema_3_store_gets_its_counts_from_the_audit_log),
+		CH_T_CASE(test_processes_encrypting_at_once_add_up),
 	};
+
+	if (argc >= 6 && strcmp(argv[1], "child") == 0 && strcmp(argv[2], "encrypt") == 0) {
+		int status;
+
+		if (!ch_t_load() || ch_t_initialize() != CKR_OK)
+			return 2;
+		status = child_encrypt((CK_OBJECT_HANDLE)strtoul(argv[3], NULL, 10), atoi(argv[4]),
+		                       argv[5]);
+		(void)P11->C_Finalize(NULL); /* writes its counts */
+		return status;
+	}
 
 	return ch_t_run(cases, CH_T_ARRAY_LEN(cases));
 }
