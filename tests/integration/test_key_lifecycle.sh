@@ -260,10 +260,15 @@ ch_expect_ok "ops makes the key 'gcm-kek'"
 ops key max-encryptions gcm-kek 3
 ch_expect_ok "key max-encryptions gcm-kek 3"
 ch_expect_text "... says so" "due for rotation after 3 encryptions"
+before=$(snapshot)
 ops key max-encryptions gcm-kek -1
 ch_expect_rc "a bound that is not a number exits 1" 1
 ops key max-encryptions no-such-family 3
 ch_expect_rc "a bound on a missing family exits 1" 1
+"$run_tool" env CIPHERHUB_PIN="$SO_PIN" "$TOOL" --module "$CH_TEST_MODULE" \
+	key max-encryptions gcm-kek 5
+ch_expect_rc "so cannot set a bound (1)" 1
+ch_expect_eq "... and the store's objects did not move" "$before" "$(snapshot)"
 for i in 1 2; do
 	p11 --encrypt -m AES-CBC-PAD --id 0c --iv "$IV" -i "$D/plain.bin" -o "$D/g$i.ct"
 	ch_expect_ok "pkcs11-tool encryption $i under gcm-kek"
