@@ -380,8 +380,9 @@ out:
 }
 
 /* Is primary (or plain key) k due: past its rotation period, or at its
- * bound of encryptions (the module's count, which lags other processes'
- * uses by at most their flush interval)? */
+ * bound of encryptions (the module's count: what every process has written
+ * so far, at least once a second while it uses the key, and at its logout
+ * and C_Finalize)? */
 static bool kver_due(const kver *k, CK_ULONG now)
 {
 	if (!k->primary)
