@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "module.h"
+#include "store_rows.h"
 
 #define V ch_t_vendor()
 
@@ -93,45 +94,6 @@ static CK_RV decrypt_init(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
 		(void)P11->C_Decrypt(h, in, sizeof(in), out, &len);
 	}
 	return rv;
-}
-
-/* Every row of the store but the audit log's, as one string (caller
- * frees): what a refused call must leave alone. */
-static char *store_rows(const char *path)
-{
-	static const char *const q[] = {
-		"SELECT id, reg, private, gen, hex(mac) FROM objects ORDER BY id",
-		"SELECT obj, type, sealed, hex(value), hex(lookup) FROM attributes ORDER BY obj, "
-		"type",
-		"SELECT obj, grantee, ops, hex(mac) FROM grants ORDER BY obj, grantee",
-	};
-	sqlite3 *db = NULL;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	if (f == NULL)
-		return NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-		for (size_t i = 0; i < CH_T_ARRAY_LEN(q); i++) {
-			sqlite3_stmt *st = NULL;
-
-			if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK)
-				continue;
-			while (sqlite3_step(st) == SQLITE_ROW) {
-				for (int c = 0; c < sqlite3_column_count(st); c++) {
-					const unsigned char *t = sqlite3_column_text(st, c);
-
-					fprintf(f, "%s|", t != NULL ? (const char *)t : "NULL");
-				}
-				fputc('\n', f);
-			}
-			sqlite3_finalize(st);
-		}
-	}
-	sqlite3_close(db);
-	fclose(f);
-	return out;
 }
 
 static CK_ULONG object_count(CK_SLOT_ID slot)
@@ -326,10 +288,10 @@ static void test_generate_key_with_new_version_rotates_the_family(void)
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
 	/* No family "fam" yet: refused, nothing stored. */
 	count = object_count(e.slot);
-	before = store_rows(e.store);
+	before = ch_t_store_rows(e.store);
 	CHECK_RV(P11->C_GenerateKey(h, &m, t, CH_T_ARRAY_LEN(t), &x), CKR_TEMPLATE_INCONSISTENT);
 	CHECK_UL(object_count(e.slot), count);
-	after = store_rows(e.store);
+	after = ch_t_store_rows(e.store);
 	CHECK(before != NULL && after != NULL && strcmp(before, after) == 0);
 
 	REQUIRE_RV(gen(h, "fam", &v1), CKR_OK);
@@ -821,7 +783,7 @@ static void test_bad_inputs_are_refused_and_change_nothing(void)
 	REQUIRE_RV(gen(h, "k", &v1), CKR_OK);
 	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
 	count = object_count(e.slot);
-	before = store_rows(e.store);
+	before = ch_t_store_rows(e.store);
 	REQUIRE(before != NULL);
 
 	/* A missing family (no such key), an old version, the primary's
@@ -859,7 +821,7 @@ static void test_bad_inputs_are_refused_and_change_nothing(void)
 	CHECK_RV(V->CH_KeySetState(ro, v1, CH_KEY_STATE_DISABLED), CKR_SESSION_READ_ONLY);
 
 	CHECK_UL(object_count(e.slot), count);
-	after = store_rows(e.store);
+	after = ch_t_store_rows(e.store);
 	CHECK(after != NULL && strcmp(before, after) == 0);
 	CHECK(ch_t_count_label(h, "k") == 2);
 out:

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "module.h"
+#include "store_rows.h"
 
 #define V ch_t_vendor()
 
@@ -116,45 +117,6 @@ static CK_RV as(CK_SESSION_HANDLE h, const char *name, const char *pin)
 {
 	(void)P11->C_Logout(h);
 	return name == NULL ? ch_t_login_user(h) : ch_t_login_as(h, CKU_USER, name, pin);
-}
-
-/* Every row of the store but the audit log's, as one string (caller
- * frees): what a refused call must leave alone. */
-static char *store_rows(const char *path)
-{
-	static const char *const q[] = {
-		"SELECT id, reg, private, gen, hex(mac) FROM objects ORDER BY id",
-		"SELECT obj, type, sealed, hex(value), hex(lookup) FROM attributes ORDER BY obj, "
-		"type",
-		"SELECT obj, grantee, ops, hex(mac) FROM grants ORDER BY obj, grantee",
-	};
-	sqlite3 *db = NULL;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	if (f == NULL)
-		return NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-		for (size_t i = 0; i < CH_T_ARRAY_LEN(q); i++) {
-			sqlite3_stmt *st = NULL;
-
-			if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK)
-				continue;
-			while (sqlite3_step(st) == SQLITE_ROW) {
-				for (int c = 0; c < sqlite3_column_count(st); c++) {
-					const unsigned char *t = sqlite3_column_text(st, c);
-
-					fprintf(f, "%s|", t != NULL ? (const char *)t : "NULL");
-				}
-				fputc('\n', f);
-			}
-			sqlite3_finalize(st);
-		}
-	}
-	sqlite3_close(db);
-	fclose(f);
-	return out;
 }
 
 /* True when the store's files (database and write-ahead log) hold needle. */
@@ -559,7 +521,7 @@ static void test_bad_inputs_are_refused_and_change_nothing(void)
 	REQUIRE_RV(ch_t_create_data(h, true, true, "plain", "p", 1, &data), CKR_OK);
 	REQUIRE_RV(add(h, "bob", CH_ROLE_USER, "bob-pin-1"), CKR_OK);
 	REQUIRE_RV(as(h, NULL, NULL), CKR_OK);
-	before = store_rows(e.store);
+	before = ch_t_store_rows(e.store);
 	REQUIRE(before != NULL);
 
 	/* A new version of a name no secret has. */
@@ -605,7 +567,7 @@ static void test_bad_inputs_are_refused_and_change_nothing(void)
 	CHECK_RV(rotate(ro, "svc", beta, &x), CKR_SESSION_READ_ONLY);
 	CHECK_RV(put(ro, "new", beta, &x), CKR_SESSION_READ_ONLY);
 
-	after = store_rows(e.store);
+	after = ch_t_store_rows(e.store);
 	CHECK(after != NULL && strcmp(before, after) == 0);
 	REQUIRE_RV(find_secret(h, "svc", NULL, 0, &n), CKR_OK);
 	CHECK_UL(n, 1);
