@@ -1,17 +1,18 @@
 /*
- * Shared helper of the tests that compare a store's rows before and after a
- * call: a refused call must leave every object, attribute and grant as it
- * was.  The rows are read straight from the SQLite file (read-only), so the
- * comparison does not depend on the module under test.
+ * Shared helper of the tests that read a store's rows: to compare them
+ * before and after a call (a refused call must leave every object,
+ * attribute and grant as it was) or to look at a sealed value.  The rows are read straight from the
+ * SQLite file (read-only), so the comparison does not depend on the module under test.
  *
  * Apart from module.h because only these tests need sqlite3; the functions
- * are static inline so a test that uses one of them gets no warning for the
- * other.
+ * are static inline so a test that uses some of them gets no warning for
+ * the others.
  */
 #ifndef CH_TESTS_STORE_ROWS_H
 #define CH_TESTS_STORE_ROWS_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include <sqlite3.h>
 
@@ -69,6 +70,34 @@ static inline char *ch_t_store_rows(const char *path)
 	};
 
 	return ch_t_rows_of(path, q, CH_T_ARRAY_LEN(q));
+}
+
+/* The sealed CKA_VALUE row of object o, straight from the store file at
+ * path, into out (at most max bytes).  Returns its length; 0 when there is
+ * none or it is longer than max. */
+static inline size_t ch_t_sealed_value(const char *path, CK_OBJECT_HANDLE o, unsigned char *out,
+                                       size_t max)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT value FROM attributes WHERE obj = ? AND type = ?", -1,
+	                       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)o);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)CKA_VALUE);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			n = (size_t)sqlite3_column_bytes(st, 0);
+			if (n > max)
+				n = 0;
+			else if (n != 0)
+				memcpy(out, sqlite3_column_blob(st, 0), n);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
 }
 
 #endif

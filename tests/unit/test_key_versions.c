@@ -45,23 +45,6 @@ static long count_with(CK_SESSION_HANDLE h, const char *label, CK_ATTRIBUTE *ext
 	return ch_t_count(h, t, 1 + n);
 }
 
-/* AES-GCM under key: encrypt (enc) or decrypt in into out. */
-static CK_RV gcm(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, bool enc, const CK_BYTE *in,
-                 CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len)
-{
-	CK_BYTE iv[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
-	CK_GCM_PARAMS p;
-	CK_MECHANISM m;
-	CK_RV rv;
-
-	ch_t_gcm(&m, &p, iv, NULL, 0);
-	rv = enc ? P11->C_EncryptInit(h, &m, key) : P11->C_DecryptInit(h, &m, key);
-	if (rv != CKR_OK)
-		return rv;
-	return enc ? P11->C_Encrypt(h, (CK_BYTE_PTR)in, in_len, out, out_len)
-	           : P11->C_Decrypt(h, (CK_BYTE_PTR)in, in_len, out, out_len);
-}
-
 static CK_RV encrypt_init(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
 {
 	CK_BYTE iv[12] = { 0 };
@@ -180,18 +163,18 @@ static void test_old_ciphertext_decrypts_with_v1_and_new_encryptions_use_v2(void
 		goto out;
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
 	REQUIRE_RV(gen(h, "k", &v1), CKR_OK);
-	REQUIRE_RV(gcm(h, v1, true, msg, sizeof(msg), c1, &l1), CKR_OK);
+	REQUIRE_RV(ch_t_gcm_crypt(h, v1, true, msg, sizeof(msg), c1, &l1), CKR_OK);
 	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
 
-	REQUIRE_RV(gcm(h, v1, false, c1, l1, p, &lp), CKR_OK);
+	REQUIRE_RV(ch_t_gcm_crypt(h, v1, false, c1, l1, p, &lp), CKR_OK);
 	CHECK(lp == sizeof(msg) && memcmp(p, msg, lp) == 0);
 	CHECK_RV(encrypt_init(h, v1), CKR_KEY_FUNCTION_NOT_PERMITTED);
-	REQUIRE_RV(gcm(h, v2, true, msg, sizeof(msg), c2, &l2), CKR_OK);
+	REQUIRE_RV(ch_t_gcm_crypt(h, v2, true, msg, sizeof(msg), c2, &l2), CKR_OK);
 	/* v2 is fresh material: v1 cannot read what v2 wrote. */
 	lp = sizeof(p);
-	CHECK(gcm(h, v1, false, c2, l2, p, &lp) != CKR_OK);
+	CHECK(ch_t_gcm_crypt(h, v1, false, c2, l2, p, &lp) != CKR_OK);
 	lp = sizeof(p);
-	CHECK_RV(gcm(h, v2, false, c2, l2, p, &lp), CKR_OK);
+	CHECK_RV(ch_t_gcm_crypt(h, v2, false, c2, l2, p, &lp), CKR_OK);
 out:
 	ch_t_env_free(&e);
 }
@@ -617,19 +600,19 @@ static void test_min_decrypt_version_refuses_v1(void)
 		goto out;
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
 	REQUIRE_RV(gen(h, "k", &v1), CKR_OK);
-	REQUIRE_RV(gcm(h, v1, true, msg, sizeof(msg), c1, &l1), CKR_OK);
+	REQUIRE_RV(ch_t_gcm_crypt(h, v1, true, msg, sizeof(msg), c1, &l1), CKR_OK);
 	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
 	REQUIRE_RV(V->CH_KeySetMinVersion(h, v1, 2), CKR_OK);
 	CHECK_UL(get_ulong(h, v1, CKA_CH_MIN_DECRYPT_VERSION), 2);
 	CHECK_UL(get_ulong(h, v2, CKA_CH_MIN_DECRYPT_VERSION), 2);
-	CHECK_RV(gcm(h, v1, false, c1, l1, p, &lp), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	CHECK_RV(ch_t_gcm_crypt(h, v1, false, c1, l1, p, &lp), CKR_KEY_FUNCTION_NOT_PERMITTED);
 	CHECK(ch_t_get_bool(h, v1, CKA_DECRYPT) == 0);
 	CHECK_RV(decrypt_init(h, v2), CKR_OK);
 	CHECK_RV(encrypt_init(h, v2), CKR_OK);
 	/* Lowered again, v1 reads its old ciphertext. */
 	REQUIRE_RV(V->CH_KeySetMinVersion(h, v2, 1), CKR_OK);
 	lp = sizeof(p);
-	CHECK_RV(gcm(h, v1, false, c1, l1, p, &lp), CKR_OK);
+	CHECK_RV(ch_t_gcm_crypt(h, v1, false, c1, l1, p, &lp), CKR_OK);
 out:
 	ch_t_env_free(&e);
 }
@@ -664,31 +647,6 @@ static void test_disable_and_enable_a_version(void)
 	CHECK(count_with(h, "k", enc, 1) == 1);
 out:
 	ch_t_env_free(&e);
-}
-
-/* The sealed CKA_VALUE row of object o, straight from the store file. */
-static size_t sealed_value(const char *path, CK_OBJECT_HANDLE o, unsigned char *out, size_t max)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "SELECT value FROM attributes WHERE obj = ? AND type = ?", -1,
-	                       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)o);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)CKA_VALUE);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			n = (size_t)sqlite3_column_bytes(st, 0);
-			if (n > max)
-				n = 0;
-			else if (n != 0)
-				memcpy(out, sqlite3_column_blob(st, 0), n);
-		}
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
 }
 
 /* True when the store's files (database and write-ahead log) hold needle. */
@@ -732,7 +690,7 @@ static void test_destroy_removes_the_key_bytes_from_the_store(void)
 	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
 	REQUIRE_RV(ch_t_get(h, v1, CKA_UNIQUE_ID, uid, &len), CKR_OK);
 	/* The store holds the sealed key, never the key itself. */
-	REQUIRE((blen = sealed_value(e.store, v1, blob, sizeof(blob))) > 32);
+	REQUIRE((blen = ch_t_sealed_value(e.store, v1, blob, sizeof(blob))) > 32);
 	CHECK(store_holds(&e, blob, blen));
 	CHECK(!store_holds(&e, key, sizeof(key)));
 
@@ -752,7 +710,7 @@ static void test_destroy_removes_the_key_bytes_from_the_store(void)
 		CHECK_RV(ch_t_get(h, v1, CKA_UNIQUE_ID, now, &nl), CKR_OK);
 		CHECK(nl == len && memcmp(now, uid, len) == 0);
 	}
-	CHECK(sealed_value(e.store, v1, blob + 128, 128) == 0);
+	CHECK(ch_t_sealed_value(e.store, v1, blob + 128, 128) == 0);
 	/* Gone from the database and from the write-ahead log at once, while
 	 * the module still has the store open ... */
 	CHECK(!store_holds(&e, blob, blen));

@@ -14,8 +14,6 @@
  * Children (this executable started again with "child encrypt HANDLE N GO")
  * encrypt N times at once with the parent: exit 0 when every one worked.
  */
-#include <sys/stat.h>
-
 #include <sqlite3.h>
 
 #include "module.h"
@@ -440,18 +438,11 @@ out:
  * worked. */
 static int child_encrypt(CK_OBJECT_HANDLE key, int n, const char *go)
 {
-	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE h;
-	struct stat sb;
 	CK_RV rv;
 
-	if ((rv = ch_t_slot_by_label(CH_T_LABEL, &slot)) != CKR_OK ||
-	    (rv = ch_t_open(slot, true, &h)) != CKR_OK || (rv = ch_t_login_user(h)) != CKR_OK) {
-		fprintf(stderr, "child %ld: session: %s\n", (long)getpid(), ch_test_rv_name(rv));
+	if (!ch_t_child_session(go, &h))
 		return 2;
-	}
-	for (int i = 0; i < 5000 && stat(go, &sb) != 0; i++)
-		usleep(1000);
 	for (int i = 0; i < n; i++)
 		if ((rv = use(h, key, true)) != CKR_OK) {
 			fprintf(stderr, "child %ld: encrypt: %s\n", (long)getpid(),

@@ -139,31 +139,6 @@ static bool store_holds(const ch_t_env *e, const void *needle, size_t n)
 	return found;
 }
 
-/* The sealed CKA_VALUE row of object o, straight from the store file. */
-static size_t sealed_value(const char *path, CK_OBJECT_HANDLE o, unsigned char *out, size_t max)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "SELECT value FROM attributes WHERE obj = ? AND type = ?", -1,
-	                       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)o);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)CKA_VALUE);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			n = (size_t)sqlite3_column_bytes(st, 0);
-			if (n > max)
-				n = 0;
-			else if (n != 0)
-				memcpy(out, sqlite3_column_blob(st, 0), n);
-		}
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
-}
-
 /* ---- put, read, versions ---- */
 
 static void test_put_stores_version_one_and_reads_back(void)
@@ -249,20 +224,13 @@ out:
 /* Makes one new version of "race" once the file go exists. */
 static int child_new_version(const char *go)
 {
-	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE o;
-	struct stat sb;
 	char value[64];
 	CK_RV rv;
 
-	if ((rv = ch_t_slot_by_label(CH_T_LABEL, &slot)) != CKR_OK ||
-	    (rv = ch_t_open(slot, true, &h)) != CKR_OK || (rv = ch_t_login_user(h)) != CKR_OK) {
-		fprintf(stderr, "child %ld: session: %s\n", (long)getpid(), ch_test_rv_name(rv));
+	if (!ch_t_child_session(go, &h))
 		return 2;
-	}
-	for (int i = 0; i < 5000 && stat(go, &sb) != 0; i++)
-		usleep(1000);
 	snprintf(value, sizeof(value), "value-of-%ld", (long)getpid());
 	if ((rv = rotate(h, "race", value, &o)) == CKR_OK)
 		return 0;
@@ -412,7 +380,7 @@ static void test_disabled_below_min_and_destroyed_versions_hide_their_value(void
 
 	/* Destroyed: the sealed value leaves the store file; the metadata
 	 * stays.  The primary cannot be destroyed. */
-	REQUIRE((blen = sealed_value(e.store, v1, blob, sizeof(blob))) > strlen(alpha));
+	REQUIRE((blen = ch_t_sealed_value(e.store, v1, blob, sizeof(blob))) > strlen(alpha));
 	CHECK(store_holds(&e, blob, blen));
 	CHECK_RV(V->CH_KeySetState(h, v2, CH_KEY_STATE_DESTROYED), CKR_ACTION_PROHIBITED);
 	REQUIRE_RV(V->CH_KeySetState(h, v1, CH_KEY_STATE_DESTROYED), CKR_OK);
@@ -420,14 +388,14 @@ static void test_disabled_below_min_and_destroyed_versions_hide_their_value(void
 	CHECK_RV(V->CH_KeySetState(h, v1, CH_KEY_STATE_ACTIVE), CKR_ACTION_PROHIBITED);
 	CHECK_UL(get_ulong(h, v1, CKA_CH_STATE), CH_KEY_STATE_DESTROYED);
 	CHECK_UL(get_ulong(h, v1, CKA_CH_VERSION), 1);
-	CHECK(sealed_value(e.store, v1, blob + 128, 128) == 0);
+	CHECK(ch_t_sealed_value(e.store, v1, blob + 128, 128) == 0);
 	CHECK(!store_holds(&e, blob, blen));
 	CHECK_RV(value_is(h, v2, beta), CKR_OK);
 
 	/* The whole secret goes with C_DestroyObject, the primary last. */
 	CHECK_RV(P11->C_DestroyObject(h, v2), CKR_ACTION_PROHIBITED);
 	REQUIRE_RV(P11->C_DestroyObject(h, v1), CKR_OK);
-	REQUIRE((blen = sealed_value(e.store, v2, blob, sizeof(blob))) > strlen(beta));
+	REQUIRE((blen = ch_t_sealed_value(e.store, v2, blob, sizeof(blob))) > strlen(beta));
 	REQUIRE_RV(P11->C_DestroyObject(h, v2), CKR_OK);
 	REQUIRE_RV(find_secret(h, "ldap", NULL, 0, &n), CKR_OK);
 	CHECK_UL(n, 0);
