@@ -702,6 +702,28 @@ static inline CK_RV ch_t_gcm_crypt(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, bo
 	           : P11->C_Decrypt(h, (CK_BYTE_PTR)in, in_len, out, out_len);
 }
 
+/* True when e's store files (database and write-ahead log) hold the n
+ * bytes of needle: what a test looks for to prove a secret is not stored in
+ * the clear. */
+static inline bool ch_t_store_holds(const ch_t_env *e, const void *needle, size_t n)
+{
+	const char *suffix[] = { "", "-wal" };
+	bool found = false;
+
+	for (size_t i = 0; i < 2; i++) {
+		char path[300];
+		size_t len = 0;
+		unsigned char *raw;
+
+		snprintf(path, sizeof(path), "%s%s", e->store, suffix[i]);
+		if ((raw = ch_t_read_file(path, &len)) == NULL)
+			continue;
+		found = found || ch_t_contains(raw, len, needle, n);
+		free(raw);
+	}
+	return found;
+}
+
 /* True when the log file holds needle. */
 static inline bool ch_t_log_has(const ch_t_env *e, const char *needle)
 {

@@ -649,26 +649,6 @@ out:
 	ch_t_env_free(&e);
 }
 
-/* True when the store's files (database and write-ahead log) hold needle. */
-static bool store_holds(const ch_t_env *e, const void *needle, size_t n)
-{
-	const char *suffix[] = { "", "-wal" };
-	bool found = false;
-
-	for (size_t i = 0; i < 2; i++) {
-		char path[300];
-		size_t len = 0;
-		unsigned char *raw;
-
-		snprintf(path, sizeof(path), "%s%s", e->store, suffix[i]);
-		if ((raw = ch_t_read_file(path, &len)) == NULL)
-			continue;
-		found = found || ch_t_contains(raw, len, needle, n);
-		free(raw);
-	}
-	return found;
-}
-
 static void test_destroy_removes_the_key_bytes_from_the_store(void)
 {
 	static const CK_BYTE key[32] = { 0x5a, 0x17, 0xc3, 0x88, 0x01, 0xfe, 0x42, 0x9d,
@@ -691,8 +671,8 @@ static void test_destroy_removes_the_key_bytes_from_the_store(void)
 	REQUIRE_RV(ch_t_get(h, v1, CKA_UNIQUE_ID, uid, &len), CKR_OK);
 	/* The store holds the sealed key, never the key itself. */
 	REQUIRE((blen = ch_t_sealed_value(e.store, v1, blob, sizeof(blob))) > 32);
-	CHECK(store_holds(&e, blob, blen));
-	CHECK(!store_holds(&e, key, sizeof(key)));
+	CHECK(ch_t_store_holds(&e, blob, blen));
+	CHECK(!ch_t_store_holds(&e, key, sizeof(key)));
 
 	/* The primary cannot go. */
 	CHECK_RV(V->CH_KeySetState(h, v2, CH_KEY_STATE_DESTROYED), CKR_ACTION_PROHIBITED);
@@ -713,11 +693,11 @@ static void test_destroy_removes_the_key_bytes_from_the_store(void)
 	CHECK(ch_t_sealed_value(e.store, v1, blob + 128, 128) == 0);
 	/* Gone from the database and from the write-ahead log at once, while
 	 * the module still has the store open ... */
-	CHECK(!store_holds(&e, blob, blen));
+	CHECK(!ch_t_store_holds(&e, blob, blen));
 	/* ... and after it closed it. */
 	REQUIRE_RV(P11->C_Finalize(NULL), CKR_OK);
-	CHECK(!store_holds(&e, blob, blen));
-	CHECK(!store_holds(&e, key, sizeof(key)));
+	CHECK(!ch_t_store_holds(&e, blob, blen));
+	CHECK(!ch_t_store_holds(&e, key, sizeof(key)));
 out:
 	ch_t_env_free(&e);
 }

@@ -119,26 +119,6 @@ static CK_RV as(CK_SESSION_HANDLE h, const char *name, const char *pin)
 	return name == NULL ? ch_t_login_user(h) : ch_t_login_as(h, CKU_USER, name, pin);
 }
 
-/* True when the store's files (database and write-ahead log) hold needle. */
-static bool store_holds(const ch_t_env *e, const void *needle, size_t n)
-{
-	const char *suffix[] = { "", "-wal" };
-	bool found = false;
-
-	for (size_t i = 0; i < 2; i++) {
-		char path[300];
-		size_t len = 0;
-		unsigned char *raw;
-
-		snprintf(path, sizeof(path), "%s%s", e->store, suffix[i]);
-		if ((raw = ch_t_read_file(path, &len)) == NULL)
-			continue;
-		found = found || ch_t_contains(raw, len, needle, n);
-		free(raw);
-	}
-	return found;
-}
-
 /* ---- put, read, versions ---- */
 
 static void test_put_stores_version_one_and_reads_back(void)
@@ -164,10 +144,10 @@ static void test_put_stores_version_one_and_reads_back(void)
 	REQUIRE_RV(find_secret(h, "payments-db", NULL, 0, &n), CKR_OK);
 	CHECK_UL(n, 1);
 	/* The value is sealed in the store. */
-	CHECK(!store_holds(&e, alpha, strlen(alpha)));
-	CHECK(!store_holds(&e, beta, strlen(beta)));
+	CHECK(!ch_t_store_holds(&e, alpha, strlen(alpha)));
+	CHECK(!ch_t_store_holds(&e, beta, strlen(beta)));
 	REQUIRE_RV(P11->C_Finalize(NULL), CKR_OK);
-	CHECK(!store_holds(&e, alpha, strlen(alpha)));
+	CHECK(!ch_t_store_holds(&e, alpha, strlen(alpha)));
 out:
 	ch_t_env_free(&e);
 }
@@ -381,7 +361,7 @@ static void test_disabled_below_min_and_destroyed_versions_hide_their_value(void
 	/* Destroyed: the sealed value leaves the store file; the metadata
 	 * stays.  The primary cannot be destroyed. */
 	REQUIRE((blen = ch_t_sealed_value(e.store, v1, blob, sizeof(blob))) > strlen(alpha));
-	CHECK(store_holds(&e, blob, blen));
+	CHECK(ch_t_store_holds(&e, blob, blen));
 	CHECK_RV(V->CH_KeySetState(h, v2, CH_KEY_STATE_DESTROYED), CKR_ACTION_PROHIBITED);
 	REQUIRE_RV(V->CH_KeySetState(h, v1, CH_KEY_STATE_DESTROYED), CKR_OK);
 	CHECK_RV(value_is(h, v1, alpha), CKR_ATTRIBUTE_SENSITIVE);
@@ -389,7 +369,7 @@ static void test_disabled_below_min_and_destroyed_versions_hide_their_value(void
 	CHECK_UL(get_ulong(h, v1, CKA_CH_STATE), CH_KEY_STATE_DESTROYED);
 	CHECK_UL(get_ulong(h, v1, CKA_CH_VERSION), 1);
 	CHECK(ch_t_sealed_value(e.store, v1, blob + 128, 128) == 0);
-	CHECK(!store_holds(&e, blob, blen));
+	CHECK(!ch_t_store_holds(&e, blob, blen));
 	CHECK_RV(value_is(h, v2, beta), CKR_OK);
 
 	/* The whole secret goes with C_DestroyObject, the primary last. */
@@ -399,9 +379,9 @@ static void test_disabled_below_min_and_destroyed_versions_hide_their_value(void
 	REQUIRE_RV(P11->C_DestroyObject(h, v2), CKR_OK);
 	REQUIRE_RV(find_secret(h, "ldap", NULL, 0, &n), CKR_OK);
 	CHECK_UL(n, 0);
-	CHECK(!store_holds(&e, blob, blen));
+	CHECK(!ch_t_store_holds(&e, blob, blen));
 	REQUIRE_RV(P11->C_Finalize(NULL), CKR_OK);
-	CHECK(!store_holds(&e, blob, blen));
+	CHECK(!ch_t_store_holds(&e, blob, blen));
 out:
 	ch_t_env_free(&e);
 }
