@@ -169,16 +169,6 @@ static int key_find(ch_cli *c, const char *label, CK_ATTRIBUTE_TYPE usage, const
 	return CH_EXIT_OK;
 }
 
-static int prepare(ch_cli *c)
-{
-	int ex;
-
-	if ((ex = ch_cli_module_open(c)) == CH_EXIT_OK &&
-	    (ex = ch_cli_slot_choose(c)) == CH_EXIT_OK)
-		ex = ch_cli_session_open(c, CH_CLI_LOGIN_OPERATOR);
-	return ex;
-}
-
 /* Says what a refusal of the versioned mechanism means, then the call. */
 static int data_fail(const ch_cli *c, const char *call, CK_RV rv, const char *label)
 {
@@ -207,7 +197,8 @@ static int crypt_run(ch_cli *c, const char *label, bool enc)
 
 	if (!output_ok(c, enc ? "the ciphertext" : "the plaintext"))
 		return CH_EXIT_USAGE;
-	if ((ex = input_read(c, &in, &in_len)) != CH_EXIT_OK || (ex = prepare(c)) != CH_EXIT_OK ||
+	if ((ex = input_read(c, &in, &in_len)) != CH_EXIT_OK ||
+	    (ex = ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR)) != CH_EXIT_OK ||
 	    (ex = key_find(c, label, enc ? CKA_ENCRYPT : CKA_DECRYPT, enc ? "encrypt" : "decrypt",
 	                   &k)) != CH_EXIT_OK)
 		goto out;
@@ -264,7 +255,8 @@ int ch_cli_cmd_rewrap(ch_cli *c, char **args)
 
 	if (!output_ok(c, "the ciphertext"))
 		return CH_EXIT_USAGE;
-	if ((ex = input_read(c, &in, &in_len)) != CH_EXIT_OK || (ex = prepare(c)) != CH_EXIT_OK ||
+	if ((ex = input_read(c, &in, &in_len)) != CH_EXIT_OK ||
+	    (ex = ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR)) != CH_EXIT_OK ||
 	    (ex = key_find(c, args[0], CKA_DECRYPT, "decrypt", &k)) != CH_EXIT_OK)
 		goto out;
 	ex = CH_EXIT_UNSUPPORTED;
@@ -313,7 +305,7 @@ int ch_cli_cmd_datakey_generate(ch_cli *c, char **args)
 	}
 	if (!output_ok(c, "the wrapped data key"))
 		return CH_EXIT_USAGE;
-	if ((ex = prepare(c)) != CH_EXIT_OK ||
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR)) != CH_EXIT_OK ||
 	    (ex = key_find(c, args[0], CKA_WRAP, "wrap", &k)) != CH_EXIT_OK)
 		return ex;
 	if ((gen = data_fn(c, CH_DataKeyGenerate)) == NULL)
@@ -365,7 +357,8 @@ int ch_cli_cmd_datakey_unwrap(ch_cli *c, char **args)
 
 	if (!output_ok(c, "the data key"))
 		return CH_EXIT_USAGE;
-	if ((ex = input_read(c, &in, &in_len)) != CH_EXIT_OK || (ex = prepare(c)) != CH_EXIT_OK ||
+	if ((ex = input_read(c, &in, &in_len)) != CH_EXIT_OK ||
+	    (ex = ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR)) != CH_EXIT_OK ||
 	    (ex = key_find(c, args[0], CKA_UNWRAP, "unwrap", &k)) != CH_EXIT_OK)
 		goto out;
 	rv = c->p11->C_UnwrapKey(c->session, &m, k, in, in_len, t, 5, &dk);
@@ -408,7 +401,7 @@ int ch_cli_cmd_key_datakey_plaintext(ch_cli *c, char **args)
 	}
 	on = strcmp(args[1], "on") == 0 ? CK_TRUE : CK_FALSE;
 	/* The family's policy is its primary's: the one key that wraps. */
-	if ((ex = prepare(c)) != CH_EXIT_OK ||
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR)) != CH_EXIT_OK ||
 	    (ex = key_find(c, args[0], CKA_WRAP, "wrap", &k)) != CH_EXIT_OK)
 		return ex;
 	if ((rv = c->p11->C_SetAttributeValue(c->session, k, &a, 1)) != CKR_OK)

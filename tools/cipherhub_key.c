@@ -224,16 +224,6 @@ static const char *state_name(CK_ULONG st)
 	         ? ch_cli_vendor_fn(c, member)                                                     \
 	         : (ch_cli_vendor_missing((c), #member), NULL))
 
-static int prepare(ch_cli *c)
-{
-	int ex;
-
-	if ((ex = ch_cli_module_open(c)) == CH_EXIT_OK &&
-	    (ex = ch_cli_slot_choose(c)) == CH_EXIT_OK)
-		ex = ch_cli_session_open(c, CH_CLI_LOGIN_OPERATOR);
-	return ex;
-}
-
 /* Parses a version number (1, 2, ...). */
 static bool version_parse(const ch_cli *c, const char *s, const char *what, CK_ULONG *out)
 {
@@ -277,7 +267,8 @@ int ch_cli_cmd_key_versions(ch_cli *c, char **args)
 	size_t n = 0;
 	int ex;
 
-	if ((ex = prepare(c)) != CH_EXIT_OK || (ex = family_read(c, args[0], &v, &n)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR)) != CH_EXIT_OK ||
+	    (ex = family_read(c, args[0], &v, &n)) != CH_EXIT_OK)
 		return ex;
 	if (!c->json)
 		printf("%-8s %-13s %-8s %-21s %s\n", "VERSION", "STATE", "PRIMARY", "CREATED",
@@ -352,7 +343,8 @@ int ch_cli_cmd_key_rotate(ch_cli *c, char **args)
 	bool lost;
 	int ex;
 
-	if ((ex = prepare(c)) != CH_EXIT_OK || (ex = family_read(c, args[0], &v, &n)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR)) != CH_EXIT_OK ||
+	    (ex = family_read(c, args[0], &v, &n)) != CH_EXIT_OK)
 		return ex;
 	ex = CH_EXIT_USAGE;
 	if ((p = family_primary(c, v, n, args[0])) == NULL)
@@ -458,7 +450,7 @@ int ch_cli_cmd_rotate_due(ch_cli *c, char **args)
 		           c->prog);
 		return CH_EXIT_USAGE;
 	}
-	if ((ex = prepare(c)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR)) != CH_EXIT_OK)
 		return ex;
 	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
 		if ((ex = rotate_due_class(c, classes[i], now, &r)) != CH_EXIT_OK)
@@ -495,7 +487,8 @@ static int policy_set(ch_cli *c, char **args, CK_ATTRIBUTE_TYPE type, const char
 	}
 	val = num;
 	*value = num;
-	if ((ex = prepare(c)) != CH_EXIT_OK || (ex = family_read(c, args[0], &v, &n)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR)) != CH_EXIT_OK ||
+	    (ex = family_read(c, args[0], &v, &n)) != CH_EXIT_OK)
 		return ex;
 	/* Every version agrees; the primary's is the one that counts.  A
 	 * destroyed version keeps the policy it had. */
@@ -556,7 +549,8 @@ int ch_cli_cmd_key_min_version(ch_cli *c, char **args)
 
 	if (!version_parse(c, args[1], "N", &min))
 		return CH_EXIT_USAGE;
-	if ((ex = prepare(c)) != CH_EXIT_OK || (ex = family_read(c, args[0], &v, &n)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR)) != CH_EXIT_OK ||
+	    (ex = family_read(c, args[0], &v, &n)) != CH_EXIT_OK)
 		return ex;
 	ex = CH_EXIT_USAGE;
 	if ((p = family_primary(c, v, n, args[0])) == NULL)
@@ -592,7 +586,8 @@ static int set_state(ch_cli *c, char **args, CK_ULONG state, const char *done)
 
 	if (!version_parse(c, args[1], "VERSION", &want))
 		return CH_EXIT_USAGE;
-	if ((ex = prepare(c)) != CH_EXIT_OK || (ex = family_read(c, args[0], &v, &n)) != CH_EXIT_OK)
+	if ((ex = ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR)) != CH_EXIT_OK ||
+	    (ex = family_read(c, args[0], &v, &n)) != CH_EXIT_OK)
 		return ex;
 	for (size_t i = 0; i < n && k == NULL; i++)
 		if (v[i].version == want && (v[i].versioned || n == 1))

@@ -220,16 +220,11 @@ static const sver *version_pick(const ch_cli *c, const sver *v, size_t n, const 
 
 static int prepare(ch_cli *c, const char *name)
 {
-	int ex;
-
 	if (name != NULL && (name[0] == '\0' || strlen(name) > 128)) {
 		ch_cli_err(c, "NAME must be 1 to 128 bytes");
 		return CH_EXIT_USAGE;
 	}
-	if ((ex = ch_cli_module_open(c)) == CH_EXIT_OK &&
-	    (ex = ch_cli_slot_choose(c)) == CH_EXIT_OK)
-		ex = ch_cli_session_open(c, CH_CLI_LOGIN_OPERATOR);
-	return ex;
+	return ch_cli_prepare(c, CH_CLI_LOGIN_OPERATOR);
 }
 
 static const char *state_name(CK_ULONG st)

@@ -270,10 +270,12 @@ ch_expect_lines()
 # ch_tool_setup: TOOL, the admin tool (CH_TOOL, else the build's cipherhub), and run_tool, the
 # way to run it: ch_run for a tool built with the sanitizers (it carries their runtime), else
 # ch_run_mod (the module's runtime preloaded, as for any program loading a sanitized module).
-# Ends the test when there is no tool.
+# Ends the test when there is no tool.  Unsets CIPHERHUB_PIN, CIPHERHUB_NEW_PIN and
+# CIPHERHUB_MODULE, so that only what a test passes reaches the tool.
 # shellcheck disable=SC2034 # TOOL and run_tool are for the sourcing script
 ch_tool_setup()
 {
+	unset CIPHERHUB_PIN CIPHERHUB_NEW_PIN CIPHERHUB_MODULE
 	TOOL=${CH_TOOL:-}
 	if [[ -z $TOOL && -n ${CH_TEST_BIN:-} && -x $CH_TEST_BIN/cipherhub ]]; then
 		TOOL=$CH_TEST_BIN/cipherhub
@@ -288,6 +290,43 @@ ch_tool_setup()
 		run_tool=ch_run
 	else
 		run_tool=ch_run_mod
+	fi
+}
+
+# ch_expect_rc STEP N: the last call exited with status N.
+ch_expect_rc()
+{
+	if [[ $CH_RC == "$2" ]]; then
+		ch_pass "$1"
+	else
+		ch_fail "$1" "exit status $2" "exit status $CH_RC"
+	fi
+}
+
+# ch_store_snapshot: a hash of every object, attribute and grant row of the store (nothing when
+# sqlite3 is not installed): what a refused command must leave as it was.
+ch_store_snapshot()
+{
+	if command -v sqlite3 >/dev/null; then
+		sqlite3 "$CIPHERHUB_STORE" "SELECT id, gen, hex(mac) FROM objects ORDER BY id;
+			SELECT obj, type, hex(value) FROM attributes ORDER BY obj, type;
+			SELECT obj, grantee, ops FROM grants ORDER BY obj, grantee;" | sha256sum
+	fi
+}
+
+# ch_field KEY: KEY of every JSON line of the last call's output, one per line (booleans as
+# true/false, with jq or python3).
+ch_field()
+{
+	if command -v jq >/dev/null; then
+		jq -r --arg k "$1" '.[$k] | tostring' <<<"$CH_OUT"
+	else
+		python3 -c '
+import json, sys
+for line in sys.stdin:
+    if line.strip():
+        v = json.loads(line)[sys.argv[1]]
+        print(str(v).lower() if isinstance(v, bool) else v)' "$1" <<<"$CH_OUT"
 	fi
 }
 

@@ -31,8 +31,6 @@ ALICE_PIN=alice-pin-1234
 BOB_PIN=bob-pin-5678
 CAROL_PIN=carol-pin-9012
 DAVE_PIN=dave-pin-3456
-unset CIPHERHUB_PIN CIPHERHUB_NEW_PIN CIPHERHUB_MODULE
-
 # Three wrong PINs lock a participant in this test (the default is 10).
 sed -i 's/^\[pin\]$/[pin]\nmax_failures = 3/' "$CIPHERHUB_CONF"
 
@@ -58,16 +56,6 @@ as()
 	local name=$1 pin=$2
 	shift 2
 	"$run_tool" env CIPHERHUB_PIN="$pin" "$TOOL" --module "$CH_TEST_MODULE" --as "$name" "$@"
-}
-
-# ch_expect_rc STEP N: the last call exited with status N.
-ch_expect_rc()
-{
-	if [[ $CH_RC == "$2" ]]; then
-		ch_pass "$1"
-	else
-		ch_fail "$1" "exit status $2" "exit status $CH_RC"
-	fi
 }
 
 # json_field KEY: the value of KEY in every JSON line of the last call's output, one per line

@@ -20,8 +20,6 @@ ch_setup
 D=$CH_TMP
 SO_PIN=so-pin-bk-1357
 USER_PIN=user-pin-bk-2468
-unset CIPHERHUB_PIN CIPHERHUB_NEW_PIN CIPHERHUB_MODULE
-
 ch_tool_setup
 
 # as_so ARGS...: the tool acting as "so".

@@ -22,8 +22,6 @@ ch_setup
 D=$CH_TMP
 SO_PIN=so-secret-4711
 OPS_PIN=ops-pin-2468
-unset CIPHERHUB_PIN CIPHERHUB_NEW_PIN CIPHERHUB_MODULE
-
 ch_tool_setup
 
 # ops ARGS...: the tool acting as the operator (and user) "ops".

@@ -27,8 +27,6 @@ D=$CH_TMP
 SO_PIN=so-secret-4711
 OPS_PIN=ops-pin-2468
 IV=000102030405060708090a0b0c0d0e0f
-unset CIPHERHUB_PIN CIPHERHUB_NEW_PIN CIPHERHUB_MODULE
-
 ch_tool_setup
 if ! command -v sqlite3 >/dev/null; then
 	ch_note "sqlite3 is not installed: store snapshots not checked"
@@ -44,40 +42,6 @@ ops()
 p11()
 {
 	ch_p11 --token-label keys --login --pin "ops:$OPS_PIN" "$@"
-}
-
-ch_expect_rc()
-{
-	if [[ $CH_RC == "$2" ]]; then
-		ch_pass "$1"
-	else
-		ch_fail "$1" "exit status $2" "exit status $CH_RC"
-	fi
-}
-
-# field KEY: KEY of every JSON line of the last output, one per line.
-field()
-{
-	if command -v jq >/dev/null; then
-		jq -r --arg k "$1" '.[$k] | tostring' <<<"$CH_OUT"
-	else
-		python3 -c '
-import json, sys
-for line in sys.stdin:
-    if line.strip():
-        v = json.loads(line)[sys.argv[1]]
-        print(str(v).lower() if isinstance(v, bool) else v)' "$1" <<<"$CH_OUT"
-	fi
-}
-
-# snapshot: every object, attribute and grant row of the store.
-snapshot()
-{
-	if command -v sqlite3 >/dev/null; then
-		sqlite3 "$CIPHERHUB_STORE" "SELECT id, gen, hex(mac) FROM objects ORDER BY id;
-			SELECT obj, type, hex(value) FROM attributes ORDER BY obj, type;
-			SELECT obj, grantee, ops FROM grants ORDER BY obj, grantee;" | sha256sum
-	fi
 }
 
 echo "== setup"
@@ -101,9 +65,9 @@ ch_expect_ok "key rotate payments-kek"
 ch_expect_text "... says version 2 is the primary" "version 2 is the primary, version 1 decrypts only"
 ops key versions payments-kek --json
 ch_expect_ok "key versions --json"
-ch_expect_eq "... two versions" "1 2" "$(field version | tr '\n' ' ' | sed 's/ $//')"
-ch_expect_eq "... states" "decrypt-only active" "$(field state | tr '\n' ' ' | sed 's/ $//')"
-ch_expect_eq "... primary" "false true" "$(field primary | tr '\n' ' ' | sed 's/ $//')"
+ch_expect_eq "... two versions" "1 2" "$(ch_field version | tr '\n' ' ' | sed 's/ $//')"
+ch_expect_eq "... states" "decrypt-only active" "$(ch_field state | tr '\n' ' ' | sed 's/ $//')"
+ch_expect_eq "... primary" "false true" "$(ch_field primary | tr '\n' ' ' | sed 's/ $//')"
 
 echo "== a stock pkcs11-tool sees only the primary for encryption"
 p11 --list-objects --type secrkey
@@ -162,20 +126,20 @@ ops key disable payments-kek 1
 ch_expect_ok "key disable payments-kek 1"
 ops key versions payments-kek --json
 ch_expect_eq "... version 1 is disabled" "disabled active" \
-	"$(field state | tr '\n' ' ' | sed 's/ $//')"
+	"$(ch_field state | tr '\n' ' ' | sed 's/ $//')"
 ops key enable payments-kek 1
 ch_expect_ok "key enable payments-kek 1"
 ops key versions payments-kek --json
 ch_expect_eq "... version 1 decrypts again" "decrypt-only active" \
-	"$(field state | tr '\n' ' ' | sed 's/ $//')"
+	"$(ch_field state | tr '\n' ' ' | sed 's/ $//')"
 ops key destroy payments-kek 1
 ch_expect_ok "key destroy payments-kek 1"
 ops key versions payments-kek --json
 ch_expect_eq "... version 1 is destroyed, its metadata kept" "destroyed active" \
-	"$(field state | tr '\n' ' ' | sed 's/ $//')"
+	"$(ch_field state | tr '\n' ' ' | sed 's/ $//')"
 
 echo "== bad input changes nothing"
-before=$(snapshot)
+before=$(ch_store_snapshot)
 ops key rotate no-such-family
 ch_expect_rc "rotating a missing family exits 1" 1
 ch_expect_text "... saying so" "no key family 'no-such-family'"
@@ -199,7 +163,7 @@ ops rotate
 ch_expect_rc "rotate without --due exits 1" 1
 "$run_tool" env CIPHERHUB_PIN="$SO_PIN" "$TOOL" --module "$CH_TEST_MODULE" key rotate payments-kek
 ch_expect_rc "so cannot manage keys (1)" 1
-ch_expect_eq "the store's objects did not move" "$before" "$(snapshot)"
+ch_expect_eq "the store's objects did not move" "$before" "$(ch_store_snapshot)"
 
 echo "== rotate --due"
 p11 --keygen --key-type AES:16 --label hourly --usage-decrypt
@@ -216,12 +180,12 @@ ops rotate --due
 wait
 ops key versions hourly --json
 ch_expect_eq "two racing rotate --due made exactly one new version" "1 2" \
-	"$(field version | tr '\n' ' ' | sed 's/ $//')"
+	"$(ch_field version | tr '\n' ' ' | sed 's/ $//')"
 ch_expect_eq "... which carries the period" "1 1" \
-	"$(field rotation_period | tr '\n' ' ' | sed 's/ $//')"
+	"$(ch_field rotation_period | tr '\n' ' ' | sed 's/ $//')"
 ops key versions payments-kek --json
 ch_expect_eq "... and payments-kek (no period) was left alone" "1 2" \
-	"$(field version | tr '\n' ' ' | sed 's/ $//')"
+	"$(ch_field version | tr '\n' ' ' | sed 's/ $//')"
 ops key period hourly 0
 ch_expect_ok "key period hourly 0 (no more rotations)"
 
@@ -237,9 +201,9 @@ ch_expect_text "... rotates it" "rotated 'daily-sig': version 2 is the primary"
 ch_expect_text "... and nothing else" "1 family rotated"
 ops key versions daily-sig --json
 ch_expect_eq "... the private half has versions 1 and 2" "1 2" \
-	"$(field version | tr '\n' ' ' | sed 's/ $//')"
+	"$(ch_field version | tr '\n' ' ' | sed 's/ $//')"
 ch_expect_eq "... version 2 is the primary" "false true" \
-	"$(field primary | tr '\n' ' ' | sed 's/ $//')"
+	"$(ch_field primary | tr '\n' ' ' | sed 's/ $//')"
 p11 --list-objects --type pubkey
 ch_expect_lines "... and the public half has two versions" 'label: +daily-sig' 2
 p11 --list-objects --type privkey
@@ -260,7 +224,7 @@ ch_expect_ok "ops makes the key 'gcm-kek'"
 ops key max-encryptions gcm-kek 3
 ch_expect_ok "key max-encryptions gcm-kek 3"
 ch_expect_text "... says so" "due for rotation after 3 encryptions"
-before=$(snapshot)
+before=$(ch_store_snapshot)
 ops key max-encryptions gcm-kek -1
 ch_expect_rc "a bound that is not a number exits 1" 1
 ops key max-encryptions no-such-family 3
@@ -268,7 +232,7 @@ ch_expect_rc "a bound on a missing family exits 1" 1
 "$run_tool" env CIPHERHUB_PIN="$SO_PIN" "$TOOL" --module "$CH_TEST_MODULE" \
 	key max-encryptions gcm-kek 5
 ch_expect_rc "so cannot set a bound (1)" 1
-ch_expect_eq "... and the store's objects did not move" "$before" "$(snapshot)"
+ch_expect_eq "... and the store's objects did not move" "$before" "$(ch_store_snapshot)"
 for i in 1 2; do
 	p11 --encrypt -m AES-CBC-PAD --id 0c --iv "$IV" -i "$D/plain.bin" -o "$D/g$i.ct"
 	ch_expect_ok "pkcs11-tool encryption $i under gcm-kek"
@@ -277,7 +241,7 @@ p11 --decrypt -m AES-CBC-PAD --id 0c --iv "$IV" -i "$D/g1.ct" -o "$D/g1.pt"
 ch_expect_ok "... and a decryption (not counted)"
 ops key versions gcm-kek --json
 ch_expect_eq "... two encryptions counted, bound 3" "2 3" \
-	"$(field encryptions) $(field max_encryptions)"
+	"$(ch_field encryptions) $(ch_field max_encryptions)"
 ops rotate --due
 ch_expect_text "rotate --due below the bound rotates nothing" "0 families rotated"
 p11 --encrypt -m AES-CBC-PAD --id 0c --iv "$IV" -i "$D/plain.bin" -o "$D/g3.ct"
@@ -290,9 +254,9 @@ ops rotate --due
 wait
 ops key versions gcm-kek --json
 ch_expect_eq "two racing rotate --due made exactly one new version" "1 2" \
-	"$(field version | tr '\n' ' ' | sed 's/ $//')"
+	"$(ch_field version | tr '\n' ' ' | sed 's/ $//')"
 ch_expect_eq "... which carries the bound and counts from 0" "3 3 0" \
-	"$(field max_encryptions | tr '\n' ' ')$(field encryptions | tail -n 1)"
+	"$(ch_field max_encryptions | tr '\n' ' ')$(ch_field encryptions | tail -n 1)"
 ops rotate --due
 ch_expect_text "... and the next rotate --due leaves it alone" "0 families rotated"
 ops key max-encryptions gcm-kek 0

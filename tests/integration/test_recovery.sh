@@ -14,8 +14,6 @@ ch_setup
 D=$CH_TMP
 SO_PIN=so-pin-rec-1357
 NEW_PIN=so-pin-new-2468
-unset CIPHERHUB_PIN CIPHERHUB_NEW_PIN CIPHERHUB_MODULE
-
 ch_tool_setup
 
 # as_so PIN ARGS...: the tool acting as "so" with PIN.

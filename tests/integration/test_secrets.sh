@@ -30,8 +30,6 @@ APP_PIN=app-pin-2468
 V1=postgres://billing:Xk7-alpha-31c9@db.internal/billing
 V2=postgres://billing:Qm2-beta-77e0@db.internal/billing
 V3=postgres://billing:Zr5-gamma-4a1d@db.internal/billing
-unset CIPHERHUB_PIN CIPHERHUB_NEW_PIN CIPHERHUB_MODULE
-
 ch_tool_setup
 
 # ops ARGS...: the tool acting as the operator "ops".
@@ -66,39 +64,6 @@ app_read()
 	rm -f "$1"
 	ch_p11 --token-label vault --login --pin "app:$APP_PIN" --read-object --type data \
 		--label db-billing -o "$1"
-}
-
-ch_expect_rc()
-{
-	if [[ $CH_RC == "$2" ]]; then
-		ch_pass "$1"
-	else
-		ch_fail "$1" "exit status $2" "exit status $CH_RC"
-	fi
-}
-
-# field KEY: KEY of every JSON line of the last output, one per line.
-field()
-{
-	if command -v jq >/dev/null; then
-		jq -r --arg k "$1" '.[$k] | tostring' <<<"$CH_OUT"
-	else
-		python3 -c '
-import json, sys
-for line in sys.stdin:
-    if line.strip():
-        print(json.loads(line)[sys.argv[1]])' "$1" <<<"$CH_OUT"
-	fi
-}
-
-# snapshot: every object, attribute and grant row of the store.
-snapshot()
-{
-	if command -v sqlite3 >/dev/null; then
-		sqlite3 "$CIPHERHUB_STORE" "SELECT id, gen, hex(mac) FROM objects ORDER BY id;
-			SELECT obj, type, hex(value) FROM attributes ORDER BY obj, type;
-			SELECT obj, grantee, ops FROM grants ORDER BY obj, grantee;" | sha256sum
-	fi
 }
 
 # store_has TEXT: the store's files (database and write-ahead log) hold TEXT.
@@ -140,8 +105,8 @@ ch_expect_eq "... reads back" "$V3" "$(cat "$D/got")"
 ops secret list --json
 ch_expect_ok "secret list --json"
 ch_expect_eq "... both secrets, by name" "api-token db-billing" \
-	"$(field name | tr '\n' ' ' | sed 's/ $//')"
-ch_expect_eq "... one version each" "1 1" "$(field versions | tr '\n' ' ' | sed 's/ $//')"
+	"$(ch_field name | tr '\n' ' ' | sed 's/ $//')"
+ch_expect_eq "... one version each" "1 1" "$(ch_field versions | tr '\n' ' ' | sed 's/ $//')"
 ch_expect_no_text "... and no value" "$V1"
 ops secret list
 ch_expect_lines "... text: one line per secret" '^(api-token|db-billing) +1 +1 ' 2
@@ -171,8 +136,8 @@ ch_expect_ok "pkcs11-tool --read-object as app after the rotation (the grant car
 ch_expect_same_file "... prints the new value" "$D/v2" "$D/app.out"
 ops secret list --json
 ch_expect_eq "... list: db-billing has 2 versions" "1 2" \
-	"$(field versions | tr '\n' ' ' | sed 's/ $//')"
-ch_expect_eq "... version 2 current" "1 2" "$(field primary | tr '\n' ' ' | sed 's/ $//')"
+	"$(ch_field versions | tr '\n' ' ' | sed 's/ $//')"
+ch_expect_eq "... version 2 current" "1 2" "$(ch_field primary | tr '\n' ' ' | sed 's/ $//')"
 
 echo "== backup and restore carry the secret's versions and grants"
 # shellcheck disable=SC2016 # expanded by the inner shell
@@ -205,7 +170,7 @@ ch_expect_no_text "... no value of version 1" "Xk7-alpha"
 ch_expect_no_text "... no value of version 2" "Qm2-beta"
 
 echo "== bad inputs change nothing"
-before=$(snapshot)
+before=$(ch_store_snapshot)
 ops secret put db-billing --file "$D/v3"
 ch_expect_rc "secret put of a missing --file" 1
 printf %s "$V3" >"$D/v3"
@@ -229,7 +194,7 @@ ops grant kek app --ops read
 ch_expect_rc "grant of read on a key" 1
 ops secret get nosuch
 ch_expect_rc "secret get of a missing secret" 1
-ch_expect_eq "... no object row changed" "$before" "$(snapshot)"
+ch_expect_eq "... no object row changed" "$before" "$(ch_store_snapshot)"
 ops_to "$D/got" secret get db-billing
 ch_expect_same_file "... db-billing still reads version 2" "$D/v2" "$D/got"
 
@@ -250,7 +215,7 @@ ops secret delete db-billing
 ch_expect_ok "secret delete db-billing"
 ch_expect_text "... every version" "deleted 'db-billing' (2 versions)"
 ops secret list --json
-ch_expect_eq "... only api-token is left" "api-token" "$(field name | tr '\n' ' ' | sed 's/ $//')"
+ch_expect_eq "... only api-token is left" "api-token" "$(ch_field name | tr '\n' ' ' | sed 's/ $//')"
 app_read "$D/app.out"
 ch_expect_fails "pkcs11-tool finds no db-billing any more"
 

@@ -426,6 +426,26 @@ static inline CK_RV ch_t_login_user(CK_SESSION_HANDLE h)
 	return ch_t_login(h, CKU_USER, CH_T_USER_PIN);
 }
 
+/* For a child process of a multi-process test: opens a read-write session
+ * on the token CH_T_LABEL, logs the user in, then waits (at most about 5
+ * seconds) for the file go, which the parent writes to start every child at
+ * once.  False (printed) when the session or the login failed. */
+static inline bool ch_t_child_session(const char *go, CK_SESSION_HANDLE *h)
+{
+	CK_SLOT_ID slot;
+	struct stat sb;
+	CK_RV rv;
+
+	if ((rv = ch_t_slot_by_label(CH_T_LABEL, &slot)) != CKR_OK ||
+	    (rv = ch_t_open(slot, true, h)) != CKR_OK || (rv = ch_t_login_user(*h)) != CKR_OK) {
+		fprintf(stderr, "child %ld: session: %s\n", (long)getpid(), ch_test_rv_name(rv));
+		return false;
+	}
+	for (int i = 0; i < 5000 && stat(go, &sb) != 0; i++)
+		usleep(1000);
+	return true;
+}
+
 /* Creates a registration on the free slot: C_InitToken with the SO PIN and
  * label, then (when with_user_pin) C_InitPIN with the user PIN from an SO
  * session, closed again.  *slot gets the token's slot.  The module must be
@@ -660,6 +680,48 @@ static inline void ch_t_gcm(CK_MECHANISM *m, CK_GCM_PARAMS *p, CK_BYTE *iv, CK_B
 	m->mechanism = CKM_AES_GCM;
 	m->pParameter = p;
 	m->ulParameterLen = sizeof(*p);
+}
+
+/* One AES-GCM encryption (enc) or decryption of in into out under key, with
+ * a fixed IV (1, 2, ... 12) and no AAD: the same IV decrypts what it
+ * encrypted.  Returns the init's code when it fails, else the call's. */
+static inline CK_RV ch_t_gcm_crypt(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, bool enc,
+                                   const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
+                                   CK_ULONG *out_len)
+{
+	CK_BYTE iv[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	CK_GCM_PARAMS p;
+	CK_MECHANISM m;
+	CK_RV rv;
+
+	ch_t_gcm(&m, &p, iv, NULL, 0);
+	rv = enc ? P11->C_EncryptInit(h, &m, key) : P11->C_DecryptInit(h, &m, key);
+	if (rv != CKR_OK)
+		return rv;
+	return enc ? P11->C_Encrypt(h, (CK_BYTE_PTR)in, in_len, out, out_len)
+	           : P11->C_Decrypt(h, (CK_BYTE_PTR)in, in_len, out, out_len);
+}
+
+/* True when e's store files (database and write-ahead log) hold the n
+ * bytes of needle: what a test looks for to prove a secret is not stored in
+ * the clear. */
+static inline bool ch_t_store_holds(const ch_t_env *e, const void *needle, size_t n)
+{
+	const char *suffix[] = { "", "-wal" };
+	bool found = false;
+
+	for (size_t i = 0; i < 2; i++) {
+		char path[300];
+		size_t len = 0;
+		unsigned char *raw;
+
+		snprintf(path, sizeof(path), "%s%s", e->store, suffix[i]);
+		if ((raw = ch_t_read_file(path, &len)) == NULL)
+			continue;
+		found = found || ch_t_contains(raw, len, needle, n);
+		free(raw);
+	}
+	return found;
 }
 
 /* True when the log file holds needle. */

@@ -97,22 +97,6 @@ static CK_RV find_one(CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls, const char *labe
 	return rv;
 }
 
-static CK_RV gcm_crypt(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, bool enc, const CK_BYTE *in,
-                       CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len)
-{
-	static CK_BYTE iv[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
-	CK_GCM_PARAMS p;
-	CK_MECHANISM m;
-	CK_RV rv;
-
-	ch_t_gcm(&m, &p, iv, NULL, 0);
-	rv = enc ? P11->C_EncryptInit(h, &m, key) : P11->C_DecryptInit(h, &m, key);
-	if (rv != CKR_OK)
-		return rv;
-	return enc ? P11->C_Encrypt(h, (CK_BYTE_PTR)in, in_len, out, out_len)
-	           : P11->C_Decrypt(h, (CK_BYTE_PTR)in, in_len, out, out_len);
-}
-
 /* The whole audit log of h's registration (at most max records). */
 static CK_ULONG audit_all(CK_SESSION_HANDLE h, CH_AUDIT_RECORD *rec, CK_ULONG max)
 {
@@ -158,9 +142,9 @@ static bool make_source(source *s)
 	REQUIRE_RV(gen_aes(h, "k-aes", &aes), CKR_OK);
 	REQUIRE_RV(ch_t_gen_ec(h, true, "k-ec", &pub, &priv), CKR_OK);
 	s->ct_len = sizeof(s->ct);
-	REQUIRE_RV(
-	        gcm_crypt(h, aes, true, (const CK_BYTE *)PLAIN, strlen(PLAIN), s->ct, &s->ct_len),
-	        CKR_OK);
+	REQUIRE_RV(ch_t_gcm_crypt(h, aes, true, (const CK_BYTE *)PLAIN, strlen(PLAIN), s->ct,
+	                          &s->ct_len),
+	           CKR_OK);
 	REQUIRE_RV(P11->C_SignInit(h, &ecdsa, priv), CKR_OK);
 	s->sig_len = sizeof(s->sig);
 	REQUIRE_RV(P11->C_Sign(h, (CK_BYTE_PTR)PLAIN, strlen(PLAIN), s->sig, &s->sig_len), CKR_OK);
@@ -261,7 +245,7 @@ static void test_a_restored_registration_works_as_before(void)
 	REQUIRE_RV(as(h, NULL, CH_T_USER_PIN), CKR_OK);
 	REQUIRE_RV(find_one(h, CKO_SECRET_KEY, "k-aes", &aes), CKR_OK);
 	n = sizeof(out);
-	CHECK_RV(gcm_crypt(h, aes, false, s.ct, s.ct_len, out, &n), CKR_OK);
+	CHECK_RV(ch_t_gcm_crypt(h, aes, false, s.ct, s.ct_len, out, &n), CKR_OK);
 	CHECK(n == strlen(PLAIN) && memcmp(out, PLAIN, n) == 0);
 	CHECK(ch_t_get_bool(h, aes, CKA_SENSITIVE) == 1);
 	REQUIRE_RV(find_one(h, CKO_PUBLIC_KEY, "k-ec", &pub), CKR_OK);
@@ -280,10 +264,10 @@ static void test_a_restored_registration_works_as_before(void)
 	REQUIRE_RV(as(h, "alice", PIN_ALICE), CKR_OK);
 	REQUIRE_RV(find_one(h, CKO_SECRET_KEY, "k-aes", &aes), CKR_OK);
 	n = sizeof(out);
-	CHECK_RV(gcm_crypt(h, aes, false, s.ct, s.ct_len, out, &n), CKR_OK);
+	CHECK_RV(ch_t_gcm_crypt(h, aes, false, s.ct, s.ct_len, out, &n), CKR_OK);
 	CHECK(n == strlen(PLAIN) && memcmp(out, PLAIN, n) == 0);
 	n = sizeof(out);
-	CHECK_RV(gcm_crypt(h, aes, true, (const CK_BYTE *)PLAIN, 4, out, &n),
+	CHECK_RV(ch_t_gcm_crypt(h, aes, true, (const CK_BYTE *)PLAIN, 4, out, &n),
 	         CKR_KEY_FUNCTION_NOT_PERMITTED);
 	/* Every participant logs in with its PIN; a wrong one still fails. */
 	CHECK_RV(as(h, "carol", PIN_CAROL), CKR_OK);
@@ -581,7 +565,7 @@ static void test_a_restore_under_a_root_section_is_rooted_and_not_backed_up_agai
 	REQUIRE_RV(as(h, NULL, CH_T_USER_PIN), CKR_OK);
 	REQUIRE_RV(find_one(h, CKO_SECRET_KEY, "k-aes", &aes), CKR_OK);
 	n = sizeof(out);
-	CHECK_RV(gcm_crypt(h, aes, false, s.ct, s.ct_len, out, &n), CKR_OK);
+	CHECK_RV(ch_t_gcm_crypt(h, aes, false, s.ct, s.ct_len, out, &n), CKR_OK);
 	CHECK(n == strlen(PLAIN) && memcmp(out, PLAIN, n) == 0);
 	REQUIRE_RV(as_so(h), CKR_OK);
 	CHECK_RV(ch_t_vendor()->CH_AuditVerify(h, &first_bad, &unauth), CKR_OK);
@@ -703,14 +687,15 @@ static void test_a_family_of_versions_survives_backup_wipe_and_restore(void)
 	REQUIRE_RV(gen_aes(h, "fam", &v1), CKR_OK);
 	REQUIRE_RV(P11->C_SetAttributeValue(h, v1, policy, CH_T_ARRAY_LEN(policy)), CKR_OK);
 	REQUIRE_RV(grant(h, v1, "alice", CH_GRANT_ENCRYPT | CH_GRANT_DECRYPT), CKR_OK);
-	REQUIRE_RV(gcm_crypt(h, v1, true, (const CK_BYTE *)PLAIN, strlen(PLAIN), ct1, &ct1_len),
-	           CKR_OK);
+	REQUIRE_RV(
+	        ch_t_gcm_crypt(h, v1, true, (const CK_BYTE *)PLAIN, strlen(PLAIN), ct1, &ct1_len),
+	        CKR_OK);
 	REQUIRE_RV(ch_t_vendor()->CH_KeyRotate(h, v1, &v2), CKR_OK);
 	REQUIRE_RV(ch_t_vendor()->CH_KeyRotate(h, v2, &v3), CKR_OK);
 	REQUIRE_RV(ch_t_vendor()->CH_KeySetState(h, v2, CH_KEY_STATE_DISABLED), CKR_OK);
 	for (int i = 0; i < 3; i++) {
 		len = sizeof(out);
-		REQUIRE_RV(gcm_crypt(h, v3, true, (const CK_BYTE *)"x", 1, out, &len), CKR_OK);
+		REQUIRE_RV(ch_t_gcm_crypt(h, v3, true, (const CK_BYTE *)"x", 1, out, &len), CKR_OK);
 	}
 	REQUIRE((n = family_read(h, "fam", k, before)) == 3);
 	CHECK_UL(before[0].state, CH_KEY_STATE_DECRYPT_ONLY);
@@ -755,22 +740,23 @@ static void test_a_family_of_versions_survives_backup_wipe_and_restore(void)
 
 	/* v1 decrypts its old ciphertext, v2 does nothing, v3 encrypts. */
 	len = sizeof(out);
-	CHECK_RV(gcm_crypt(h, v1, false, ct1, ct1_len, out, &len), CKR_OK);
+	CHECK_RV(ch_t_gcm_crypt(h, v1, false, ct1, ct1_len, out, &len), CKR_OK);
 	CHECK(len == strlen(PLAIN) && memcmp(out, PLAIN, len) == 0);
 	len = sizeof(out);
-	CHECK_RV(gcm_crypt(h, v1, true, (const CK_BYTE *)"x", 1, out, &len),
+	CHECK_RV(ch_t_gcm_crypt(h, v1, true, (const CK_BYTE *)"x", 1, out, &len),
 	         CKR_KEY_FUNCTION_NOT_PERMITTED);
 	len = sizeof(out);
-	CHECK_RV(gcm_crypt(h, v2, false, ct1, ct1_len, out, &len), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	CHECK_RV(ch_t_gcm_crypt(h, v2, false, ct1, ct1_len, out, &len),
+	         CKR_KEY_FUNCTION_NOT_PERMITTED);
 	len = sizeof(out);
-	CHECK_RV(gcm_crypt(h, v3, true, (const CK_BYTE *)"x", 1, out, &len), CKR_OK);
+	CHECK_RV(ch_t_gcm_crypt(h, v3, true, (const CK_BYTE *)"x", 1, out, &len), CKR_OK);
 	CHECK_UL(facts_read(h, v3, &f4) ? f4.encryptions : 0, 4); /* counts on */
 	/* alice's grant holds on v1 and v3. */
 	REQUIRE_RV(as(h, "alice", PIN_ALICE), CKR_OK);
 	len = sizeof(out);
-	CHECK_RV(gcm_crypt(h, v1, false, ct1, ct1_len, out, &len), CKR_OK);
+	CHECK_RV(ch_t_gcm_crypt(h, v1, false, ct1, ct1_len, out, &len), CKR_OK);
 	len = sizeof(out);
-	CHECK_RV(gcm_crypt(h, v3, true, (const CK_BYTE *)"x", 1, out, &len), CKR_OK);
+	CHECK_RV(ch_t_gcm_crypt(h, v3, true, (const CK_BYTE *)"x", 1, out, &len), CKR_OK);
 
 	/* A rotation after the restore makes v4 of the same family. */
 	REQUIRE_RV(as(h, NULL, CH_T_USER_PIN), CKR_OK);

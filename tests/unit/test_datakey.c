@@ -6,11 +6,11 @@
  * rotation (sensitive and not extractable when the policy keeps plaintext
  * in).  Bad inputs change nothing in the store.
  */
-#include <sqlite3.h>
 
 #include <openssl/evp.h>
 
 #include "module.h"
+#include "store_rows.h"
 
 #define V ch_t_vendor()
 
@@ -84,44 +84,6 @@ static bool same_gcm(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, const CK_BYTE *r
 out:
 	EVP_CIPHER_CTX_free(c);
 	return ok;
-}
-
-/* Every row of the store but the audit log's (caller frees). */
-static char *store_rows(const char *path)
-{
-	static const char *const q[] = {
-		"SELECT id, reg, private, gen, hex(mac) FROM objects ORDER BY id",
-		"SELECT obj, type, sealed, hex(value), hex(lookup) FROM attributes ORDER BY obj, "
-		"type",
-		"SELECT obj, grantee, ops, hex(mac) FROM grants ORDER BY obj, grantee",
-	};
-	sqlite3 *db = NULL;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	if (f == NULL)
-		return NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-		for (size_t i = 0; i < CH_T_ARRAY_LEN(q); i++) {
-			sqlite3_stmt *st = NULL;
-
-			if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK)
-				continue;
-			while (sqlite3_step(st) == SQLITE_ROW) {
-				for (int c = 0; c < sqlite3_column_count(st); c++) {
-					const unsigned char *t = sqlite3_column_text(st, c);
-
-					fprintf(f, "%s|", t != NULL ? (const char *)t : "NULL");
-				}
-				fputc('\n', f);
-			}
-			sqlite3_finalize(st);
-		}
-	}
-	sqlite3_close(db);
-	fclose(f);
-	return out;
 }
 
 /* ---- the tests ---- */
@@ -235,7 +197,7 @@ static void test_bad_inputs_change_nothing(void)
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
 	REQUIRE_RV(make_kek(h, "kek", true, &k), CKR_OK);
 	REQUIRE_RV(ch_t_gen_aes(h, true, "no-wrap", &enc), CKR_OK);
-	REQUIRE((before = store_rows(e.store)) != NULL);
+	REQUIRE((before = ch_t_store_rows(e.store)) != NULL);
 
 	CHECK_RV(datakey(h, k, 7, w, &wn, plain, &pn), CKR_KEY_SIZE_RANGE);
 	CHECK_RV(datakey(h, k, 0, w, &wn, plain, &pn), CKR_KEY_SIZE_RANGE);
@@ -253,7 +215,7 @@ static void test_bad_inputs_change_nothing(void)
 	pn = 8;
 	CHECK_RV(datakey(h, k, 32, w, &wn, plain, &pn), CKR_BUFFER_TOO_SMALL);
 	CHECK_UL(pn, 32);
-	REQUIRE((after = store_rows(e.store)) != NULL);
+	REQUIRE((after = ch_t_store_rows(e.store)) != NULL);
 	CHECK(strcmp(before, after) == 0);
 out:
 	free(before);

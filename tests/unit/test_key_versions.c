@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "module.h"
+#include "store_rows.h"
 
 #define V ch_t_vendor()
 
@@ -42,23 +43,6 @@ static long count_with(CK_SESSION_HANDLE h, const char *label, CK_ATTRIBUTE *ext
 	for (CK_ULONG i = 0; i < n && i < 3; i++)
 		t[1 + i] = extra[i];
 	return ch_t_count(h, t, 1 + n);
-}
-
-/* AES-GCM under key: encrypt (enc) or decrypt in into out. */
-static CK_RV gcm(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, bool enc, const CK_BYTE *in,
-                 CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len)
-{
-	CK_BYTE iv[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
-	CK_GCM_PARAMS p;
-	CK_MECHANISM m;
-	CK_RV rv;
-
-	ch_t_gcm(&m, &p, iv, NULL, 0);
-	rv = enc ? P11->C_EncryptInit(h, &m, key) : P11->C_DecryptInit(h, &m, key);
-	if (rv != CKR_OK)
-		return rv;
-	return enc ? P11->C_Encrypt(h, (CK_BYTE_PTR)in, in_len, out, out_len)
-	           : P11->C_Decrypt(h, (CK_BYTE_PTR)in, in_len, out, out_len);
 }
 
 static CK_RV encrypt_init(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
@@ -93,45 +77,6 @@ static CK_RV decrypt_init(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
 		(void)P11->C_Decrypt(h, in, sizeof(in), out, &len);
 	}
 	return rv;
-}
-
-/* Every row of the store but the audit log's, as one string (caller
- * frees): what a refused call must leave alone. */
-static char *store_rows(const char *path)
-{
-	static const char *const q[] = {
-		"SELECT id, reg, private, gen, hex(mac) FROM objects ORDER BY id",
-		"SELECT obj, type, sealed, hex(value), hex(lookup) FROM attributes ORDER BY obj, "
-		"type",
-		"SELECT obj, grantee, ops, hex(mac) FROM grants ORDER BY obj, grantee",
-	};
-	sqlite3 *db = NULL;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	if (f == NULL)
-		return NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-		for (size_t i = 0; i < CH_T_ARRAY_LEN(q); i++) {
-			sqlite3_stmt *st = NULL;
-
-			if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK)
-				continue;
-			while (sqlite3_step(st) == SQLITE_ROW) {
-				for (int c = 0; c < sqlite3_column_count(st); c++) {
-					const unsigned char *t = sqlite3_column_text(st, c);
-
-					fprintf(f, "%s|", t != NULL ? (const char *)t : "NULL");
-				}
-				fputc('\n', f);
-			}
-			sqlite3_finalize(st);
-		}
-	}
-	sqlite3_close(db);
-	fclose(f);
-	return out;
 }
 
 static CK_ULONG object_count(CK_SLOT_ID slot)
@@ -218,18 +163,18 @@ static void test_old_ciphertext_decrypts_with_v1_and_new_encryptions_use_v2(void
 		goto out;
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
 	REQUIRE_RV(gen(h, "k", &v1), CKR_OK);
-	REQUIRE_RV(gcm(h, v1, true, msg, sizeof(msg), c1, &l1), CKR_OK);
+	REQUIRE_RV(ch_t_gcm_crypt(h, v1, true, msg, sizeof(msg), c1, &l1), CKR_OK);
 	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
 
-	REQUIRE_RV(gcm(h, v1, false, c1, l1, p, &lp), CKR_OK);
+	REQUIRE_RV(ch_t_gcm_crypt(h, v1, false, c1, l1, p, &lp), CKR_OK);
 	CHECK(lp == sizeof(msg) && memcmp(p, msg, lp) == 0);
 	CHECK_RV(encrypt_init(h, v1), CKR_KEY_FUNCTION_NOT_PERMITTED);
-	REQUIRE_RV(gcm(h, v2, true, msg, sizeof(msg), c2, &l2), CKR_OK);
+	REQUIRE_RV(ch_t_gcm_crypt(h, v2, true, msg, sizeof(msg), c2, &l2), CKR_OK);
 	/* v2 is fresh material: v1 cannot read what v2 wrote. */
 	lp = sizeof(p);
-	CHECK(gcm(h, v1, false, c2, l2, p, &lp) != CKR_OK);
+	CHECK(ch_t_gcm_crypt(h, v1, false, c2, l2, p, &lp) != CKR_OK);
 	lp = sizeof(p);
-	CHECK_RV(gcm(h, v2, false, c2, l2, p, &lp), CKR_OK);
+	CHECK_RV(ch_t_gcm_crypt(h, v2, false, c2, l2, p, &lp), CKR_OK);
 out:
 	ch_t_env_free(&e);
 }
@@ -326,10 +271,10 @@ static void test_generate_key_with_new_version_rotates_the_family(void)
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
 	/* No family "fam" yet: refused, nothing stored. */
 	count = object_count(e.slot);
-	before = store_rows(e.store);
+	before = ch_t_store_rows(e.store);
 	CHECK_RV(P11->C_GenerateKey(h, &m, t, CH_T_ARRAY_LEN(t), &x), CKR_TEMPLATE_INCONSISTENT);
 	CHECK_UL(object_count(e.slot), count);
-	after = store_rows(e.store);
+	after = ch_t_store_rows(e.store);
 	CHECK(before != NULL && after != NULL && strcmp(before, after) == 0);
 
 	REQUIRE_RV(gen(h, "fam", &v1), CKR_OK);
@@ -655,19 +600,19 @@ static void test_min_decrypt_version_refuses_v1(void)
 		goto out;
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
 	REQUIRE_RV(gen(h, "k", &v1), CKR_OK);
-	REQUIRE_RV(gcm(h, v1, true, msg, sizeof(msg), c1, &l1), CKR_OK);
+	REQUIRE_RV(ch_t_gcm_crypt(h, v1, true, msg, sizeof(msg), c1, &l1), CKR_OK);
 	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
 	REQUIRE_RV(V->CH_KeySetMinVersion(h, v1, 2), CKR_OK);
 	CHECK_UL(get_ulong(h, v1, CKA_CH_MIN_DECRYPT_VERSION), 2);
 	CHECK_UL(get_ulong(h, v2, CKA_CH_MIN_DECRYPT_VERSION), 2);
-	CHECK_RV(gcm(h, v1, false, c1, l1, p, &lp), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	CHECK_RV(ch_t_gcm_crypt(h, v1, false, c1, l1, p, &lp), CKR_KEY_FUNCTION_NOT_PERMITTED);
 	CHECK(ch_t_get_bool(h, v1, CKA_DECRYPT) == 0);
 	CHECK_RV(decrypt_init(h, v2), CKR_OK);
 	CHECK_RV(encrypt_init(h, v2), CKR_OK);
 	/* Lowered again, v1 reads its old ciphertext. */
 	REQUIRE_RV(V->CH_KeySetMinVersion(h, v2, 1), CKR_OK);
 	lp = sizeof(p);
-	CHECK_RV(gcm(h, v1, false, c1, l1, p, &lp), CKR_OK);
+	CHECK_RV(ch_t_gcm_crypt(h, v1, false, c1, l1, p, &lp), CKR_OK);
 out:
 	ch_t_env_free(&e);
 }
@@ -704,51 +649,6 @@ out:
 	ch_t_env_free(&e);
 }
 
-/* The sealed CKA_VALUE row of object o, straight from the store file. */
-static size_t sealed_value(const char *path, CK_OBJECT_HANDLE o, unsigned char *out, size_t max)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "SELECT value FROM attributes WHERE obj = ? AND type = ?", -1,
-	                       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)o);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)CKA_VALUE);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			n = (size_t)sqlite3_column_bytes(st, 0);
-			if (n > max)
-				n = 0;
-			else if (n != 0)
-				memcpy(out, sqlite3_column_blob(st, 0), n);
-		}
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
-}
-
-/* True when the store's files (database and write-ahead log) hold needle. */
-static bool store_holds(const ch_t_env *e, const void *needle, size_t n)
-{
-	const char *suffix[] = { "", "-wal" };
-	bool found = false;
-
-	for (size_t i = 0; i < 2; i++) {
-		char path[300];
-		size_t len = 0;
-		unsigned char *raw;
-
-		snprintf(path, sizeof(path), "%s%s", e->store, suffix[i]);
-		if ((raw = ch_t_read_file(path, &len)) == NULL)
-			continue;
-		found = found || ch_t_contains(raw, len, needle, n);
-		free(raw);
-	}
-	return found;
-}
-
 static void test_destroy_removes_the_key_bytes_from_the_store(void)
 {
 	static const CK_BYTE key[32] = { 0x5a, 0x17, 0xc3, 0x88, 0x01, 0xfe, 0x42, 0x9d,
@@ -770,9 +670,9 @@ static void test_destroy_removes_the_key_bytes_from_the_store(void)
 	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
 	REQUIRE_RV(ch_t_get(h, v1, CKA_UNIQUE_ID, uid, &len), CKR_OK);
 	/* The store holds the sealed key, never the key itself. */
-	REQUIRE((blen = sealed_value(e.store, v1, blob, sizeof(blob))) > 32);
-	CHECK(store_holds(&e, blob, blen));
-	CHECK(!store_holds(&e, key, sizeof(key)));
+	REQUIRE((blen = ch_t_sealed_value(e.store, v1, blob, sizeof(blob))) > 32);
+	CHECK(ch_t_store_holds(&e, blob, blen));
+	CHECK(!ch_t_store_holds(&e, key, sizeof(key)));
 
 	/* The primary cannot go. */
 	CHECK_RV(V->CH_KeySetState(h, v2, CH_KEY_STATE_DESTROYED), CKR_ACTION_PROHIBITED);
@@ -790,14 +690,14 @@ static void test_destroy_removes_the_key_bytes_from_the_store(void)
 		CHECK_RV(ch_t_get(h, v1, CKA_UNIQUE_ID, now, &nl), CKR_OK);
 		CHECK(nl == len && memcmp(now, uid, len) == 0);
 	}
-	CHECK(sealed_value(e.store, v1, blob + 128, 128) == 0);
+	CHECK(ch_t_sealed_value(e.store, v1, blob + 128, 128) == 0);
 	/* Gone from the database and from the write-ahead log at once, while
 	 * the module still has the store open ... */
-	CHECK(!store_holds(&e, blob, blen));
+	CHECK(!ch_t_store_holds(&e, blob, blen));
 	/* ... and after it closed it. */
 	REQUIRE_RV(P11->C_Finalize(NULL), CKR_OK);
-	CHECK(!store_holds(&e, blob, blen));
-	CHECK(!store_holds(&e, key, sizeof(key)));
+	CHECK(!ch_t_store_holds(&e, blob, blen));
+	CHECK(!ch_t_store_holds(&e, key, sizeof(key)));
 out:
 	ch_t_env_free(&e);
 }
@@ -821,7 +721,7 @@ static void test_bad_inputs_are_refused_and_change_nothing(void)
 	REQUIRE_RV(gen(h, "k", &v1), CKR_OK);
 	REQUIRE_RV(V->CH_KeyRotate(h, v1, &v2), CKR_OK);
 	count = object_count(e.slot);
-	before = store_rows(e.store);
+	before = ch_t_store_rows(e.store);
 	REQUIRE(before != NULL);
 
 	/* A missing family (no such key), an old version, the primary's
@@ -859,7 +759,7 @@ static void test_bad_inputs_are_refused_and_change_nothing(void)
 	CHECK_RV(V->CH_KeySetState(ro, v1, CH_KEY_STATE_DISABLED), CKR_SESSION_READ_ONLY);
 
 	CHECK_UL(object_count(e.slot), count);
-	after = store_rows(e.store);
+	after = ch_t_store_rows(e.store);
 	CHECK(after != NULL && strcmp(before, after) == 0);
 	CHECK(ch_t_count_label(h, "k") == 2);
 out:

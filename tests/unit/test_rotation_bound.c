@@ -14,11 +14,10 @@
  * Children (this executable started again with "child encrypt HANDLE N GO")
  * encrypt N times at once with the parent: exit 0 when every one worked.
  */
-#include <sys/stat.h>
-
 #include <sqlite3.h>
 
 #include "module.h"
+#include "store_rows.h"
 
 #define V ch_t_vendor()
 
@@ -139,48 +138,14 @@ static CK_OBJECT_HANDLE by_label(CK_SESSION_HANDLE h, const char *label)
 	return found[0];
 }
 
-/* The rows query q returns from the store at path, as one string (caller
- * frees). */
-static char *rows_of(const char *path, const char *q)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	if (f == NULL)
-		return NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK)
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			for (int c = 0; c < sqlite3_column_count(st); c++) {
-				const unsigned char *t = sqlite3_column_text(st, c);
-
-				fprintf(f, "%s|", t != NULL ? (const char *)t : "NULL");
-			}
-			fputc('\n', f);
-		}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	fclose(f);
-	return out;
-}
-
-/* Every object, attribute and grant row: what a refused call leaves. */
-static char *store_rows(const char *path)
-{
-	return rows_of(path,
-	               "SELECT 'o', id, gen, hex(mac), '', '' FROM objects "
-	               "UNION ALL SELECT 'a', obj, type, sealed, hex(value), hex(lookup) "
-	               "FROM attributes UNION ALL SELECT 'g', obj, grantee, ops, hex(mac), '' "
-	               "FROM grants ORDER BY 1, 2, 3");
-}
-
 /* Every key_use row of the store, as one string (caller frees). */
 static char *key_use_rows(const char *path)
 {
-	return rows_of(path, "SELECT reg, object, encryptions FROM key_use ORDER BY 1, 2");
+	static const char *const q[] = {
+		"SELECT reg, object, encryptions FROM key_use ORDER BY 1, 2",
+	};
+
+	return ch_t_rows_of(path, q, CH_T_ARRAY_LEN(q));
 }
 
 static void test_encryptions_count_up_to_the_bound_and_the_primary_is_due_once(void)
@@ -314,7 +279,7 @@ static void test_the_count_is_read_only_and_only_an_operator_sets_the_bound(void
 	len = sizeof(CK_ULONG);
 	CHECK_RV(ch_t_get(h, sk, CKA_CH_ENCRYPTIONS, &five, &len), CKR_ATTRIBUTE_TYPE_INVALID);
 
-	before = store_rows(e.store);
+	before = ch_t_store_rows(e.store);
 	ku_before = key_use_rows(e.store);
 	CHECK_RV(set_ulong(h, k, CKA_CH_ENCRYPTIONS, 0), CKR_ATTRIBUTE_READ_ONLY);
 	CHECK_RV(P11->C_SetAttributeValue(h, k, bad_len, 1), CKR_ATTRIBUTE_VALUE_INVALID);
@@ -326,7 +291,7 @@ static void test_the_count_is_read_only_and_only_an_operator_sets_the_bound(void
 	CHECK_UL(get_ulong(hu, k, CKA_CH_MAX_ENCRYPTIONS), 100);
 	CHECK_RV(set_ulong(hu, k, CKA_CH_MAX_ENCRYPTIONS, 1000000), CKR_ACTION_PROHIBITED);
 	CHECK_RV(set_ulong(hu, k, CKA_CH_MAX_ENCRYPTIONS, 0), CKR_ACTION_PROHIBITED);
-	after = store_rows(e.store);
+	after = ch_t_store_rows(e.store);
 	ku_after = key_use_rows(e.store);
 	CHECK(before != NULL && after != NULL && strcmp(before, after) == 0);
 	CHECK(ku_before != NULL && ku_after != NULL && strcmp(ku_before, ku_after) == 0);
@@ -473,18 +438,11 @@ out:
  * worked. */
 static int child_encrypt(CK_OBJECT_HANDLE key, int n, const char *go)
 {
-	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE h;
-	struct stat sb;
 	CK_RV rv;
 
-	if ((rv = ch_t_slot_by_label(CH_T_LABEL, &slot)) != CKR_OK ||
-	    (rv = ch_t_open(slot, true, &h)) != CKR_OK || (rv = ch_t_login_user(h)) != CKR_OK) {
-		fprintf(stderr, "child %ld: session: %s\n", (long)getpid(), ch_test_rv_name(rv));
+	if (!ch_t_child_session(go, &h))
 		return 2;
-	}
-	for (int i = 0; i < 5000 && stat(go, &sb) != 0; i++)
-		usleep(1000);
 	for (int i = 0; i < n; i++)
 		if ((rv = use(h, key, true)) != CKR_OK) {
 			fprintf(stderr, "child %ld: encrypt: %s\n", (long)getpid(),

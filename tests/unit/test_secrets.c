@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "module.h"
+#include "store_rows.h"
 
 #define V ch_t_vendor()
 
@@ -118,90 +119,6 @@ static CK_RV as(CK_SESSION_HANDLE h, const char *name, const char *pin)
 	return name == NULL ? ch_t_login_user(h) : ch_t_login_as(h, CKU_USER, name, pin);
 }
 
-/* Every row of the store but the audit log's, as one string (caller
- * frees): what a refused call must leave alone. */
-static char *store_rows(const char *path)
-{
-	static const char *const q[] = {
-		"SELECT id, reg, private, gen, hex(mac) FROM objects ORDER BY id",
-		"SELECT obj, type, sealed, hex(value), hex(lookup) FROM attributes ORDER BY obj, "
-		"type",
-		"SELECT obj, grantee, ops, hex(mac) FROM grants ORDER BY obj, grantee",
-	};
-	sqlite3 *db = NULL;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	if (f == NULL)
-		return NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-		for (size_t i = 0; i < CH_T_ARRAY_LEN(q); i++) {
-			sqlite3_stmt *st = NULL;
-
-			if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK)
-				continue;
-			while (sqlite3_step(st) == SQLITE_ROW) {
-				for (int c = 0; c < sqlite3_column_count(st); c++) {
-					const unsigned char *t = sqlite3_column_text(st, c);
-
-					fprintf(f, "%s|", t != NULL ? (const char *)t : "NULL");
-				}
-				fputc('\n', f);
-			}
-			sqlite3_finalize(st);
-		}
-	}
-	sqlite3_close(db);
-	fclose(f);
-	return out;
-}
-
-/* True when the store's files (database and write-ahead log) hold needle. */
-static bool store_holds(const ch_t_env *e, const void *needle, size_t n)
-{
-	const char *suffix[] = { "", "-wal" };
-	bool found = false;
-
-	for (size_t i = 0; i < 2; i++) {
-		char path[300];
-		size_t len = 0;
-		unsigned char *raw;
-
-		snprintf(path, sizeof(path), "%s%s", e->store, suffix[i]);
-		if ((raw = ch_t_read_file(path, &len)) == NULL)
-			continue;
-		found = found || ch_t_contains(raw, len, needle, n);
-		free(raw);
-	}
-	return found;
-}
-
-/* The sealed CKA_VALUE row of object o, straight from the store file. */
-static size_t sealed_value(const char *path, CK_OBJECT_HANDLE o, unsigned char *out, size_t max)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "SELECT value FROM attributes WHERE obj = ? AND type = ?", -1,
-	                       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)o);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)CKA_VALUE);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			n = (size_t)sqlite3_column_bytes(st, 0);
-			if (n > max)
-				n = 0;
-			else if (n != 0)
-				memcpy(out, sqlite3_column_blob(st, 0), n);
-		}
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
-}
-
 /* ---- put, read, versions ---- */
 
 static void test_put_stores_version_one_and_reads_back(void)
@@ -227,10 +144,10 @@ static void test_put_stores_version_one_and_reads_back(void)
 	REQUIRE_RV(find_secret(h, "payments-db", NULL, 0, &n), CKR_OK);
 	CHECK_UL(n, 1);
 	/* The value is sealed in the store. */
-	CHECK(!store_holds(&e, alpha, strlen(alpha)));
-	CHECK(!store_holds(&e, beta, strlen(beta)));
+	CHECK(!ch_t_store_holds(&e, alpha, strlen(alpha)));
+	CHECK(!ch_t_store_holds(&e, beta, strlen(beta)));
 	REQUIRE_RV(P11->C_Finalize(NULL), CKR_OK);
-	CHECK(!store_holds(&e, alpha, strlen(alpha)));
+	CHECK(!ch_t_store_holds(&e, alpha, strlen(alpha)));
 out:
 	ch_t_env_free(&e);
 }
@@ -287,20 +204,13 @@ out:
 /* Makes one new version of "race" once the file go exists. */
 static int child_new_version(const char *go)
 {
-	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE o;
-	struct stat sb;
 	char value[64];
 	CK_RV rv;
 
-	if ((rv = ch_t_slot_by_label(CH_T_LABEL, &slot)) != CKR_OK ||
-	    (rv = ch_t_open(slot, true, &h)) != CKR_OK || (rv = ch_t_login_user(h)) != CKR_OK) {
-		fprintf(stderr, "child %ld: session: %s\n", (long)getpid(), ch_test_rv_name(rv));
+	if (!ch_t_child_session(go, &h))
 		return 2;
-	}
-	for (int i = 0; i < 5000 && stat(go, &sb) != 0; i++)
-		usleep(1000);
 	snprintf(value, sizeof(value), "value-of-%ld", (long)getpid());
 	if ((rv = rotate(h, "race", value, &o)) == CKR_OK)
 		return 0;
@@ -450,28 +360,28 @@ static void test_disabled_below_min_and_destroyed_versions_hide_their_value(void
 
 	/* Destroyed: the sealed value leaves the store file; the metadata
 	 * stays.  The primary cannot be destroyed. */
-	REQUIRE((blen = sealed_value(e.store, v1, blob, sizeof(blob))) > strlen(alpha));
-	CHECK(store_holds(&e, blob, blen));
+	REQUIRE((blen = ch_t_sealed_value(e.store, v1, blob, sizeof(blob))) > strlen(alpha));
+	CHECK(ch_t_store_holds(&e, blob, blen));
 	CHECK_RV(V->CH_KeySetState(h, v2, CH_KEY_STATE_DESTROYED), CKR_ACTION_PROHIBITED);
 	REQUIRE_RV(V->CH_KeySetState(h, v1, CH_KEY_STATE_DESTROYED), CKR_OK);
 	CHECK_RV(value_is(h, v1, alpha), CKR_ATTRIBUTE_SENSITIVE);
 	CHECK_RV(V->CH_KeySetState(h, v1, CH_KEY_STATE_ACTIVE), CKR_ACTION_PROHIBITED);
 	CHECK_UL(get_ulong(h, v1, CKA_CH_STATE), CH_KEY_STATE_DESTROYED);
 	CHECK_UL(get_ulong(h, v1, CKA_CH_VERSION), 1);
-	CHECK(sealed_value(e.store, v1, blob + 128, 128) == 0);
-	CHECK(!store_holds(&e, blob, blen));
+	CHECK(ch_t_sealed_value(e.store, v1, blob + 128, 128) == 0);
+	CHECK(!ch_t_store_holds(&e, blob, blen));
 	CHECK_RV(value_is(h, v2, beta), CKR_OK);
 
 	/* The whole secret goes with C_DestroyObject, the primary last. */
 	CHECK_RV(P11->C_DestroyObject(h, v2), CKR_ACTION_PROHIBITED);
 	REQUIRE_RV(P11->C_DestroyObject(h, v1), CKR_OK);
-	REQUIRE((blen = sealed_value(e.store, v2, blob, sizeof(blob))) > strlen(beta));
+	REQUIRE((blen = ch_t_sealed_value(e.store, v2, blob, sizeof(blob))) > strlen(beta));
 	REQUIRE_RV(P11->C_DestroyObject(h, v2), CKR_OK);
 	REQUIRE_RV(find_secret(h, "ldap", NULL, 0, &n), CKR_OK);
 	CHECK_UL(n, 0);
-	CHECK(!store_holds(&e, blob, blen));
+	CHECK(!ch_t_store_holds(&e, blob, blen));
 	REQUIRE_RV(P11->C_Finalize(NULL), CKR_OK);
-	CHECK(!store_holds(&e, blob, blen));
+	CHECK(!ch_t_store_holds(&e, blob, blen));
 out:
 	ch_t_env_free(&e);
 }
@@ -559,7 +469,7 @@ static void test_bad_inputs_are_refused_and_change_nothing(void)
 	REQUIRE_RV(ch_t_create_data(h, true, true, "plain", "p", 1, &data), CKR_OK);
 	REQUIRE_RV(add(h, "bob", CH_ROLE_USER, "bob-pin-1"), CKR_OK);
 	REQUIRE_RV(as(h, NULL, NULL), CKR_OK);
-	before = store_rows(e.store);
+	before = ch_t_store_rows(e.store);
 	REQUIRE(before != NULL);
 
 	/* A new version of a name no secret has. */
@@ -605,7 +515,7 @@ static void test_bad_inputs_are_refused_and_change_nothing(void)
 	CHECK_RV(rotate(ro, "svc", beta, &x), CKR_SESSION_READ_ONLY);
 	CHECK_RV(put(ro, "new", beta, &x), CKR_SESSION_READ_ONLY);
 
-	after = store_rows(e.store);
+	after = ch_t_store_rows(e.store);
 	CHECK(after != NULL && strcmp(before, after) == 0);
 	REQUIRE_RV(find_secret(h, "svc", NULL, 0, &n), CKR_OK);
 	CHECK_UL(n, 1);
