@@ -17,7 +17,6 @@ set -Eeuo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ch_setup
 ch_tool_setup
-unset CIPHERHUB_PIN CIPHERHUB_NEW_PIN CIPHERHUB_MODULE
 
 readme=$CH_TEST_SRC/README.md
 script=$CH_TMP/example.sh
