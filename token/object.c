@@ -331,9 +331,8 @@ static const CK_ATTRIBUTE_TYPE version_fixed[] = {
 /* ... and on a secret's version its name, application and value: a new
  * value is a new version. */
 static const CK_ATTRIBUTE_TYPE data_version_fixed[] = {
-	CKA_LABEL,
-	CKA_APPLICATION,
-	CKA_VALUE,
+	CKA_LABEL, CKA_APPLICATION, CKA_VALUE,
+	CKA_DESTROYABLE, /* a secret always goes with its registration (C_InitToken) */
 };
 
 typedef struct rule_table {
@@ -1020,10 +1019,12 @@ CK_RV ch_object_build(ch_origin origin, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, con
 	rv = CKR_TEMPLATE_INCONSISTENT;
 	if (!roles_ok(a, env))
 		goto out;
-	/* A secret is a private token object made by C_CreateObject (issue 8:
-	 * its versions, grants and audit live in the store). */
+	/* A secret is a private, destroyable token object made by
+	 * C_CreateObject (issue 8: its versions, grants and audit live in the
+	 * store, and it goes with its registration). */
 	if (ch_object_is_secret(a) &&
-	    (origin != CH_ORIGIN_CREATE || !ch_object_is_token(a) || !ch_object_is_private(a)))
+	    (origin != CH_ORIGIN_CREATE || !ch_object_is_token(a) || !ch_object_is_private(a) ||
+	     !ch_attrs_bool(a, CKA_DESTROYABLE, true)))
 		goto out;
 	*out = a;
 	a = NULL; /* transferred */

@@ -136,8 +136,9 @@ static CK_RV grant_txn(soft_slot *sl, void *arg)
 }
 
 /* The token key (or secret: *secret set, may be NULL) h of sl, loaded to
- * check it exists (slot lock held). */
-static CK_RV key_exists(soft_slot *sl, CK_OBJECT_HANDLE h, bool *secret)
+ * check it exists (slot lock held); owner (may be NULL) gets its creator. */
+static CK_RV key_exists(soft_slot *sl, CK_OBJECT_HANDLE h, bool *secret,
+                        char owner[CH_NAME_MAX + 1])
 {
 	ch_attrs *a = NULL;
 	CK_OBJECT_CLASS cls;
@@ -147,7 +148,7 @@ static CK_RV key_exists(soft_slot *sl, CK_OBJECT_HANDLE h, bool *secret)
 	if (h == CK_INVALID_HANDLE || h >= SOFT_SESSION_HANDLE_BASE)
 		return CKR_KEY_HANDLE_INVALID;
 	pthread_mutex_lock(&sl->sf->lock);
-	rv = ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, &a, NULL);
+	rv = ch_objstore_load(sl->sf->store, sl->seal, (int64_t)sl->id, (int64_t)h, &a, owner);
 	pthread_mutex_unlock(&sl->sf->lock);
 	if (rv == CKR_OBJECT_HANDLE_INVALID)
 		return CKR_KEY_HANDLE_INVALID;
@@ -175,16 +176,23 @@ CK_RV soft_grant_set(void *be, CK_OBJECT_HANDLE key, const char *grantee, CK_FLA
 {
 	soft_slot *sl = be;
 	grant_change c = { .obj = (int64_t)key, .grantee = grantee, .ops = ops };
+	char owner[CH_NAME_MAX + 1] = "";
 	bool secret = false;
 	CK_RV rv;
 
 	pthread_mutex_lock(&sl->lock);
 	if (sl->seal == NULL) {
 		rv = CKR_USER_NOT_LOGGED_IN;
-	} else if ((rv = key_exists(sl, key, &secret)) == CKR_OK) {
+	} else if ((rv = key_exists(sl, key, &secret, owner)) == CKR_OK) {
 		/* A secret is only read; a key is never read. */
 		if (secret ? (ops & ~CH_GRANT_READ) != 0 : ops == CH_GRANT_READ)
 			rv = CKR_ARGUMENTS_BAD;
+		/* Only a secret's creator shares it: an operator or admin who
+		 * could read it by granting itself (or its role) would make
+		 * the read rule no rule.  Anyone who manages grants revokes. */
+		else if (secret && ops != 0 &&
+		         strcmp(owner[0] ? owner : SOFT_NAME_DEFAULT, sl->participant) != 0)
+			rv = CKR_ACTION_PROHIBITED;
 		c.ops = secret ? ops : ops & SOFT_GRANT_KEY_OPS;
 		if (rv == CKR_OK)
 			rv = soft_txn(sl, grant_txn, &c);
@@ -240,7 +248,7 @@ CK_RV soft_grant_list(void *be, CK_OBJECT_HANDLE key, CH_GRANT_INFO *list, CK_UL
 	pthread_mutex_lock(&sl->lock);
 	if (sl->seal == NULL) {
 		rv = CKR_USER_NOT_LOGGED_IN;
-	} else if ((rv = key_exists(sl, key, NULL)) == CKR_OK) {
+	} else if ((rv = key_exists(sl, key, NULL, NULL)) == CKR_OK) {
 		pthread_mutex_lock(&sl->sf->lock);
 		rv = ch_store_grant_each(sl->sf->store, (int64_t)key, list_one, &l);
 		pthread_mutex_unlock(&sl->sf->lock);

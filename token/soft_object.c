@@ -504,7 +504,9 @@ static CK_RV add_encryptions_locked(soft_slot *sl, CK_OBJECT_HANDLE h, const CK_
 	rv = key_uses(sl, a, &uses);
 	pthread_mutex_unlock(&sl->sf->lock);
 	if (rv == CKR_OK)
-		rv = ch_attrs_set_ulong(a, CKA_CH_ENCRYPTIONS, (CK_ULONG)uses);
+		rv = ch_attrs_set_ulong(a, CKA_CH_ENCRYPTIONS,
+		                        uses > (uint64_t)(CK_ULONG)-1 ? (CK_ULONG)-1
+		                                                      : (CK_ULONG)uses);
 	return rv;
 }
 

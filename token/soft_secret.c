@@ -107,6 +107,10 @@ CK_RV soft_secret_put(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE *h)
 	rv = CKR_ACTION_PROHIBITED;
 	if (!(roles & CH_ROLE_OPERATOR))
 		goto out;
+	/* A secret is found by its name: one without is no secret. */
+	rv = CKR_TEMPLATE_INCOMPLETE;
+	if (ch_attrs_get(a, CKA_LABEL) == NULL || ch_attrs_get(a, CKA_LABEL)->len == 0)
+		goto out;
 	if ((rv = soft_set_unique_id(a)) != CKR_OK)
 		goto out;
 	if ((rv = soft_txn(sl, put_txn, &c)) == CKR_OK) {

@@ -440,8 +440,10 @@ static CK_RV erase_objects(soft_slot *sl, const ch_seal *seal)
 		CK_RV lrv =
 		        ch_objstore_load(sl->sf->store, seal, (int64_t)sl->id, ids.v[i], &a, NULL);
 
-		/* Unreadable (tampered) objects are erased too. */
-		if (lrv != CKR_OK || ch_object_may_destroy(a) == CKR_OK)
+		/* Unreadable (tampered) objects are erased too, and secrets
+		 * whatever their CKA_DESTROYABLE (a store from before that
+		 * rule may hold one): their values must not outlive it. */
+		if (lrv != CKR_OK || ch_object_may_destroy(a) == CKR_OK || ch_object_is_secret(a))
 			rv = ch_store_obj_delete(sl->sf->store, ids.v[i]);
 		ch_attrs_free(a);
 	}
@@ -530,6 +532,10 @@ static CK_RV soft_init_token(void *be, const CK_UTF8CHAR *so_pin, CK_ULONG len,
 		else
 			ch_store_rollback(sf->store);
 		sf->stale = true;
+		/* The erased objects' sealed rows leave the write-ahead log too
+		 * (the registration key stays): best effort, as for destroy. */
+		if (rv == CKR_OK && !fresh)
+			(void)ch_store_wal_truncate(sf->store);
 	}
 	pthread_mutex_unlock(&sf->lock);
 	if (rv != CKR_OK)

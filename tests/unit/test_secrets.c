@@ -468,6 +468,7 @@ static void test_bad_inputs_are_refused_and_change_nothing(void)
 	REQUIRE_RV(ch_t_gen_aes(h, true, "kek", &key), CKR_OK);
 	REQUIRE_RV(ch_t_create_data(h, true, true, "plain", "p", 1, &data), CKR_OK);
 	REQUIRE_RV(add(h, "bob", CH_ROLE_USER, "bob-pin-1"), CKR_OK);
+	REQUIRE_RV(add(h, "carol", CH_ROLE_OPERATOR | CH_ROLE_USER, "carol-pin-1"), CKR_OK);
 	REQUIRE_RV(as(h, NULL, NULL), CKR_OK);
 	before = ch_t_store_rows(e.store);
 	REQUIRE(before != NULL);
@@ -510,6 +511,39 @@ static void test_bad_inputs_are_refused_and_change_nothing(void)
 	CHECK_RV(grant(h, key, "bob", CH_GRANT_READ), CKR_ARGUMENTS_BAD);
 	CHECK_RV(grant(h, data, "bob", CH_GRANT_READ), CKR_KEY_HANDLE_INVALID);
 	CHECK_RV(grant(h, v1, "nobody", CH_GRANT_READ), CKR_ARGUMENTS_BAD);
+	/* A secret is destroyable, and stays so: it goes with its
+	 * registration (C_InitToken). */
+	{
+		CK_ATTRIBUTE t[] = {
+			CH_T_ULONG(CKA_CLASS, &cls),
+			CH_T_BOOL(CKA_TOKEN, true),
+			CH_T_BOOL(CKA_PRIVATE, true),
+			CH_T_STR(CKA_APPLICATION, CH_SECRET_APPLICATION),
+			CH_T_STR(CKA_VALUE, gamma_),
+			CH_T_BOOL(CKA_DESTROYABLE, false),
+			CH_T_STR(CKA_LABEL, "kept"),
+		};
+		CK_ATTRIBUTE keep[] = { CH_T_BOOL(CKA_DESTROYABLE, false) };
+
+		CHECK_RV(P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t), &x),
+		         CKR_TEMPLATE_INCONSISTENT);
+		CHECK_RV(P11->C_SetAttributeValue(h, v1, keep, 1), CKR_ATTRIBUTE_READ_ONLY);
+		/* A secret is found by its name: none, or an empty one, is no
+		 * secret. */
+		CHECK_RV(P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t) - 2, &x),
+		         CKR_TEMPLATE_INCOMPLETE);
+		t[5] = (CK_ATTRIBUTE){ CKA_LABEL, (CK_VOID_PTR) "", 0 };
+		CHECK_RV(P11->C_CreateObject(h, t, CH_T_ARRAY_LEN(t) - 1, &x),
+		         CKR_TEMPLATE_INCOMPLETE);
+	}
+	/* Only the creator shares a secret: carol, an operator, cannot grant
+	 * herself (or her role) READ to get at the value. */
+	REQUIRE_RV(as(h, "carol", "carol-pin-1"), CKR_OK);
+	CHECK_RV(grant(h, v1, "carol", CH_GRANT_READ), CKR_ACTION_PROHIBITED);
+	CHECK_RV(grant(h, v1, "role:operator", CH_GRANT_READ), CKR_ACTION_PROHIBITED);
+	CHECK_RV(grant(h, v1, "bob", CH_GRANT_READ), CKR_ACTION_PROHIBITED);
+	CHECK_RV(value_is(h, v1, alpha), CKR_ATTRIBUTE_SENSITIVE);
+	REQUIRE_RV(as(h, NULL, NULL), CKR_OK);
 	/* Read-only sessions write nothing. */
 	REQUIRE_RV(ch_t_open(e.slot, false, &ro), CKR_OK);
 	CHECK_RV(rotate(ro, "svc", beta, &x), CKR_SESSION_READ_ONLY);
@@ -539,12 +573,16 @@ static void test_init_token_erases_every_version(void)
 	CK_OBJECT_HANDLE v1, v2, k1, k2;
 	CH_REGISTRATION_INFO info;
 	CK_UTF8CHAR lab[32];
+	unsigned char blob[256];
+	size_t blen;
 
 	if (!CHECK(ch_t_setup(&e)))
 		goto out;
 	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
 	REQUIRE_RV(put(h, "db", alpha, &v1), CKR_OK);
 	REQUIRE_RV(rotate(h, "db", beta, &v2), CKR_OK);
+	REQUIRE((blen = ch_t_sealed_value(e.store, v2, blob, sizeof(blob))) > strlen(beta));
+	CHECK(ch_t_store_holds(&e, blob, blen));
 	REQUIRE_RV(ch_t_gen_aes(h, true, "kek", &k1), CKR_OK);
 	REQUIRE_RV(V->CH_KeyRotate(h, k1, &k2), CKR_OK);
 	REQUIRE_RV(V->CH_GetRegistrationInfo(e.slot, &info), CKR_OK);
@@ -555,6 +593,9 @@ static void test_init_token_erases_every_version(void)
 	           CKR_OK);
 	REQUIRE_RV(V->CH_GetRegistrationInfo(e.slot, &info), CKR_OK);
 	CHECK_UL(info.objectCount, 0);
+	/* The registration key stays: the sealed value must leave the
+	 * database and its write-ahead log too. */
+	CHECK(!ch_t_store_holds(&e, blob, blen));
 out:
 	ch_t_env_free(&e);
 }
