@@ -774,8 +774,10 @@ static CK_RV mech_unwrap(const CK_MECHANISM *m, const ch_attrs *unwrapping_key,
 		rv = wrapping_key_rv(rv, false);
 		goto out;
 	}
+	/* As for a decryption: a version unfit for the set stays out of it
+	 * (a header naming it is then refused). */
 	for (size_t i = 0; i < n_more; i++)
-		if ((rv = ch_op_add_key(op, more[i])) != CKR_OK)
+		if ((rv = ch_op_add_key(op, more[i])) == CKR_HOST_MEMORY)
 			goto out;
 	if ((rv = op_oneshot(op, in, in_len, NULL, &cap)) != CKR_OK)
 		goto out;

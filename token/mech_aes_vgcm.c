@@ -4,12 +4,22 @@
  *
  * Output of an encryption (or wrap) with a family's primary:
  *
- *   'C' 'H' 0x01 0x00 | family id (8) | version (4, BE) | IV (12)
+ *   'C' 'H' 0x01 kind | family id (8) | version (4, BE) | IV (12)
  *   | ciphertext | tag (16)
  *
- * The GCM additional data is the 28-byte header followed by the mechanism's
- * parameter (the caller's own AAD, possibly empty), so every header byte is
- * authenticated.  The IV is fresh from the DRBG for every message.
+ * The fourth byte is the kind: 0x00 for data (C_Encrypt), 0x01 for a
+ * wrapped key (C_WrapKey), so neither opens as the other.  The GCM additional
+ * data is the 28-byte header followed by the mechanism's parameter (the
+ * caller's own AAD, possibly empty), so every header byte is authenticated.
+ * The IV is fresh from the DRBG for every message.
+ *
+ * GCM does not run under the stored key K but under
+ *   K' = HKDF-SHA256(ikm K, salt = the header's first 16 bytes (magic, kind,
+ *        family id, version), info "cipherhub versioned aes-gcm v1")
+ * so no standard mechanism opens a versioned output: without that, plain
+ * CKM_AES_GCM with the header's IV and AAD would unwrap a data key under a
+ * family whose policy keeps its plaintext in, as an extractable key.  K' is
+ * worked out once per key and operation, not per message.
  *
  * A decryption (or unwrap) starts from any version of the family and holds
  * a small key set: the key it was started with and whatever versions the
@@ -25,6 +35,7 @@
  * keeps, so its ciphertexts stay readable.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +43,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/params.h>
 
 #include "cipherhub/vendor.h"
@@ -39,12 +51,15 @@
 
 #define VGCM_KEY_LEN  32
 #define VGCM_IV_LEN   12
-#define VGCM_IV_AT    16 /* the IV's offset in the header */
+#define VGCM_IV_AT    16 /* the IV's offset in the header, and the salt's length */
+#define VGCM_INFO     "cipherhub versioned aes-gcm v1"
+#define VGCM_DATA     0x00 /* the kind byte: C_Encrypt / C_Decrypt */
+#define VGCM_WRAPPED  0x01 /* C_WrapKey / C_UnwrapKey */
 #define VGCM_OVERHEAD (CH_VERSIONED_HEADER_LEN + CH_VERSIONED_TAG_LEN)
 
 typedef struct vgcm_key {
 	CK_ULONG version;
-	CK_BYTE key[VGCM_KEY_LEN];
+	CK_BYTE key[VGCM_KEY_LEN]; /* K' for this op's kind (see the top) */
 } vgcm_key;
 
 typedef struct vgcm_state {
@@ -80,6 +95,54 @@ CK_RV ch_key_family(const ch_attrs *key, CK_BYTE fam[CH_FAMILY_ID_LEN], CK_ULONG
 		fam[i] = (CK_BYTE)b;
 	}
 	return CKR_OK;
+}
+
+static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
+static EVP_KDF *hkdf;
+
+static void hkdf_fetch(void)
+{
+	hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+}
+
+/* The kind byte of op's outputs. */
+static CK_BYTE kind_of(const ch_op *op)
+{
+	return op->kind == CH_OP_WRAP || op->kind == CH_OP_UNWRAP ? VGCM_WRAPPED : VGCM_DATA;
+}
+
+/* The first 16 header bytes for kind, family and version. */
+static void header_prefix(CK_BYTE out[VGCM_IV_AT], CK_BYTE kind,
+                          const CK_BYTE fam[CH_FAMILY_ID_LEN], CK_ULONG ver)
+{
+	out[0] = 'C';
+	out[1] = 'H';
+	out[2] = 0x01;
+	out[3] = kind;
+	memcpy(out + 4, fam, CH_FAMILY_ID_LEN);
+	for (int i = 0; i < 4; i++)
+		out[12 + i] = (CK_BYTE)(ver >> (8 * (3 - i)));
+}
+
+/* K' = HKDF-SHA256(key, salt = prefix, info VGCM_INFO) into out. */
+static CK_RV derive(const CK_BYTE *key, const CK_BYTE prefix[VGCM_IV_AT], CK_BYTE out[VGCM_KEY_LEN])
+{
+	EVP_KDF_CTX *ctx;
+	OSSL_PARAM p[5];
+	int ok;
+
+	pthread_once(&hkdf_once, hkdf_fetch);
+	if (hkdf == NULL || (ctx = EVP_KDF_CTX_new(hkdf)) == NULL)
+		return CKR_HOST_MEMORY;
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, VGCM_KEY_LEN);
+	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)prefix, VGCM_IV_AT);
+	p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)VGCM_INFO,
+	                                         sizeof(VGCM_INFO) - 1);
+	p[4] = OSSL_PARAM_construct_end();
+	ok = EVP_KDF_derive(ctx, out, VGCM_KEY_LEN, p) == 1;
+	EVP_KDF_CTX_free(ctx);
+	return ok ? CKR_OK : CKR_FUNCTION_FAILED;
 }
 
 /* Adds key (checked: class, type, usage) to op's set, if it is of the
@@ -119,8 +182,14 @@ static CK_RV set_add(ch_op *op, const ch_attrs *key)
 		st->keys = nk;
 		st->cap = ncap;
 	}
+	{
+		CK_BYTE prefix[VGCM_IV_AT];
+
+		header_prefix(prefix, kind_of(op), fam, ver);
+		if ((rv = derive(v->value, prefix, st->keys[st->n].key)) != CKR_OK)
+			return rv;
+	}
 	st->keys[st->n].version = ver;
-	memcpy(st->keys[st->n].key, v->value, VGCM_KEY_LEN);
 	st->n++;
 	return CKR_OK;
 }
@@ -194,13 +263,7 @@ static CK_RV vgcm_seal(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *o
 
 	if (st->n != 1)
 		goto out;
-	hdr[0] = 'C';
-	hdr[1] = 'H';
-	hdr[2] = 0x01;
-	hdr[3] = 0x00;
-	memcpy(hdr + 4, st->fam, CH_FAMILY_ID_LEN);
-	for (int i = 0; i < 4; i++)
-		hdr[12 + i] = (CK_BYTE)(st->version >> (8 * (3 - i)));
+	header_prefix(hdr, kind_of(op), st->fam, st->version);
 	if ((rv = ch_random(hdr + VGCM_IV_AT, VGCM_IV_LEN)) != CKR_OK)
 		goto out;
 	rv = CKR_HOST_MEMORY;
@@ -230,7 +293,7 @@ out:
 static CK_RV vgcm_open(ch_op *op, const CK_BYTE *in, CK_ULONG in_len, CK_BYTE *out,
                        CK_ULONG *out_len)
 {
-	static const CK_BYTE magic[4] = { 'C', 'H', 0x01, 0x00 };
+	const CK_BYTE magic[4] = { 'C', 'H', 0x01, kind_of(op) };
 	vgcm_state *st = op->st;
 	EVP_CIPHER_CTX *c = NULL;
 	const vgcm_key *k = NULL;

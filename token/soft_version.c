@@ -506,6 +506,12 @@ static CK_RV rotate_txn(soft_slot *sl, void *arg)
 		    (rv = ch_attrs_set_ulong(c->a, pt[i], v)) != CKR_OK)
 			goto out;
 	}
+	if (ch_attrs_get(p->a, CKA_CH_DATAKEY_PLAINTEXT) != NULL &&
+	    ch_attrs_get(c->a, CKA_CH_DATAKEY_PLAINTEXT) == NULL &&
+	    (rv = ch_attrs_set_bool(c->a, CKA_CH_DATAKEY_PLAINTEXT,
+	                            ch_attrs_bool(p->a, CKA_CH_DATAKEY_PLAINTEXT, false))) !=
+	            CKR_OK)
+		goto out;
 	/* A rotation copies the primary's policy templates too (stored in
 	 * their canonical form, so they move as they are). */
 	for (size_t i = 0; c->expect != 0 && i < 3; i++) {

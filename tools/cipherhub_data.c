@@ -59,8 +59,13 @@ static int input_read(const ch_cli *c, CK_BYTE **buf, CK_ULONG *len)
 				ch_cli_err(c, "the input is longer than %lu bytes", DATA_MAX);
 				goto out;
 			}
-			if ((nb = realloc(b, cap * 2)) == NULL)
+			/* Not realloc: it would free the old copy of a
+			 * plaintext unwiped. */
+			if ((nb = malloc(cap * 2)) == NULL)
 				goto oom;
+			memcpy(nb, b, n);
+			explicit_bzero(b, cap);
+			free(b);
 			b = nb;
 			cap *= 2;
 		}

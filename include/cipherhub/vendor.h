@@ -130,8 +130,10 @@ extern "C" {
  *    (CKR_TEMPLATE_INCONSISTENT when there is none), in one transaction:
  *    the new one is the primary, the old primary becomes "previous"
  *    (CH_KEY_STATE_DECRYPT_ONLY: still readable), the grants carry over.
- *    A data object with CH_SECRET_APPLICATION that is not a private token
- *    object, or not made by C_CreateObject, is CKR_TEMPLATE_INCONSISTENT.
+ *    A data object with CH_SECRET_APPLICATION that is not a private,
+ *    destroyable token object, or not made by C_CreateObject, is
+ *    CKR_TEMPLATE_INCONSISTENT; one without a CKA_LABEL (or an empty one)
+ *    is CKR_TEMPLATE_INCOMPLETE.  CKA_DESTROYABLE cannot be changed on it.
  *  - CKA_VALUE is read with C_GetAttributeValue by a logged-in participant
  *    (CKU_USER) that created the secret or holds a CH_GRANT_READ grant for
  *    it, of a version that is active or previous and not below the
@@ -143,6 +145,7 @@ extern "C" {
  *    (destroyed: the value is deleted from the store, the object stays);
  *    C_DestroyObject deletes a version (the primary only as the last one).
  *    On a version, CKA_LABEL, CKA_APPLICATION and CKA_VALUE are read-only.
+ *    Only a secret's creator may grant CH_GRANT_READ on it (CH_GrantSet).
  *  - Forwarded registrations hold no secrets: CKR_FUNCTION_NOT_SUPPORTED.
  */
 #define CH_SECRET_APPLICATION "cipherhub:secret"
@@ -168,9 +171,13 @@ extern "C" {
  * Issue 8: versioned AES-256-GCM.  C_EncryptInit / C_WrapKey with a
  * family's primary (an AES key of 32 bytes) writes
  *   header (28 bytes) || ciphertext || tag (16 bytes)
- * where the header is 'C' 'H' 0x01 0x00, the family id (8 bytes), the
- * version (4 bytes, big endian) and a random 96-bit IV, and the GCM
- * additional data is the header followed by the mechanism's parameter.
+ * where the header is 'C' 'H' 0x01, a kind byte (0x00: data from C_Encrypt,
+ * 0x01: a key from C_WrapKey; neither opens as the other), the family id (8
+ * bytes), the version (4 bytes, big endian) and a random 96-bit IV, and the
+ * GCM additional data is the header followed by the mechanism's parameter.
+ * GCM runs under HKDF-SHA256(the version's key, salt = the header's first 16
+ * bytes, info "cipherhub versioned aes-gcm v1"), never under the stored key
+ * itself, so no standard mechanism (CKM_AES_GCM) opens these outputs.
  * C_DecryptInit / C_UnwrapKey take any version of the family and decrypt
  * with the version the header names, so old ciphertexts need no bookkeeping.
  * Parameter: optional additional authenticated data (a CK_BYTE array; NULL
@@ -329,9 +336,10 @@ typedef CH_GRANT_INFO CK_PTR CH_GRANT_INFO_PTR;
  * CKR_ARGUMENTS_BAD for a malformed grantee, an unknown participant or role,
  * or unknown operation bits.  Issue 8: key may also be a secret (see
  * CH_SECRET_APPLICATION), whose only operation is CH_GRANT_READ (any other
- * bit: CKR_ARGUMENTS_BAD); on a key CH_GRANT_READ means nothing and is
- * dropped (CH_GRANT_ALL grants the seven key operations), and READ alone is
- * CKR_ARGUMENTS_BAD. */
+ * bit: CKR_ARGUMENTS_BAD), and which only its creator may grant
+ * (CKR_ACTION_PROHIBITED for anyone else; anyone who manages grants may
+ * revoke); on a key CH_GRANT_READ means nothing and is dropped (CH_GRANT_ALL
+ * grants the seven key operations), and READ alone is CKR_ARGUMENTS_BAD. */
 typedef CK_RV (*CH_C_GrantSet)(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key,
                                CK_UTF8CHAR_PTR grantee, CK_ULONG granteeLen, CK_FLAGS operations);
 

@@ -58,6 +58,30 @@ static CK_RV unwrap(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE kek, CK_BYTE *w, CK_UL
 	return P11->C_UnwrapKey(h, &m, kek, w, wlen, t, CH_T_ARRAY_LEN(t) - (readable ? 0 : 2), o);
 }
 
+/* C_UnwrapKey of a versioned blob w with plain CKM_AES_GCM, its IV and AAD
+ * taken from the header, as a readable session key: what the data-key
+ * policy must not let through. */
+static CK_RV unwrap_as_plain_gcm(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE kek, CK_BYTE *w,
+                                 CK_ULONG wlen, CK_OBJECT_HANDLE *o)
+{
+	CK_GCM_PARAMS gp = { .pIv = w + 16,
+		             .ulIvLen = 12,
+		             .ulIvBits = 96,
+		             .pAAD = w,
+		             .ulAADLen = 28,
+		             .ulTagBits = 128 };
+	CK_MECHANISM m = { CKM_AES_GCM, &gp, sizeof(gp) };
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_CLASS, &cls),      CH_T_ULONG(CKA_KEY_TYPE, &kt),
+		CH_T_BOOL(CKA_TOKEN, false),      CH_T_BOOL(CKA_SENSITIVE, false),
+		CH_T_BOOL(CKA_EXTRACTABLE, true),
+	};
+
+	return P11->C_UnwrapKey(h, &m, kek, w + 28, wlen - 28, t, CH_T_ARRAY_LEN(t), o);
+}
+
 /* AES-256-GCM of msg under key in the token and under raw with OpenSSL:
  * the same bytes when key holds raw. */
 static bool same_gcm(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, const CK_BYTE *raw)
@@ -168,6 +192,12 @@ static void test_plaintext_stays_in_when_the_policy_is_off(void)
 	CHECK(ch_t_get_bool(h, dk, CKA_EXTRACTABLE) == 0);
 	len = sizeof(value);
 	CHECK_RV(ch_t_get(h, dk, CKA_VALUE, value, &len), CKR_ATTRIBUTE_SENSITIVE);
+	/* Nor does plain AES-GCM with the header's IV and AAD open the blob
+	 * under the KEK (versioned GCM runs under a key derived from it), or
+	 * the policy would be no policy. */
+	CHECK_RV(unwrap_as_plain_gcm(h, k1, w, wn, &dk), CKR_WRAPPED_KEY_INVALID);
+	/* The header says it is a wrapped key. */
+	CHECK_UL(w[3], 1);
 
 	/* An operator turns the policy on at the primary: now it may. */
 	REQUIRE_RV(P11->C_SetAttributeValue(h, k2, on, 1), CKR_OK);
@@ -275,7 +305,34 @@ out:
 	ch_t_env_free(&e);
 }
 
+/* A new version made by C_GenerateKey with CKA_CH_NEW_VERSION keeps the
+ * family's policy, as CH_KeyRotate does. */
+static void test_a_generated_new_version_keeps_the_plaintext_policy(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE k1, k2;
+	CK_MECHANISM gen = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_ULONG len = 32;
+	CK_ATTRIBUTE t[] = {
+		CH_T_ULONG(CKA_VALUE_LEN, &len), CH_T_BOOL(CKA_TOKEN, true),
+		CH_T_BOOL(CKA_WRAP, true),       CH_T_BOOL(CKA_UNWRAP, true),
+		CH_T_STR(CKA_LABEL, "kek"),      CH_T_BOOL(CKA_CH_NEW_VERSION, true),
+	};
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(make_kek(h, "kek", true, &k1), CKR_OK);
+	REQUIRE_RV(P11->C_GenerateKey(h, &gen, t, CH_T_ARRAY_LEN(t), &k2), CKR_OK);
+	CHECK(ch_t_get_bool(h, k2, CKA_CH_PRIMARY) == 1);
+	CHECK(ch_t_get_bool(h, k2, CKA_CH_DATAKEY_PLAINTEXT) == 1);
+out:
+	ch_t_env_free(&e);
+}
+
 static const ch_t_case tests[] = {
+	CH_T_CASE(test_a_generated_new_version_keeps_the_plaintext_policy),
 	CH_T_CASE(test_datakey_round_trip_through_unwrap_after_a_kek_rotation),
 	CH_T_CASE(test_plaintext_stays_in_when_the_policy_is_off),
 	CH_T_CASE(test_bad_inputs_change_nothing),

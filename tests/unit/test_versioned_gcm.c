@@ -162,6 +162,26 @@ static void test_old_ciphertext_decrypts_through_any_version_after_rotation(void
 	CHECK(memcmp(c1 + 4, fam, 8) == 0);
 	CHECK_UL(header_version(c1), 1);
 	CHECK(decrypts_to_msg(h, v1, c1, n1));
+	{
+		/* Plain AES-GCM under the same key, with the header's IV and
+		 * AAD, opens nothing: versioned GCM runs under a derived key. */
+		CK_BYTE full[HDR + sizeof(aad)];
+		CK_GCM_PARAMS gp = { .pIv = c1 + 16,
+			             .ulIvLen = 12,
+			             .ulIvBits = 96,
+			             .pAAD = full,
+			             .ulAADLen = sizeof(full),
+			             .ulTagBits = 128 };
+		CK_MECHANISM gm = { CKM_AES_GCM, &gp, sizeof(gp) };
+		CK_BYTE out[128];
+		CK_ULONG on = sizeof(out);
+
+		memcpy(full, c1, HDR); /* the additional data: header, then the caller's */
+		memcpy(full + HDR, aad, sizeof(aad));
+		REQUIRE_RV(P11->C_DecryptInit(h, &gm, v1), CKR_OK);
+		CHECK_RV(P11->C_Decrypt(h, c1 + HDR, n1 - HDR, out, &on),
+		         CKR_ENCRYPTED_DATA_INVALID);
+	}
 
 	/* Rotation adopts the plain key as version 1: its ciphertext stays
 	 * readable through either handle. */
