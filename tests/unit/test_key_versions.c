@@ -533,10 +533,17 @@ static void test_rotation_raced_by_two_processes_makes_one_version(void)
 		REQUIRE(ch_t_write_file(go, "go", 2));
 		sa = ch_t_wait(a);
 		sb = ch_t_wait(b);
-		if (!CHECK((sa == 0 && sb == 1) || (sa == 1 && sb == 0)))
+		if (!CHECK((sa == 0 && sb == 1) || (sa == 1 && sb == 0))) {
+			size_t len = 0;
+			unsigned char *log = ch_t_read_file(e.log, &len);
+
 			fprintf(stderr,
-			        "    round %d: children exited %d and %d (0 made it, 1 lost)\n",
-			        round, sa, sb);
+			        "    round %d: children exited %d and %d (0 made it, 1 lost); "
+			        "module log:\n%.*s\n",
+			        round, sa, sb, log != NULL ? (int)len : 0,
+			        log != NULL ? (char *)log : "");
+			free(log);
+		}
 		/* Exactly one new version, and it is the only primary. */
 		CHECK(ch_t_count_label(h, "race") == round + 2);
 		REQUIRE_RV(ch_t_find(h, prim, 2, found, 8, &n), CKR_OK);
