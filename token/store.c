@@ -918,7 +918,7 @@ CK_RV ch_store_obj_write(ch_store *st, const ch_rows *r)
 	return run(st, s, "update object") ? CKR_OK : CKR_DEVICE_ERROR;
 }
 
-CK_RV ch_store_obj_load(ch_store *st, int64_t id, ch_rows **out)
+static CK_RV obj_load_rows(ch_store *st, int64_t id, ch_rows **out)
 {
 	sqlite3_stmt *s;
 	ch_rows *r = NULL;
@@ -991,6 +991,22 @@ CK_RV ch_store_obj_load(ch_store *st, int64_t id, ch_rows **out)
 	rv = CKR_OK;
 out:
 	ch_rows_free(r);
+	return rv;
+}
+
+CK_RV ch_store_obj_load(ch_store *st, int64_t id, ch_rows **out)
+{
+	bool own = sqlite3_get_autocommit(st->db) != 0;
+	CK_RV rv;
+
+	/* Two statements (the object row, then its attributes): in one read
+	 * transaction, or another process's commit may fall between them and
+	 * the rows fail their MAC as if tampered with. */
+	if (own && ch_store_begin_read(st) != CKR_OK)
+		return CKR_DEVICE_ERROR;
+	rv = obj_load_rows(st, id, out);
+	if (own)
+		ch_store_rollback(st);
 	return rv;
 }
 

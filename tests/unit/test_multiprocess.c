@@ -8,6 +8,8 @@
  * initialize the module themselves, do one job and report through their exit
  * status (0 = done as asked).
  */
+#include <sys/wait.h>
+
 #include "module.h"
 
 #define BULK 200
@@ -62,6 +64,39 @@ static int child_count(const char *label, long count)
 	return 0;
 }
 
+/* Sets the value of the one object labelled label count times, to values
+ * of changing length (so its attribute rows and MAC change every time). */
+static int child_rewrite(const char *label, long count)
+{
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE o;
+	CK_ATTRIBUTE t[] = { CH_T_STR(CKA_LABEL, label) };
+	CK_ULONG n = 0;
+	char value[64];
+	CK_RV rv;
+
+	if ((rv = ch_t_slot_by_label(CH_T_LABEL, &slot)) != CKR_OK ||
+	    (rv = ch_t_open(slot, true, &h)) != CKR_OK || (rv = ch_t_login_user(h)) != CKR_OK ||
+	    (rv = ch_t_find(h, t, 1, &o, 1, &n)) != CKR_OK || n != 1) {
+		fprintf(stderr, "child %ld: session or find: %s\n", (long)getpid(),
+		        ch_test_rv_name(rv));
+		return 1;
+	}
+	for (long i = 0; i < count; i++) {
+		CK_ATTRIBUTE v = { CKA_VALUE, value, 0 };
+
+		v.ulValueLen = (CK_ULONG)snprintf(value, sizeof(value), "%.*s", (int)(1 + i % 40),
+		                                  "0123456789012345678901234567890123456789");
+		if ((rv = P11->C_SetAttributeValue(h, o, &v, 1)) != CKR_OK) {
+			fprintf(stderr, "child %ld: C_SetAttributeValue: %s\n", (long)getpid(),
+			        ch_test_rv_name(rv));
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Makes a new registration named label (no user PIN). */
 static int child_init_token(const char *label)
 {
@@ -89,6 +124,8 @@ static int child_main(int argc, char **argv)
 		status = child_create(label, count);
 	else if (strcmp(job, "count") == 0)
 		status = child_count(label, count);
+	else if (strcmp(job, "rewrite") == 0)
+		status = child_rewrite(label, count);
 	else if (strcmp(job, "init-token") == 0)
 		status = child_init_token(label);
 	else
@@ -237,7 +274,44 @@ out:
 	ch_t_env_free(&e);
 }
 
+/* An object another process keeps changing always reads whole: its object
+ * row and its attribute rows come from one snapshot, never from both sides
+ * of the other's commit (which would fail the MAC as tampering). */
+static void test_an_object_changed_by_another_process_never_reads_torn(void)
+{
+	ch_t_env e;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE o;
+	long reads = 0, bad = 0;
+	CK_RV first_bad = CKR_OK;
+	pid_t pid;
+	int status;
+
+	if (!CHECK(ch_t_setup(&e)))
+		goto out;
+	REQUIRE_RV(ch_t_user_session(&e, true, &h), CKR_OK);
+	REQUIRE_RV(ch_t_create_data(h, true, true, "torn", "x", 1, &o), CKR_OK);
+	REQUIRE((pid = start("rewrite", "torn", "400")) > 0);
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		char buf[64];
+		CK_ATTRIBUTE v = { CKA_VALUE, buf, sizeof(buf) };
+		CK_RV rv = P11->C_GetAttributeValue(h, o, &v, 1);
+
+		reads++;
+		if (rv != CKR_OK && bad++ == 0)
+			first_bad = rv;
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(reads > 10);
+	if (!CHECK(bad == 0))
+		fprintf(stderr, "    %ld of %ld reads failed, the first with %s\n", bad, reads,
+		        ch_test_rv_name(first_bad));
+out:
+	ch_t_env_free(&e);
+}
+
 static const ch_t_case tests[] = {
+	CH_T_CASE(test_an_object_changed_by_another_process_never_reads_torn),
 	CH_T_CASE(test_object_created_by_another_process_is_seen_without_reinit),
 	CH_T_CASE(test_registration_created_by_another_process_appears),
 	CH_T_CASE(test_concurrent_writers_lose_nothing),
