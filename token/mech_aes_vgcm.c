@@ -35,7 +35,6 @@
  * keeps, so its ciphertexts stay readable.
  */
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,11 +42,11 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/params.h>
 
 #include "cipherhub/vendor.h"
 #include "mech_aes.h"
+#include "seal.h"
 
 #define VGCM_KEY_LEN  32
 #define VGCM_IV_LEN   12
@@ -97,14 +96,6 @@ CK_RV ch_key_family(const ch_attrs *key, CK_BYTE fam[CH_FAMILY_ID_LEN], CK_ULONG
 	return CKR_OK;
 }
 
-static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
-static EVP_KDF *hkdf;
-
-static void hkdf_fetch(void)
-{
-	hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-}
-
 /* The kind byte of op's outputs. */
 static CK_BYTE kind_of(const ch_op *op)
 {
@@ -124,25 +115,13 @@ static void header_prefix(CK_BYTE out[VGCM_IV_AT], CK_BYTE kind,
 		out[12 + i] = (CK_BYTE)(ver >> (8 * (3 - i)));
 }
 
-/* K' = HKDF-SHA256(key, salt = prefix, info VGCM_INFO) into out. */
+/* K' = HKDF-SHA256(key, salt = prefix, info VGCM_INFO) into out (the
+ * store's HKDF, fetched once: seal.h). */
 static CK_RV derive(const CK_BYTE *key, const CK_BYTE prefix[VGCM_IV_AT], CK_BYTE out[VGCM_KEY_LEN])
 {
-	EVP_KDF_CTX *ctx;
-	OSSL_PARAM p[5];
-	int ok;
-
-	pthread_once(&hkdf_once, hkdf_fetch);
-	if (hkdf == NULL || (ctx = EVP_KDF_CTX_new(hkdf)) == NULL)
-		return CKR_HOST_MEMORY;
-	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, VGCM_KEY_LEN);
-	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)prefix, VGCM_IV_AT);
-	p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)VGCM_INFO,
-	                                         sizeof(VGCM_INFO) - 1);
-	p[4] = OSSL_PARAM_construct_end();
-	ok = EVP_KDF_derive(ctx, out, VGCM_KEY_LEN, p) == 1;
-	EVP_KDF_CTX_free(ctx);
-	return ok ? CKR_OK : CKR_FUNCTION_FAILED;
+	return ch_seal_hkdf(key, VGCM_KEY_LEN, prefix, VGCM_IV_AT, VGCM_INFO, out, VGCM_KEY_LEN)
+	               ? CKR_OK
+	               : CKR_FUNCTION_FAILED;
 }
 
 /* Adds key (checked: class, type, usage) to op's set, if it is of the

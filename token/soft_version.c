@@ -552,13 +552,10 @@ out:
 	return rv;
 }
 
-/* soft_version_add, giving the new version CKA_ID id (12 bytes) when not
- * NULL; *id_out (may be NULL) gets the CKA_ID it was given. */
-static CK_RV version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, const CK_BYTE *id,
-                         CK_BYTE id_out[12], CK_OBJECT_HANDLE *h)
+CK_RV soft_version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, CK_OBJECT_HANDLE *h)
 {
 	soft_slot *sl = slot_of(s);
-	rotate_ctx c = { .a = a, .expect = (int64_t)expect, .id = id };
+	rotate_ctx c = { .a = a, .expect = (int64_t)expect };
 	char detail[64];
 	CK_RV rv;
 
@@ -573,8 +570,6 @@ static CK_RV version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, co
 	rv = soft_txn(sl, rotate_txn, &c);
 	if (rv == CKR_OK) {
 		*h = (CK_OBJECT_HANDLE)c.new_id;
-		if (id_out != NULL)
-			memcpy(id_out, c.id_out, sizeof(c.id_out));
 		snprintf(detail, sizeof(detail), "version %lu replaces object %lld",
 		         (unsigned long)c.version, (long long)c.old_id);
 		ch_log(CH_LOG_INFO, "registration \"%s\": %s rotated a key family to version %lu",
@@ -589,11 +584,6 @@ out:
 	pthread_mutex_unlock(&sl->lock);
 	ch_attrs_free(a);
 	return rv;
-}
-
-CK_RV soft_version_add(ch_session *s, ch_attrs *a, CK_OBJECT_HANDLE expect, CK_OBJECT_HANDLE *h)
-{
-	return version_add(s, a, expect, NULL, NULL, h);
 }
 
 typedef struct pair_ctx {
