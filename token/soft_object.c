@@ -609,8 +609,12 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 	if (rv != CKR_OK || !sl->initialized)
 		goto out;
 	pthread_mutex_lock(&sl->sf->lock);
-	rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, priv, t, n, soft_collect_id,
-	                      &f);
+	/* One read snapshot for the search and every load (one transaction,
+	 * not one per object: see ch_store_obj_load). */
+	rv = ch_store_begin_read(sl->sf->store);
+	if (rv == CKR_OK)
+		rv = ch_objstore_find(sl->sf->store, sl->seal, (int64_t)sl->id, priv, t, n,
+		                      soft_collect_id, &f);
 	if (rv == CKR_OK && f.oom)
 		rv = CKR_HOST_MEMORY;
 	/* A key family's primary comes before every other token object, so a
@@ -633,6 +637,7 @@ CK_RV soft_find_init(ch_session *s, const CK_ATTRIBUTE *t, CK_ULONG n)
 	}
 	for (size_t i = 0; rv == CKR_OK && i < later.n; i++)
 		rv = found_add(ss, (CK_OBJECT_HANDLE)later.v[i], &cap);
+	ch_store_rollback(sl->sf->store); /* ends the read */
 	pthread_mutex_unlock(&sl->sf->lock);
 out:
 	pthread_mutex_unlock(&sl->lock);
